@@ -1,0 +1,102 @@
+"""``epsilon`` and ``delta``: one entry point, dispatched to the accountants by name.
+
+Each accountant module registers a function ``compute(schedule, *, delta=None,
+epsilon=None, **options) -> Result`` with :func:`register`; exactly one of ``delta`` /
+``epsilon`` is given. Schedules arrive validated and merged.
+"""
+from __future__ import annotations
+
+import importlib
+import time
+from typing import Callable, Dict
+
+from . import _validate as v
+from .bounds import Result
+from .mechanisms import as_schedule
+
+METHODS = ("pld", "rdp", "edgeworth", "saddlepoint", "group-vadhan", "group-rdp")
+DEFAULT_METHOD = "rdp"
+
+# method name → module that registers it on import
+_MODULES = {
+    "rdp": "accountant.rdp",
+    "pld": "accountant.pld",
+    "edgeworth": "accountant.edgeworth",
+    "saddlepoint": "accountant.saddlepoint",
+    "group-vadhan": "accountant.user_level",
+    "group-rdp": "accountant.user_level",
+}
+_REGISTRY: Dict[str, Callable[..., Result]] = {}
+
+
+def register(name: str):
+    def deco(fn):
+        _REGISTRY[name] = fn
+        return fn
+    return deco
+
+
+def _resolve(method: str) -> Callable[..., Result]:
+    v.choice("method", method, METHODS)
+    if method not in _REGISTRY:
+        try:
+            importlib.import_module(_MODULES[method])
+        except ModuleNotFoundError as exc:
+            if exc.name != _MODULES[method]:
+                raise
+        if method not in _REGISTRY:
+            raise NotImplementedError(f"method {method!r} is not built yet")
+    return _REGISTRY[method]
+
+
+def built_methods() -> tuple:
+    """The method names that work in this build, in display order."""
+    out = []
+    for m in METHODS:
+        try:
+            _resolve(m)
+        except NotImplementedError:
+            continue
+        out.append(m)
+    return tuple(out)
+
+
+def epsilon(mechanism, delta: float, steps: int = 1, method: str | None = None,
+            **options) -> Result:
+    """The ε of ``steps`` repetitions of ``mechanism`` (or of a Schedule) at ``delta``.
+
+    Parameters
+    ----------
+    mechanism : a mechanism of :mod:`accountant.mechanisms` or a ``Schedule``.
+    delta : in (0, 1).
+    steps : integer ≥ 1; a Schedule is repeated ``steps`` times.
+    method : "pld", "rdp", "edgeworth", "saddlepoint", "group-vadhan" or "group-rdp".
+    **options : method-specific settings.
+
+    Returns
+    -------
+    Result — ``float(result)`` is the certified upper bound (or the estimate for
+    approximate methods, which say ``certified=False``).
+    """
+    d = v.delta("delta", delta)
+    schedule = as_schedule(mechanism, steps)
+    fn = _resolve(method or DEFAULT_METHOD)
+    t0 = time.perf_counter()
+    res = fn(schedule, delta=d, **options)
+    return _timed(res, t0)
+
+
+def delta(mechanism, epsilon: float, steps: int = 1, method: str | None = None,
+          **options) -> Result:
+    """The δ of ``steps`` repetitions of ``mechanism`` (or of a Schedule) at ``epsilon`` ≥ 0."""
+    e = v.epsilon("epsilon", epsilon)
+    schedule = as_schedule(mechanism, steps)
+    fn = _resolve(method or DEFAULT_METHOD)
+    t0 = time.perf_counter()
+    res = fn(schedule, epsilon=e, **options)
+    return _timed(res, t0)
+
+
+def _timed(res: Result, t0: float) -> Result:
+    import dataclasses
+    return dataclasses.replace(res, seconds=time.perf_counter() - t0)

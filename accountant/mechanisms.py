@@ -1,0 +1,248 @@
+"""One step of a mechanism, and schedules of steps.
+
+Mechanisms are frozen, hashable dataclasses validated on construction; they only describe
+what the trainer did. Their privacy loss lives in :mod:`accountant.privacy_loss`, which every
+accountant reads.
+
+Units: sensitivity 1 (clip norm 1), so ``noise_multiplier`` is the noise standard deviation
+(Gaussian) or scale (Laplace) per unit of sensitivity.
+
+Neighbouring relation: ``"add_remove"`` (default) or ``"replace_one"``. Under replace-one a
+clipped contribution can move the sum by 2, so Gaussian and Laplace mechanisms behave as with
+sensitivity 2, consistently in every accountant. Fixed-size sampling (``sampling="fixed"``)
+is only defined under replace-one, which is then its default.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterable, Tuple, Union
+
+from . import _validate as v
+
+NEIGHBORING = ("add_remove", "replace_one")
+SAMPLING = ("poisson", "fixed")
+
+
+def _set(obj, name, value):
+    object.__setattr__(obj, name, value)
+
+
+@dataclass(frozen=True)
+class Gaussian:
+    """Gaussian mechanism N(f(D), σ²) with L2 sensitivity 1."""
+
+    noise_multiplier: float
+    neighboring: str = "add_remove"
+
+    def __post_init__(self):
+        _set(self, "noise_multiplier", v.positive("noise_multiplier", self.noise_multiplier))
+        v.choice("neighboring", self.neighboring, NEIGHBORING)
+
+
+@dataclass(frozen=True)
+class Laplace:
+    """Laplace mechanism with scale ``noise_multiplier`` per unit of L1 sensitivity."""
+
+    noise_multiplier: float
+    neighboring: str = "add_remove"
+
+    def __post_init__(self):
+        _set(self, "noise_multiplier", v.positive("noise_multiplier", self.noise_multiplier))
+        v.choice("neighboring", self.neighboring, NEIGHBORING)
+
+
+@dataclass(frozen=True)
+class SubsampledGaussian:
+    """Gaussian mechanism on a subsample: Poisson at rate q, or a fixed-size batch q·n.
+
+    Poisson sampling under add/remove has the dominating pair N(0,σ²) vs
+    (1−q)N(0,σ²) + qN(1,σ²); replace-one (Poisson or fixed size) has
+    (1−q)N(0,σ²) + qN(−1,σ²) vs (1−q)N(0,σ²) + qN(1,σ²) (Zhu, Dong, Wang 2022).
+    """
+
+    noise_multiplier: float
+    sample_rate: float
+    sampling: str = "poisson"
+    neighboring: str | None = None
+
+    def __post_init__(self):
+        _set(self, "noise_multiplier", v.positive("noise_multiplier", self.noise_multiplier))
+        _set(self, "sample_rate", v.sample_rate("sample_rate", self.sample_rate))
+        v.choice("sampling", self.sampling, SAMPLING)
+        if self.neighboring is None:
+            _set(self, "neighboring", "replace_one" if self.sampling == "fixed" else "add_remove")
+        v.choice("neighboring", self.neighboring, NEIGHBORING)
+        if self.sampling == "fixed" and self.neighboring != "replace_one":
+            raise ValueError(
+                "neighboring must be 'replace_one' when sampling='fixed' "
+                "(fixed-size batches are only defined under replace-one)"
+            )
+
+
+@dataclass(frozen=True)
+class MixtureOfGaussians:
+    """Mixture of Gaussians: P = N(0,σ²), Q = Σ_j w_j N(c_j, σ²) (add/remove).
+
+    ``sensitivities`` c_j ≥ 0 and ``probabilities`` w_j (summing to 1 within 1e-12), as
+    dp_accounting's ``MixtureOfGaussiansDpEvent``.
+    """
+
+    noise_multiplier: float
+    sensitivities: Tuple[float, ...]
+    probabilities: Tuple[float, ...]
+    neighboring: str = "add_remove"
+
+    def __post_init__(self):
+        _set(self, "noise_multiplier", v.positive("noise_multiplier", self.noise_multiplier))
+        try:
+            sens = tuple(float(c) for c in self.sensitivities)
+            probs = tuple(float(p) for p in self.probabilities)
+        except (TypeError, ValueError):
+            raise ValueError("sensitivities and probabilities must be sequences of numbers") from None
+        if len(sens) == 0 or len(sens) != len(probs):
+            raise ValueError(
+                "sensitivities and probabilities must be non-empty and of equal length, "
+                f"got {len(sens)} and {len(probs)}"
+            )
+        for c in sens:
+            if not (math.isfinite(c) and c >= 0):
+                raise ValueError(f"sensitivities must be finite and in [0, inf), got {c!r}")
+        for p in probs:
+            if not (math.isfinite(p) and 0 <= p <= 1):
+                raise ValueError(f"probabilities must be in [0, 1], got {p!r}")
+        if abs(math.fsum(probs) - 1.0) > 1e-12:
+            raise ValueError(
+                f"probabilities must sum to 1 (tolerance 1e-12), got sum {math.fsum(probs)!r}"
+            )
+        _set(self, "sensitivities", sens)
+        _set(self, "probabilities", probs)
+        if self.neighboring != "add_remove":
+            raise ValueError("neighboring must be 'add_remove' for a MixtureOfGaussians")
+
+
+@dataclass(frozen=True)
+class ELS:
+    """Example-level sampling with user-level add/remove (Ganesh 2024, Thm 3.1).
+
+    Examples are Poisson-sampled at rate q and clipped one by one; a user holds at most
+    ``max_examples_per_user`` = k examples. The user-level privacy loss is the mixture of
+    Gaussians with shifts j = 0..k and Binomial(k, q) weights; k = 1 is the subsampled
+    Gaussian.
+    """
+
+    noise_multiplier: float
+    sample_rate: float
+    max_examples_per_user: int
+
+    def __post_init__(self):
+        _set(self, "noise_multiplier", v.positive("noise_multiplier", self.noise_multiplier))
+        _set(self, "sample_rate", v.sample_rate("sample_rate", self.sample_rate))
+        _set(self, "max_examples_per_user", v.count("max_examples_per_user", self.max_examples_per_user))
+
+    @property
+    def neighboring(self) -> str:
+        return "add_remove"
+
+
+@dataclass(frozen=True)
+class ULS:
+    """User-level sampling: users Poisson-sampled at rate q_u, each sampled user's examples
+    combined and clipped once. Accounted as the subsampled Gaussian at q_u; the number of
+    examples per user does not enter the accounting.
+    """
+
+    noise_multiplier: float
+    sample_rate: float
+    max_examples_per_user: int | None = None
+
+    def __post_init__(self):
+        _set(self, "noise_multiplier", v.positive("noise_multiplier", self.noise_multiplier))
+        _set(self, "sample_rate", v.sample_rate("sample_rate", self.sample_rate))
+        if self.max_examples_per_user is not None:
+            _set(self, "max_examples_per_user",
+                 v.count("max_examples_per_user", self.max_examples_per_user))
+
+    @property
+    def neighboring(self) -> str:
+        return "add_remove"
+
+
+Mechanism = Union[Gaussian, Laplace, SubsampledGaussian, MixtureOfGaussians, ELS, ULS]
+MECHANISM_TYPES = (Gaussian, Laplace, SubsampledGaussian, MixtureOfGaussians, ELS, ULS)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A sequence of ``(mechanism, steps)`` segments, composed in order.
+
+    Adjacent equal segments are merged; composition order does not change any accountant's
+    answer. All segments must use the same neighbouring relation.
+    """
+
+    segments: Tuple[Tuple[Mechanism, int], ...] = field(default_factory=tuple)
+
+    def __post_init__(self):
+        segs = []
+        try:
+            items = list(self.segments)
+        except TypeError:
+            raise ValueError("segments must be a sequence of (mechanism, steps) pairs") from None
+        for item in items:
+            try:
+                mech, steps = item
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"segments must hold (mechanism, steps) pairs, got {item!r}"
+                ) from None
+            if isinstance(mech, Schedule):
+                steps = v.count("steps", steps)
+                for m, s in mech.segments:
+                    segs.append((m, s * steps))
+                continue
+            if not isinstance(mech, MECHANISM_TYPES):
+                raise ValueError(f"segments must hold mechanisms, got {type(mech).__name__}")
+            segs.append((mech, v.count("steps", steps)))
+        if not segs:
+            raise ValueError("segments must hold at least one (mechanism, steps) pair")
+        merged = []
+        for m, s in segs:
+            if merged and merged[-1][0] == m:
+                merged[-1] = (m, merged[-1][1] + s)
+            else:
+                merged.append((m, s))
+        rels = {m.neighboring for m, _ in merged}
+        if len(rels) > 1:
+            raise ValueError("segments must all use the same neighboring relation, got "
+                             + " and ".join(sorted(rels)))
+        _set(self, "segments", tuple(merged))
+
+    @property
+    def neighboring(self) -> str:
+        return self.segments[0][0].neighboring
+
+    @property
+    def steps(self) -> int:
+        return sum(s for _, s in self.segments)
+
+    def counts(self) -> Tuple[Tuple[Mechanism, int], ...]:
+        """Distinct mechanisms with their total step counts (order does not matter)."""
+        totals: dict = {}
+        for m, s in self.segments:
+            totals[m] = totals.get(m, 0) + s
+        return tuple(totals.items())
+
+
+def as_schedule(mechanism, steps=1) -> Schedule:
+    """Turn ``mechanism`` (or a Schedule) repeated ``steps`` times into a Schedule."""
+    steps = v.count("steps", steps)
+    if isinstance(mechanism, Schedule):
+        if steps == 1:
+            return mechanism
+        return Schedule(tuple((m, s * steps) for m, s in mechanism.segments))
+    if not isinstance(mechanism, MECHANISM_TYPES):
+        raise ValueError(
+            "mechanism must be one of Gaussian, Laplace, SubsampledGaussian, "
+            f"MixtureOfGaussians, ELS, ULS or a Schedule, got {type(mechanism).__name__}"
+        )
+    return Schedule(((mechanism, steps),))

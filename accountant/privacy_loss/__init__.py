@@ -1,0 +1,83 @@
+"""Mechanism → privacy loss, one object per direction, cached per frozen mechanism.
+
+``privacy_losses(mechanism)`` returns the directions an accountant must compose separately
+and then take the worse of (notes/math.md §1): ``("remove", "add")`` for add/remove
+adjacency with an asymmetric pair, a single entry for symmetric pairs (Gaussian, Laplace,
+replace-one), where the two directions coincide by reflection.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Tuple
+
+import numpy as np
+
+from ..mechanisms import ELS, ULS, Gaussian, Laplace, MixtureOfGaussians, SubsampledGaussian
+from .base import PrivacyLoss
+from .laplace import LaplaceLoss
+from .mixture import GaussianMixtureLoss, binomial_log_pmf
+
+__all__ = ["PrivacyLoss", "GaussianMixtureLoss", "LaplaceLoss", "privacy_losses",
+           "directions_of"]
+
+
+def _mixture_pair(sigma, shifts, weights) -> Tuple[PrivacyLoss, ...]:
+    """Remove: N(0) vs Σ w N(c); add: Σ w N(−c) vs N(0) (the swapped pair, reflected)."""
+    shifts = np.asarray(shifts, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    if np.all((shifts == 0) | (weights == 0)):
+        # No component moves: L ≡ 0 in both directions.
+        return (GaussianMixtureLoss(sigma, [0.0], [1.0], [0.0], [1.0], "remove"),)
+    remove = GaussianMixtureLoss(sigma, [0.0], [1.0], shifts, weights, "remove")
+    add = GaussianMixtureLoss(sigma, -shifts, weights, [0.0], [1.0], "add")
+    return remove, add
+
+
+@lru_cache(maxsize=4096)
+def privacy_losses(mechanism) -> Tuple[PrivacyLoss, ...]:
+    """The privacy-loss objects of one step of ``mechanism``, one per direction."""
+    if isinstance(mechanism, ULS):
+        return privacy_losses(SubsampledGaussian(mechanism.noise_multiplier, mechanism.sample_rate))
+    sens = 2.0 if mechanism.neighboring == "replace_one" else 1.0
+    if isinstance(mechanism, Gaussian):
+        return (GaussianMixtureLoss(mechanism.noise_multiplier, [0.0], [1.0], [sens], [1.0]),)
+    if isinstance(mechanism, Laplace):
+        return (LaplaceLoss(mechanism.noise_multiplier, sens),)
+    sigma = mechanism.noise_multiplier
+    if isinstance(mechanism, SubsampledGaussian):
+        q = mechanism.sample_rate
+        if mechanism.neighboring == "replace_one":
+            # (1−q)N(0)+qN(−1) vs (1−q)N(0)+qN(1): symmetric under x → −x.
+            if q == 1.0:
+                return (GaussianMixtureLoss(sigma, [-1.0], [1.0], [1.0], [1.0]),)
+            return (GaussianMixtureLoss(sigma, [0.0, -1.0], [1 - q, q], [0.0, 1.0], [1 - q, q]),)
+        if q == 1.0:
+            return (GaussianMixtureLoss(sigma, [0.0], [1.0], [1.0], [1.0]),)
+        return _mixture_pair(sigma, [0.0, 1.0], [1 - q, q])
+    if isinstance(mechanism, MixtureOfGaussians):
+        return _mixture_pair(sigma, mechanism.sensitivities, mechanism.probabilities)
+    if isinstance(mechanism, ELS):
+        k, q = mechanism.max_examples_per_user, mechanism.sample_rate
+        w = np.exp(binomial_log_pmf(k, q))
+        w = w / w.sum()
+        return _mixture_pair(sigma, np.arange(k + 1, dtype=float), w)
+    raise ValueError(f"mechanism must be a mechanism of accountant.mechanisms, got {mechanism!r}")
+
+
+def directions_of(schedule) -> Tuple[str, ...]:
+    """The directions a schedule must be composed in (union over its mechanisms)."""
+    dirs = []
+    for m, _ in schedule.counts():
+        for pl in privacy_losses(m):
+            if pl.direction not in dirs:
+                dirs.append(pl.direction)
+    return tuple(dirs)
+
+
+def loss_for(mechanism, direction: str) -> PrivacyLoss:
+    """The privacy loss of ``mechanism`` in ``direction``; symmetric pairs serve both."""
+    losses = privacy_losses(mechanism)
+    for pl in losses:
+        if pl.direction == direction:
+            return pl
+    return losses[0]
