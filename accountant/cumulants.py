@@ -35,6 +35,7 @@ __all__ = ["StepMoments", "Tilted", "step_moments", "mechanism_moments", "tilted
 # over-estimates the error of the 15-point rule on these analytic integrands by many
 # orders of magnitude; 1e-12 gives cumulants to ~1e-13 relative (tests/test_cumulants.py).
 _RTOL = 1e-12
+_RTOL_TILT = 1e-11
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class Tilted:
     Pt: float
     abs_err_K: float = 0.0
     rel_err: float = 0.0
+    K3: float = 0.0   # third and fourth tilted cumulants (estimates only: SPA-MSD correction)
+    K4: float = 0.0
 
 
 def _from_central(mean, mu2, mu3, mu4, mu5, abs1, abs3, rel_err):
@@ -89,13 +92,12 @@ def _from_central(mean, mu2, mu3, mu4, mu5, abs1, abs3, rel_err):
 # ----------------------------------------------------------------------------------------
 # Gaussian mixtures
 # ----------------------------------------------------------------------------------------
-def _breaks_with(loss: GaussianMixtureLoss, t: float, c: float) -> np.ndarray:
-    br = loss.breakpoints(t)
+def _breaks_with(loss: GaussianMixtureLoss, t: float, c: float = math.nan) -> np.ndarray:
+    """Panel ends: the core's layout (components, tilted peaks, ±38σ) plus x with L(x) = c."""
+    xc = math.nan
     if loss.lo_loss < c < loss.hi_loss:
-        xc = loss.inverse_loss(c)
-        if math.isfinite(xc) and br[0] < xc < br[-1]:
-            br = np.unique(np.append(br, xc))
-    return np.ascontiguousarray(br)
+        xc = _km.inverse_loss(c, *loss.args, loss.lo_loss, loss.hi_loss)
+    return _ke.breakpoints(loss.pm, loss.qm, loss.sigma, t, xc)
 
 
 def _mixture_moments(loss: GaussianMixtureLoss, under: str) -> StepMoments:
@@ -108,7 +110,7 @@ def _mixture_moments(loss: GaussianMixtureLoss, under: str) -> StepMoments:
         return _from_central(mean, mu2, 0.0, 3.0 * mu2 * mu2, 0.0, sd * math.sqrt(2 / math.pi),
                              2.0 * math.sqrt(2.0 / math.pi) * sd ** 3, 0.0)
     # Means from non-negative integrands: −E_P[L] = E_P[expm1 L − L], E_Q[L] = E_P[L e^L − expm1 L].
-    br0 = np.ascontiguousarray(loss.breakpoints(0.0))
+    br0 = _breaks_with(loss, 0.0)
     kind = 4 if under == "Q" else 3
     v, e = _ke.integrate_moments(kind, br0, *loss.args, 0.0, 0.0, 0.0, _RTOL)
     mean = v[1] if under == "Q" else -v[1]
@@ -133,14 +135,16 @@ def _mixture_tilted(loss: GaussianMixtureLoss, t: float) -> Tilted:
         # Gaussian pair: under Q_t, L ~ N(μ²(1/2 + t), μ²); K(t) = t(1+t)μ²/2.
         mu2 = (loss.qm[0] - loss.pm[0]) ** 2 / loss.sigma ** 2
         return Tilted(t, 0.5 * t * (1 + t) * mu2, mu2 * (0.5 + t), mu2,
-                      2.0 * math.sqrt(2.0 / math.pi) * mu2 ** 1.5)
-    br0 = np.ascontiguousarray(loss.breakpoints(t))
+                      2.0 * math.sqrt(2.0 / math.pi) * mu2 ** 1.5, 1e-16 * t * (1 + t) * mu2)
+    br0 = _breaks_with(loss, t)
     shift = _km.tilted_log_peak(br0, *loss.args, t)
-    # Pass 1 centred at the untilted KL mean shifted towards the tilted peak: only a guess.
-    v1, e1 = _ke.integrate_moments(2, br0, *loss.args, t, shift, 0.0, _RTOL)
+    # Pass 1 only locates the centre c ≈ K′(t) (a coarse tolerance suffices: pass 2 measures
+    # the residual mean about c exactly and breaks its panels at the kink of |L − c|).
+    v1, _ = _ke.integrate_moments(2, br0, *loss.args, t, shift, 0.0, 1e-5, 3)
     c = v1[1] / v1[0]
     br = _breaks_with(loss, t, c)
-    v, e = _ke.integrate_moments(2, br, *loss.args, t, shift, c, _RTOL)
+    # Components needed: mass, moments 1..4 and the absolute third moment (bits 0-4, 7).
+    v, e = _ke.integrate_moments(2, br, *loss.args, t, shift, c, _RTOL_TILT, 0b10011111)
     m0 = v[0]
     r = v[1] / m0
     K1 = c + r
@@ -157,7 +161,17 @@ def _mixture_tilted(loss: GaussianMixtureLoss, t: float) -> Tilted:
         K = logm0 + shift
         abs_err_K = e[0] / m0 + 1e-15 * abs(K)
     rel = float(max(e[2] / max(v[2], 1e-300), e[7] / max(v[7], 1e-300), e[0] / m0))
-    return Tilted(t, K, K1, K2, Pt, abs_err_K, rel)
+    k3, k4 = _higher(v, m0, r)
+    return Tilted(t, float(K), float(K1), float(K2), float(Pt), float(abs_err_K), rel, k3, k4)
+
+
+def _higher(v, m0, r):
+    """Third and fourth cumulants from moments about c, with r = mean − c."""
+    m2, m3, m4 = v[2] / m0, v[3] / m0, v[4] / m0
+    mu2 = m2 - r * r
+    mu3 = m3 - 3 * r * m2 + 2 * r ** 3
+    mu4 = m4 - 4 * r * m3 + 6 * r * r * m2 - 3 * r ** 4
+    return float(mu3), float(mu4 - 3 * mu2 * mu2)
 
 
 # ----------------------------------------------------------------------------------------
@@ -227,7 +241,8 @@ def _laplace_tilted(loss: LaplaceLoss, t: float) -> Tilted:
     K1 = c + r
     K2 = v[2] / v[0] - r * r
     Pt = v[7] / v[0] + 3.0 * abs(r) * (v[2] / v[0] + 2 * abs(r) * v[6] / v[0] + r * r)
-    return Tilted(t, K, K1, K2, Pt, 1e-13 * (1 + abs(K)), 1e-12)
+    k3, k4 = _higher(v, v[0], r)
+    return Tilted(t, K, float(K1), float(K2), float(Pt), 1e-13 * (1 + abs(K)), 1e-12, k3, k4)
 
 
 # ----------------------------------------------------------------------------------------

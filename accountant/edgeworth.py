@@ -209,7 +209,7 @@ def _dgg_inid(e, n, K4, K3, K3t, lam):
     return _dgg_common(e, n, K4, K3t) + (0.054 * a3 * K3t + 0.037 * e1 * lam ** 2) / n + r1
 
 
-_E_GRID = np.linspace(0.002, 0.33, 165)
+_E_GRID = np.linspace(0.01, 0.322, 17)
 
 
 def dgg_bound(parts):
@@ -266,6 +266,18 @@ def _interval_deltas(eps, KX, KY, dX, dY):
     return np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
 
 
+def _interval_scalar(eps, KX, KY, dX, dY, upper):
+    sy = _tail_scalar(eps, KY, 1)
+    sx = _tail_scalar(eps, KX, 1)
+    if upper:
+        sx_lo = max(sx - dX, 0.0)
+        v = min(sy + dY, 1.0) - (math.exp(eps) * sx_lo if sx_lo > 0 else 0.0)
+    else:
+        sx_hi = min(sx + dX, 1.0)
+        v = max(sy - dY, 0.0) - (math.exp(eps) * sx_hi if sx_hi > 0 else 0.0)
+    return min(max(v, 0.0), 1.0)
+
+
 def _hi_loss_total(schedule, direction):
     """Σ T·sup L: beyond it δ = 0 exactly (pure-DP part of bounded losses)."""
     tot = 0.0
@@ -279,20 +291,34 @@ def _grid(KX, KY, hi_total):
     top = max(KY[0] + 40.0 * s, 1.0)
     if math.isfinite(hi_total):
         top = min(top, max(hi_total, 1e-12))
-    return np.linspace(0.0, top, 1025)
+    return np.linspace(0.0, top, 513)
 
 
 def _refine(f, a, b, keep_left):
-    """Bisection on a sign change of f between a (f > 0) and b (f ≤ 0): returns the end that
-    keeps the sign it is asked for (left: f > 0, right: f ≤ 0)."""
-    for _ in range(100):
+    """For f(a) > 0 ≥ f(b): shrink [a, b] keeping the signs (Illinois steps with a bisection
+    safeguard) and return a (``keep_left``: a point where f > 0) or b (where f ≤ 0)."""
+    fa, fb = f(a), f(b)
+    side = 0
+    for _ in range(200):
         if b - a <= 1e-13 * max(1.0, abs(b)):
             break
-        m = 0.5 * (a + b)
-        if f(m) > 0:
-            a = m
+        c = (a * fb - b * fa) / (fb - fa) if fa != fb else 0.5 * (a + b)
+        if not (a < c < b):
+            c = 0.5 * (a + b)
+        # keep the bracket shrinking geometrically even when the secant stalls at one end
+        w = b - a
+        c = min(max(c, a + 1e-3 * w), b - 1e-3 * w)
+        fc = f(c)
+        if fc > 0:
+            a, fa = c, fc
+            if side == 1:
+                fb *= 0.5
+            side = 1
         else:
-            b = m
+            b, fb = c, fc
+            if side == -1:
+                fa *= 0.5
+            side = -1
     return a if keep_left else b
 
 
@@ -301,64 +327,13 @@ def _last_above(vals, thr):
     return int(idx[-1]) if idx.size else -1
 
 
-def _direction_eps(schedule, direction, delta, order, want_interval):
-    KX = composed_cumulants(schedule, direction, "P")
-    KY = composed_cumulants(schedule, direction, "Q")
-    hi_total = _hi_loss_total(schedule, direction)
-    grid = _grid(KX, KY, hi_total)
-    dv = edgeworth_delta(grid, KX, KY, order)
-    i = _last_above(dv, delta)
-    warn = []
-    if np.any(np.diff(dv) > 1e-12 * max(1e-300, float(np.max(np.abs(dv))))):
-        warn.append("non_monotone_delta")
-    if i < 0:
-        est = 0.0
-    elif i == grid.size - 1:
-        est = float(grid[-1]) if math.isfinite(hi_total) and grid[-1] >= hi_total else math.inf
-    else:
-        est = _refine(lambda e: _delta_scalar(e, KX, KY, order) - delta, float(grid[i]),
-                      float(grid[i + 1]), keep_left=True)
-    lo = 0.0
-    up = math.inf
-    if want_interval:
-        dX = _dgg_for(schedule, direction, "P")
-        dY = _dgg_for(schedule, direction, "Q")
-        dlo, dhi = _interval_deltas(grid, KX, KY, dX, dY)
-        j = _last_above(dlo, delta)
-        if j >= 0:
-            if j == grid.size - 1:
-                lo = float(grid[-1])
-            else:
-                def flo(e):
-                    return float(_interval_deltas(np.array([e]), KX, KY, dX, dY)[0][0]) - delta
-                lo = _refine(flo, float(grid[j]), float(grid[j + 1]), keep_left=True)
-        above = dhi > delta
-        if not above[0]:
-            up = 0.0
-        else:
-            k = np.nonzero(~above)[0]
-            if k.size:
-                k0 = int(k[0])
-
-                def fhi(e):
-                    return float(_interval_deltas(np.array([e]), KX, KY, dX, dY)[1][0]) - delta
-                up = _refine(fhi, float(grid[k0 - 1]), float(grid[k0]), keep_left=False)
-        if math.isfinite(hi_total):
-            up = min(up, hi_total)
-        lo = min(lo, up)
-        extra = {"dgg_delta_X": dX, "dgg_delta_Y": dY}
-    else:
-        extra = {}
-    return est, lo, up, warn, KX, KY, extra
-
-
 def _diagnostics(KX, KY, order):
     warn = []
+    z = np.linspace(-10.0, 10.0, 201)
     for K in (KX, KY):
         if K[1] <= 0:
             continue
         s, g, k, l5 = _shape(K)
-        z = np.linspace(-10.0, 10.0, 801)
         if np.any(_density_poly(z, g, k, l5, order) < 0):
             warn.append("negative_density")
         if abs(g) > _SKEW_WARN:
@@ -366,6 +341,61 @@ def _diagnostics(KX, KY, order):
         if abs(k) > _KURT_WARN:
             warn.append("large_kurtosis")
     return warn
+
+
+@lru_cache(maxsize=1024)
+def _curve(schedule, direction, order, interval):
+    """Everything a query needs for one direction, cached per (schedule, direction, order):
+    cumulant sums, the δ̃ grid, the DGG δ-interval on the grid, and the diagnostics."""
+    KX = composed_cumulants(schedule, direction, "P")
+    KY = composed_cumulants(schedule, direction, "Q")
+    hi_total = _hi_loss_total(schedule, direction)
+    grid = _grid(KX, KY, hi_total)
+    dv = edgeworth_delta(grid, KX, KY, order)
+    warn = _diagnostics(KX, KY, order)
+    if np.any(np.diff(dv) > 1e-12 * max(1e-300, float(np.max(np.abs(dv))))):
+        warn.append("non_monotone_delta")
+    c = {"KX": KX, "KY": KY, "hi": hi_total, "grid": grid, "dv": dv, "warn": tuple(warn)}
+    if interval:
+        dX = _dgg_for(schedule, direction, "P")
+        dY = _dgg_for(schedule, direction, "Q")
+        dlo, dhi = _interval_deltas(grid, KX, KY, dX, dY)
+        c.update(dX=dX, dY=dY, dlo=dlo, dhi=dhi)
+    return c
+
+
+def _direction_eps(c, delta, order, interval):
+    KX, KY, grid, dv, hi_total = c["KX"], c["KY"], c["grid"], c["dv"], c["hi"]
+    i = _last_above(dv, delta)
+    if i < 0:
+        est = 0.0
+    elif i == grid.size - 1:
+        est = float(grid[-1]) if math.isfinite(hi_total) and grid[-1] >= hi_total else math.inf
+    else:
+        est = _refine(lambda e: _delta_scalar(e, KX, KY, order) - delta, float(grid[i]),
+                      float(grid[i + 1]), keep_left=True)
+    lo, up = 0.0, math.inf
+    if interval:
+        dX, dY = c["dX"], c["dY"]
+        j = _last_above(c["dlo"], delta)
+        if j == grid.size - 1:
+            lo = float(grid[-1])
+        elif j >= 0:
+            lo = _refine(lambda e: _interval_scalar(e, KX, KY, dX, dY, False) - delta,
+                         float(grid[j]), float(grid[j + 1]), keep_left=True)
+        above = c["dhi"] > delta
+        if not above[0]:
+            up = 0.0
+        else:
+            k = np.nonzero(~above)[0]
+            if k.size:
+                k0 = int(k[0])
+                up = _refine(lambda e: _interval_scalar(e, KX, KY, dX, dY, True) - delta,
+                             float(grid[k0 - 1]), float(grid[k0]), keep_left=False)
+        if math.isfinite(hi_total):
+            up = min(up, hi_total)
+        lo = min(lo, up)
+    return est, lo, up
 
 
 def _uniq(seq):
@@ -395,62 +425,52 @@ def compute(schedule, *, delta=None, epsilon=None, order=2, interval=True, **opt
     """
     if options:
         raise ValueError(f"unknown option(s) for method 'edgeworth': {', '.join(sorted(options))}")
-    if order not in (1, 2, 3) or isinstance(order, bool):
+    if isinstance(order, bool) or order not in (1, 2, 3):
         raise ValueError(f"order must be 1, 2 or 3, got {order!r}")
-    dirs = directions_of(schedule)
+    interval = bool(interval)
     warn = []
     details = {"order": order, "directions": {}}
     iid = len(schedule.counts()) == 1
     details["interval_theorem"] = ("Derumigny-Girard-Guyonvarch Thm A.3 (i.i.d.)" if iid else
                                    "Derumigny-Girard-Guyonvarch Thm A.2 (independent, non-identical)")
+    est = lo = up = 0.0
+    for d in directions_of(schedule):
+        c = _curve(schedule, d, order, interval)
+        warn += c["warn"]
+        if delta is not None:
+            e_d, lo_d, up_d = _direction_eps(c, delta, order, interval)
+        else:
+            eps = float(epsilon)
+            e_d = min(max(_delta_scalar(eps, c["KX"], c["KY"], order), 0.0), 1.0)
+            if eps >= c["hi"]:
+                e_d = lo_d = up_d = 0.0
+            elif interval:
+                lo_d = _interval_scalar(eps, c["KX"], c["KY"], c["dX"], c["dY"], False)
+                up_d = _interval_scalar(eps, c["KX"], c["KY"], c["dX"], c["dY"], True)
+            else:
+                lo_d, up_d = 0.0, 1.0
+        est, lo, up = max(est, e_d), max(lo, lo_d), max(up, up_d)
+        dd = {"estimate": e_d, "lower": lo_d, "upper": up_d, "K_X": c["KX"], "K_Y": c["KY"]}
+        if interval:
+            dd.update(dgg_delta_X=c["dX"], dgg_delta_Y=c["dY"])
+        details["directions"][d] = dd
     if delta is not None:
-        est, lo, up = 0.0, 0.0, 0.0
-        for d in dirs:
-            e_d, lo_d, up_d, w_d, KX, KY, extra = _direction_eps(schedule, d, delta, order, interval)
-            warn += w_d + _diagnostics(KX, KY, order)
-            est, lo, up = max(est, e_d), max(lo, lo_d), max(up, up_d)
-            details["directions"][d] = {"estimate": e_d, "lower": lo_d, "upper": up_d,
-                                        "K_X": KX, "K_Y": KY, **extra}
+        quantity, at, top = "epsilon", delta, math.inf
         if not interval:
             lo, up = 0.0, math.inf
         if not math.isfinite(est):
             warn.append("no_crossing")
-        quantity, at = "epsilon", delta
     else:
-        est, lo, up = 0.0, 0.0, 0.0
-        eps = float(epsilon)
-        for d in dirs:
-            KX = composed_cumulants(schedule, d, "P")
-            KY = composed_cumulants(schedule, d, "Q")
-            e_d = float(edgeworth_delta(np.array([eps]), KX, KY, order)[0])
-            grid = _grid(KX, KY, _hi_loss_total(schedule, d))
-            dv = edgeworth_delta(grid, KX, KY, order)
-            if np.any(np.diff(dv) > 1e-12 * max(1e-300, float(np.max(np.abs(dv))))):
-                warn.append("non_monotone_delta")
-            warn += _diagnostics(KX, KY, order)
-            if interval:
-                dX = _dgg_for(schedule, d, "P")
-                dY = _dgg_for(schedule, d, "Q")
-                a, b = _interval_deltas(np.array([eps]), KX, KY, dX, dY)
-                lo_d, up_d = float(a[0]), float(b[0])
-                if eps >= _hi_loss_total(schedule, d):
-                    lo_d = up_d = 0.0
-                extra = {"dgg_delta_X": dX, "dgg_delta_Y": dY}
-            else:
-                lo_d, up_d, extra = 0.0, 1.0, {}
-            e_d = min(max(e_d, 0.0), 1.0)
-            est, lo, up = max(est, e_d), max(lo, lo_d), max(up, up_d)
-            details["directions"][d] = {"estimate": e_d, "lower": lo_d, "upper": up_d,
-                                        "K_X": KX, "K_Y": KY, **extra}
-        quantity, at = "delta", eps
-    top = 1.0 if quantity == "delta" else math.inf
+        quantity, at, top = "delta", float(epsilon), 1.0
     if lo <= 0.0 and up >= top:
         warn.append("vacuous_interval")
-        why = ("the Derumigny-Girard-Guyonvarch error bound on each tail (sup|F - F~| = "
-               + ", ".join(f"{k}: X {dd.get('dgg_delta_X', math.inf):.3g}, "
-                           f"Y {dd.get('dgg_delta_Y', math.inf):.3g}"
-                           for k, dd in details["directions"].items())
-               + f") is not small against delta; the interval [0, {top:g}] is vacuous")
+        if interval:
+            why = ("the Derumigny-Girard-Guyonvarch bound on sup|F - F~| of each tail ("
+                   + ", ".join(f"{k}: X {dd['dgg_delta_X']:.3g}, Y {dd['dgg_delta_Y']:.3g}"
+                               for k, dd in details["directions"].items())
+                   + f") is too large at this delta; the interval [0, {top:g}] is vacuous")
+        else:
+            why = "interval not computed (interval=False)"
         details["interval"] = "vacuous: " + why
     else:
         details["interval"] = "finite-sample interval (Derumigny-Girard-Guyonvarch), rigorous"
