@@ -98,3 +98,26 @@ def composed_lower_delta(schedule, eps: float) -> float:
         for pl in privacy_losses(m):
             best = max(best, float(pl.hockey_stick(np.array([eps]))[0]))
     return best
+
+
+def basic_composition_epsilon(schedule, delta: float) -> float:
+    """Basic composition (Dwork et al. 2006): every step at δ/T gives ε ≤ Σ T_i ε_i(δ/T).
+
+    Loose in general but exact in the limit q → 0 or σ → ∞, where it certifies ε = 0 as
+    soon as T·δ_i(0) ≤ δ, which RDP conversion never reaches.
+    """
+    total_steps = schedule.steps
+    total = 0.0
+    for m, steps in schedule.counts():
+        total += steps * max(one_step_epsilon(pl, delta / total_steps) for pl in privacy_losses(m))
+    return total
+
+
+def basic_composition_delta(schedule, eps: float) -> float:
+    """Basic composition: every step at ε/T gives δ ≤ Σ T_i δ_i(ε/T) (clipped at 1)."""
+    total_steps = schedule.steps
+    e = np.array([eps / total_steps])
+    total = 0.0
+    for m, steps in schedule.counts():
+        total += steps * max(float(pl.hockey_stick(e)[0]) for pl in privacy_losses(m))
+    return min(1.0, total)

@@ -12,7 +12,9 @@ valid for every real α > 1. The order is optimised continuously: a coarse geome
 then Brent's method on log(α − 1) around the best scanned order; the minimum over every
 evaluated order is returned, so adding orders can only lower the bound.
 
-Laplace steps also satisfy pure ε₀-DP; the pure bound Σ T_i ε₀,i is taken when it is lower.
+Laplace steps also satisfy pure ε₀-DP; the pure bound Σ T_i ε₀,i is taken when it is lower,
+and so is basic composition (each step at δ/T), which is what certifies ε → 0 as q → 0
+or σ → ∞.
 The lower bound reported beside the upper one is exact for Gaussian-only schedules (μ-GDP)
 and otherwise the exact ε of the leakiest single step (post-processing).
 """
@@ -111,6 +113,9 @@ def compute(schedule, *, delta=None, epsilon=None, orders=None) -> Result:
         upper = min(worst, pure)
         if pure <= worst:
             info = {"pure_dp": True}
+        basic = _exact.basic_composition_epsilon(schedule, delta)
+        if basic < upper:
+            upper, info = basic, {"basic_composition": True}
         lower = min(_exact.composed_lower_epsilon(schedule, delta), upper)
         return Result("epsilon", delta, upper, lower, upper, True, "rdp", details=info)
     worst, info = -math.inf, {}
@@ -120,6 +125,9 @@ def compute(schedule, *, delta=None, epsilon=None, orders=None) -> Result:
         if val >= worst:
             worst, info = val, {"order": alpha, "direction": d}
     upper = min(1.0, math.exp(worst))
+    basic = _exact.basic_composition_delta(schedule, epsilon)
+    if basic < upper:
+        upper, info = basic, {"basic_composition": True}
     if epsilon >= pure:
         upper = 0.0
     lower = min(_exact.composed_lower_delta(schedule, epsilon), upper)
