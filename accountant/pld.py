@@ -1,0 +1,648 @@
+"""PLD accountant: certified two-sided brackets on ε(δ) and δ(ε) by FFT composition.
+
+For each direction (notes/math.md §1) and each distinct mechanism of the schedule, the
+one-step privacy loss is discretised twice on a common grid ε_i = i·h:
+
+Upper bound — connect-the-dots (Doroshenko, Ghazi, Kamath, Kumar, Manurangsi 2022,
+arXiv 2207.04380, Thm 4.4/"CTD dominates"). Write the one-step profile as
+f(u) = δ(log u) = E_P[(e^L − u)_+], u = e^ε > 0. Each P-mass of e^L at y ∈ [u_i, u_{i+1}]
+is split between u_i and u_{i+1} with weights (u_{i+1} − y)/Δu_i and (y − u_i)/Δu_i
+(a mean-preserving spread); by Jensen, E[(Y − u)_+] can only grow, so the discrete profile
+g — the chord interpolation of f at the grid points — satisfies g ≥ f everywhere. Q-mass
+below the grid goes to ε_0 (loss moved up), and the Q-mass above the top point ε_n is
+split into δ(ε_n) at +∞ and u_n·P[L > ε_n] at ε_n, which keeps g ≥ f above u_n and g = f
+below. A pair whose profile is pointwise larger dominates (Blackwell; Dong–Roth–Su 2019,
+Zhu–Dong–Wang 2022 Thm 8), and domination survives composition, so every composition of
+the discrete PLDs upper-bounds the true δ_T(ε) for every ε. The cell integrals are
+E_P[(e^L − u_i)_+; cell] and E_P[(u_{i+1} − e^L)_+; cell], computed by Gauss–Legendre
+quadrature of non-negative integrands in the outcome x (no cancellation); the grid values
+f(u_i) follow by positive recursions.
+
+Lower bound — lowered chords (notes/math.md §4). A convex, non-increasing g with g(0) = 1,
+g ≥ max(0, 1 − u) is the profile of a pair; if g ≤ f it is dominated by (P, Q), again for
+every composition. On cell [u_i, u_{i+1}] the chord of f exceeds f by at most
+γ_i = Δu_i·α·β/(α + β), where α = f′-chord gap at the left end and β at the right end
+(take the two tangents at the ends: chord − f ≤ min(α(u − u_i), β(u_{i+1} − u)) ≤ γ_i), and
+α = b_i, β = a_i are exactly the normalised cell integrals above. Lowering each grid value
+by m_i = max(γ_{i−1}, γ_i) gives a piecewise-linear interpolant ≤ f (on every cell it lies
+below the chord lowered by γ_i, and the extended chord line lies below f outside the cell
+by convexity). Points where the lowered value falls under 1 − u (left) or under 0 (right)
+are put on those lines, extending one point further into the middle so that the only
+segments joining the two kinds of points run *below* the original interpolant. The
+greatest convex minorant (pool-adjacent-violators on slopes) of that interpolant is a valid
+profile ≤ f with kinks only at grid points: a discrete PLD on the same grid whose error is
+second order in h, like the upper one (floor-rounding would drift by T·h/2).
+
+Composition — each discrete PLD is exponentially tilted by e^{λℓ} (λ near the saddle point
+of the query), folded onto a window [W_lo, W_hi] sized by Chernoff bounds on the tilted
+composition (mass outside ≤ η), raised to its step count by one rfft power and multiplied
+with the other mechanisms' transforms (heterogeneous schedules, no re-discretisation).
+Tilting commutes with convolution, so the inverse FFT returns the composed PLD in tilted
+form; floating-point round-off of the FFT is then a small fraction of δ even at δ = 1e-15.
+Error terms, all added to the upper δ / subtracted from the lower δ:
+
+* FFT round-off, componentwise (Higham, *Accuracy and Stability of Numerical Algorithms*,
+  §24.1: each output of a log₂n-stage FFT has error ≤ log₂n·c·u·Σ|x|), propagated through
+  the power (|d(X^T)| ≤ T|X|^{T−1}|dX|, evaluated from the computed spectrum) and the
+  inverse transform; bounded per bin in tilted space, then untilted exactly.
+* Mass outside the window: tilted Chernoff bound η, untilted by e^{−λℓ + F(λ)}.
+* Mass at +∞ of the upper PLDs: 1 − Π(1 − δ_m(ε_top))^{T_m}, exact.
+* A relative margin T·2e-13 for the quadrature of the one-step cell integrals.
+
+ε(δ) is read from the exact δ(ε) of the discrete PLD (linear in e^ε between grid points);
+the result is the max over directions of each side.
+"""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+import numpy as np
+from scipy import fft as sfft
+
+from . import _validate as v
+from ._kernels import mixture as _km
+from ._kernels import pld as _kp
+from .api import register
+from .bounds import Result
+from .privacy_loss import GaussianMixtureLoss, privacy_losses
+
+__all__ = ["compute", "epsilon_bracket", "delta_bracket"]
+
+_U = 2.0 ** -52            # unit round-off (generous: 2u)
+_FFT_C = 8.0               # per-stage relative error constant of the FFT bound
+_QUAD_REL = 5e-13          # relative margin per step for the one-step quadrature
+_ETA = 1e-16               # tilted mass allowed outside the FFT window (each side)
+_MAX_ONE_STEP = 4_000_000  # grid points of one step's PLD
+_MAX_WINDOW = 1 << 22      # FFT length of the composed window
+_H_MIN = 2e-6
+_H_MAX = 0.5
+_CACHE: "OrderedDict" = OrderedDict()
+_CACHE_SIZE = 64
+
+
+# ----------------------------------------------------------------------------------------
+# One step
+# ----------------------------------------------------------------------------------------
+class _OneStep:
+    """One mechanism, one direction, one grid step: upper and lower PLDs as log Q-masses."""
+
+    __slots__ = ("i0", "logw_up", "logw_lo", "w_inf", "lower_ok", "h")
+
+    def __init__(self, i0, pi_up, pi_lo, w_inf, lower_ok, h):
+        ell = (i0 + np.arange(pi_up.shape[0])) * h
+        with np.errstate(divide="ignore"):
+            self.logw_up = np.log(pi_up) + ell
+            self.logw_lo = np.log(pi_lo) + ell
+        self.i0 = int(i0)
+        self.w_inf = float(w_inf)
+        self.lower_ok = bool(lower_ok)
+        self.h = h
+
+
+def _tail_z(tau):
+    """z with Φ̄(z) ≤ e^{−z²/2}/2 ≤ tau."""
+    return math.sqrt(2.0 * math.log(0.5 / tau))
+
+
+def _mixture_one_step(pl: GaussianMixtureLoss, h, tau_hi, tau_lo):
+    pm, plw, qm, qlw, sigma = pl.args
+    lo, hi = pl.lo_loss, pl.hi_loss
+    if math.isfinite(lo):
+        i0 = math.floor(lo / h)
+    else:
+        x_lo = float(qm.min()) - sigma * _tail_z(tau_lo)
+        i0 = math.floor(_km.loss(x_lo, *pl.args) / h)
+    if math.isfinite(hi):
+        i1 = math.ceil(hi / h)
+    else:
+        x_hi = float(qm.max()) + sigma * _tail_z(tau_hi)
+        i1 = math.ceil(_km.loss(x_hi, *pl.args) / h)
+    if abs(i1 * h) > 600 or abs(i0 * h) > 600:
+        raise ValueError("noise_multiplier too small for the PLD accountant: the one-step "
+                         f"privacy loss reaches {max(abs(i0), abs(i1)) * h:.0f} (limit 600); "
+                         "use method='rdp'")
+    npts = i1 - i0 + 1
+    if npts > _MAX_ONE_STEP:
+        raise _GridTooLarge(npts)
+    e0 = i0 * h
+    xs, a, b = _kp.mixture_cells(e0, h, npts, pm, plw, qm, qlw, sigma, lo, hi)
+    x0, xn = xs[0], xs[-1]
+    lFb = _km.log_sf_mixture(-x0, -pm, plw, sigma) if x0 > -np.inf else -np.inf
+    lQb = _km.log_sf_mixture(-x0, -qm, qlw, sigma) if x0 > -np.inf else -np.inf
+    Fb, Qb = math.exp(lFb), math.exp(lQb)
+    if lFb > -np.inf:
+        d = lQb - e0 - lFb
+        r0 = math.exp(e0 + lFb) * (-math.expm1(min(d, 0.0)))
+    else:
+        r0 = 0.0
+    Pt = math.exp(_km.log_sf_mixture(xn, pm, plw, sigma)) if xn < np.inf else 0.0
+    en = e0 + (npts - 1) * h
+    dtop = math.exp(_km.log_hockey_stick(en, pm, plw, qm, qlw, sigma, lo, hi))
+    pi_up, pi_lo, ok = _kp.profiles(a, b, e0, h, Fb, Qb, r0, Pt, dtop)
+    return _OneStep(i0, pi_up, pi_lo, dtop, ok, h)
+
+
+def _generic_one_step(pl, h, tau_hi, tau_lo):
+    """Any PrivacyLoss with exact hockey stick and log_sf (e.g. Laplace): cell integrals from
+    the grid values, a_i = −s_i − S_P(ε_{i+1}), b_i = S_P(ε_i) + s_i with s_i the chord slope."""
+    lo, hi = pl.lo_loss, pl.hi_loss
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f"unsupported privacy loss for the PLD accountant: {pl!r}")
+    i0, i1 = math.floor(lo / h), math.ceil(hi / h)
+    npts = i1 - i0 + 1
+    if npts > _MAX_ONE_STEP:
+        raise _GridTooLarge(npts)
+    e = (i0 + np.arange(npts)) * h
+    f = np.asarray(pl.hockey_stick(e), dtype=float)
+    S = np.exp(np.asarray(pl.log_sf(e, "P"), dtype=float))
+    SQ0 = math.exp(float(pl.log_sf(e[0], "Q")))
+    u = np.exp(e)
+    du = u[:-1] * math.expm1(h)
+    s = np.diff(f) / du
+    a = np.maximum(-s - S[1:], 0.0)
+    b = np.maximum(S[:-1] + s, 0.0)
+    Fb, Qb = 1.0 - S[0], 1.0 - SQ0
+    r0 = max(f[0] - (1.0 - u[0]), 0.0)
+    pi_up, pi_lo, ok = _kp.profiles(a, b, e[0], h, Fb, Qb, r0, S[-1], f[-1])
+    return _OneStep(i0, pi_up, pi_lo, f[-1], ok, h)
+
+
+class _GridTooLarge(Exception):
+    pass
+
+
+def _one_step(mech, pl, h, tau_hi):
+    key = (mech, pl.direction, h, tau_hi)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        _CACHE.move_to_end(key)
+        return hit
+    tau_lo = 1e-24
+    if isinstance(pl, GaussianMixtureLoss):
+        out = _mixture_one_step(pl, h, tau_hi, tau_lo)
+    else:
+        out = _generic_one_step(pl, h, tau_hi, tau_lo)
+    _CACHE[key] = out
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# Composition
+# ----------------------------------------------------------------------------------------
+class _Parts:
+    """The finite parts of the one-step PLDs of one direction and one side, with counts."""
+
+    def __init__(self, items, side, h):
+        self.h = h
+        self.items = []
+        for one, T in items:
+            logw = one.logw_up if side == "up" else one.logw_lo
+            keep = np.isfinite(logw)
+            idx = np.nonzero(keep)[0]
+            if idx.size == 0:
+                continue
+            s, e = idx[0], idx[-1] + 1
+            lw = np.ascontiguousarray(logw[s:e])
+            ell = (one.i0 + s + np.arange(e - s)) * h
+            self.items.append((one.i0 + s, lw, ell, T))
+        self.steps = sum(T for *_, T in self.items)
+
+
+    def F(self, t):
+        """F(t) = Σ_m T_m K_m(t) of the discrete PLDs, with F′ and F″."""
+        K = d1 = d2 = 0.0
+        for _, lw, ell, T in self.items:
+            k, k1, k2 = _kp.log_cgf(lw, ell, t)
+            K += T * k
+            d1 += T * k1
+            d2 += T * k2
+        return K, d1, d2
+
+
+def _solve_increasing(fn, target, lo, hi, rtol=1e-3, max_iter=40):
+    """x in [lo, hi] with fn(x) ≈ target for increasing fn (bisection in log scale once
+    bracketed, then a few regula-falsi steps); precision only matters for centring."""
+    flo, fhi = fn(lo) - target, fn(hi) - target
+    for _ in range(max_iter):
+        if hi - lo <= rtol * hi:
+            break
+        if math.isfinite(flo) and math.isfinite(fhi) and fhi != flo:
+            x = lo - flo * (hi - lo) / (fhi - flo)
+            # Keep the step inside the middle 80 % so that the bracket shrinks.
+            x = min(max(x, lo + 0.1 * (hi - lo)), hi - 0.1 * (hi - lo))
+        else:
+            x = 0.5 * (lo + hi)
+        fx = fn(x) - target
+        if fx < 0:
+            lo, flo = x, fx
+        else:
+            hi, fhi = x, fx
+    return 0.5 * (lo + hi)
+
+
+def _saddle_lambda_for_eps(parts, eps):
+    """λ ≥ 0 with F′(λ) = ε (the tilt centring the composition at ε)."""
+    if parts.F(0.0)[1] >= eps:
+        return 0.0
+    hi = 1.0
+    while parts.F(hi)[1] < eps:
+        hi *= 4
+        if hi > 1e5:
+            return hi
+    return _solve_increasing(lambda t: parts.F(t)[1], eps, 0.0, hi)
+
+
+def _saddle_lambda_for_delta(parts, delta):
+    """λ whose saddle-point estimate of δ(F′(λ)) is δ (only used to centre the window)."""
+    ld = math.log(delta)
+
+    def g(t):
+        K, k1, k2 = parts.F(t)
+        return -(K - t * k1 - math.log(t * (1 + t)) - 0.5 * math.log(2 * math.pi * max(k2, 1e-300)))
+
+    lo, hi = 1e-4, 1.0
+    if g(lo) >= -ld:
+        return 0.0
+    while g(hi) < -ld:
+        lo, hi = hi, hi * 4
+        if hi > 1e5:
+            return hi
+    return _solve_increasing(g, -ld, lo, hi, rtol=2e-2)
+
+
+def _window(parts, lam, eta):
+    """Chernoff window [W_lo, W_hi] of the λ-tilted composition: tilted mass ≤ eta on each
+    side, since P̃[S > W] ≤ exp(F(λ+s) − F(λ) − sW) for every s > 0 (and likewise below).
+    Start from the Gaussian guess and widen until the exact Chernoff bound certifies it."""
+    F0, m1, var = parts.F(lam)
+    sd = math.sqrt(max(var, 1e-300))
+    le = math.log(eta)
+    z = math.sqrt(-2 * le)
+    bounds = []
+    for sign in (1.0, -1.0):
+        # sign·W(s) = (F(λ + sign·s) − F(λ) − log η)/s is certified for every s > 0;
+        # minimise it over log s by a short pattern search from the Gaussian optimum.
+        def w(c):
+            s = c / sd
+            return (parts.F(lam + sign * s)[0] - F0 - le) / s
+        c, r = z, 1.5
+        wc = w(c)
+        wu, wd = w(c * r), w(c / r)
+        step = r if wu < wd else 1 / r
+        wn = min(wu, wd)
+        for _ in range(30):
+            if wn >= wc:
+                break
+            c, wc = c * step, wn
+            wn = w(c * step)
+        bounds.append(sign * min(wc, wn))
+    return bounds[1], bounds[0], F0, m1, sd
+
+
+class _Composed:
+    """log δ(ℓ_k) on the window for one side, plus the additive corrections."""
+
+    def __init__(self, parts: _Parts, lam, J_lo, n, side, w_inf_log1p):
+        h = parts.h
+        self.h, self.J_lo, self.n, self.lam, self.side = h, J_lo, n, lam, side
+        F0 = 0.0
+        spectra = []
+        for i0, lw, ell, T in parts.items:
+            K = _kp.log_cgf(lw, ell, lam)[0]
+            F0 += T * K
+            wt = np.exp(lw + lam * ell - K)
+            pos = (i0 + np.arange(lw.shape[0])) % n
+            x = np.bincount(pos, weights=wt, minlength=n) if lw.shape[0] > n else None
+            if x is None:
+                x = np.zeros(n)
+                x[pos] = wt
+            spectra.append((sfft.rfft(x), T))
+        self.log_c = F0
+        logn = max(1.0, math.log2(n))
+        dX = _FFT_C * logn * _U
+        m = n // 2 + 1
+        logabs = np.zeros(m)
+        phase = np.zeros(m)
+        logU = np.zeros(m)
+        rel = np.zeros(m)
+        for X, T in spectra:
+            _kp.spectrum_accumulate(X, float(T), logabs, phase, logU, rel, dX, _U)
+        Y, err = _kp.spectrum_finish(logabs, phase, logU, rel, n, dX, _U, _FFT_C * logn * _U)
+        self.bin_err = err + 4 * _U
+        y = sfft.irfft(Y, n)
+        idx = (J_lo + np.arange(n)) % n
+        c = y[idx]
+        e_lo = J_lo * h
+        self.e_lo = e_lo
+        up = np.maximum(c, 0.0) + self.bin_err
+        lo = np.maximum(c - self.bin_err, 0.0)
+        self.logd = _kp.delta_scan(up if side == "up" else lo, lam, h, e_lo, F0)
+        self.w_inf_log1p = w_inf_log1p
+
+    def ell(self, k):
+        return self.e_lo + k * self.h
+
+
+def _side(parts_up, parts_lo, onesteps, lam, J_lo, n, eta):
+    """Compose both sides on one window; returns the two _Composed objects and extras."""
+    w_log1p = sum(T * math.log1p(-min(one.w_inf, 1.0)) for one, T in onesteps)
+    up = _Composed(parts_up, lam, J_lo, n, "up", w_log1p)
+    lo = _Composed(parts_lo, lam, J_lo, n, "lo", 0.0) if parts_lo.items else None
+    return up, lo
+
+
+class _Direction:
+    """Everything for one direction at one grid step h."""
+
+    def __init__(self, counts, direction, h, tau_hi):
+        self.h = h
+        self.onesteps = []
+        for mech, T in counts:
+            pl = _loss_for(mech, direction)
+            self.onesteps.append((_one_step(mech, pl, h, tau_hi), T))
+        self.steps = sum(T for _, T in counts)
+        self.parts_up = _Parts(self.onesteps, "up", h)
+        self.lower_ok = all(one.lower_ok for one, _ in self.onesteps)
+        self.parts_lo = _Parts(self.onesteps, "lo", h) if self.lower_ok else None
+        self.p_inf = -math.expm1(sum(T * math.log1p(-min(one.w_inf, 1.0))
+                                     for one, T in self.onesteps))
+        self.quad = self.steps * _QUAD_REL
+
+    def compose(self, lam, around=None):
+        """FFT composition with tilt λ; the window covers the tilted mass (and ``around``)."""
+        h = self.h
+        w_lo, w_hi, F0, m1, sd = _window(self.parts_up, lam, _ETA)
+        if self.parts_lo is not None:
+            a, b, *_ = _window(self.parts_lo, lam, _ETA)
+            w_lo, w_hi = min(w_lo, a), max(w_hi, b)
+        if around is not None:
+            w_lo = min(w_lo, around - 4 * h)
+            w_hi = max(w_hi, around + 4 * h)
+        J_lo = math.floor(w_lo / h) - 2
+        J_hi = math.ceil(w_hi / h) + 2
+        n = sfft.next_fast_len(J_hi - J_lo + 1, real=True)
+        if n > _MAX_WINDOW:
+            raise _GridTooLarge(n)
+        self.n = n
+        self.lam = lam
+        self.up = _Composed(self.parts_up, lam, J_lo, n, "up", 0.0)
+        self.lo = _Composed(self.parts_lo, lam, J_lo, n, "lo", 0.0) if self.parts_lo else None
+        top = (J_lo + n - 1) * h
+        # Untilted mass above the window (upper) ≤ e^{−λ·top + F(λ)}·η.
+        self.above = math.exp(min(-lam * top + self.up.log_c + math.log(_ETA), 0.0))
+        return self
+
+    # δ at a point, each side, including every correction.
+    def _wrap(self, comp, k):
+        return math.exp(min(-self.lam * comp.ell(k) + comp.log_c + math.log(2 * _ETA), 700.0))
+
+    def delta_upper(self, eps):
+        c = self.up
+        k = math.floor((eps - c.e_lo) / c.h + 1e-9)
+        if k < 0:
+            return 1.0
+        if k >= c.n - 1:
+            D = 0.0
+        else:
+            D = _interp(c, k, eps)
+        val = D + self.p_inf + self.above
+        return min(1.0, val * (1 + self.quad))
+
+    def delta_lower(self, eps):
+        c = self.lo
+        if c is None:
+            return 0.0
+        k = math.floor((eps - c.e_lo) / c.h + 1e-9)
+        if k < 0:
+            return 0.0
+        if k >= c.n - 1:
+            return 0.0
+        D = _interp(c, k, eps) - self._wrap(c, k)
+        return max(0.0, D * (1 - self.quad))
+
+    def eps_upper(self, delta):
+        """Smallest ε with δ_upper(ε) ≤ δ; None when the window misses it."""
+        c = self.up
+        target = delta / (1 + self.quad) - self.p_inf - self.above
+        if target <= 0:
+            return math.inf
+        lt = math.log(target)
+        ld = c.logd
+        idx = np.nonzero(ld <= lt)[0]
+        if idx.size == 0:
+            return None
+        k = int(idx[0])
+        if k == 0:
+            return c.ell(0) if c.ell(0) <= 0 else None
+        return _solve(c, k - 1, target)
+
+    def eps_lower(self, delta):
+        c = self.lo
+        if c is None:
+            return 0.0
+        target0 = delta / (1 - self.quad)
+        ld = c.logd
+        # δ_lo(ℓ_k) = D_k − wrap_k > δ  ⇔  D_k > δ + wrap_k.
+        k_arr = np.arange(ld.shape[0])
+        wrap = np.exp(np.minimum(-self.lam * (c.e_lo + k_arr * c.h) + c.log_c
+                                 + math.log(2 * _ETA), 700.0))
+        with np.errstate(divide="ignore"):
+            ok = ld > np.log(target0 + wrap)
+        idx = np.nonzero(ok)[0]
+        if idx.size == 0:
+            return 0.0
+        k = int(idx[-1])
+        if k >= ld.shape[0] - 2:
+            return None
+        return max(0.0, _solve(c, k, target0 + wrap[k]))
+
+
+def _interp(c, k, eps):
+    """δ of the discrete PLD at ε ∈ [ℓ_k, ℓ_{k+1}]: linear in e^ε (exact)."""
+    Dk = math.exp(c.logd[k])
+    Dk1 = math.exp(c.logd[k + 1]) if k + 1 < c.logd.shape[0] else 0.0
+    frac = math.expm1(eps - c.ell(k)) / math.expm1(c.h)
+    return Dk - frac * (Dk - Dk1)
+
+
+def _solve(c, k, target):
+    """ε ∈ [ℓ_k, ℓ_{k+1}] where the exact discrete δ equals target (D_k ≥ target ≥ D_{k+1})."""
+    Dk = math.exp(c.logd[k])
+    Dk1 = math.exp(c.logd[k + 1])
+    if Dk <= Dk1:
+        return c.ell(k + 1)
+    frac = min(max((Dk - target) / (Dk - Dk1), 0.0), 1.0)
+    return c.ell(k) + math.log1p(frac * math.expm1(c.h))
+
+
+def _loss_for(mech, direction):
+    losses = privacy_losses(mech)
+    for pl in losses:
+        if pl.direction == direction:
+            return pl
+    return losses[0]
+
+
+def _directions(schedule):
+    dirs = []
+    for m, _ in schedule.counts():
+        for pl in privacy_losses(m):
+            if pl.direction not in dirs:
+                dirs.append(pl.direction)
+    return dirs
+
+
+# ----------------------------------------------------------------------------------------
+# One grid step: brackets per direction
+# ----------------------------------------------------------------------------------------
+def _eps_at_h(schedule, delta, h, dirs=None):
+    counts = schedule.counts()
+    T = schedule.steps
+    tau_hi = min(1e-5 * delta, 1e-10) / T
+    out = {}
+    for d in (dirs if dirs is not None else _directions(schedule)):
+        D = _Direction(counts, d, h, tau_hi)
+        lam = _saddle_lambda_for_delta(D.parts_up, delta)
+        for _attempt in range(5):
+            D.compose(lam)
+            eu = D.eps_upper(delta)
+            el = D.eps_lower(delta)
+            if eu is not None and el is not None:
+                break
+            # The window missed the answer: re-centre the tilt on what was found.
+            guess = eu if eu is not None else el
+            if guess is None or not math.isfinite(guess):
+                lam = lam * 2 + 0.5 if eu is None else lam / 2
+            else:
+                lam = _saddle_lambda_for_eps(D.parts_up, guess)
+        else:
+            raise RuntimeError("PLD window search failed; please report this case")
+        out[d] = (max(el, 0.0), max(eu, 0.0), D)
+    return out
+
+
+def _delta_at_h(schedule, eps, h, dirs=None):
+    counts = schedule.counts()
+    T = schedule.steps
+    tau_hi = 1e-30 / T
+    out = {}
+    for d in (dirs if dirs is not None else _directions(schedule)):
+        D = _Direction(counts, d, h, tau_hi)
+        lam = _saddle_lambda_for_eps(D.parts_up, eps)
+        D.compose(lam, around=eps)
+        out[d] = (D.delta_lower(eps), D.delta_upper(eps), D)
+    return out
+
+
+def _refine(run, schedule, target, h, max_refine):
+    """Run ``run(h, dirs)`` on finer and finer grids until upper − lower ≤ target(upper).
+
+    Each direction keeps its latest bracket (valid at any h); a direction whose upper bound
+    is below another direction's lower bound cannot be the max and is not refined further.
+    The next h follows the measured law width ∝ h^p (p from the last two grids, else 2).
+    """
+    warnings = []
+    best = {}
+    history = []
+    cur = h if h is not None else _H0
+    for it in range(max_refine + 1):
+        top_lo = max((b[0] for b in best.values()), default=-math.inf)
+        dirs = [d for d in _directions(schedule) if d not in best or best[d][1] > top_lo]
+        try:
+            res = run(cur, dirs)
+        except _GridTooLarge as exc:
+            if not best:
+                if cur >= _H_MAX:
+                    raise ValueError("the PLD grid would need more than "
+                                     f"{_MAX_WINDOW} points; use method='rdp'") from None
+                cur = min(_H_MAX, cur * 4)
+                continue
+            warnings.append(f"grid_capped: h={cur:g} needs {exc.args[0]} points; kept "
+                            f"h={history[-1][0]:g}")
+            break
+        for d, r in res.items():
+            best[d] = (r[0], r[1], r[2], cur)
+        lo = max(b[0] for b in best.values())
+        up = max(b[1] for b in best.values())
+        history.append((cur, lo, up))
+        width = up - lo
+        tgt = target(up)
+        if h is not None or width <= tgt or up == 0.0:
+            break
+        if it == max_refine or cur <= _H_MIN:
+            warnings.append(f"bracket_wider_than_requested: width {width:.3g} > {tgt:.3g}")
+            break
+        p = 2.0
+        if len(history) >= 2:
+            (h0, l0, u0), (h1, l1, u1) = history[-2], history[-1]
+            if u0 - l0 > 0 and u1 - l1 > 0:
+                p = min(3.0, max(1.0, math.log((u0 - l0) / (u1 - l1)) / math.log(h0 / h1)))
+        fac = (0.9 * tgt / max(width, 1e-300)) ** (1.0 / p)
+        cur = max(_H_MIN, cur * min(1 / 1.5, max(fac, 1 / 16)))
+    return best, history, tuple(warnings)
+
+
+_H0 = 4e-3
+
+
+def epsilon_bracket(schedule, delta, rtol=1e-3, atol=1e-3, h=None, max_refine=6):
+    """(lower, upper, details, warnings) for ε(δ); width ≤ max(rtol·ε, atol) unless h is fixed."""
+    best, history, warns = _refine(lambda hh, dirs: _eps_at_h(schedule, delta, hh, dirs),
+                                   schedule, lambda up: max(rtol * up, atol), h, max_refine)
+    lo = max(b[0] for b in best.values())
+    up = max(b[1] for b in best.values())
+    if any(not b[2].lower_ok for b in best.values()):
+        warns += ("lower_bound_degenerate: grid too coarse for the lowered-chord bound",)
+    return lo, up, _details(best, history), warns
+
+
+def delta_bracket(schedule, eps, rtol=1e-3, atol=0.0, h=None, max_refine=6):
+    """(lower, upper, details, warnings) for δ(ε); width ≤ max(rtol·δ, atol) unless h is fixed."""
+    best, history, warns = _refine(lambda hh, dirs: _delta_at_h(schedule, eps, hh, dirs),
+                                   schedule, lambda up: max(rtol * up, atol), h, max_refine)
+    lo = max(b[0] for b in best.values())
+    up = max(b[1] for b in best.values())
+    return lo, up, _details(best, history), warns
+
+
+def _details(best, history):
+    per_dir = {}
+    for d, (lo, up, D, hh) in best.items():
+        per_dir[d] = {"lower": lo, "upper": up, "grid_step": hh, "window": D.n,
+                      "tilt": D.lam, "fft_bin_error": D.up.bin_err, "mass_at_inf": D.p_inf}
+    return {"grid_step": history[-1][0], "directions": per_dir,
+            "refinements": [(hh, lo, up) for hh, lo, up in history]}
+
+
+@register("pld")
+def compute(schedule, *, delta=None, epsilon=None, rtol=None, atol=None, h=None, **options):
+    """PLD accountant: certified bracket (see the module docstring for the proofs).
+
+    Options
+    -------
+    rtol : bracket width relative to the value (default 1e-3).
+    atol : absolute width floor for ε (default 1e-3, i.e. used when ε < 1).
+    h : fix the grid step instead of refining it.
+    """
+    if options:
+        raise ValueError(f"unknown option(s) for method 'pld': {', '.join(sorted(options))}")
+    if rtol is not None:
+        rtol = v.positive("rtol", rtol)
+    if atol is not None:
+        atol = v.nonnegative("atol", atol)
+    if h is not None:
+        h = v.positive("h", h)
+        if not (_H_MIN <= h <= _H_MAX):
+            raise ValueError(f"h must be in [{_H_MIN}, {_H_MAX}], got {h!r}")
+    if delta is not None:
+        lo, up, details, warns = epsilon_bracket(
+            schedule, delta, rtol=1e-3 if rtol is None else rtol,
+            atol=1e-3 if atol is None else atol, h=h)
+        return Result("epsilon", delta, up, lo, up, True, "pld", warns, details)
+    lo, up, details, warns = delta_bracket(
+        schedule, epsilon, rtol=1e-3 if rtol is None else rtol,
+        atol=0.0 if atol is None else atol, h=h)
+    return Result("delta", epsilon, up, lo, up, True, "pld", warns, details)
