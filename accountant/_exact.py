@@ -47,19 +47,33 @@ def gdp_delta(mu: float, eps: float) -> float:
     return math.exp(gdp_log_delta(mu, eps))
 
 
-def gdp_epsilon(mu: float, delta: float) -> float:
-    """The ε of μ-GDP at δ (0 when δ(0) ≤ δ)."""
+def _root_side(f, lo, hi, side):
+    """Root of a decreasing f on [lo, hi], returned on the requested side: "upper" gives x
+    with f(x) ≤ 0 (a valid upper bound on ε), "lower" gives x with f(x) ≥ 0."""
+    x = brentq(f, lo, hi, xtol=1e-14, rtol=1e-14, maxiter=500)
+    step = 1e-14 * max(1.0, abs(x))
+    for _ in range(64):
+        v = f(x)
+        if (side == "upper" and v <= 0) or (side == "lower" and v >= 0):
+            return max(x, 0.0)
+        x = x + step if side == "upper" else x - step
+        step *= 2
+    return max(x, 0.0)
+
+
+def gdp_epsilon(mu: float, delta: float, side: str = "upper") -> float:
+    """The ε of μ-GDP at δ (0 when δ(0) ≤ δ), rounded to the requested side."""
     if mu == 0.0 or gdp_log_delta(mu, 0.0) <= math.log(delta):
         return 0.0
     hi = max(1.0, mu * mu / 2 + mu * math.sqrt(2 * max(1.0, -math.log(delta))) + 1)
     while gdp_log_delta(mu, hi) > math.log(delta):
         hi *= 2
-    return brentq(lambda e: gdp_log_delta(mu, e) - math.log(delta), 0.0, hi,
-                  xtol=1e-14, rtol=1e-15, maxiter=500)
+    return _root_side(lambda e: gdp_log_delta(mu, e) - math.log(delta), 0.0, hi, side)
 
 
-def one_step_epsilon(pl, delta: float) -> float:
-    """Exact ε(δ) of one step of a privacy loss: the root of δ(ε) = δ (0 if δ(0) ≤ δ)."""
+def one_step_epsilon(pl, delta: float, side: str = "upper") -> float:
+    """Exact ε(δ) of one step of a privacy loss: the root of δ(ε) = δ (0 if δ(0) ≤ δ),
+    rounded to the requested side."""
     ld = math.log(delta)
     f = lambda e: float(pl.log_hockey_stick(np.array([e]))[0]) - ld
     if f(0.0) <= 0:
@@ -72,7 +86,7 @@ def one_step_epsilon(pl, delta: float) -> float:
     else:
         while f(hi) > 0:
             hi *= 2
-    return brentq(f, 0.0, hi, xtol=1e-13, rtol=1e-13, maxiter=500)
+    return _root_side(f, 0.0, hi, side)
 
 
 def composed_lower_epsilon(schedule, delta: float) -> float:
@@ -80,11 +94,11 @@ def composed_lower_epsilon(schedule, delta: float) -> float:
     the largest exact one-step ε over the schedule's mechanisms and directions."""
     mu = gaussian_mu(schedule)
     if mu is not None:
-        return gdp_epsilon(mu, delta)
+        return gdp_epsilon(mu, delta, "lower")
     best = 0.0
     for m, _ in schedule.counts():
         for pl in privacy_losses(m):
-            best = max(best, one_step_epsilon(pl, delta))
+            best = max(best, one_step_epsilon(pl, delta, "lower"))
     return best
 
 
@@ -109,7 +123,8 @@ def basic_composition_epsilon(schedule, delta: float) -> float:
     total_steps = schedule.steps
     total = 0.0
     for m, steps in schedule.counts():
-        total += steps * max(one_step_epsilon(pl, delta / total_steps) for pl in privacy_losses(m))
+        total += steps * max(one_step_epsilon(pl, delta / total_steps, "upper")
+                             for pl in privacy_losses(m))
     return total
 
 

@@ -15,10 +15,8 @@ def _as_float(name: str, value) -> float:
             value = float(value)
         except (TypeError, ValueError):
             raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    value = float(value)
-    if math.isnan(value):
-        raise ValueError(f"{name} must be a number, got NaN")
-    return value
+    # NaN is left to the range checks, which all fail on it and name the allowed range.
+    return float(value)
 
 
 def positive(name: str, value, *, allow_inf: bool = False) -> float:
@@ -67,7 +65,7 @@ def count(name: str, value, *, minimum: int = 1) -> int:
         v = int(value)
     else:
         f = _as_float(name, value)
-        if math.isinf(f) or f != math.floor(f):
+        if not math.isfinite(f) or f != math.floor(f):
             raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
         v = int(f)
     if v < minimum:

@@ -58,6 +58,10 @@ def _minimise(objective, orders=None):
     """min over α of objective(α): scan, then Brent on log(α−1). Returns (value, α)."""
     scan = _SCAN if orders is None else np.asarray(orders, dtype=float)
     vals = np.array([objective(a) for a in scan])
+    # An order whose divergence could not be evaluated is skipped, never trusted.
+    vals[~np.isfinite(vals)] = np.inf
+    if not np.any(np.isfinite(vals)):
+        raise RuntimeError("internal error: no RDP order could be evaluated")
     best = int(np.argmin(vals))
     value, alpha = float(vals[best]), float(scan[best])
     if orders is not None:
@@ -70,6 +74,8 @@ def _minimise(objective, orders=None):
         def f(u):
             a = 1.0 + math.exp(u)
             val = objective(a)
+            if not math.isfinite(val):
+                val = math.inf
             seen[a] = val
             return val
         minimize_scalar(f, bounds=(math.log(lo - 1.0), math.log(hi - 1.0)), method="bounded",

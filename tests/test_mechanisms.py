@@ -1,0 +1,104 @@
+import math
+
+import pytest
+
+import accountant as acc
+from accountant.mechanisms import as_schedule
+
+BAD_SIGMA = [0, -1, math.nan, math.inf, "x", None]
+
+
+@pytest.mark.parametrize("sigma", BAD_SIGMA)
+def test_bad_noise_multiplier_named(sigma):
+    for make in (lambda s: acc.Gaussian(s), lambda s: acc.Laplace(s),
+                 lambda s: acc.SubsampledGaussian(s, 0.1), lambda s: acc.ELS(s, 0.1, 2),
+                 lambda s: acc.ULS(s, 0.1)):
+        with pytest.raises(ValueError, match="noise_multiplier"):
+            make(sigma)
+
+
+@pytest.mark.parametrize("q", [0, -0.1, 1.0000001, math.nan, math.inf])
+def test_bad_sample_rate_named(q):
+    with pytest.raises(ValueError, match=r"sample_rate must be in \(0, 1\]"):
+        acc.SubsampledGaussian(1.0, q)
+    with pytest.raises(ValueError, match="sample_rate"):
+        acc.ELS(1.0, q, 3)
+
+
+@pytest.mark.parametrize("k", [0, -2, 1.5, math.nan])
+def test_bad_examples_per_user(k):
+    with pytest.raises(ValueError, match="max_examples_per_user"):
+        acc.ELS(1.0, 0.1, k)
+
+
+def test_mixture_validation():
+    with pytest.raises(ValueError, match="sum to 1"):
+        acc.MixtureOfGaussians(1.0, [0, 1], [0.5, 0.5 + 1e-9])
+    acc.MixtureOfGaussians(1.0, [0, 1], [0.5, 0.5 + 1e-13])  # inside the 1e-12 tolerance
+    with pytest.raises(ValueError, match="sensitivities"):
+        acc.MixtureOfGaussians(1.0, [0, -1], [0.5, 0.5])
+    with pytest.raises(ValueError, match="equal length"):
+        acc.MixtureOfGaussians(1.0, [0, 1], [1.0])
+    with pytest.raises(ValueError, match="probabilities"):
+        acc.MixtureOfGaussians(1.0, [0, 1], [1.5, -0.5])
+
+
+def test_fixed_sampling_is_replace_one():
+    m = acc.SubsampledGaussian(1.0, 0.1, sampling="fixed")
+    assert m.neighboring == "replace_one"
+    with pytest.raises(ValueError, match="neighboring"):
+        acc.SubsampledGaussian(1.0, 0.1, sampling="fixed", neighboring="add_remove")
+    with pytest.raises(ValueError, match="sampling"):
+        acc.SubsampledGaussian(1.0, 0.1, sampling="shuffle")
+
+
+def test_frozen_and_hashable():
+    m = acc.SubsampledGaussian(1.0, 0.1)
+    assert hash(m) == hash(acc.SubsampledGaussian(1, 0.1))
+    with pytest.raises(Exception):
+        m.noise_multiplier = 2.0
+
+
+def test_schedule_merges_and_counts():
+    a, b = acc.SubsampledGaussian(1.0, 0.1), acc.SubsampledGaussian(2.0, 0.1)
+    s = acc.Schedule([(a, 2), (a, 3), (b, 1), (a, 4)])
+    assert s.segments == ((a, 5), (b, 1), (a, 4))
+    assert dict(s.counts()) == {a: 9, b: 1}
+    assert s.steps == 10
+    assert as_schedule(s, 2).steps == 20
+    nested = acc.Schedule([(s, 2)])
+    assert nested.steps == 20
+    with pytest.raises(ValueError, match="steps"):
+        acc.Schedule([(a, 0)])
+    with pytest.raises(ValueError, match="at least one"):
+        acc.Schedule([])
+    with pytest.raises(ValueError, match="same neighboring"):
+        acc.Schedule([(a, 1), (acc.SubsampledGaussian(1.0, 0.1, sampling="fixed"), 1)])
+
+
+@pytest.mark.parametrize("steps", [0, -1, 2.5, math.nan, True])
+def test_bad_steps(steps):
+    with pytest.raises(ValueError, match="steps"):
+        acc.epsilon(acc.Gaussian(1.0), delta=1e-5, steps=steps, method="rdp")
+
+
+@pytest.mark.parametrize("delta", [0, 1, -1e-5, math.nan, 1.5])
+def test_bad_delta(delta):
+    with pytest.raises(ValueError, match=r"delta must be in \(0, 1\)"):
+        acc.epsilon(acc.Gaussian(1.0), delta=delta, method="rdp")
+
+
+@pytest.mark.parametrize("eps", [-0.1, math.nan, math.inf])
+def test_bad_epsilon(eps):
+    with pytest.raises(ValueError, match="epsilon"):
+        acc.delta(acc.Gaussian(1.0), epsilon=eps, method="rdp")
+
+
+def test_unknown_method():
+    with pytest.raises(ValueError, match="method must be one of"):
+        acc.epsilon(acc.Gaussian(1.0), delta=1e-5, method="magic")
+
+
+def test_not_a_mechanism():
+    with pytest.raises(ValueError, match="mechanism must be"):
+        acc.epsilon(object(), delta=1e-5, method="rdp")
