@@ -120,6 +120,28 @@ def _fmt(x: float) -> str:
     return "inf" if math.isinf(x) else f"{x:.6g}"
 
 
+# Subcommands that live beside the code they drive: each module defines
+# ``add_arguments(parser)`` and ``run(args) -> int`` and may reuse the helpers above
+# (``_add_mechanism_args``, ``_add_method_args``, ``mechanism_from_args``).
+_PLUGINS = {
+    "calibrate": ("accountant.calibrate", "noise multiplier for a target epsilon"),
+    "table": ("accountant.tables", "noise-multiplier lookup table over a grid"),
+    "user-level": ("accountant.user_level", "contribution bound from examples-per-user counts"),
+    "compare": ("accountant.compare", "all methods and installed peers side by side"),
+}
+
+
+def _plugin(name):
+    import importlib
+    module, _ = _PLUGINS[name]
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="dp-accountant",
                      description="Certified privacy accounting (RDP, PLD, Edgeworth, saddle point).")
@@ -132,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_mechanism_args(pd)
     pd.add_argument("--epsilon", type=float, required=True)
     _add_method_args(pd)
+    for name, (_, help_text) in _PLUGINS.items():
+        mod = _plugin(name)
+        if mod is not None:
+            mod.add_arguments(sub.add_parser(name, help=help_text))
     return parser
 
 
@@ -144,6 +170,8 @@ def main(argv=None) -> int:
             return 2
         if a.command in ("epsilon", "delta"):
             return _run_query(a, a.command)
+        if a.command in _PLUGINS:
+            return _plugin(a.command).run(a)
         raise _UsageError(f"unknown command {a.command!r}")
     except (_UsageError, ValueError, NotImplementedError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
