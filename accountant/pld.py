@@ -250,8 +250,8 @@ def _saddle_lambda_for_eps(parts, eps):
     hi = 1.0
     while parts.F(hi)[1] < eps:
         hi *= 4
-        if hi > 1e5:
-            return hi
+        if hi > 1e4:
+            return 0.0  # ε beyond the support's bulk: see _saddle_lambda_for_delta
     return _solve_increasing(lambda t: parts.F(t)[1], eps, 0.0, hi)
 
 
@@ -268,8 +268,10 @@ def _saddle_lambda_for_delta(parts, delta):
         return 0.0
     while g(hi) < -ld:
         lo, hi = hi, hi * 4
-        if hi > 1e5:
-            return hi
+        if hi > 1e4:
+            # No saddle point (δ sits on an atom at the top of the support, e.g. Laplace):
+            # an untilted FFT is then accurate enough, since δ is not tiny relative to it.
+            return 0.0
     return _solve_increasing(g, -ld, lo, hi, rtol=2e-2)
 
 
@@ -374,6 +376,8 @@ class _Direction:
     def compose(self, lam, around=None):
         """FFT composition with tilt λ; the window covers the tilted mass (and ``around``)."""
         h = self.h
+        # e^{−λh} must not underflow in the scans; the bounds stay valid for any λ ≥ 0.
+        lam = min(lam, 20.0 / h)
         w_lo, w_hi, F0, m1, sd = _window(self.parts_up, lam, _ETA)
         if self.parts_lo is not None:
             a, b, *_ = _window(self.parts_lo, lam, _ETA)
@@ -548,7 +552,8 @@ def _refine(run, schedule, target, h, max_refine):
     best = {}
     history = []
     cur = h if h is not None else _H0
-    for it in range(max_refine + 1):
+    capped = 0
+    for it in range(max_refine + 3):
         top_lo = max((b[0] for b in best.values()), default=-math.inf)
         dirs = [d for d in _directions(schedule) if d not in best or best[d][1] > top_lo]
         try:
@@ -559,6 +564,11 @@ def _refine(run, schedule, target, h, max_refine):
                     raise ValueError("the PLD grid would need more than "
                                      f"{_MAX_WINDOW} points; use method='rdp'") from None
                 cur = min(_H_MAX, cur * 4)
+                continue
+            if capped < 2:
+                # Try halfway (geometrically) between the last grid that fitted and this one.
+                capped += 1
+                cur = math.sqrt(cur * history[-1][0])
                 continue
             warnings.append(f"grid_capped: h={cur:g} needs {exc.args[0]} points; kept "
                             f"h={history[-1][0]:g}")
@@ -572,7 +582,12 @@ def _refine(run, schedule, target, h, max_refine):
         tgt = target(up)
         if h is not None or width <= tgt or up == 0.0:
             break
-        if it == max_refine or cur <= _H_MIN:
+        if len(history) >= 2 and width > 0.5 * (history[-2][2] - history[-2][1]):
+            # Refining no longer pays (round-off or truncation terms dominate the width).
+            warnings.append(f"bracket_wider_than_requested: width {width:.3g} > {tgt:.3g} "
+                            "(limited by round-off/truncation terms, not by h)")
+            break
+        if len(history) > max_refine or cur <= _H_MIN or capped:
             warnings.append(f"bracket_wider_than_requested: width {width:.3g} > {tgt:.3g}")
             break
         p = 2.0
@@ -624,7 +639,7 @@ def compute(schedule, *, delta=None, epsilon=None, rtol=None, atol=None, h=None,
     Options
     -------
     rtol : bracket width relative to the value (default 1e-3).
-    atol : absolute width floor for ε (default 1e-3, i.e. used when ε < 1).
+    atol : absolute width floor for ε (default: rtol, i.e. the relative width at ε = 1).
     h : fix the grid step instead of refining it.
     """
     if options:
@@ -640,7 +655,7 @@ def compute(schedule, *, delta=None, epsilon=None, rtol=None, atol=None, h=None,
     if delta is not None:
         lo, up, details, warns = epsilon_bracket(
             schedule, delta, rtol=1e-3 if rtol is None else rtol,
-            atol=1e-3 if atol is None else atol, h=h)
+            atol=(1e-3 if rtol is None else rtol) if atol is None else atol, h=h)
         return Result("epsilon", delta, up, lo, up, True, "pld", warns, details)
     lo, up, details, warns = delta_bracket(
         schedule, epsilon, rtol=1e-3 if rtol is None else rtol,
