@@ -120,71 +120,71 @@ def spa_terms(eps, t, K, K1, K2, P, errK=0.0, rel=0.0, K3=0.0, K4=0.0):
     return clt, err, msd
 
 
-def saddle_point(curve, eps):
-    """t₀ > 0 with K′(t₀) − 1/t₀ − 1/(1+t₀) = ε (bisection/secant in log t)."""
-    lo, hi = -20.0, 0.0
-    while curve.eps_of(math.exp(lo)) > eps and lo > -60:
-        lo -= 10.0
-    while curve.eps_of(math.exp(hi)) < eps:
-        hi += 1.0
-        if hi > 25:
-            break
-    return math.exp(_solve(lambda s: curve.eps_of(math.exp(s)) - eps, lo, hi, 1e-13))
-
-
-def _solve(f, a, b, tol):
-    """Root of increasing f on [a, b] by the Illinois method (keeps a bracket)."""
-    fa, fb = f(a), f(b)
-    if fa >= 0:
-        return a
-    if fb <= 0:
-        return b
-    side = 0
-    for _ in range(200):
-        c = (a * fb - b * fa) / (fb - fa)
-        if not (a < c < b):
-            c = 0.5 * (a + b)
-        fc = f(c)
-        if fc == 0:
-            return c
-        if fc < 0:
-            a, fa = c, fc
-            if side == -1:
-                fb *= 0.5
-            side = -1
+def _newton_cross(g, slope, s, tol, s_max=30.0):
+    """Bracket [a, b] (in s = log t) of the point where the decreasing function g changes
+    from > 0 to ≤ 0, with b − a ≤ tol: a first Newton step from the analytic ``slope``,
+    then secant steps that overshoot the predicted root by tol/4 (so that both sides get
+    sampled), and bisection whenever a step leaves the bracket. Returns (a, b); b is None
+    when g > 0 up to s_max, a is None when g ≤ 0 down to s = −60."""
+    a = b = None
+    prev = None
+    for _ in range(100):
+        gs = g(s)
+        if gs > 0:
+            a = s if a is None or s > a else a
         else:
-            b, fb = c, fc
-            if side == 1:
-                fa *= 0.5
-            side = 1
-        if b - a <= tol * max(1.0, abs(a)):
-            break
-    return 0.5 * (a + b)
-
-
-def _bracket_search(f, a, b, tol):
-    """For f > 0 at a and f ≤ 0 at b: a bracket [a', b'] ⊂ [a, b] of width ≤ tol with the same
-    signs (Illinois steps on the values, then bisection as a fallback)."""
-    fa, fb = f(a), f(b)
-    side = 0
-    for _ in range(200):
-        if b - a <= tol * max(1.0, abs(a)):
-            break
-        c = (a * fb - b * fa) / (fb - fa) if fb != fa else 0.5 * (a + b)
-        if not (a < c < b) or not math.isfinite(c):
-            c = 0.5 * (a + b)
-        fc = f(c)
-        if fc > 0:
-            a, fa = c, fc
-            if side == -1:
-                fb *= 0.5
-            side = -1
+            b = s if b is None or s < b else b
+        if a is not None and b is not None and b - a <= tol:
+            return a, b
+        if not math.isfinite(gs):
+            # δ_lower = 0 here: the crossing is a little to the left (small steps keep
+            # the secant informative once finite values appear).
+            step = -0.25 if b is None or a is None else None
+            prev = None
         else:
-            b, fb = c, fc
-            if side == 1:
-                fa *= 0.5
-            side = 1
+            d = None
+            if prev is not None and prev[1] != gs and math.isfinite(prev[1]):
+                d = (gs - prev[1]) / (s - prev[0])
+            if d is None or not d < 0:
+                d = slope(s)
+            step = -gs / d if d < 0 else (1.0 if gs > 0 else -1.0)
+            step = max(-2.0, min(2.0, step))
+            step += math.copysign(0.25 * tol, step)
+            prev = (s, gs)
+        if step is None:
+            nxt = 0.5 * (a + b)
+        else:
+            nxt = s + step
+        if a is not None and b is not None and not (a < nxt < b):
+            nxt = 0.5 * (a + b)
+        if nxt > s_max:
+            if a is not None and a >= s_max:
+                return a, None
+            nxt = s_max
+        if nxt < -60.0:
+            if b is not None and b <= -60.0:
+                return None, b
+            nxt = -60.0
+        s = nxt
     return a, b
+
+
+def saddle_point(curve, eps):
+    """t₀ > 0 with K′(t₀) − 1/t₀ − 1/(1+t₀) = ε (Newton in log t on the increasing
+    ε(t), whose derivative is t·F″(t) in s = log t)."""
+    def g(s):
+        return eps - curve.eps_of(math.exp(s))
+
+    def slope(s):
+        t = math.exp(s)
+        return -t * (curve.at(t)[2] + 1.0 / t ** 2 + 1.0 / (1.0 + t) ** 2)
+
+    a, b = _newton_cross(g, slope, 0.0, 1e-12, s_max=40.0)
+    if a is None:
+        return math.exp(b)
+    if b is None:
+        return math.exp(a)
+    return math.exp(0.5 * (a + b))
 
 
 def _delta_direction(curve, eps):
@@ -202,71 +202,64 @@ def _eps_direction(curve, delta):
     """ε-interval and estimates of one direction at δ, searching along the saddle curve.
 
     For a tilt t the saddle ε(t) = K′(t) − 1/t − 1/(1+t) is increasing in t. Upper:
-    the first ε(t) with δ_upper ≤ δ (every such ε bounds the true ε from above, since the
-    true δ(ε) ≤ δ_upper(ε)). Lower: the last ε(t) with δ_lower > δ (then the true δ(ε) > δ,
-    so the true ε exceeds it).
+    a point ε(t) with δ_upper ≤ δ just right of the crossing (every such ε bounds the true
+    ε from above, since the true δ(ε) ≤ δ_upper(ε) and δ is non-increasing). Lower: a
+    point with δ_lower > δ just left of the crossing (then the true ε exceeds it).
+    Both are checked at the returned points, so search errors cannot break validity.
     """
+    log_d = math.log(delta)
+
     def vals(s):
         t = math.exp(s)
-        e = curve.eps_of(t)
         r = curve.at(t)
-        clt, err, msd = spa_terms(e, t, *r)
-        return e, clt, err, msd, r[5]
+        clt, err, msd = spa_terms(curve.eps_of(t), t, *r)
+        return curve.eps_of(t), clt, err, msd
 
-    # s0: where the saddle ε is 0 (smaller ε are not asked for).
-    s0 = math.log(saddle_point(curve, 0.0))
-    # s_top: δ_upper ≤ δ there (or the loss is bounded and ε reached its supremum).
-    s_top = s0 + 1.0
+    def slope(s):
+        # d log δ/ds ≈ −t·dε/ds = −t²·F″(t) along the saddle curve.
+        t = math.exp(s)
+        return -t * t * (curve.at(t)[2] + 1.0 / t ** 2 + 1.0 / (1.0 + t) ** 2)
+
+    def g_of(fn):
+        def g(s):
+            v = fn(vals(s))
+            return math.log(v) - log_d if v > 0 else -math.inf
+        return g
+
+    tol = 1e-9
     bounded = math.isfinite(curve.hi)
-    while True:
-        e, clt, err, msd, rel = vals(s_top)
-        if min(1.0, clt + err) <= delta and msd <= delta and clt <= delta:
-            break
-        if s_top > 16 or (bounded and e >= curve.hi * (1 - 1e-12)):
-            break
-        s_top += 1.0
-    def search(fn):
-        """Bracket in s where fn changes from > δ to ≤ δ; returns (ε_left, ε_right)."""
-        a, b = s0, s_top
-        if fn(vals(a)) <= delta:
-            return None
-        if fn(vals(b)) > delta:
-            return "never"
-        a, b = _bracket_search(lambda s: math.log(max(fn(vals(s)), 1e-320)) - math.log(delta),
-                               a, b, 1e-12)
-        return vals(a)[0], vals(b)[0]
-
-    # Upper end of the certified interval.
-    r = search(lambda v: min(1.0, v[1] + v[2]))
-    if r is None:
-        upper = max(vals(s0)[0], 0.0)
-    elif r == "never":
-        upper = curve.hi if bounded else math.inf
-    else:
-        upper = r[1]
-    if bounded:
-        upper = min(upper, curve.hi)
-    # Lower end.
-    r = search(lambda v: max(0.0, v[1] - v[2]))
-    if r is None:
-        lower = 0.0
-    elif r == "never":
-        lower = vals(s_top)[0] if not bounded else min(vals(s_top)[0], curve.hi)
-    else:
-        lower = max(r[0], 0.0)
-    # Estimates: SPA-MSD and SPA-CLT crossings.
-    est = {}
-    for name, idx in (("msd", 3), ("clt", 1)):
-        r = search(lambda v, i=idx: v[i])
-        if r is None:
-            est[name] = 0.0
-        elif r == "never":
-            est[name] = curve.hi if bounded else math.inf
+    out = {}
+    s_start = 0.0
+    fns = (("clt", lambda v: v[1]), ("upper", lambda v: min(1.0, v[1] + v[2])),
+           ("lower", lambda v: max(0.0, v[1] - v[2])), ("msd", lambda v: v[3]))
+    guess = {}
+    for name, fn in fns:
+        a, b = _newton_cross(g_of(fn), slope, guess.get(name, s_start), tol)
+        if name == "clt" and a is not None and b is not None:
+            # The other curves differ from SPA-CLT by slowly varying factors: one Newton
+            # step from the CLT crossing with the known factor starts each search close.
+            s_start = 0.5 * (a + b)
+            e, clt, err, msd = vals(s_start)
+            d = slope(s_start)
+            for nm, f in fns[1:]:
+                v = f((e, clt, err, msd))
+                if v > 0 and clt > 0 and d < 0:
+                    guess[nm] = s_start - math.log(v / clt) / d
+        if b is None:          # δ-value stays above δ: up to the supremum of the loss
+            val = curve.hi if bounded else math.inf
+        elif a is None:        # below δ already at the smallest ε
+            val = 0.0
+        elif name == "upper":
+            val = vals(b)[0]
+        elif name == "lower":
+            val = vals(a)[0]
         else:
-            est[name] = max(0.5 * (r[0] + r[1]), 0.0)
+            val = 0.5 * (vals(a)[0] + vals(b)[0])
+        out[name] = max(val, 0.0)
+    upper = min(out["upper"], curve.hi) if bounded else out["upper"]
+    lower = min(out["lower"], upper)
     ok = all(v[5] <= _INPUT_REL_OK for v in curve.memo.values())
-    lower = min(lower, upper)
-    return est["msd"], est["clt"], lower, upper, ok
+    return out["msd"], out["clt"], lower, upper, ok
 
 
 @register("saddlepoint")

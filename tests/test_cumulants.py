@@ -73,10 +73,12 @@ def _mp_mixture(pl):
     return P, Q
 
 
-def _nodes(centres, sigma):
+def _nodes(centres, sigma, kink=None):
     lo, hi = min(centres) - 14 * sigma, max(centres) + 14 * sigma
     n = int(math.ceil((hi - lo) / sigma))
     edges = np.linspace(lo, hi, n + 1)
+    if kink is not None and lo < kink < hi:
+        edges = np.unique(np.append(edges, kink))
     for a, b in zip(edges[:-1], edges[1:]):
         h = 0.5 * (b - a)
         for x, w in zip(0.5 * (a + b) + h * _GX, h * _GW):
@@ -173,7 +175,9 @@ def _mp_tilted(pl, t):
     m0 = sum(v for v, _ in vals)
     m1 = sum(v * l for v, l in vals) / m0
     m2 = sum(v * (l - m1) ** 2 for v, l in vals) / m0
-    p3 = sum(v * abs(l - m1) ** 3 for v, l in vals) / m0
+    # |L − m1|³ has a kink where L = m1: integrate again with a panel end there.
+    vals = [(w(x) * wt, L(x)) for x, wt in _nodes(cen, pl.sigma, pl.inverse_loss(float(m1)))]
+    p3 = sum(v * abs(l - m1) ** 3 for v, l in vals) / sum(v for v, _ in vals)
     return [float(mp.log(m0)), float(m1), float(m2), float(p3)]
 
 
