@@ -84,6 +84,8 @@ class Tilted:
 
 
 def _from_central(mean, mu2, mu3, mu4, mu5, abs1, abs3, rel_err):
+    mean, mu2, mu3, mu4, mu5, abs1, abs3, rel_err = (
+        float(x) for x in (mean, mu2, mu3, mu4, mu5, abs1, abs3, rel_err))
     return StepMoments(k1=mean, k2=mu2, k3=mu3, k4=mu4 - 3.0 * mu2 * mu2,
                        k5=mu5 - 10.0 * mu3 * mu2, mu2=mu2, mu3=mu3, mu4=mu4, mu5=mu5,
                        abs1=abs1, abs3=abs3, rel_err=rel_err)
