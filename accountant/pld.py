@@ -72,7 +72,7 @@ __all__ = ["compute", "epsilon_bracket", "delta_bracket"]
 _U = 2.0 ** -52            # unit round-off (generous: 2u)
 _FFT_C = 8.0               # per-stage relative error constant of the FFT bound
 _QUAD_REL = 5e-13          # relative margin per step for the one-step quadrature
-_ETA = 1e-16               # tilted mass allowed outside the FFT window (each side)
+_ETA = 1e-14               # tilted mass allowed outside the FFT window (each side)
 _MAX_ONE_STEP = 4_000_000  # grid points of one step's PLD
 _MAX_WINDOW = 1 << 22      # FFT length of the composed window
 _H_MIN = 2e-6
@@ -108,15 +108,20 @@ def _tail_z(tau):
 def _mixture_one_step(pl: GaussianMixtureLoss, h, tau_hi, tau_lo):
     pm, plw, qm, qlw, sigma = pl.args
     lo, hi = pl.lo_loss, pl.hi_loss
+    # Grid ends: Q[X < x_lo] ≤ tau_lo and Q[X > x_hi] ≤ tau_hi, component by component
+    # (w_j·Φ̄(z) ≤ tau/K for each of the K components of Q).
+    K = qm.shape[0]
     if math.isfinite(lo):
         i0 = math.floor(lo / h)
     else:
-        x_lo = float(qm.min()) - sigma * _tail_z(tau_lo)
+        x_lo = min(c - sigma * _tail_z(min(tau_lo / (K * math.exp(lw)), 0.25))
+                   for c, lw in zip(qm, qlw))
         i0 = math.floor(_km.loss(x_lo, *pl.args) / h)
     if math.isfinite(hi):
         i1 = math.ceil(hi / h)
     else:
-        x_hi = float(qm.max()) + sigma * _tail_z(tau_hi)
+        x_hi = max(c + sigma * _tail_z(min(tau_hi / (K * math.exp(lw)), 0.25))
+                   for c, lw in zip(qm, qlw))
         i1 = math.ceil(_km.loss(x_hi, *pl.args) / h)
     if abs(i1 * h) > 600 or abs(i0 * h) > 600:
         raise ValueError("noise_multiplier too small for the PLD accountant: the one-step "
@@ -444,24 +449,26 @@ class _Direction:
         return _solve(c, k - 1, target)
 
     def eps_lower(self, delta):
+        """Largest ε with δ_lower(ε) > δ (0 when there is none in the window)."""
         c = self.lo
         if c is None:
             return 0.0
         target0 = delta / (1 - self.quad)
         ld = c.logd
-        # δ_lo(ℓ_k) = D_k − wrap_k > δ  ⇔  D_k > δ + wrap_k.
-        k_arr = np.arange(ld.shape[0])
-        wrap = np.exp(np.minimum(-self.lam * (c.e_lo + k_arr * c.h) + c.log_c
-                                 + math.log(2 * _ETA), 700.0))
-        with np.errstate(divide="ignore"):
-            ok = ld > np.log(target0 + wrap)
-        idx = np.nonzero(ok)[0]
+        # δ_lo(ℓ_k) = D_k − wrap_k > δ  ⇔  D_k > δ + wrap_k; wrap_k decreases in k, so
+        # start from the last k with D_k > δ and step down (rarely more than once).
+        idx = np.nonzero(ld > math.log(target0))[0]
         if idx.size == 0:
             return 0.0
         k = int(idx[-1])
         if k >= ld.shape[0] - 2:
             return None
-        return max(0.0, _solve(c, k, target0 + wrap[k]))
+        while k >= 0:
+            wrap = self._wrap(c, k)
+            if ld[k] > math.log(target0 + wrap):
+                return max(0.0, _solve(c, k, target0 + wrap))
+            k -= 1
+        return 0.0
 
 
 def _interp(c, k, eps):
