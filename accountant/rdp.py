@@ -31,9 +31,12 @@ from .bounds import Result
 from .privacy_loss import directions_of, loss_for
 
 # Coarse scan of orders (α); Brent refines between neighbours of the best one.
-_SCAN = np.array([1.01, 1.05, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0,
-                  12.0, 16.0, 20.0, 24.0, 32.0, 40.0, 48.0, 64.0, 96.0, 128.0, 192.0, 256.0,
-                  384.0, 512.0, 768.0, 1024.0, 2048.0, 4096.0, 8192.0, 16384.0])
+# Integer orders are cheapest (closed forms); the scan is extended past either end while
+# the best order sits on that end.
+_SCAN = np.array([1.1, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0, 20.0, 24.0,
+                  32.0, 48.0, 64.0, 96.0, 128.0, 256.0, 512.0, 1024.0])
+# Past this the conversion term log(1/δ)/α is already < 1e-3 for δ ≥ 1e-40.
+_MAX_ORDER = 1e5
 
 
 def rdp_of(schedule, direction: str, order: float) -> float:
@@ -45,6 +48,18 @@ def rdp_of(schedule, direction: str, order: float) -> float:
     return total / (order - 1.0)
 
 
+def rdp_many(schedule, direction: str, orders) -> np.ndarray:
+    """Total RDP at every order of ``orders`` (one vectorised CGF call per mechanism)."""
+    orders = np.asarray(orders, dtype=float)
+    total = np.zeros_like(orders)
+    for m, steps in schedule.counts():
+        pl = loss_for(m, direction)
+        many = getattr(pl, "cgf_many", None)
+        k = many(orders - 1.0) if many is not None else pl.cgf(orders - 1.0)
+        total += steps * np.asarray(k, dtype=float)
+    return total / (orders - 1.0)
+
+
 def epsilon_from_rdp(order: float, rdp: float, delta: float) -> float:
     """CKS 2020 Prop. 12 at one order (may be negative; callers clip at 0)."""
     return rdp + math.log1p(-1.0 / order) - (math.log(delta) + math.log(order)) / (order - 1.0)
@@ -54,12 +69,29 @@ def log_delta_from_rdp(order: float, rdp: float, eps: float) -> float:
     return (order - 1.0) * (rdp - eps + math.log1p(-1.0 / order)) - math.log(order)
 
 
-def _minimise(objective, orders=None):
-    """min over α of objective(α): scan, then Brent on log(α−1). Returns (value, α)."""
+def _minimise(objective, orders=None, scan_values=None):
+    """min over α of objective(α): scan, then Brent on log(α−1). Returns (value, α).
+
+    ``scan_values(orders)`` may give the objective on the whole scan at once."""
     scan = _SCAN if orders is None else np.asarray(orders, dtype=float)
-    vals = np.array([objective(a) for a in scan])
-    # An order whose divergence could not be evaluated is skipped, never trusted.
-    vals[~np.isfinite(vals)] = np.inf
+
+    def evaluate(al):
+        if scan_values is not None:
+            out = np.array(scan_values(al), dtype=float)
+        else:
+            out = np.array([objective(a) for a in al])
+        # An order whose divergence could not be evaluated is skipped, never trusted.
+        out[~np.isfinite(out)] = np.inf
+        return out
+
+    vals = evaluate(scan)
+    if orders is None:
+        while np.argmin(vals) == len(scan) - 1 and scan[-1] < _MAX_ORDER:
+            more = scan[-1] * np.array([2.0, 4.0, 8.0])
+            scan, vals = np.concatenate([scan, more]), np.concatenate([vals, evaluate(more)])
+        while np.argmin(vals) == 0 and scan[0] > 1 + 1e-6:
+            more = 1.0 + (scan[0] - 1.0) * np.array([0.0625, 0.25])
+            scan, vals = np.concatenate([more, scan]), np.concatenate([evaluate(more), vals])
     if not np.any(np.isfinite(vals)):
         raise RuntimeError("internal error: no RDP order could be evaluated")
     best = int(np.argmin(vals))
@@ -68,7 +100,27 @@ def _minimise(objective, orders=None):
         return value, alpha
     lo = scan[max(best - 1, 0)]
     hi = scan[min(best + 1, len(scan) - 1)]
-    if hi > lo:
+    if hi > lo and lo >= 48:
+        # Large orders: the curve is flat there; a ternary search over integer orders
+        # (closed forms, cheap) loses nothing that matters.
+        a, b = int(math.ceil(lo)), int(math.floor(hi))
+        cache = {}
+
+        def g(k):
+            if k not in cache:
+                val = objective(float(k))
+                cache[k] = val if math.isfinite(val) else math.inf
+            return cache[k]
+        while b - a > 2:
+            m1, m2 = a + (b - a) // 3, b - (b - a) // 3
+            if g(m1) <= g(m2):
+                b = m2
+            else:
+                a = m1
+        for k in range(a, b + 1):
+            if g(k) < value:
+                value, alpha = g(k), float(k)
+    elif hi > lo:
         seen = {}
 
         def f(u):
@@ -79,7 +131,7 @@ def _minimise(objective, orders=None):
             seen[a] = val
             return val
         minimize_scalar(f, bounds=(math.log(lo - 1.0), math.log(hi - 1.0)), method="bounded",
-                        options={"xatol": 1e-4})
+                        options={"xatol": 1e-3})
         for a, val in seen.items():
             if val < value:
                 value, alpha = val, a
@@ -91,6 +143,39 @@ def _pure_epsilon(schedule) -> float:
     for m, steps in schedule.counts():
         total += steps * max(loss_for(m, d).pure_epsilon for d in directions_of(schedule))
     return total
+
+
+def _per_direction(schedule, dirs, objective_at, orders):
+    """min over α of the conversion, worst over directions. Returns (value, info).
+
+    A direction is fully optimised only when it can matter: after the first direction's
+    optimum (value v at order α*), a later direction whose objective at α* is already ≤ v
+    has its own minimum ≤ v as well, so it cannot change the maximum and is skipped.
+    """
+    worst, info = -math.inf, {}
+    for d in dirs:
+        if info and orders is None:
+            at_best = objective_at(d, info["order"])
+            if at_best <= worst:
+                continue
+        val, alpha = _minimise(
+            lambda a: objective_at(d, a), orders,
+            lambda al: [objective_at(d, a, r) for a, r in zip(al, rdp_many(schedule, d, al))])
+        if val >= worst:
+            worst, info = val, {"order": alpha, "direction": d}
+    return worst, info
+
+
+def _basic_may_help(schedule, dirs, eps_total: float, delta: float) -> bool:
+    """Basic composition (each step at δ/T) can beat ``eps_total`` only if some step has
+    δ_i(ε_total/T) ≤ δ/T; one hockey-stick value per mechanism decides it."""
+    T = schedule.steps
+    e = np.array([eps_total / T])
+    for m, _ in schedule.counts():
+        for d in dirs:
+            if float(loss_for(m, d).hockey_stick(e)[0]) <= delta / T:
+                return True
+    return False
 
 
 @register("rdp")
@@ -109,27 +194,22 @@ def compute(schedule, *, delta=None, epsilon=None, orders=None) -> Result:
     dirs = directions_of(schedule)
     pure = _pure_epsilon(schedule)
     if delta is not None:
-        worst, info = 0.0, {}
-        for d in dirs:
-            val, alpha = _minimise(lambda a: epsilon_from_rdp(a, rdp_of(schedule, d, a), delta),
-                                   orders)
-            val = max(val, 0.0)
-            if val >= worst:
-                worst, info = val, {"order": alpha, "direction": d}
-        upper = min(worst, pure)
+        def obj(d, a, r=None):
+            return epsilon_from_rdp(a, rdp_of(schedule, d, a) if r is None else r, delta)
+        worst, info = _per_direction(schedule, dirs, obj, orders)
+        upper = min(max(worst, 0.0), pure)
         if pure <= worst:
             info = {"pure_dp": True}
-        basic = _exact.basic_composition_epsilon(schedule, delta)
-        if basic < upper:
-            upper, info = basic, {"basic_composition": True}
+        if upper > 0 and _basic_may_help(schedule, dirs, upper, delta):
+            basic = _exact.basic_composition_epsilon(schedule, delta)
+            if basic < upper:
+                upper, info = basic, {"basic_composition": True}
         lower = min(_exact.composed_lower_epsilon(schedule, delta), upper)
         return Result("epsilon", delta, upper, lower, upper, True, "rdp", details=info)
-    worst, info = -math.inf, {}
-    for d in dirs:
-        val, alpha = _minimise(lambda a: log_delta_from_rdp(a, rdp_of(schedule, d, a), epsilon),
-                               orders)
-        if val >= worst:
-            worst, info = val, {"order": alpha, "direction": d}
+
+    def obj(d, a, r=None):
+        return log_delta_from_rdp(a, rdp_of(schedule, d, a) if r is None else r, epsilon)
+    worst, info = _per_direction(schedule, dirs, obj, orders)
     upper = min(1.0, math.exp(worst))
     basic = _exact.basic_composition_delta(schedule, epsilon)
     if basic < upper:

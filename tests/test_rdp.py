@@ -159,8 +159,13 @@ def test_order_and_splitting_do_not_matter(s1, s2, q, t1, t2):
     assert e1 == pytest.approx(e3, rel=1e-12)
 
 
-@given(sigmas, rates, st.integers(1, 5000))
-def test_replace_one_at_least_add_remove(s, q, T):
-    ar = _eps(acc.SubsampledGaussian(s, q), T, 1e-5)
-    ro = _eps(acc.SubsampledGaussian(s, q, neighboring="replace_one"), T, 1e-5)
-    assert ro >= ar * (1 - 1e-9)
+@given(sigmas, rates, st.floats(1.05, 200.0))
+def test_replace_one_at_least_add_remove(s, q, alpha):
+    # The replace-one pair dominates both add/remove directions, so its Rényi divergence is
+    # at least theirs at every order (the (ε, δ) values are then ordered up to the
+    # looseness of the conversion, which differs between the two).
+    ar = as_schedule(acc.SubsampledGaussian(s, q), 1)
+    ro = as_schedule(acc.SubsampledGaussian(s, q, neighboring="replace_one"), 1)
+    r_ro = rdp_of(ro, "remove", alpha)
+    assert r_ro >= rdp_of(ar, "remove", alpha) * (1 - 1e-9)
+    assert r_ro >= rdp_of(ar, "add", alpha) * (1 - 1e-9)
