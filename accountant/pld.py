@@ -432,6 +432,15 @@ class _Direction:
         D = _interp(c, k, eps) - self._wrap(c, k)
         return max(0.0, D * (1 - self.quad))
 
+    def error_floor(self, eps):
+        """Size of the certified error terms (round-off, window, +∞ mass) in δ at ε: the
+        smallest δ this grid and window can resolve near ε."""
+        c = self.up
+        lam, h = self.lam, self.h
+        nb = min(c.n, 1.0 / max(-math.expm1(-lam * h), 1e-300))
+        lr = math.log(c.bin_err * nb) - lam * eps + c.log_c
+        return math.exp(min(lr, 700.0)) + self.p_inf + self.above
+
     def eps_upper(self, delta):
         """Smallest ε with δ_upper(ε) ≤ δ; None when the window misses it."""
         c = self.up
@@ -618,6 +627,10 @@ def epsilon_bracket(schedule, delta, rtol=1e-3, atol=1e-3, h=None, max_refine=6)
     up = max(b[1] for b in best.values())
     if any(not b[2].lower_ok for b in best.values()):
         warns += ("lower_bound_degenerate: grid too coarse for the lowered-chord bound",)
+    floor = max(b[2].error_floor(b[1]) for b in best.values() if math.isfinite(b[1]))
+    if floor > 0.1 * delta:
+        warns += (f"delta_below_certifiable: the certified error terms reach {floor:.2g} "
+                  f"near the answer (δ = {delta:g}); the bracket is valid but loose",)
     return lo, up, _details(best, history), warns
 
 
