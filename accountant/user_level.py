@@ -396,14 +396,15 @@ def _candidates(candidates, n):
 # --- σ calibration --------------------------------------------------------------------
 
 def _bisect_sigma(make_mech, target_epsilon, delta, steps, method, guess=1.0, rtol=1e-3):
-    """Smallest σ (within rtol, on the safe side) with certified ε(δ) ≤ target.
+    """Smallest σ (within rtol, on the safe side) with certified ε(δ) ≤ target: (σ, ε(σ)).
 
-    TODO(calibrate): private stand-in for accountant.calibrate for mechanisms it does not
-    cover (ELS); replace once calibrate accepts a mechanism factory. Bisection on log σ; the
-    returned σ is one whose certified ε (the accountant's upper bound) was checked ≤ target.
-    An evaluation that fails (e.g. a grid too large at tiny σ) counts as "over budget".
+    Fallback for when :func:`accountant.calibrate.calibrate` is missing or fails
+    (TODO(calibrate): drop once calibrate is settled). Bisection on log σ; the returned σ
+    is one whose certified ε (the accountant's upper bound) was checked ≤ target. An
+    evaluation that fails (e.g. a grid too large at tiny σ) counts as "over budget".
     """
     from . import api
+    seen = {}
 
     def ok(s):
         try:
@@ -412,6 +413,7 @@ def _bisect_sigma(make_mech, target_epsilon, delta, steps, method, guess=1.0, rt
             raise
         except Exception:
             return False
+        seen[s] = float(r)
         return float(r) <= target_epsilon
 
     s = max(float(guess), 1e-3)
@@ -420,7 +422,7 @@ def _bisect_sigma(make_mech, target_epsilon, delta, steps, method, guess=1.0, rt
         while ok(lo):
             hi, lo = lo, lo / 2
             if lo < 1e-4:
-                return hi
+                return hi, seen[hi]
     else:
         lo, hi = s, s * 2
         while not ok(hi):
@@ -434,28 +436,34 @@ def _bisect_sigma(make_mech, target_epsilon, delta, steps, method, guess=1.0, rt
             hi = mid
         else:
             lo = mid
-    return hi
+    return hi, seen[hi]
 
 
-def _calibrate_psg(target_epsilon, delta, rate, steps, method, guess):
-    """σ for the subsampled Gaussian (= ULS) at ``rate``: accountant.calibrate if built."""
+def _calibrate(sampling, target_epsilon, delta, rate, steps, k, method, guess):
+    """(σ, certified ε at σ, calibrator) for ELS(σ, rate, k) or ULS(σ, rate) (= the subsampled Gaussian):
+    accountant.calibrate when it is built and works, else the private bisection."""
     try:
         from .calibrate import calibrate  # written concurrently by another helper
     except ImportError:
         calibrate = None
     if calibrate is not None:
         try:
-            return float(calibrate(target_epsilon, delta, rate, steps, method=method))
-        except (ValueError, TypeError):
-            raise
-        except Exception:  # fall back to the private bisection below
+            kw = {"sampling": "els", "examples_per_user": k} if sampling == "els" else {}
+            c = calibrate(target_epsilon, delta, rate, steps, method=method, guess=guess, **kw)
+            sigma = float(c)
+            eps = float(getattr(c, "certified_epsilon", math.nan))
+            if not math.isfinite(eps):
+                from . import api
+                mech = ELS(sigma, rate, k) if sampling == "els" else SubsampledGaussian(sigma, rate)
+                eps = float(api.epsilon(mech, delta=delta, steps=steps, method=method))
+            return sigma, eps, "calibrate"
+        except Exception:  # signature drift or a failed search: fall back below
             pass
-    return _bisect_sigma(lambda s: SubsampledGaussian(s, rate), target_epsilon, delta, steps,
-                         method, guess)
-
-
-def _calibrate_els(target_epsilon, delta, rate, steps, k, method, guess):
-    return _bisect_sigma(lambda s: ELS(s, rate, k), target_epsilon, delta, steps, method, guess)
+    if sampling == "els":
+        make = lambda s: ELS(s, rate, k)
+    else:
+        make = lambda s: SubsampledGaussian(s, rate)
+    return _bisect_sigma(make, target_epsilon, delta, steps, method, guess) + ("bisection",)
 
 
 # --- reports --------------------------------------------------------------------------
@@ -471,6 +479,8 @@ class BoundRow:
     clip : the clip norm used (ELS: per-example clip; ULS: Ĉ(G)).
     predicted_noise : ULS — N(G) = σ·Ĉ(G)·S(G)/(B·n_users), the noise std of the normalised
         (per-user mean) update; ELS — σ·Ĉ/B, the noise std of the per-example mean update.
+    certified_epsilon : the certified ε(δ) at σ (≤ the target).
+    calibrator : "calibrate" (accountant.calibrate) or "bisection" (the private fallback).
     """
 
     G: int
@@ -479,6 +489,8 @@ class BoundRow:
     noise_multiplier: float
     clip: float
     predicted_noise: float
+    certified_epsilon: float = math.nan
+    calibrator: str = "calibrate"
 
 
 @dataclass(frozen=True)
@@ -585,16 +597,15 @@ def _rows(n, sampling, Gs, batch_size, steps, epsilon, delta, n_users, clip_mode
     for G in Gs:
         S = int(np.minimum(n, G).sum())
         rate = min(1.0, batch_size / S)
+        sigma, eps, how = _calibrate(sampling, epsilon, delta, rate, steps, G, method, guess)
         if sampling == "uls":
-            sigma = _calibrate_psg(epsilon, delta, rate, steps, method, guess)
             c = _clip(clip_model, G)
             noise = sigma * c * S / (batch_size * n_users)
         else:
-            sigma = _calibrate_els(epsilon, delta, rate, steps, G, method, guess)
             c = example_clip
             noise = sigma * c / batch_size
         guess = sigma
-        rows.append(BoundRow(G, S, rate, sigma, c, noise))
+        rows.append(BoundRow(G, S, rate, sigma, c, noise, eps, how))
     return tuple(rows)
 
 
