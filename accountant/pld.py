@@ -340,17 +340,36 @@ class _Composed:
         Y, err = _kp.spectrum_finish(logabs, phase, logU, rel, n, dX, _U, _FFT_C * logn * _U)
         self.bin_err = err + 4 * _U
         y = sfft.irfft(Y, n)
-        idx = (J_lo + np.arange(n)) % n
-        c = y[idx]
+        c = np.roll(y, -(J_lo % n))
         e_lo = J_lo * h
         self.e_lo = e_lo
-        up = np.maximum(c, 0.0) + self.bin_err
-        lo = np.maximum(c - self.bin_err, 0.0)
-        self.logd = _kp.delta_scan(up if side == "up" else lo, lam, h, e_lo, F0)
+        if side == "up":
+            np.maximum(c, 0.0, out=c)
+            c += self.bin_err
+        else:
+            c -= self.bin_err
+            np.maximum(c, 0.0, out=c)
+        self.d = _kp.delta_scan(c, lam, h)
         self.w_inf_log1p = w_inf_log1p
 
     def ell(self, k):
         return self.e_lo + k * self.h
+
+    def logd(self, k):
+        """log δ(ℓ_k) of the composed discrete PLD."""
+        d = self.d[k]
+        return math.log(d) - self.lam * self.ell(k) + self.log_c if d > 0 else -math.inf
+
+    def first_below(self, lt):
+        """Smallest k with log δ(ℓ_k) ≤ lt (δ is non-increasing in k); n if none."""
+        lo, hi = 0, self.n  # invariant: answer in [lo, hi]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.logd(mid) <= lt:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
 
 
 def _side(parts_up, parts_lo, onesteps, lam, J_lo, n, eta):
@@ -447,12 +466,9 @@ class _Direction:
         target = delta / (1 + self.quad) - self.p_inf - self.above
         if target <= 0:
             return math.inf
-        lt = math.log(target)
-        ld = c.logd
-        idx = np.nonzero(ld <= lt)[0]
-        if idx.size == 0:
+        k = c.first_below(math.log(target))
+        if k >= c.n:
             return None
-        k = int(idx[0])
         if k == 0:
             return c.ell(0) if c.ell(0) <= 0 else None
         return _solve(c, k - 1, target)
@@ -463,18 +479,16 @@ class _Direction:
         if c is None:
             return 0.0
         target0 = delta / (1 - self.quad)
-        ld = c.logd
         # δ_lo(ℓ_k) = D_k − wrap_k > δ  ⇔  D_k > δ + wrap_k; wrap_k decreases in k, so
         # start from the last k with D_k > δ and step down (rarely more than once).
-        idx = np.nonzero(ld > math.log(target0))[0]
-        if idx.size == 0:
+        k = c.first_below(math.log(target0)) - 1
+        if k < 0:
             return 0.0
-        k = int(idx[-1])
-        if k >= ld.shape[0] - 2:
+        if k >= c.n - 2:
             return None
         while k >= 0:
             wrap = self._wrap(c, k)
-            if ld[k] > math.log(target0 + wrap):
+            if c.logd(k) > math.log(target0 + wrap):
                 return max(0.0, _solve(c, k, target0 + wrap))
             k -= 1
         return 0.0
@@ -482,16 +496,16 @@ class _Direction:
 
 def _interp(c, k, eps):
     """δ of the discrete PLD at ε ∈ [ℓ_k, ℓ_{k+1}]: linear in e^ε (exact)."""
-    Dk = math.exp(c.logd[k])
-    Dk1 = math.exp(c.logd[k + 1]) if k + 1 < c.logd.shape[0] else 0.0
+    Dk = math.exp(c.logd(k))
+    Dk1 = math.exp(c.logd(k + 1)) if k + 1 < c.n else 0.0
     frac = math.expm1(eps - c.ell(k)) / math.expm1(c.h)
     return Dk - frac * (Dk - Dk1)
 
 
 def _solve(c, k, target):
     """ε ∈ [ℓ_k, ℓ_{k+1}] where the exact discrete δ equals target (D_k ≥ target ≥ D_{k+1})."""
-    Dk = math.exp(c.logd[k])
-    Dk1 = math.exp(c.logd[k + 1])
+    Dk = math.exp(c.logd(k))
+    Dk1 = math.exp(c.logd(k + 1))
     if Dk <= Dk1:
         return c.ell(k + 1)
     frac = min(max((Dk - target) / (Dk - Dk1), 0.0), 1.0)
