@@ -15,7 +15,7 @@ from .bounds import Result
 from .mechanisms import as_schedule
 
 METHODS = ("pld", "rdp", "edgeworth", "saddlepoint", "group-vadhan", "group-rdp")
-DEFAULT_METHOD = "rdp"
+DEFAULT_METHOD = "pld"
 
 # method name → module that registers it on import
 _MODULES = {
@@ -70,7 +70,8 @@ def epsilon(mechanism, delta: float, steps: int = 1, method: str | None = None,
     mechanism : a mechanism of :mod:`accountant.mechanisms` or a ``Schedule``.
     delta : in (0, 1).
     steps : integer ≥ 1; a Schedule is repeated ``steps`` times.
-    method : "pld", "rdp", "edgeworth", "saddlepoint", "group-vadhan" or "group-rdp".
+    method : "pld" (default), "rdp", "edgeworth", "saddlepoint", "group-vadhan" or
+        "group-rdp".
     **options : method-specific settings.
 
     Returns
