@@ -1,0 +1,819 @@
+"""Noise calibration: the noise multiplier (or steps, or sample rate) for a target ε.
+
+``calibrate(target_epsilon, delta, sample_rate, steps)`` returns the smallest noise
+multiplier σ whose **certified upper** ε is ≤ the target, to within ``rtol``:
+
+* Feasibility — the returned σ carries a certified upper bound ε_up(σ) ≤ target (PLD
+  connect-the-dots bound, see :mod:`accountant.pld`), so it never overspends.
+* Near-optimality — with ``method="pld"`` the search also certifies, with the PLD *lower*
+  bound, a σ_L ≥ σ·(1 − rtol) whose true ε exceeds the target. Since the true ε(σ) decreases
+  in σ, every σ′ ≤ σ_L spends more than the target: σ_opt > σ_L, i.e. the returned σ is at
+  most a factor (1 + rtol) above the optimum, and any certified upper bound at σ·(1 − 2·rtol)
+  is > target. (For RDP and the other methods the same holds with respect to that method's
+  own value; the result says which in ``optimality``.)
+
+How (notes/math.md §4): ε is monotone in log σ, log T and log q and nearly linear in the
+log–log plane, so a safeguarded secant on (log p, log ε) converges in a few steps. A
+GDP/CLT closed form (μ² = T·χ²(one step), Dong–Roth–Su 2019 Thm 3.5 / Bu et al. 2020)
+gives the starting point for free, a coarse PLD grid (cheap, still certified) locates the
+answer to ~0.3 %, and then a fine grid — its step chosen from the coarse bracket width,
+which shrinks like h² — finishes it with two to four certified evaluations. Every PLD
+value at any grid step is a valid certificate, so facts learnt on the coarse grid are kept.
+
+``calibrate_steps`` and ``calibrate_sample_rate`` answer the other two questions with the
+same search (largest T, largest q whose certified ε ≤ target).
+
+Never hangs: σ is searched in [SIGMA_MIN, SIGMA_MAX] = [0.1, 1e4]; a target needing σ
+outside raises ValueError after a handful of evaluations, and the PLD grid is bounded by
+the accountant itself.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+from . import _validate as v
+from . import api
+from .mechanisms import ELS, ULS, Gaussian, Laplace, MixtureOfGaussians, Schedule, SubsampledGaussian
+
+__all__ = ["Calibration", "calibrate", "calibrate_steps", "calibrate_sample_rate",
+           "SIGMA_MIN", "SIGMA_MAX", "MAX_STEPS"]
+
+SIGMA_MIN = 0.1
+SIGMA_MAX = 1e4
+MAX_STEPS = 10 ** 8
+_H_COARSE = 2e-3       # first PLD grid: ~5–10 ms per evaluation, upper bias ~0.3 %
+_H_FINEST = 2e-5
+_MAX_EVALS = 40
+SAMPLING = (None, "poisson", "fixed", "els", "uls")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The answer of a calibration.
+
+    Attributes
+    ----------
+    noise_multiplier : σ (for a schedule: the common factor applied to its σ profile).
+    certified_epsilon : the upper ε at the returned values (a proven bound when
+        ``certified``; the method's estimate otherwise).
+    certified : whether ``certified_epsilon`` is a proven upper bound.
+    method : accountant used.
+    seconds : wall time.
+    source : "calibrate" or "lookup".
+    solved_for : "noise_multiplier", "steps" or "sample_rate".
+    sample_rate, steps : the values used (the solved one included).
+    target_epsilon, delta : the query.
+    optimality : "certified" (a PLD lower bound proves the returned value within rtol of the
+        optimum), "method" (within rtol for the method's own bound) or "none".
+    rtol : the relative tolerance of the search.
+    evaluations : accountant calls made.
+    schedule : the scaled schedule when a σ profile was calibrated.
+    details : search facts (grid steps, certified infeasible neighbour, …).
+    """
+
+    noise_multiplier: float
+    certified_epsilon: float
+    certified: bool
+    method: str
+    seconds: float
+    source: str
+    solved_for: str = "noise_multiplier"
+    sample_rate: Optional[float] = None
+    steps: Optional[int] = None
+    target_epsilon: Optional[float] = None
+    delta: Optional[float] = None
+    optimality: str = "none"
+    rtol: float = 1e-3
+    evaluations: int = 0
+    schedule: Optional[Schedule] = None
+    details: Mapping = field(default_factory=dict)
+
+    def __float__(self) -> float:
+        return float(getattr(self, self.solved_for))
+
+    def as_dict(self) -> dict:
+        d = {
+            "noise_multiplier": self.noise_multiplier,
+            "certified_epsilon": self.certified_epsilon,
+            "certified": self.certified,
+            "method": self.method,
+            "seconds": self.seconds,
+            "source": self.source,
+            "solved_for": self.solved_for,
+            "sample_rate": self.sample_rate,
+            "steps": self.steps,
+            "target_epsilon": self.target_epsilon,
+            "delta": self.delta,
+            "optimality": self.optimality,
+            "rtol": self.rtol,
+            "evaluations": self.evaluations,
+        }
+        if self.details:
+            d["details"] = {k: val for k, val in self.details.items()
+                            if isinstance(val, (int, float, str, bool, type(None)))}
+        return d
+
+
+# ----------------------------------------------------------------------------------------
+# Problem description: which mechanism a parameter value stands for
+# ----------------------------------------------------------------------------------------
+def _mechanism(sigma, q, sampling, k):
+    if sampling == "els":
+        return ELS(sigma, q, k)
+    if sampling == "uls":
+        return ULS(sigma, q, k)
+    if sampling == "fixed":
+        return SubsampledGaussian(sigma, q, "fixed")
+    if q == 1.0:
+        return Gaussian(sigma)
+    return SubsampledGaussian(sigma, q)
+
+
+def _scaled(schedule: Schedule, c: float) -> Schedule:
+    return Schedule(tuple((dataclasses.replace(m, noise_multiplier=m.noise_multiplier * c), s)
+                          for m, s in schedule.segments))
+
+
+def _check_sampling(sampling, examples_per_user):
+    if sampling not in SAMPLING:
+        raise ValueError("sampling must be one of 'poisson', 'fixed', 'els', 'uls', got "
+                         f"{sampling!r}")
+    if sampling == "els":
+        if examples_per_user is None:
+            raise ValueError("examples_per_user must be an integer >= 1 with sampling='els', "
+                             "got None")
+        return v.count("examples_per_user", examples_per_user)
+    if examples_per_user is not None:
+        k = v.count("examples_per_user", examples_per_user)
+        if sampling != "uls" and k != 1:
+            raise ValueError("examples_per_user needs sampling='els' or 'uls', got sampling="
+                             f"{sampling!r}")
+        return k
+    return None
+
+
+# ----------------------------------------------------------------------------------------
+# CLT starting point (free): μ² = Σ T_i χ²_i, converted to (ε, δ) by the GDP profile
+# ----------------------------------------------------------------------------------------
+def _chi2(m) -> float:
+    """One step's χ² divergence (the CLT's per-step μ² contribution), sensitivity aware."""
+    sig = m.noise_multiplier
+    if isinstance(m, Gaussian):
+        s = 2.0 if m.neighboring == "replace_one" else 1.0
+        return (s / sig) ** 2
+    if isinstance(m, Laplace):
+        return 2.0 / sig ** 2
+    if isinstance(m, (SubsampledGaussian, ULS)):
+        s = 2.0 if m.neighboring == "replace_one" else 1.0
+        q = m.sample_rate
+        if q == 1.0:
+            return (s / sig) ** 2
+        return q * q * math.expm1(min(s * s / sig ** 2, 700.0))
+    if isinstance(m, ELS):
+        k, q = m.max_examples_per_user, m.sample_rate
+        mean = k * q
+        return mean * mean * math.expm1(min(1.0 / sig ** 2, 700.0)) + k * q * (1 - q) / sig ** 2
+    if isinstance(m, MixtureOfGaussians):
+        mean = sum(c * w for c, w in zip(m.sensitivities, m.probabilities))
+        return math.expm1(min(mean * mean / sig ** 2, 700.0))
+    return 1.0 / sig ** 2
+
+
+def _gdp_mu(eps, delta):
+    """μ whose μ-GDP ε(δ) equals eps (bisection in log μ on the closed form)."""
+    from ._exact import gdp_log_delta
+    ld = math.log(delta)
+    lo, hi = 1e-8, 1.0
+    while gdp_log_delta(hi, eps) < ld and hi < 1e6:
+        lo, hi = hi, hi * 4
+    for _ in range(60):
+        mid = math.sqrt(lo * hi)
+        if gdp_log_delta(mid, eps) < ld:
+            lo = mid
+        else:
+            hi = mid
+        if hi / lo < 1 + 1e-6:
+            break
+    return math.sqrt(lo * hi)
+
+
+def _clt_guess(fn_mu2, mu2, lo, hi, increasing):
+    """Parameter p in [lo, hi] with fn_mu2(p) ≈ mu2 (bisection in log p); clamps."""
+    a, b = math.log(lo), math.log(hi)
+    for _ in range(80):
+        m = 0.5 * (a + b)
+        val = fn_mu2(math.exp(m))
+        if (val < mu2) == increasing:
+            a = m
+        else:
+            b = m
+        if b - a < 1e-6:
+            break
+    return math.exp(0.5 * (a + b))
+
+
+# ----------------------------------------------------------------------------------------
+# The search: largest z with ε_up(z) ≤ target, ε increasing in z
+# ----------------------------------------------------------------------------------------
+class _NeedFiner(Exception):
+    pass
+
+
+class _Search:
+    """Safeguarded secant on (z, log ε) for an increasing ε(z).
+
+    Facts (valid whatever grid produced them): ``zf`` — largest z whose certified upper ε is
+    ≤ target; ``zc`` — smallest z whose certified lower ε is > target. ``pts`` holds the
+    evaluations of the current evaluator, used for the secant and for ``zi`` (smallest z
+    whose upper value is > target under the current evaluator).
+    """
+
+    def __init__(self, lt, tol, zmin, zmax, snap, slope0):
+        self.lt, self.tol, self.zmin, self.zmax, self.snap = lt, tol, zmin, zmax, snap
+        self.slope0 = slope0
+        self.zf = self.uf = self.zc = None
+        self.pts = []
+        self.n = 0
+        self.best = None  # (z, log up, result) at zf
+
+    def reset_points(self):
+        self.pts = []
+
+    def add(self, z, llo, lup, res):
+        self.n += 1
+        if lup <= self.lt and (self.zf is None or z > self.zf):
+            self.zf, self.uf, self.best = z, lup, (z, lup, res)
+        if llo > self.lt and (self.zc is None or z < self.zc):
+            self.zc = z
+        self.pts = [p for p in self.pts if p[0] != z] + [(z, llo, lup)]
+
+    def _bracket(self):
+        feas = [p for p in self.pts if p[2] <= self.lt]
+        inf = [p for p in self.pts if p[2] > self.lt]
+        a = max(feas, key=lambda p: p[0]) if feas else None
+        b = min(inf, key=lambda p: p[0]) if inf else None
+        return a, b
+
+    def slope(self):
+        a, b = self._bracket()
+        if a is not None and b is not None and b[0] > a[0] and b[2] > a[2]:
+            return (b[2] - a[2]) / (b[0] - a[0])
+        ps = sorted(self.pts)
+        if len(ps) >= 2:
+            (z0, _, u0), (z1, _, u1) = ps[-2], ps[-1]
+            if z1 > z0 and u1 > u0 and math.isfinite(u0):
+                return (u1 - u0) / (z1 - z0)
+        return self.slope0
+
+    def gap_limit(self, z):
+        return self.tol + self.snap.granularity(z)
+
+    def done(self, certify):
+        if self.zf is None:
+            return False
+        if self.zf >= self.zmax:
+            return True
+        if self.zc is not None and self.zc - self.zf <= self.gap_limit(self.zf):
+            return True
+        if certify:
+            return False
+        _, b = self._bracket()
+        return b is not None and b[0] - self.zf <= self.gap_limit(self.zf)
+
+    def next_z(self, certify):
+        a, b = self._bracket()
+        s = max(self.slope(), 1e-3)
+        aim = self.lt - 0.3 * self.tol * s
+        if a is None and b is None:
+            raise RuntimeError("internal error: search has no start point")
+        if a is None:
+            # Only infeasible points: walk down.
+            if b[0] <= self.zmin:
+                raise _Infeasible()
+            step = (b[2] - aim) / s
+            z = b[0] - min(max(step, self.tol), 3.0)
+            return self.snap(max(z, self.zmin))
+        if b is None:
+            if a[0] >= self.zmax:
+                return None
+            step = (aim - a[2]) / s if math.isfinite(a[2]) else 3.0
+            z = a[0] + min(max(step, self.tol), 3.0)
+            return self.snap(min(z, self.zmax))
+        w = b[0] - a[0]
+        lim = self.gap_limit(a[0])
+        if w <= lim:
+            if not certify:
+                return None
+            # Upper-bound search converged; certify optimality with the lower bound just
+            # above zf (≤ tol away). Ambiguous there → the grid is too coarse.
+            z = self.snap(self.zf + 0.95 * self.tol, up=False)
+            if z <= self.zf:
+                z = self.snap.next_after(self.zf)
+            for p in self.pts:
+                if p[0] == z:
+                    raise _NeedFiner()
+            return z
+        if math.isfinite(a[2]) and b[2] > a[2]:
+            z = a[0] + (aim - a[2]) * w / (b[2] - a[2])
+        else:
+            z = a[0] + 0.5 * w
+        # Safeguard: stay strictly inside, at least a tenth of the way from either end,
+        # unless the bracket is already near the tolerance.
+        margin = min(0.1 * w, 0.45 * w) if w > 4 * lim else 0.25 * w
+        z = min(max(z, a[0] + margin), b[0] - margin)
+        zs = self.snap(z)
+        if zs <= a[0] or zs >= b[0]:
+            zs = self.snap(a[0] + 0.5 * w)
+            if zs <= a[0] or zs >= b[0]:
+                return None
+        return zs
+
+
+class _Infeasible(Exception):
+    pass
+
+
+class _Snap:
+    """Identity on z for continuous parameters; integer steps for T (z = log T)."""
+
+    def __init__(self, integer=False):
+        self.integer = integer
+
+    def __call__(self, z, up=False):
+        if not self.integer:
+            return z
+        t = max(1, int(math.floor(math.exp(z) + 1e-9)) if not up else math.ceil(math.exp(z) - 1e-9))
+        return math.log(t)
+
+    def granularity(self, z):
+        if not self.integer:
+            return 0.0
+        t = round(math.exp(z))
+        return math.log((t + 1) / t) + 1e-12
+
+    def next_after(self, z):
+        if not self.integer:
+            return z * (1 + 1e-12) + 1e-12
+        return math.log(round(math.exp(z)) + 1)
+
+
+def _value_bounds(res):
+    """(lower, upper) of a Result in the sense used by the search."""
+    if res.certified:
+        return res.lower, res.upper
+    return 0.0, res.estimate
+
+
+def _log(x):
+    return math.log(x) if x > 0 else -math.inf
+
+
+def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
+                max_evals=_MAX_EVALS):
+    """Drive the search; returns (z, result, search, h, optimality)."""
+    lt = math.log(target)
+    tol = math.log1p(rtol)
+    zmin, zmax = problem.zmin, problem.zmax
+    snap = problem.snap
+    z0 = snap(min(max(problem.z_of(guess), zmin), zmax)) if guess is not None else snap(zmin)
+
+    def run_phase(srch, evaluate, certify, budget):
+        z = z0 if not srch.pts and srch.zf is None else None
+        if z is None:
+            # Continue from the best known facts with the new evaluator.
+            z = srch.zf if srch.zf is not None else z0
+            if any(p[0] == z for p in srch.pts):
+                z = srch.next_z(certify)
+        while z is not None and srch.n < budget:
+            res = evaluate(z)
+            lo, up = _value_bounds(res)
+            srch.add(z, _log(lo), _log(up), res)
+            if srch.done(certify):
+                return True
+            z = srch.next_z(certify)
+        return srch.done(certify)
+
+    if method == "pld" and "h" not in options:
+        slope0 = problem.slope0
+        srch = _Search(lt, max(tol, math.log1p(3e-3)), zmin, zmax, snap, slope0)
+        # The PLD bracket width grows as ε shrinks relative to h: start near h ≈ ε/500.
+        h = min(_H_COARSE, max(target / 500.0, _H_FINEST))
+        hs = [h]
+        state = {"h": h}
+
+        def coarse(z):
+            # Adapt the coarse grid until the bracket is informative (relative width ≤ 5 %);
+            # every evaluation stays a valid fact whatever its grid.
+            if z >= zmax - 1e-12:
+                problem.precheck(srch, zmax)
+            while True:
+                res = problem.evaluate(z, "pld", dict(options, h=state["h"]))
+                lo, up = _value_bounds(res)
+                if up <= 0 or (lo > 0 and math.log(up / lo) <= 0.05) or state["h"] <= 4 * _H_FINEST:
+                    return res
+                srch.add(z, _log(lo), _log(up), res)
+                srch.reset_points()
+                state["h"] = max(_H_FINEST, state["h"] / 4)
+                hs.append(state["h"])
+
+        try:
+            run_phase(srch, coarse, False, max_evals)
+        except _Infeasible:
+            raise problem.infeasible_error() from None
+        if srch.zf is None:
+            raise problem.infeasible_error()
+        if srch.zf >= zmax:
+            return srch, state["h"], "certified", hs
+        h = state["h"]
+        h_c = h
+        # Fine grid: width ∝ h², aim for a width of 0.4·slope·tol in log ε.
+        zb, lub, rb = srch.best
+        width = lub - _log(rb.lower) if rb.lower > 0 else math.inf
+        s = max(srch.slope(), 0.05)
+        want = 0.4 * s * tol
+        if math.isfinite(width) and width > 0:
+            h = min(h_c, max(_H_FINEST, h_c * math.sqrt(want / width)))
+        else:
+            h = h_c / 4
+        srch.tol = tol
+        for _ in range(6):
+            hs.append(h)
+            srch.reset_points()
+            try:
+                ok = run_phase(srch, lambda z, hh=h: problem.evaluate(z, "pld", dict(options, h=hh)),
+                               certify_pld, max_evals)
+            except _NeedFiner:
+                ok = False
+            except _Infeasible:
+                raise problem.infeasible_error() from None
+            if ok or srch.n >= max_evals:
+                break
+            if h <= _H_FINEST:
+                break
+            # Next grid from the width measured on this one (∝ h²), at least halving.
+            widths = [p[2] - p[1] for p in srch.pts if math.isfinite(p[1])]
+            wm = max(widths) if widths else math.inf
+            fac = 0.9 * math.sqrt(want / wm) if math.isfinite(wm) and wm > 0 else 0.25
+            h = max(_H_FINEST, h * min(0.5, max(fac, 0.1)))
+        if srch.done(True):
+            opt = "certified"
+        elif srch.done(False):
+            opt = "method"
+        else:
+            opt = "none"
+        return srch, h, opt, hs
+    srch = _Search(lt, tol, zmin, zmax, snap, problem.slope0)
+    try:
+        run_phase(srch, lambda z: problem.evaluate(z, method, options), False, max_evals)
+    except _Infeasible:
+        raise problem.infeasible_error() from None
+    if srch.zf is None:
+        raise problem.infeasible_error()
+    opt = "certified" if srch.done(True) else ("method" if srch.done(False) else "none")
+    return srch, options.get("h"), opt, [options.get("h")]
+
+
+# ----------------------------------------------------------------------------------------
+# Problems
+# ----------------------------------------------------------------------------------------
+class _Problem:
+    slope0 = 1.0
+
+    def precheck(self, srch, zmax):
+        """Cheap checks before the PLD search (none by default)."""
+
+    def evaluate(self, z, method, options):
+        mech, steps = self.build(z)
+        return api.epsilon(mech, delta=self.delta, steps=steps, method=method, **options)
+
+
+class _SigmaProblem(_Problem):
+    """z = −log σ (ε increases with z)."""
+
+    def __init__(self, target, delta, q, T, sampling, k, schedule, sigma_range):
+        self.target, self.delta, self.q, self.T = target, delta, q, T
+        self.sampling, self.k, self.schedule = sampling, k, schedule
+        smin, smax = sigma_range
+        if schedule is not None:
+            sig = [m.noise_multiplier for m, _ in schedule.segments]
+            smin, smax = smin / min(sig), smax / max(sig)
+        self.pmin, self.pmax = smin, smax
+        self.zmin, self.zmax = -math.log(smax), -math.log(smin)
+        self.snap = _Snap(False)
+        self.slope0 = 1.5
+
+    def z_of(self, p):
+        return -math.log(p)
+
+    def p_of(self, z):
+        return math.exp(-z)
+
+    def build(self, z):
+        c = self.p_of(z)
+        if self.schedule is not None:
+            return _scaled(self.schedule, c), self.T
+        return _mechanism(c, self.q, self.sampling, self.k), self.T
+
+    def mu2(self, c):
+        mech, T = self.build(-math.log(c))
+        if isinstance(mech, Schedule):
+            return T * sum(s * _chi2(m) for m, s in mech.segments)
+        return T * _chi2(mech)
+
+    def guess(self):
+        mu = _gdp_mu(self.target, self.delta)
+        return _clt_guess(self.mu2, mu * mu, self.pmin, self.pmax, increasing=False)
+
+    def precheck(self, srch, zmax):
+        """A target reachable below σ_min is detected by RDP (certified, ~10 ms) before the
+        PLD is asked for a huge grid at σ_min."""
+        mech, T = self.build(zmax)
+        try:
+            r = api.epsilon(mech, delta=self.delta, steps=T, method="rdp")
+        except (ValueError, NotImplementedError):
+            return
+        if r.upper <= self.target:
+            raise self.too_small_error()
+
+    def infeasible_error(self):
+        return ValueError(
+            f"target_epsilon={self.target:g} at delta={self.delta:g} is out of reach: it needs "
+            f"a noise_multiplier above {self.pmax:g} (allowed range [{self.pmin:g}, "
+            f"{self.pmax:g}]), or is below what the method can certify")
+
+    def too_small_error(self):
+        return ValueError(
+            f"target_epsilon={self.target:g} is so large that a noise_multiplier below "
+            f"{self.pmin:g} suffices; calibration is limited to [{self.pmin:g}, "
+            f"{self.pmax:g}] (the PLD grid would not fit in memory below)")
+
+
+class _StepsProblem(_Problem):
+    """z = log T."""
+
+    def __init__(self, target, delta, sigma, q, sampling, k, max_steps):
+        self.target, self.delta, self.sigma, self.q = target, delta, sigma, q
+        self.sampling, self.k = sampling, k
+        self.zmin, self.zmax = 0.0, math.log(max_steps)
+        self.max_steps = max_steps
+        self.snap = _Snap(True)
+        self.slope0 = 0.6
+        self.mech = _mechanism(sigma, q, sampling, k)
+
+    def z_of(self, p):
+        return math.log(p)
+
+    def p_of(self, z):
+        return int(round(math.exp(z)))
+
+    def build(self, z):
+        return self.mech, self.p_of(z)
+
+    def guess(self):
+        mu = _gdp_mu(self.target, self.delta)
+        return max(1.0, min(self.max_steps, mu * mu / _chi2(self.mech)))
+
+    def infeasible_error(self):
+        return ValueError(f"target_epsilon={self.target:g} is exceeded by a single step "
+                          f"(steps must be >= 1)")
+
+
+class _RateProblem(_Problem):
+    """z = log q."""
+
+    def __init__(self, target, delta, sigma, T, sampling, k):
+        self.target, self.delta, self.sigma, self.T = target, delta, sigma, T
+        self.sampling, self.k = sampling, k
+        self.zmin, self.zmax = math.log(1e-9), 0.0
+        self.snap = _Snap(False)
+        self.slope0 = 1.0
+
+    def z_of(self, p):
+        return math.log(p)
+
+    def p_of(self, z):
+        return min(1.0, math.exp(z))
+
+    def build(self, z):
+        return _mechanism(self.sigma, self.p_of(z), self.sampling, self.k), self.T
+
+    def guess(self):
+        mu = _gdp_mu(self.target, self.delta)
+        return _clt_guess(lambda q: self.T * _chi2(_mechanism(self.sigma, q, self.sampling,
+                                                              self.k)),
+                          mu * mu, 1e-9, 1.0, increasing=True)
+
+    def infeasible_error(self):
+        return ValueError(f"target_epsilon={self.target:g} is exceeded even at sample_rate="
+                          "1e-9")
+
+
+# ----------------------------------------------------------------------------------------
+# Public functions
+# ----------------------------------------------------------------------------------------
+def _common(target_epsilon, delta, method, rtol):
+    target = v.positive("target_epsilon", target_epsilon)
+    d = v.delta("delta", delta)
+    method = method or "pld"
+    v.choice("method", method, api.METHODS)
+    rtol = v.positive("rtol", rtol)
+    if not rtol < 0.5:
+        raise ValueError(f"rtol must be in (0, 0.5), got {rtol!r}")
+    return target, d, method, rtol
+
+
+def _finish(problem, srch, h, opt, hs, method, rtol, t0, solved_for, **extra):
+    z, lup, res = srch.best
+    details = {"grid_steps": ",".join(f"{x:g}" for x in hs if x is not None)}
+    if h is not None:
+        details["grid_step"] = (res.details or {}).get("grid_step", h)
+    if srch.zc is not None:
+        details["certified_infeasible"] = problem.p_of(srch.zc)
+    details["lower_epsilon"] = res.lower
+    return Calibration(
+        noise_multiplier=extra.get("noise_multiplier", problem.p_of(z)),
+        certified_epsilon=float(res.upper if res.certified else res.estimate),
+        certified=bool(res.certified), method=method,
+        seconds=time.perf_counter() - t0, source="calibrate", solved_for=solved_for,
+        sample_rate=extra.get("sample_rate"), steps=extra.get("steps"),
+        target_epsilon=problem.target, delta=problem.delta, optimality=opt, rtol=rtol,
+        evaluations=srch.n, schedule=extra.get("schedule"), details=details)
+
+
+def calibrate(target_epsilon, delta, sample_rate=1.0, steps=1, method="pld", *,
+              examples_per_user=None, sampling=None, schedule=None, rtol=1e-3,
+              sigma_range=(SIGMA_MIN, SIGMA_MAX), guess=None, lookup=False,
+              **options) -> Calibration:
+    """Smallest noise multiplier σ whose certified ε(δ) is ≤ ``target_epsilon``.
+
+    Parameters
+    ----------
+    target_epsilon : > 0.
+    delta : in (0, 1).
+    sample_rate : Poisson rate q in (0, 1] (user rate for ``sampling="uls"``; 1 = no
+        subsampling).
+    steps : integer ≥ 1 (with ``schedule``: repetitions of the schedule).
+    method : "pld" (certified, near-optimal), "rdp", "saddlepoint", "edgeworth" (estimate:
+        ``certified=False``), or any other registered method.
+    examples_per_user, sampling : user-level accounting — ``sampling="els"`` with k examples
+        per user, ``"uls"``; ``"fixed"`` for fixed-size batches (replace-one).
+    schedule : a :class:`Schedule` whose σ profile is scaled by one common factor; the
+        factor is returned as ``noise_multiplier`` and the scaled schedule as ``schedule``.
+        ``sample_rate`` is then ignored.
+    rtol : relative tolerance on σ (default 1e-3).
+    sigma_range : searched interval; outside → ValueError.
+    guess : optional starting σ (tables pass their neighbours' answers).
+    lookup : if True, answer from the shipped table when the query is exactly one of its
+        grid points (``source="lookup"``).
+    **options : passed to the accountant (e.g. ``h`` for PLD to fix the grid).
+
+    Returns
+    -------
+    Calibration — ``float(result)`` is σ.
+
+    Raises
+    ------
+    ValueError : bad arguments, or a target needing σ outside ``sigma_range``.
+    """
+    t0 = time.perf_counter()
+    target, d, method, rtol = _common(target_epsilon, delta, method, rtol)
+    T = v.count("steps", steps)
+    k = _check_sampling(sampling, examples_per_user)
+    try:
+        lo_s, hi_s = sigma_range
+    except (TypeError, ValueError):
+        raise ValueError("sigma_range must be a pair (low, high)") from None
+    lo_s, hi_s = v.positive("sigma_range", lo_s), v.positive("sigma_range", hi_s)
+    if not lo_s < hi_s:
+        raise ValueError(f"sigma_range must have low < high, got {sigma_range!r}")
+    if schedule is not None:
+        if not isinstance(schedule, Schedule):
+            raise ValueError(f"schedule must be a Schedule, got {type(schedule).__name__}")
+        for m, _ in schedule.segments:
+            if not hasattr(m, "noise_multiplier"):
+                raise ValueError("schedule must hold mechanisms with a noise_multiplier")
+        q = None
+    else:
+        q = v.sample_rate("sample_rate", sample_rate)
+        if lookup and method == "pld" and sampling in (None, "poisson", "uls") and not options:
+            from .lookup import exact_entry
+            hit = exact_entry(target, d, q, T, rtol)
+            if hit is not None:
+                sig, ce = hit
+                return Calibration(sig, ce, True, "pld", time.perf_counter() - t0, "lookup",
+                                   sample_rate=q, steps=T, target_epsilon=target, delta=d,
+                                   optimality="certified", rtol=rtol)
+    problem = _SigmaProblem(target, d, q, T, sampling, k, schedule, (lo_s, hi_s))
+    if guess is None:
+        guess = problem.guess()
+    else:
+        guess = v.positive("guess", guess)
+    srch, h, opt, hs = _run_search(problem, target, rtol, method, dict(options), guess)
+    if srch.zf >= problem.zmax:
+        raise problem.too_small_error()
+    z = srch.best[0]
+    c = problem.p_of(z)
+    sched = _scaled(schedule, c) if schedule is not None else None
+    return _finish(problem, srch, h, opt, hs, method, rtol, t0, "noise_multiplier",
+                   noise_multiplier=c, sample_rate=q, steps=T, schedule=sched)
+
+
+def calibrate_steps(noise_multiplier, target_epsilon, delta, sample_rate=1.0,
+                    method="pld", *, examples_per_user=None, sampling=None, rtol=1e-3,
+                    max_steps=MAX_STEPS, **options) -> Calibration:
+    """Largest number of steps T whose certified ε(δ) at σ = ``noise_multiplier`` is ≤ the
+    target. Optimality: T + 1 and T·(1 + rtol) are certified (PLD lower bound) to spend more.
+    A target reachable beyond ``max_steps`` raises ValueError."""
+    t0 = time.perf_counter()
+    target, d, method, rtol = _common(target_epsilon, delta, method, rtol)
+    sigma = v.positive("noise_multiplier", noise_multiplier)
+    q = v.sample_rate("sample_rate", sample_rate)
+    k = _check_sampling(sampling, examples_per_user)
+    max_steps = v.count("max_steps", max_steps)
+    problem = _StepsProblem(target, d, sigma, q, sampling, k, max_steps)
+    srch, h, opt, hs = _run_search(problem, target, rtol, method, dict(options),
+                                   problem.guess())
+    if srch.zf >= problem.zmax - 1e-12:
+        raise ValueError(f"more than max_steps={max_steps} steps fit in target_epsilon="
+                         f"{target:g}; raise max_steps")
+    T = problem.p_of(srch.best[0])
+    return _finish(problem, srch, h, opt, hs, method, rtol, t0, "steps",
+                   noise_multiplier=sigma, sample_rate=q, steps=T)
+
+
+def calibrate_sample_rate(noise_multiplier, target_epsilon, delta, steps, method="pld", *,
+                          examples_per_user=None, sampling=None, rtol=1e-3,
+                          **options) -> Calibration:
+    """Largest sample rate q ≤ 1 whose certified ε(δ) at σ and ``steps`` is ≤ the target
+    (q = 1 when even full batches fit). Optimality as for :func:`calibrate`."""
+    t0 = time.perf_counter()
+    target, d, method, rtol = _common(target_epsilon, delta, method, rtol)
+    sigma = v.positive("noise_multiplier", noise_multiplier)
+    T = v.count("steps", steps)
+    k = _check_sampling(sampling, examples_per_user)
+    if sampling == "fixed":
+        raise ValueError("sampling='fixed' is not supported by calibrate_sample_rate")
+    problem = _RateProblem(target, d, sigma, T, sampling, k)
+    srch, h, opt, hs = _run_search(problem, target, rtol, method, dict(options),
+                                   problem.guess())
+    q = problem.p_of(srch.best[0])
+    return _finish(problem, srch, h, opt, hs, method, rtol, t0, "sample_rate",
+                   noise_multiplier=sigma, sample_rate=q, steps=T)
+
+
+# ----------------------------------------------------------------------------------------
+# CLI plugin: dp-accountant calibrate
+# ----------------------------------------------------------------------------------------
+def add_arguments(p):
+    p.add_argument("--epsilon", type=float, required=True, help="target epsilon (> 0)")
+    p.add_argument("--delta", type=float, required=True, help="delta in (0, 1)")
+    p.add_argument("--sample-rate", type=float, default=1.0,
+                   help="Poisson sampling rate q in (0, 1] (user rate for --sampling uls)")
+    p.add_argument("--steps", type=float, default=None, help="number of steps (integer >= 1)")
+    p.add_argument("--epochs", type=float, default=None,
+                   help="alternative to --steps: steps = ceil(epochs / sample_rate)")
+    p.add_argument("--method", default="pld", help="pld | rdp | saddlepoint | edgeworth")
+    p.add_argument("--sampling", choices=("poisson", "fixed", "els", "uls"), default=None)
+    p.add_argument("--examples-per-user", type=float, default=None,
+                   help="user-level: max examples per user k (with --sampling els|uls)")
+    p.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance on sigma")
+    p.add_argument("--no-lookup", action="store_true",
+                   help="always calibrate (by default an exact hit in the shipped table is used)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def steps_from(steps, epochs, sample_rate):
+    """Steps from --steps or --epochs (ceil(epochs / q)); exactly one must be given."""
+    if (steps is None) == (epochs is None):
+        raise ValueError("give exactly one of --steps or --epochs")
+    if steps is not None:
+        return v.count("steps", steps)
+    e = v.positive("epochs", epochs)
+    q = v.sample_rate("sample_rate", sample_rate)
+    return max(1, math.ceil(e / q - 1e-9))
+
+
+def run(a) -> int:
+    T = steps_from(a.steps, a.epochs, a.sample_rate)
+    k = a.examples_per_user
+    if k is not None:
+        k = v.count("examples_per_user", k)
+    r = calibrate(a.epsilon, a.delta, a.sample_rate, T, method=a.method,
+                  examples_per_user=k, sampling=a.sampling, rtol=a.rtol,
+                  lookup=not a.no_lookup)
+    path = "lookup table" if r.source == "lookup" else "calibration"
+    if a.json:
+        d = r.as_dict()
+        d["path"] = path
+        print(json.dumps(d))
+        return 0
+    kind = "certified" if r.certified else "ESTIMATE (not certified)"
+    print(f"noise_multiplier = {r.noise_multiplier:.6g}   certified_epsilon = "
+          f"{r.certified_epsilon:.6g} ({kind})   method = {r.method}   "
+          f"seconds = {r.seconds:.3f}   path = {path}")
+    return 0
