@@ -11,7 +11,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .special import NEG_INF, LOG_SQRT_2PI, log_sf_normal, log1mexp
+from .special import NEG_INF, LOG_SQRT_2PI, log_sf_normal, log1mexp, logaddexp
 
 
 @njit(cache=True)
@@ -26,6 +26,14 @@ def loss(x, pm, plw, qm, qlw, sigma):
     log-sum-exps stay finite for |x| large; each is a log1p around its dominant term."""
     s2 = sigma * sigma
     return _lse_linear(x, qm, qlw, s2) - _lse_linear(x, pm, plw, s2)
+
+
+@njit(cache=True)
+def loss_array(x, pm, plw, qm, qlw, sigma):
+    out = np.empty(x.shape[0])
+    for k in range(x.shape[0]):
+        out[k] = loss(x[k], pm, plw, qm, qlw, sigma)
+    return out
 
 
 @njit(cache=True)
@@ -599,7 +607,8 @@ def _log_binom_two_point(alpha, lq, l1q, c2s):
             if terms[i] + e > 700.0:
                 ex = np.inf
                 break
-            ex += math.exp(terms[i]) * math.expm1(e)
+            # pmf·expm1(e) = exp(log pmf + e + log(1 − e^{−e})): no 0·inf for huge e.
+            ex += math.exp(terms[i] + e + math.log(-math.expm1(-e)))
     if ex < 1e-3:
         return math.log1p(ex)
     for i in range(na):
@@ -659,49 +668,53 @@ def cgf_many(ts, pm, plw, qm, qlw, sigma, rtol):
 # ----------------------------------------------------------------------------------------
 
 @njit(cache=True)
-def _loss_and_slope(x, pm, plw, qm, qlw, s2):
-    """(L(x), L′(x)) in one pass: L′ = (posterior mean under Q − under P)/σ²."""
-    bp = NEG_INF
-    for i in range(pm.shape[0]):
-        v = plw[i] + (x * pm[i] - 0.5 * pm[i] * pm[i]) / s2
-        if v > bp:
-            bp = v
-    sp = 0.0
-    mp_ = 0.0
-    for i in range(pm.shape[0]):
-        e = math.exp(plw[i] + (x * pm[i] - 0.5 * pm[i] * pm[i]) / s2 - bp)
-        sp += e
-        mp_ += e * pm[i]
-    bq = NEG_INF
-    for j in range(qm.shape[0]):
-        v = qlw[j] + (x * qm[j] - 0.5 * qm[j] * qm[j]) / s2
-        if v > bq:
-            bq = v
-    sq = 0.0
-    mq = 0.0
-    for j in range(qm.shape[0]):
-        e = math.exp(qlw[j] + (x * qm[j] - 0.5 * qm[j] * qm[j]) / s2 - bq)
-        sq += e
-        mq += e * qm[j]
-    # L itself from the log1p form (relative accuracy for nearly-one-component mixtures).
-    L = _lse_linear(x, qm, qlw, s2) - _lse_linear(x, pm, plw, s2)
-    return L, (mq / sq - mp_ / sp) / s2
+def _lse_mean(x, means, logw, s2):
+    """(log Σ_j w_j e^{(x m_j − m_j²/2)/σ²}, posterior mean of m) in one pass; the log is a
+    log1p around the dominant term, as in ``_lse_linear``."""
+    best = NEG_INF
+    jb = 0
+    for j in range(means.shape[0]):
+        v = logw[j] + (x * means[j] - 0.5 * means[j] * means[j]) / s2
+        if v > best:
+            best = v
+            jb = j
+    rest = 0.0
+    mean = means[jb]
+    for j in range(means.shape[0]):
+        if j != jb:
+            e = math.exp(logw[j] + (x * means[j] - 0.5 * means[j] * means[j]) / s2 - best)
+            rest += e
+            mean += e * means[j]
+    return best + math.log1p(rest), mean / (1.0 + rest)
 
 
 @njit(cache=True)
-def _inverse_warm(eps, x0, pm, plw, qm, qlw, sigma):
-    """Root of L(x) = eps given x0 with L(x0) ≤ eps (the previous root of a sorted sweep):
-    Newton kept inside a bracket [lo, hi] that only shrinks. NaN if it does not settle
-    within 60 steps (the caller then falls back to the cold ``inverse_loss``)."""
+def _loss_and_slope(x, pm, plw, qm, qlw, s2):
+    """(L(x), L′(x)) in one pass: L′ = (posterior mean under Q − under P)/σ²."""
+    lp, mp_ = _lse_mean(x, pm, plw, s2)
+    lq, mq = _lse_mean(x, qm, qlw, s2)
+    return lq - lp, (mq - mp_) / s2
+
+
+@njit(cache=True)
+def _newton_from(eps, lo, x, xtol, pm, plw, qm, qlw, sigma):
+    """Root of L(x) = eps by Newton from the guess ``x``, kept inside a bracket [lo, hi]
+    that only shrinks; ``lo`` (the previous root of a sorted sweep) has L(lo) ≤ eps.
+    Stops once a step is below xtol·(1 + |x|) and takes it: with quadratic convergence the
+    error left is ~(L″/2L′)·step². Returns (root, x, L(x), L′(x)) of the last evaluation,
+    the root being NaN if it does not settle within 60 steps (callers then use the cold
+    ``inverse_loss``)."""
     s2 = sigma * sigma
-    lo = x0
     hi = np.inf
-    x = x0
+    if not (x >= lo):
+        x = lo
+    L = 0.0
+    d = 0.0
     for _ in range(60):
         L, d = _loss_and_slope(x, pm, plw, qm, qlw, s2)
         f = L - eps
         if f == 0.0:
-            return x
+            return x, x, L, d
         if f > 0.0:
             hi = x
         else:
@@ -715,12 +728,20 @@ def _inverse_warm(eps, x0, pm, plw, qm, qlw, sigma):
                 xn = lo + (1.0 + abs(lo) + s2)
             else:
                 xn = 0.5 * (lo + hi)
-        if abs(xn - x) <= 1e-15 * (1.0 + abs(x)):
-            return xn
+        if abs(xn - x) <= xtol * (1.0 + abs(x)):
+            return xn, x, L, d
         if hi - lo <= 1e-15 * (1.0 + abs(lo)):
-            return 0.5 * (lo + hi)
+            return 0.5 * (lo + hi), x, L, d
         x = xn
-    return np.nan
+    return np.nan, x, L, d
+
+
+@njit(cache=True)
+def _inverse_warm(eps, x0, pm, plw, qm, qlw, sigma, loose):
+    """Root of L(x) = eps given x0 with L(x0) ≤ eps (NaN if Newton does not settle).
+    ``loose`` stops at steps below 1e-7·(1 + |x|) (see ``log_hockey_stick_sorted``)."""
+    r, _, _, _ = _newton_from(eps, x0, x0, 1e-7 if loose else 1e-15, pm, plw, qm, qlw, sigma)
+    return r
 
 
 @njit(cache=True)
@@ -740,7 +761,7 @@ def inverse_loss_sorted(eps, pm, plw, qm, qlw, sigma, lo_loss, hi_loss):
             continue
         x = np.nan
         if have:
-            x = _inverse_warm(e, xp, pm, plw, qm, qlw, sigma)
+            x = _inverse_warm(e, xp, pm, plw, qm, qlw, sigma, False)
         if not math.isfinite(x):
             x = inverse_loss(e, pm, plw, qm, qlw, sigma, lo_loss, hi_loss)
         out[k] = x
@@ -754,7 +775,11 @@ def log_hockey_stick_sorted(eps, pm, plw, qm, qlw, sigma, lo_loss, hi_loss):
     """log δ(ε) for an ascending ``eps`` array: the same values as
     ``log_hockey_stick_array`` in one warm-started sweep, with each distinct component
     tail log Φ̄((x − m)/σ) evaluated once per point (P and Q share means, e.g. the
-    subsampled Gaussian needs 2 erfc per point instead of 6)."""
+    subsampled Gaussian needs 2 erfc per point instead of 6).
+
+    Roots x_ε are found to ~1e-12 relative (Newton stopped after a step below 1e-7): that
+    is enough because δ is stationary in x at the root, d/dx [Q̄(x) − e^ε P̄(x)] =
+    e^ε p(x) − q(x) = 0, so an x error enters δ only to second order."""
     n, m = pm.shape[0], qm.shape[0]
     um = np.empty(n + m)
     nu = 0
@@ -780,10 +805,20 @@ def log_hockey_stick_sorted(eps, pm, plw, qm, qlw, sigma, lo_loss, hi_loss):
             f = nu
             nu += 1
         qidx[j] = f
+    # Log weights of P and Q per distinct mean (−inf where absent).
+    cq = np.full(nu, NEG_INF)
+    cp = np.full(nu, NEG_INF)
+    for j in range(m):
+        cq[qidx[j]] = logaddexp(cq[qidx[j]], qlw[j])
+    for i in range(n):
+        cp[pidx[i]] = logaddexp(cp[pidx[i]], plw[i])
     lsf = np.empty(nu)
     out = np.empty(eps.shape[0])
     have = False
     xp = 0.0
+    xl = 0.0
+    Ll = 0.0
+    dl = 0.0
     for k in range(eps.shape[0]):
         e = eps[k]
         if e >= hi_loss:
@@ -794,19 +829,35 @@ def log_hockey_stick_sorted(eps, pm, plw, qm, qlw, sigma, lo_loss, hi_loss):
             continue
         x = np.nan
         if have:
-            x = _inverse_warm(e, xp, pm, plw, qm, qlw, sigma)
+            # First guess: the Newton step from the last evaluation of the previous point
+            # (no new evaluation); one more evaluation then usually settles the root.
+            xg = xl + (e - Ll) / dl if dl > 0.0 else xp
+            x, xl, Ll, dl = _newton_from(e, xp, xg, 1e-7, pm, plw, qm, qlw, sigma)
         if not math.isfinite(x):
             x = inverse_loss(e, pm, plw, qm, qlw, sigma, lo_loss, hi_loss)
+            xl = x
+            Ll, dl = _loss_and_slope(x, pm, plw, qm, qlw, sigma * sigma)
         xp = x
         have = True
+        # δ = Σ_u (w_Q(u) − e^ε w_P(u))·Φ̄((x − u)/σ): each shared mean's coefficient is
+        # formed in log space first, so the large common part (e.g. (1−q)Φ̄(x/σ) of the
+        # subsampled Gaussian) never cancels in floating point; only the small terms do.
+        pos = NEG_INF
+        neg = NEG_INF
         for u in range(nu):
-            lsf[u] = log_sf_normal((x - um[u]) / sigma)
-        lq = _lse_idx(qlw, qidx, lsf)
-        lp = _lse_idx(plw, pidx, lsf)
-        if lq == NEG_INF:
+            a = cq[u]
+            b = e + cp[u]
+            if a == b:
+                continue
+            lt = log_sf_normal((x - um[u]) / sigma)
+            if a > b:
+                pos = logaddexp(pos, a + log1mexp(b - a) + lt)
+            else:
+                neg = logaddexp(neg, b + log1mexp(a - b) + lt)
+        if pos == NEG_INF or neg >= pos:
             out[k] = NEG_INF
         else:
-            out[k] = lq + log1mexp(e + lp - lq)
+            out[k] = pos + log1mexp(neg - pos)
     return out
 
 

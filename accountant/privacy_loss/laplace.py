@@ -70,8 +70,9 @@ class LaplaceLoss(PrivacyLoss):
                 return 0.0
             e0 = self.eps0
             if abs(1 + 2 * t) < 1e-9:
-                # limit: d/dt numerator / 2 at t = −½
-                return math.log(0.5 * math.exp(-e0 / 2) * (1 + e0))
+                # limit (l'Hôpital): N′(−½)/2 with N(t) = (1+t)e^{t e0} + t e^{−(1+t)e0},
+                # N′(−½) = e^{−e0/2}(2 + e0); so K(−½) = −e0/2 + log(1 + e0/2).
+                return -e0 / 2 + math.log1p(e0 / 2)
             a = math.log((1 + t) / (1 + 2 * t)) + t * e0 if (1 + t) / (1 + 2 * t) > 0 else None
             bterm = t / (1 + 2 * t)
             if a is not None and bterm >= 0:

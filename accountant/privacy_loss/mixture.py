@@ -70,8 +70,10 @@ class GaussianMixtureLoss(PrivacyLoss):
 
     # -- loss and its inverse ------------------------------------------------------------
     def loss(self, x):
+        """L(x); L(∓∞) = lo_loss / hi_loss."""
         x = np.asarray(x, dtype=float)
-        out = np.array([_k.loss(xi, *self.args) for xi in x.ravel()]).reshape(x.shape)
+        out = _k.loss_array(np.ascontiguousarray(x.ravel()), *self.args).reshape(x.shape)
+        out = np.where(x == -np.inf, self.lo_loss, np.where(x == np.inf, self.hi_loss, out))
         return out if out.ndim else float(out)
 
     def inverse_loss(self, eps):
