@@ -349,7 +349,7 @@ class _Composed:
         else:
             c -= self.bin_err
             np.maximum(c, 0.0, out=c)
-        self.d = _kp.delta_scan(c, lam, h)
+        self.d, self.shift = _kp.delta_scan(c, lam, h)
         self.w_inf_log1p = w_inf_log1p
 
     def ell(self, k):
@@ -358,7 +358,9 @@ class _Composed:
     def logd(self, k):
         """log δ(ℓ_k) of the composed discrete PLD."""
         d = self.d[k]
-        return math.log(d) - self.lam * self.ell(k) + self.log_c if d > 0 else -math.inf
+        if d > 0:
+            return math.log(d) + self.shift[k] - self.lam * self.ell(k) + self.log_c
+        return -math.inf
 
     def first_below(self, lt):
         """Smallest k with log δ(ℓ_k) ≤ lt (δ is non-increasing in k); n if none."""
@@ -461,20 +463,20 @@ class _Direction:
         return math.exp(min(lr, 700.0)) + self.p_inf + self.above
 
     def eps_upper(self, delta):
-        """Smallest ε with δ_upper(ε) ≤ δ; None when the window misses it."""
+        """Smallest ε with δ_upper(ε) ≤ δ; "below"/"above" when the window misses it."""
         c = self.up
         target = delta / (1 + self.quad) - self.p_inf - self.above
         if target <= 0:
             return math.inf
         k = c.first_below(math.log(target))
         if k >= c.n:
-            return None
+            return "above"
         if k == 0:
-            return c.ell(0) if c.ell(0) <= 0 else None
+            return c.ell(0) if c.ell(0) <= 0 else "below"
         return _solve(c, k - 1, target)
 
     def eps_lower(self, delta):
-        """Largest ε with δ_lower(ε) > δ (0 when there is none in the window)."""
+        """Largest ε with δ_lower(ε) > δ; "below"/"above" when the window misses it."""
         c = self.lo
         if c is None:
             return 0.0
@@ -482,16 +484,14 @@ class _Direction:
         # δ_lo(ℓ_k) = D_k − wrap_k > δ  ⇔  D_k > δ + wrap_k; wrap_k decreases in k, so
         # start from the last k with D_k > δ and step down (rarely more than once).
         k = c.first_below(math.log(target0)) - 1
-        if k < 0:
-            return 0.0
         if k >= c.n - 2:
-            return None
+            return "above"
         while k >= 0:
             wrap = self._wrap(c, k)
             if c.logd(k) > math.log(target0 + wrap):
                 return max(0.0, _solve(c, k, target0 + wrap))
             k -= 1
-        return 0.0
+        return 0.0 if c.ell(0) <= 0 else "below"
 
 
 def _interp(c, k, eps):
@@ -540,18 +540,18 @@ def _eps_at_h(schedule, delta, h, dirs=None):
     for d in (dirs if dirs is not None else _directions(schedule)):
         D = _Direction(counts, d, h, tau_hi)
         lam = _saddle_lambda_for_delta(D.parts_up, delta)
-        for _attempt in range(5):
+        for _attempt in range(12):
             D.compose(lam)
             eu = D.eps_upper(delta)
             el = D.eps_lower(delta)
-            if eu is not None and el is not None:
+            if not isinstance(eu, str) and not isinstance(el, str):
                 break
-            # The window missed the answer: re-centre the tilt on what was found.
-            guess = eu if eu is not None else el
-            if guess is None or not math.isfinite(guess):
-                lam = lam * 2 + 0.5 if eu is None else lam / 2
+            # The window missed an answer: tilt more (answer above) or less (below);
+            # λ = 0 gives the untilted Chernoff window, which holds every answer.
+            if "above" in (eu, el):
+                lam = lam * 2 + 0.5
             else:
-                lam = _saddle_lambda_for_eps(D.parts_up, guess)
+                lam = lam / 4 if lam > 1e-3 else 0.0
         else:
             raise RuntimeError("PLD window search failed; please report this case")
         out[d] = (max(el, 0.0), max(eu, 0.0), D)

@@ -347,17 +347,40 @@ def delta_scan(w, lam, h):
     """
     n = w.shape[0]
     out = np.empty(n)
+    shift = np.zeros(n)  # true scaled value = out·e^{shift}
     el = math.exp(-lam * h)
     e1 = math.exp(-(1.0 + lam) * h)
     om = -math.expm1(-h)
     St = 0.0
     d = 0.0
+    sh = 0.0
+    big = 1e200
     out[n - 1] = 0.0
+    lbig = 460.51701859880916  # log(1e200)
     for k in range(n - 2, -1, -1):
-        St = el * (St + w[k + 1])
+        wk = w[k + 1]
+        if wk > 0.0:
+            if sh != 0.0:
+                la = math.log(wk) - sh
+                while la > 600.0:
+                    # The incoming mass dwarfs the stored scale: rescale down.
+                    d /= big
+                    St /= big
+                    sh += lbig
+                    la -= lbig
+                wk = math.exp(la)
+        else:
+            wk = 0.0
+        St = el * (St + wk)
         d = e1 * d + om * St
+        # Rescale before e^{-(1+λ)h} per step underflows the scaled values (large tilts).
+        if 0.0 < d < 1e-200:
+            d *= big
+            St *= big
+            sh -= lbig
         out[k] = d
-    return out
+        shift[k] = sh
+    return out, shift
 
 
 @njit(cache=True)
