@@ -1,0 +1,976 @@
+"""Stateful accountant for trainers: per-step history, incremental accounting, durable state.
+
+>>> import accountant as acc
+>>> a = acc.PrivacyAccountant(method="pld")
+>>> for t in range(1000):
+...     a.step(noise_multiplier=1.0 + 1e-4 * t, sample_rate=0.01)
+>>> a.get_epsilon(delta=1e-5)            # a certified Result
+
+History. ``step``/``compose`` append ``(mechanism, steps)`` segments; a step equal to the last
+segment's mechanism only increases its count (Opacus merges the same way). Repeated
+mechanisms anywhere in the history share every cached object.
+
+Incremental work. A new step never recomputes the past:
+
+* RDP (:class:`_RdpEngine`): the CGF of each distinct mechanism is cached per direction on a
+  fixed set of orders and only filled at the orders a query needs; composition is a dot
+  product of step counts with those cached values. See the class docstring for how the
+  order is searched when thousands of distinct mechanisms are present.
+* PLD: each answer is cached until the history changes; the per-mechanism one-step PLDs are
+  cached by :mod:`accountant.pld`. When the history holds more distinct mechanisms than
+  ``max_merged`` they are merged conservatively (:func:`dominating_schedule`).
+* Edgeworth / saddle point: answers are cached until the history changes (their modules
+  cache per-mechanism cumulants).
+
+Durable state. :meth:`PrivacyAccountant.state_dict` is a JSON-ready dict with a format name,
+a schema version, the payload (method, options, history; every float as ``float.hex`` so it
+round-trips bit-exactly) and the SHA-256 of the canonical payload. :meth:`save` writes it
+atomically (temporary file in the same directory, fsync, ``os.replace``);
+:meth:`load` / :meth:`load_state_dict` refuse truncated, edited or foreign content with a
+``ValueError`` saying what is wrong, and never change an accountant when they refuse.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from typing import Dict, List, Tuple
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+from . import _exact
+from . import _validate as v
+from .bounds import Result
+from .mechanisms import (ELS, MECHANISM_TYPES, ULS, Gaussian, Laplace, MixtureOfGaussians,
+                         Schedule, SubsampledGaussian, as_schedule)
+from .privacy_loss import GaussianMixtureLoss, LaplaceLoss, privacy_losses
+from .rdp import epsilon_from_rdp, log_delta_from_rdp
+
+__all__ = ["PrivacyAccountant", "load_schedule", "dominating_schedule", "STATE_FORMAT",
+           "SCHEMA_VERSION"]
+
+METHODS = ("pld", "rdp", "edgeworth", "saddlepoint")
+STATE_FORMAT = "dp-accountant/PrivacyAccountant"
+SCHEMA_VERSION = 1
+
+
+# ----------------------------------------------------------------------------------------
+# Conservative merging of nearby mechanisms
+# ----------------------------------------------------------------------------------------
+def _family(m):
+    """(family key, σ, q or None) for mechanisms whose σ (and q) may be rounded; None for the
+    others. ULS is accounted exactly as the subsampled Gaussian at the user rate."""
+    if isinstance(m, ULS):
+        return ("sg", "poisson", "add_remove"), m.noise_multiplier, m.sample_rate
+    if isinstance(m, SubsampledGaussian):
+        return ("sg", m.sampling, m.neighboring), m.noise_multiplier, m.sample_rate
+    if isinstance(m, Gaussian):
+        return ("g", m.neighboring), m.noise_multiplier, None
+    if isinstance(m, MixtureOfGaussians):
+        return ("mog", m.sensitivities, m.probabilities), m.noise_multiplier, None
+    if isinstance(m, ELS):
+        return ("els", m.max_examples_per_user, m.sample_rate), m.noise_multiplier, None
+    return None
+
+
+def _build(key, sigma, q):
+    kind = key[0]
+    if kind == "sg":
+        return SubsampledGaussian(sigma, min(q, 1.0), key[1], key[2])
+    if kind == "g":
+        return Gaussian(sigma, key[1])
+    if kind == "mog":
+        return MixtureOfGaussians(sigma, key[1], key[2])
+    return ELS(sigma, key[2], key[1])
+
+
+def _grid_round(x, anchor, lr, up):
+    """Round x onto the geometric grid anchor·e^{k·lr} (k integer), up or down, guaranteeing
+    the side in floating point."""
+    k = math.log(x / anchor) / lr
+    k = math.ceil(k - 1e-9) if up else math.floor(k + 1e-9)
+    y = anchor * math.exp(k * lr)
+    while (up and y < x) or (not up and y > x):
+        k = k + 1 if up else k - 1
+        y = anchor * math.exp(k * lr)
+    return y
+
+
+def _prepare(counts):
+    """Group the roundable mechanisms by family: arrays of log σ, log q, indices, extremes."""
+    fams: Dict = {}
+    fixed = []
+    for i, (m, T) in enumerate(counts):
+        f = _family(m)
+        if f is None:
+            fixed.append(i)
+            continue
+        key, s, q = f
+        fams.setdefault(key, ([], [], []))
+        fams[key][0].append(s)
+        fams[key][1].append(1.0 if q is None else q)
+        fams[key][2].append(i)
+    out = []
+    for key, (s, q, idx) in fams.items():
+        s, q = np.array(s), np.array(q)
+        out.append((key, s, q, np.array(idx), key[0] == "sg"))
+    return out, fixed
+
+
+def _grid_index(x, anchor, lr, up):
+    """Integer k (array) with anchor·e^{k·lr} ≥ x (up) or ≤ x (down)."""
+    k = np.log(x / anchor) / lr
+    return np.ceil(k - 1e-9) if up else np.floor(k + 1e-9)
+
+
+def _snap(x, anchor, lr, up):
+    """(k, anchor·e^{k·lr}) per element, on the requested side of x even after round-off."""
+    k = _grid_index(x, anchor, lr, up)
+    y = anchor * np.exp(k * lr)
+    for _ in range(8):
+        bad = (y < x) if up else (y > x)
+        if not bad.any():
+            break
+        k = np.where(bad, k + (1 if up else -1), k)
+        y = anchor * np.exp(k * lr)
+    return k, y
+
+
+def _round_counts(counts, lr, dominate, prepared=None, build=True):
+    """Round every roundable mechanism of ``counts`` on a geometric grid of log-ratio ``lr``.
+
+    ``dominate=True``: σ down, q up (anchored at the family's smallest σ and largest q, so a
+    constant σ or q is kept exactly); ``dominate=False``: σ up, q down (anchored at the
+    largest σ and smallest q). Members with equal grid indices share one representative,
+    which is on the required side for each of them. With ``build=False`` only the number
+    of distinct results is returned.
+    """
+    fams, fixed = prepared if prepared is not None else _prepare(counts)
+    n = len(fixed)
+    groups = []
+    for key, s, q, idx, has_q in fams:
+        ks, s2 = _snap(s, s.min() if dominate else s.max(), lr, up=not dominate)
+        if has_q:
+            kq, q2 = _snap(q, q.max() if dominate else q.min(), lr, up=dominate)
+        else:
+            kq, q2 = np.zeros_like(ks), q
+        buckets: Dict = {}
+        for j, ck in enumerate(zip(ks.tolist(), kq.tolist())):
+            buckets.setdefault(ck, []).append(j)
+        n += len(buckets)
+        groups.append((key, s2, q2, idx, has_q, buckets))
+    if not build:
+        return n
+    out: Dict = {}
+    for i in fixed:
+        m, T = counts[i]
+        out[m] = out.get(m, 0) + T
+    for key, s2, q2, idx, has_q, buckets in groups:
+        for members in buckets.values():
+            j0 = members[0]
+            rep = _build(key, float(s2[j0]), min(1.0, float(q2[j0])) if has_q else None)
+            for j in members:
+                out[rep] = out.get(rep, 0) + counts[idx[j]][1]
+    return tuple(out.items())
+
+
+def dominating_schedule(counts, max_mechanisms: int, min_ratio: float = 1e-3,
+                        dominate: bool = True):
+    """Merge nearby mechanisms so that at most ``max_mechanisms`` distinct ones remain.
+
+    Parameters
+    ----------
+    counts : sequence of (mechanism, steps) with distinct mechanisms.
+    max_mechanisms : the target number of distinct mechanisms (≥ 1).
+    min_ratio : the finest grid: σ and q move by a factor of at most 1 + min_ratio·1.5^j,
+        where j ≥ 0 is the smallest number of coarsenings that meets ``max_mechanisms``.
+    dominate : True rounds σ **down** and q **up** (the result dominates the input: an
+        upper bound for every accountant); False rounds σ up and q down (the result is
+        dominated: a lower bound).
+
+    Why rounding dominates (every step separately, hence every composition — the trade-off
+    order is preserved by composition, Dong–Roth–Su 2019, Thm 4):
+
+    * σ: for any pair of Gaussian mixtures with a common σ' < σ, adding independent noise
+      N(0, σ² − σ'²) to both members turns the σ' pair into the σ pair, a post-processing;
+      so the σ' pair dominates (both directions, any sampling, MoG and ELS alike).
+    * q (subsampled Gaussian, Poisson or fixed size, add/remove or replace-one): with
+      t = q/q' ≤ 1 the q pair is the t-mixture (1 − t)(R, R) + t(P', Q') of the q' pair with
+      an identical pair (R, R); the hockey-stick divergence is jointly convex and vanishes on
+      (R, R), so H_e(q pair) ≤ t·H_e(q' pair) ≤ H_e(q' pair) for every e^ε, in both directions.
+      (ELS and MoG keep their q and weights: only σ is rounded there.)
+
+    Bound on the rounding: each step's σ is changed by a factor in [1/r, 1] and q by a factor
+    in [1, r] (r = the returned ratio); the dominated variant moves the other way, and the
+    true accounting lies between the two schedules' answers.
+
+    Returns
+    -------
+    (counts, ratio) — the merged (mechanism, steps) pairs and the grid ratio r used (1.0
+    when nothing needed merging).
+    """
+    counts = tuple(counts)
+    if len(counts) <= max_mechanisms:
+        return counts, 1.0
+    prepared = _prepare(counts)
+    lr = math.log1p(min_ratio)
+    # Start near the needed grid: a family spanning a ratio R needs about log R / lr cells.
+    span = max((math.log(s.max() / s.min()) + math.log(q.max() / q.min())
+                for _, s, q, _, _ in prepared[0]), default=0.0)
+    lr = max(lr, span / (2.0 * max_mechanisms))
+    for _ in range(200):
+        if _round_counts(counts, lr, dominate, prepared, build=False) <= max_mechanisms:
+            break
+        lr *= 1.5
+    return _round_counts(counts, lr, dominate, prepared), math.exp(lr)
+
+
+# ----------------------------------------------------------------------------------------
+# Incremental RDP
+# ----------------------------------------------------------------------------------------
+# Orders α (t = α − 1). Integer orders of the subsampled Gaussian (remove) are closed form
+# (binomial sum, a few µs); the others need quadrature and are only filled where needed.
+_ORDERS = np.array([1.1, 1.25, 1.5, 1.75] + list(range(2, 65))
+                   + [72, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768,
+                      1024, 1536, 2048, 3072, 4096, 8192, 16384], dtype=float)
+_SCAN_ORDERS = (1.1, 1.5, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, 96, 128, 192, 256, 384, 512,
+                1024, 2048, 4096, 16384)
+_SCAN = np.array([int(np.nonzero(_ORDERS == a)[0][0]) for a in _SCAN_ORDERS])
+_EXACT_MEMBERS = 64     # up to this many distinct mechanisms, the order search uses them all
+_REPS = 24              # otherwise it is guided by at most this many dominating representatives
+
+
+def _is_cheap(pl) -> bool:
+    """Closed-form CGF at integer orders (no quadrature)."""
+    if isinstance(pl, LaplaceLoss):
+        return True
+    if isinstance(pl, GaussianMixtureLoss):
+        n, m = pl.pm.shape[0], pl.qm.shape[0]
+        return n == 1 and (m == 1 or (m == 2 and pl.qm[0] == pl.pm[0] and pl.plw[0] == 0.0))
+    return False
+
+
+def _loss(mech, direction):
+    losses = privacy_losses(mech)
+    for pl in losses:
+        if pl.direction == direction:
+            return pl
+    return losses[0]
+
+
+class _Rows:
+    """Lazily filled CGF values K(α − 1) of some privacy losses on the fixed orders."""
+
+    def __init__(self):
+        self.index: Dict = {}
+        self.losses: List = []
+        self.vals: List[np.ndarray] = []
+
+    def row(self, key, pl) -> int:
+        i = self.index.get(key)
+        if i is None:
+            i = len(self.losses)
+            self.index[key] = i
+            self.losses.append(pl)
+            self.vals.append(np.full(_ORDERS.shape[0], np.nan))
+        return i
+
+    def fill(self, rows, cols):
+        cols = np.asarray(cols)
+        for r in rows:
+            vals = self.vals[r]
+            miss = cols[np.isnan(vals[cols])]
+            if miss.size:
+                pl = self.losses[r]
+                ts = _ORDERS[miss] - 1.0
+                if isinstance(pl, GaussianMixtureLoss):
+                    got = pl.cgf_many(ts)
+                else:
+                    got = np.array([pl.cgf(float(t)) for t in ts])
+                # An order whose CGF could not be evaluated is never trusted.
+                got = np.where(np.isnan(got), np.inf, got)
+                vals[miss] = got
+
+    def totals(self, rows, counts, cols):
+        """Σ_r counts_r · K_r at the given order indices (fixed summation order)."""
+        self.fill(rows, cols)
+        mat = np.stack([self.vals[r][cols] for r in rows])
+        with np.errstate(invalid="ignore"):
+            tot = np.asarray(counts, dtype=float) @ np.where(np.isinf(mat), np.inf, mat)
+        return np.where(np.isnan(tot), np.inf, tot)
+
+
+class _RdpEngine:
+    """RDP of a growing history with cached per-mechanism CGFs.
+
+    For each direction the composed CGF is Σ_m T_m K_m(α − 1) (RDP adds over steps). The
+    order search costs at most a few exact CGF evaluations per distinct mechanism:
+
+    1. locate the best order on a coarse scan, then on the fixed integer orders near it,
+       using the mechanisms themselves (≤ 64 distinct) or ≤ 24 dominating representatives
+       (:func:`dominating_schedule`: σ down, q up — valid upper bounds on every CGF);
+    2. evaluate every distinct mechanism **exactly** at the five fixed orders around that
+       order (widening while the minimum sits on the window's edge);
+    3. between two exactly evaluated orders the composed CGF lies below its chord
+       (a CGF is convex), so minimising the conversion with the chord over each of the two
+       intervals around the best order is still a certified bound — the continuous order
+       refinement costs no CGF evaluation.
+
+    A direction whose representative bound (step 1, certified) is already below another
+    direction's exact value cannot be the maximum and is not evaluated exactly: for the
+    subsampled Gaussian this skips the quadrature-only "add" direction.
+
+    The conversion to (ε, δ), the pure-DP and basic-composition alternatives and the lower
+    bound are those of :mod:`accountant.rdp` (Canonne–Kamath–Steinke 2020, Prop. 12).
+    """
+
+    def __init__(self):
+        self.rows: Dict[str, _Rows] = {}
+        self.rep_rows: Dict[str, _Rows] = {}
+        self._reps = None
+
+    # -- helpers -------------------------------------------------------------------------
+    def _members(self, counts, direction):
+        rows = self.rows.setdefault(direction, _Rows())
+        idx = [rows.row(m, _loss(m, direction)) for m, _ in counts]
+        return rows, idx, [T for _, T in counts]
+
+    def _guide(self, counts, direction):
+        if len(counts) <= _EXACT_MEMBERS:
+            return self._members(counts, direction), True
+        if self._reps is None or self._reps[0] is not counts:
+            self._reps = (counts, dominating_schedule(counts, _REPS, dominate=True)[0])
+        reps = self._reps[1]
+        rows = self.rep_rows.setdefault(direction, _Rows())
+        idx = [rows.row(m, _loss(m, direction)) for m, _ in reps]
+        return (rows, idx, [T for _, T in reps]), len(reps) == len(counts)
+
+    @staticmethod
+    def _objective(kind, at):
+        if kind == "epsilon":
+            ld = math.log(at)
+
+            def f(alpha, K):
+                return K / (alpha - 1) + math.log1p(-1.0 / alpha) - (ld + math.log(alpha)) / (alpha - 1)
+        else:
+            def f(alpha, K):
+                return log_delta_from_rdp(alpha, K / (alpha - 1), at)
+        return f
+
+    @staticmethod
+    def _values(f, cols, tot):
+        out = np.array([f(_ORDERS[c], K) if math.isfinite(K) else math.inf
+                        for c, K in zip(cols, tot)])
+        out[np.isnan(out)] = math.inf
+        return out
+
+    def _locate(self, guide, f):
+        rows, idx, cnt = guide
+        scan = _SCAN
+        vals = self._values(f, scan, rows.totals(idx, cnt, scan))
+        s = int(np.argmin(vals))
+        lo = scan[max(s - 1, 0)]
+        hi = scan[min(s + 1, len(scan) - 1)]
+        cols = np.arange(lo, hi + 1)
+        vals = self._values(f, cols, rows.totals(idx, cnt, cols))
+        b = int(np.argmin(vals))
+        return int(cols[b]), float(vals[b])
+
+    def _exact(self, members, f, centre):
+        rows, idx, cnt = members
+        n = _ORDERS.shape[0]
+        lo, hi = max(centre - 2, 0), min(centre + 2, n - 1)
+        for _ in range(n):
+            cols = np.arange(lo, hi + 1)
+            tot = rows.totals(idx, cnt, cols)
+            vals = self._values(f, cols, tot)
+            b = int(np.argmin(vals))
+            if b == 0 and lo > 0:
+                lo = max(lo - 3, 0)
+            elif b == len(cols) - 1 and hi < n - 1:
+                hi = min(hi + 3, n - 1)
+            else:
+                break
+        best, alpha = float(vals[b]), float(_ORDERS[cols[b]])
+        if not math.isfinite(best):
+            return best, alpha, int(cols[b])
+        # Chord refinement on the two neighbouring intervals (K convex ⇒ K ≤ chord).
+        pts = [(0.0, 0.0)] if cols[b] == 0 else []   # K(0) = 0 closes the interval (1, α₀]
+        pts += [(_ORDERS[c] - 1.0, K) for c, K in zip(cols, tot)]
+        j = len(pts) - len(cols) + b
+        for a_i, a_j in ((j - 1, j), (j, j + 1)):
+            if a_i < 0 or a_j >= len(pts):
+                continue
+            (t0, K0), (t1, K1) = pts[a_i], pts[a_j]
+            if not (math.isfinite(K0) and math.isfinite(K1)):
+                continue
+
+            def g(t, t0=t0, K0=K0, t1=t1, K1=K1):
+                return f(1.0 + t, K0 + (t - t0) * (K1 - K0) / (t1 - t0))
+            lo_t = max(t0, 1e-6)
+            if t1 <= lo_t:
+                continue
+            r = minimize_scalar(g, bounds=(lo_t, t1), method="bounded", options={"xatol": 1e-6})
+            if r.success and math.isfinite(r.fun) and r.fun < best:
+                best, alpha = float(r.fun), 1.0 + float(r.x)
+        return best, alpha, int(cols[b])
+
+    @staticmethod
+    def _at(group, t):
+        rows, idx, cnt = group
+        return math.fsum(T * rows.losses[r].cgf(t) for r, T in zip(idx, cnt))
+
+    def _fractional(self, guide, members, f, col):
+        """Exact value at a fractional order: the order minimising the guide's (exact or
+        dominating) objective between the fixed orders around ``col`` (Brent on log(α − 1)),
+        then every member's exact CGF there (one evaluation per distinct mechanism)."""
+        lo = _ORDERS[col - 1] if col > 0 else 1.0 + 1e-3
+        hi = _ORDERS[min(col + 1, _ORDERS.shape[0] - 1)]
+        if hi <= lo:
+            return math.inf, float(_ORDERS[col])
+
+        def g(u):
+            a = 1.0 + math.exp(u)
+            K = self._at(guide, a - 1.0)
+            val = f(a, K) if math.isfinite(K) else math.inf
+            return val if math.isfinite(val) else math.inf
+        r = minimize_scalar(g, bounds=(math.log(lo - 1.0), math.log(hi - 1.0)), method="bounded",
+                            options={"xatol": 1e-3})
+        alpha = 1.0 + math.exp(float(r.x))
+        if guide is members:
+            return float(r.fun), alpha
+        K = self._at(members, alpha - 1.0)
+        val = f(alpha, K) if math.isfinite(K) else math.inf
+        return (val if math.isfinite(val) else math.inf), alpha
+
+    # -- query -----------------------------------------------------------------------------
+    def compute(self, counts, kind, at) -> Tuple[float, dict]:
+        """Worst direction's min over orders: ε (kind "epsilon") or log δ ("delta")."""
+        f = self._objective(kind, at)
+        dirs = []
+        for m, _ in counts:
+            for pl in privacy_losses(m):
+                if pl.direction not in dirs:
+                    dirs.append(pl.direction)
+        # Cheap directions first, so that their exact value can rule out the others.
+        cheap = {d: all(_is_cheap(_loss(m, d)) for m, _ in counts) for d in dirs}
+        dirs.sort(key=lambda d: not cheap[d])
+        worst, info = -math.inf, {}
+        for d in dirs:
+            guide, is_members = self._guide(counts, d)
+            centre, bound = self._locate(guide, f)
+            if not is_members and bound <= worst:
+                info.setdefault("skipped_directions", []).append(d)
+                continue
+            members = guide if is_members else self._members(counts, d)
+            val, alpha, col = self._exact(members, f, centre)
+            if math.isfinite(val):
+                fval, falpha = self._fractional(guide, members, f, col)
+                if fval < val:
+                    val, alpha = fval, falpha
+            if val >= worst:
+                worst = val
+                info.update({"order": alpha, "direction": d})
+        return worst, info
+
+
+# ----------------------------------------------------------------------------------------
+# The accountant
+# ----------------------------------------------------------------------------------------
+_PLD_OPTIONS = ("rtol", "atol", "h")
+_SESSION_OPTIONS = ("max_merged", "merge_ratio", "lower_mechanisms")
+
+
+class PrivacyAccountant:
+    """Trainer-facing accountant: ``step`` after each optimizer step, ask any time.
+
+    Parameters
+    ----------
+    method : "pld" (default; certified bracket), "rdp" (certified upper bound), "edgeworth"
+        or "saddlepoint" (estimates with their rigorous interval when one exists).
+    max_merged : PLD only — above this many distinct mechanisms, nearby steps are merged
+        conservatively for the upper bound (:func:`dominating_schedule`, σ rounded down and q
+        up on a geometric grid of ratio ≥ 1 + ``merge_ratio``). Default 32.
+    merge_ratio : PLD only — the finest merging grid, default 1e-3.
+    lower_mechanisms : PLD only — the lower side of the bracket comes from the dominated
+        schedule (σ up, q down) with at most this many mechanisms. Default 12.
+    **options : passed to the method (e.g. ``rtol``, ``atol``, ``h`` for "pld").
+
+    The result of a merged PLD query stays ``certified=True``: its upper bound is the PLD
+    upper bound of a dominating schedule and its lower bound the PLD lower bound of a
+    dominated one; ``details["merged"]`` records the grid ratios and sizes.
+    """
+
+    def __init__(self, method: str = "pld", *, max_merged: int = 32, merge_ratio: float = 1e-3,
+                 lower_mechanisms: int = 12, **options):
+        self._method = v.choice("method", method, METHODS)
+        self._settings = {
+            "max_merged": v.count("max_merged", max_merged),
+            "merge_ratio": v.positive("merge_ratio", merge_ratio),
+            "lower_mechanisms": v.count("lower_mechanisms", lower_mechanisms),
+        }
+        self._options = _check_options(method, options)
+        self._segments: List[list] = []     # [mechanism, steps], merged when unchanged
+        self._counts: Dict = {}             # distinct mechanism → total steps (first-seen order)
+        self._steps = 0
+        self._version = 0
+        self._answers: Dict = {}
+        self._rdp = _RdpEngine()
+
+    # -- recording -------------------------------------------------------------------------
+    def step(self, noise_multiplier: float, sample_rate: float = 1.0, steps: int = 1,
+             examples_per_user: int | None = None, sampling: str | None = None):
+        """Record ``steps`` optimizer steps with noise σ and sampling rate q.
+
+        ``sampling``: "poisson" (default), "fixed" (fixed-size batches, replace-one),
+        "els" (example-level sampling, user-level add/remove; needs ``examples_per_user``) or
+        "uls" (user-level sampling). Giving ``examples_per_user`` > 1 without ``sampling``
+        means "els". q = 1 with Poisson sampling is the plain Gaussian mechanism.
+        """
+        mech = _mechanism(noise_multiplier, sample_rate, examples_per_user, sampling)
+        return self.compose(mech, steps)
+
+    def compose(self, mechanism, steps: int = 1):
+        """Record ``steps`` repetitions of a mechanism (or of a Schedule)."""
+        sched = as_schedule(mechanism, steps)
+        if self._segments:
+            rel = self._segments[0][0].neighboring
+            if sched.neighboring != rel:
+                raise ValueError(f"mechanism must use the history's neighboring relation "
+                                 f"{rel!r}, got {sched.neighboring!r}")
+        for m, s in sched.segments:
+            if self._segments and self._segments[-1][0] == m:
+                self._segments[-1][1] += s
+            else:
+                self._segments.append([m, s])
+            self._counts[m] = self._counts.get(m, 0) + s
+            self._steps += s
+        self._changed()
+        return self
+
+    def _changed(self):
+        self._version += 1
+        self._answers.clear()
+
+    def reset(self):
+        """Forget the history (settings and caches of mechanisms are kept)."""
+        self._segments, self._counts, self._steps = [], {}, 0
+        self._changed()
+
+    # -- views -----------------------------------------------------------------------------
+    @property
+    def method(self) -> str:
+        return self._method
+
+    @property
+    def history(self) -> List[Tuple[object, int]]:
+        """The (mechanism, steps) segments, in order (a copy)."""
+        return [(m, s) for m, s in self._segments]
+
+    @property
+    def schedule(self) -> Schedule:
+        """The history as a Schedule (ValueError when empty)."""
+        if not self._segments:
+            raise ValueError("the accountant has no steps yet")
+        return Schedule(tuple((m, s) for m, s in self._segments))
+
+    def __len__(self) -> int:
+        return self._steps
+
+    def __repr__(self):
+        return (f"PrivacyAccountant(method={self._method!r}, steps={self._steps}, "
+                f"segments={len(self._segments)}, distinct={len(self._counts)})")
+
+    # -- queries ---------------------------------------------------------------------------
+    def get_epsilon(self, delta: float, method: str | None = None) -> Result:
+        """ε spent so far at ``delta`` (a Result; ``float(r)`` is the certified upper bound)."""
+        d = v.delta("delta", delta)
+        return self._query("epsilon", d, method)
+
+    def get_delta(self, epsilon: float, method: str | None = None) -> Result:
+        """δ spent so far at ``epsilon`` ≥ 0."""
+        e = v.epsilon("epsilon", epsilon)
+        return self._query("delta", e, method)
+
+    def _query(self, kind, at, method):
+        method = self._method if method is None else v.choice("method", method, METHODS)
+        key = (kind, at, method)
+        hit = self._answers.get(key)
+        if hit is not None:
+            return hit
+        import time
+        t0 = time.perf_counter()
+        if not self._segments:
+            res = Result(kind, at, 0.0, 0.0, 0.0, True, method, details={"steps": 0})
+        elif method == "rdp":
+            res = self._rdp_query(kind, at)
+        elif method == "pld":
+            res = self._pld_query(kind, at)
+        else:
+            from . import api
+            fn = api.epsilon if kind == "epsilon" else api.delta
+            res = fn(self.schedule, at, method=method, **self._method_options(method))
+        import dataclasses
+        res = dataclasses.replace(res, seconds=time.perf_counter() - t0)
+        self._answers[key] = res
+        return res
+
+    def _method_options(self, method):
+        return dict(self._options) if method == self._method else {}
+
+    # RDP -----------------------------------------------------------------------------------
+    def _rdp_query(self, kind, at) -> Result:
+        counts = tuple(self._counts.items())
+        sched = Schedule(counts)
+        val, info = self._rdp.compute(counts, kind, at)
+        pure = 0.0
+        for m, T in counts:
+            pure += T * max(pl.pure_epsilon for pl in privacy_losses(m))
+        # Basic composition and the lower bound need one root-finding per mechanism: with
+        # many distinct mechanisms they are taken on a dominating / dominated schedule.
+        up_sched = Schedule(dominating_schedule(counts, 8, dominate=True)[0])
+        lo_sched = sched if _exact.gaussian_mu(sched) is not None else \
+            Schedule(dominating_schedule(counts, 8, dominate=False)[0])
+        if kind == "epsilon":
+            upper = max(val, 0.0)
+            if pure <= upper:
+                upper, info = pure, {"pure_dp": True}
+            basic = _exact.basic_composition_epsilon(up_sched, at)
+            if basic < upper:
+                upper, info = basic, {"basic_composition": True}
+            lower = min(_exact.composed_lower_epsilon(lo_sched, at), upper)
+        else:
+            upper = min(1.0, math.exp(val)) if val < 0 else 1.0
+            basic = _exact.basic_composition_delta(up_sched, at)
+            if basic < upper:
+                upper, info = basic, {"basic_composition": True}
+            if at >= pure:
+                upper = 0.0
+            lower = min(_exact.composed_lower_delta(lo_sched, at), upper)
+        info["distinct_mechanisms"] = len(counts)
+        return Result(kind, at, upper, lower, upper, True, "rdp", details=info)
+
+    # PLD -----------------------------------------------------------------------------------
+    def _pld_query(self, kind, at) -> Result:
+        from . import api
+        fn = api.epsilon if kind == "epsilon" else api.delta
+        opts = self._method_options("pld")
+        counts = tuple(self._counts.items())
+        cap = self._settings["max_merged"]
+        if len(counts) <= cap:
+            return fn(self.schedule, at, method="pld", **opts)
+        up_counts, r_up = dominating_schedule(counts, cap, self._settings["merge_ratio"], True)
+        lo_counts, r_lo = dominating_schedule(counts, self._settings["lower_mechanisms"],
+                                              self._settings["merge_ratio"], False)
+        up = fn(Schedule(up_counts), at, method="pld", **opts)
+        lo = fn(Schedule(lo_counts), at, method="pld", **opts)
+        upper, lower = up.upper, min(lo.lower, up.upper)
+        warns = tuple(dict.fromkeys(up.warnings + lo.warnings + (
+            f"steps_merged: {len(counts)} distinct mechanisms; upper bound from {len(up_counts)} "
+            f"(σ down, q up, grid ratio {r_up:.6g}), lower bound from {len(lo_counts)} "
+            f"(σ up, q down, grid ratio {r_lo:.6g})",)))
+        details = {"merged": {"distinct_mechanisms": len(counts),
+                              "upper_mechanisms": len(up_counts), "upper_grid_ratio": r_up,
+                              "lower_mechanisms": len(lo_counts), "lower_grid_ratio": r_lo,
+                              "upper_schedule_lower": up.lower,
+                              "lower_schedule_upper": lo.upper},
+                   "upper": dict(up.details), "lower": dict(lo.details)}
+        return Result(kind, at, upper, lower, upper, True, "pld", warns, details)
+
+    # -- durable state -----------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """JSON-ready state: format, schema version, payload and its SHA-256."""
+        payload = {
+            "method": self._method,
+            "settings": _encode_options(self._settings),
+            "options": _encode_options(self._options),
+            "history": [[_encode_mechanism(m), int(s)] for m, s in self._segments],
+        }
+        return {"format": STATE_FORMAT, "schema_version": SCHEMA_VERSION,
+                "payload": payload, "sha256": _checksum(payload)}
+
+    def load_state_dict(self, state) -> "PrivacyAccountant":
+        """Replace this accountant's method, settings and history by ``state``.
+
+        Everything is validated before anything changes: on ``ValueError`` the accountant is
+        untouched.
+        """
+        method, settings, options, segments = _parse_state(state)
+        fresh = PrivacyAccountant(method, **settings, **options)
+        for m, s in segments:
+            fresh.compose(m, s)
+        # Commit (no exception can happen past this point).
+        same_method = method == self._method
+        self._method, self._settings, self._options = method, fresh._settings, fresh._options
+        self._segments, self._counts, self._steps = fresh._segments, fresh._counts, fresh._steps
+        if not same_method:
+            self._rdp = _RdpEngine()
+        self._changed()
+        return self
+
+    def save(self, path) -> None:
+        """Write the state to ``path`` atomically (temp file + fsync + os.replace)."""
+        text = json.dumps(self.state_dict(), indent=1, sort_keys=True, ensure_ascii=True) + "\n"
+        _atomic_write(os.fspath(path), text)
+
+    @classmethod
+    def load(cls, path) -> "PrivacyAccountant":
+        """A new accountant from a file written by :meth:`save` (ValueError if invalid)."""
+        state = _read_state(path)
+        acc = cls.__new__(cls)
+        cls.__init__(acc)
+        return acc.load_state_dict(state)
+
+
+def load_schedule(path) -> Schedule:
+    """The history saved in a state file, as a Schedule (for ``dp-accountant --state FILE``).
+
+    Raises ValueError when the file is missing, truncated, edited, foreign or empty.
+    """
+    _, _, _, segments = _parse_state(_read_state(path))
+    if not segments:
+        raise ValueError(f"state file {os.fspath(path)!r} holds no steps")
+    return Schedule(tuple(segments))
+
+
+# ----------------------------------------------------------------------------------------
+# Helpers: mechanisms from step arguments, options, encoding
+# ----------------------------------------------------------------------------------------
+def _mechanism(sigma, q, k, sampling):
+    if sampling is None:
+        sampling = "els" if (k is not None and v.count("examples_per_user", k) > 1) else "poisson"
+    v.choice("sampling", sampling, ("poisson", "fixed", "els", "uls"))
+    if sampling == "els":
+        if k is None:
+            raise ValueError("examples_per_user is required with sampling='els'")
+        return ELS(sigma, q, k)
+    if sampling == "uls":
+        return ULS(sigma, q, k)
+    if k is not None and v.count("examples_per_user", k) != 1:
+        raise ValueError("examples_per_user > 1 needs sampling='els' or 'uls'")
+    q = v.sample_rate("sample_rate", q)
+    if q == 1.0 and sampling == "poisson":
+        return Gaussian(sigma)
+    return SubsampledGaussian(sigma, q, sampling)
+
+
+def _check_options(method, options):
+    out = {}
+    for k, val in options.items():
+        if method == "pld" and k in _PLD_OPTIONS:
+            out[k] = v.positive(k, val) if k != "atol" else v.nonnegative(k, val)
+        elif method == "edgeworth" and k == "order":
+            out[k] = v.count("order", val)
+            if out[k] > 3:
+                raise ValueError(f"order must be 1, 2 or 3, got {val!r}")
+        else:
+            raise ValueError(f"unknown option {k!r} for method {method!r}")
+    return out
+
+
+def _hex(x) -> str:
+    return float(x).hex()
+
+
+def _unhex(name, s) -> float:
+    if not isinstance(s, str):
+        raise ValueError(f"{name} must be a float in hex notation (float.hex), got {s!r}")
+    try:
+        return float.fromhex(s)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{name} is not a valid float.hex string: {s!r}") from None
+
+
+def _encode_options(opts):
+    out = {}
+    for k, val in opts.items():
+        if isinstance(val, bool) or not isinstance(val, (int, float)):
+            raise ValueError(f"option {k!r} cannot be saved: {val!r}")
+        out[k] = {"int": val} if isinstance(val, int) else {"float": _hex(val)}
+    return out
+
+
+def _decode_options(name, obj):
+    if not isinstance(obj, dict):
+        raise ValueError(f"payload.{name} must be an object")
+    out = {}
+    for k, val in obj.items():
+        if not (isinstance(val, dict) and len(val) == 1):
+            raise ValueError(f"payload.{name}.{k} must be {{'int': n}} or {{'float': hex}}")
+        (kind, x), = val.items()
+        if kind == "int" and isinstance(x, int) and not isinstance(x, bool):
+            out[k] = x
+        elif kind == "float":
+            out[k] = _unhex(f"payload.{name}.{k}", x)
+        else:
+            raise ValueError(f"payload.{name}.{k} must be {{'int': n}} or {{'float': hex}}")
+    return out
+
+
+_FLOAT_FIELDS = ("noise_multiplier", "sample_rate")
+_TUPLE_FIELDS = ("sensitivities", "probabilities")
+_MECHS = {cls.__name__: cls for cls in MECHANISM_TYPES}
+
+
+def _encode_mechanism(m) -> dict:
+    import dataclasses
+    out = {"type": type(m).__name__}
+    for f in dataclasses.fields(m):
+        val = getattr(m, f.name)
+        if f.name in _FLOAT_FIELDS:
+            out[f.name] = _hex(val)
+        elif f.name in _TUPLE_FIELDS:
+            out[f.name] = [_hex(x) for x in val]
+        else:
+            out[f.name] = val          # str, int or None
+    return out
+
+
+def _decode_mechanism(where, obj):
+    import dataclasses
+    if not isinstance(obj, dict) or "type" not in obj:
+        raise ValueError(f"{where} must be an object with a 'type'")
+    cls = _MECHS.get(obj["type"])
+    if cls is None:
+        raise ValueError(f"{where}.type must be one of {', '.join(sorted(_MECHS))}, "
+                         f"got {obj['type']!r}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    extra = set(obj) - names - {"type"}
+    if extra:
+        raise ValueError(f"{where} has unknown field(s) {', '.join(sorted(extra))}")
+    kwargs = {}
+    for name in names:
+        if name not in obj:
+            continue
+        val = obj[name]
+        if name in _FLOAT_FIELDS:
+            val = _unhex(f"{where}.{name}", val)
+        elif name in _TUPLE_FIELDS:
+            if not isinstance(val, list):
+                raise ValueError(f"{where}.{name} must be a list of float.hex strings")
+            val = tuple(_unhex(f"{where}.{name}", x) for x in val)
+        elif val is not None and not isinstance(val, (str, int)) or isinstance(val, bool):
+            raise ValueError(f"{where}.{name} has an invalid value {val!r}")
+        kwargs[name] = val
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def _canonical(obj) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=False).encode("ascii")
+
+
+def _checksum(payload) -> str:
+    return hashlib.sha256(_canonical(payload)).hexdigest()
+
+
+def _parse_state(state):
+    """Validate a state dict fully; return (method, settings, options, segments)."""
+    if not isinstance(state, dict):
+        raise ValueError(f"state must be a JSON object, got {type(state).__name__}")
+    fmt = state.get("format")
+    if fmt != STATE_FORMAT:
+        raise ValueError(f"not a dp-accountant state: format is {fmt!r}, expected {STATE_FORMAT!r}")
+    ver = state.get("schema_version")
+    if ver != SCHEMA_VERSION:
+        raise ValueError(f"unsupported schema_version {ver!r} (this version reads {SCHEMA_VERSION})")
+    missing = [k for k in ("payload", "sha256") if k not in state]
+    if missing:
+        raise ValueError(f"state is missing {', '.join(missing)}")
+    extra = set(state) - {"format", "schema_version", "payload", "sha256"}
+    if extra:
+        raise ValueError(f"state has unknown key(s) {', '.join(sorted(extra))}")
+    payload = state["payload"]
+    if not isinstance(payload, dict):
+        raise ValueError("state payload must be an object")
+    try:
+        digest = _checksum(payload)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"state payload is not canonical JSON: {exc}") from None
+    if digest != state["sha256"]:
+        raise ValueError("checksum mismatch: the state was edited or corrupted "
+                         f"(sha256 of payload {digest[:12]}…, recorded {str(state['sha256'])[:12]}…)")
+    for k in ("method", "settings", "options", "history"):
+        if k not in payload:
+            raise ValueError(f"state payload is missing {k!r}")
+    method = payload["method"]
+    if method not in METHODS:
+        raise ValueError(f"payload.method must be one of {', '.join(METHODS)}, got {method!r}")
+    settings = _decode_options("settings", payload["settings"])
+    bad = set(settings) - set(_SESSION_OPTIONS)
+    if bad:
+        raise ValueError(f"payload.settings has unknown key(s) {', '.join(sorted(bad))}")
+    options = _decode_options("options", payload["options"])
+    try:
+        PrivacyAccountant(method, **settings, **options)
+    except ValueError as exc:
+        raise ValueError(f"payload settings/options are invalid: {exc}") from None
+    hist = payload["history"]
+    if not isinstance(hist, list):
+        raise ValueError("payload.history must be a list of [mechanism, steps] pairs")
+    segments = []
+    for i, item in enumerate(hist):
+        if not (isinstance(item, list) and len(item) == 2):
+            raise ValueError(f"payload.history[{i}] must be a [mechanism, steps] pair")
+        m = _decode_mechanism(f"payload.history[{i}]", item[0])
+        s = item[1]
+        if isinstance(s, bool) or not isinstance(s, int) or s < 1:
+            raise ValueError(f"payload.history[{i}] steps must be an integer >= 1, got {s!r}")
+        segments.append((m, s))
+    if segments:
+        rels = {m.neighboring for m, _ in segments}
+        if len(rels) > 1:
+            raise ValueError("payload.history mixes neighboring relations "
+                             + " and ".join(sorted(rels)))
+    return method, settings, options, segments
+
+
+def _read_state(path):
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise ValueError(f"cannot read state file {path!r}: {exc.strerror or exc}") from None
+    if not raw.strip():
+        raise ValueError(f"state file {path!r} is empty")
+    try:
+        text = raw.decode("utf-8")
+        return json.loads(text)
+    except UnicodeDecodeError:
+        raise ValueError(f"state file {path!r} is not UTF-8 text (not a dp-accountant state)") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"state file {path!r} is not valid JSON (truncated or corrupted?): "
+                         f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+
+
+def _atomic_write(path, text):
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
+                               suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:   # make the rename itself durable (best effort: not every platform allows it)
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
