@@ -132,7 +132,7 @@ def _mixture_moments(loss: GaussianMixtureLoss, under: str) -> StepMoments:
     return _from_central(mean + r, mu2, mu3, mu4, mu5, mu[6], mu[7], rel)
 
 
-def _mixture_tilted(loss: GaussianMixtureLoss, t: float) -> Tilted:
+def _mixture_tilted(loss: GaussianMixtureLoss, t: float, centre=None) -> Tilted:
     if loss.pm.shape[0] == 1 and loss.qm.shape[0] == 1:
         # Gaussian pair: under Q_t, L ~ N(μ²(1/2 + t), μ²); K(t) = t(1+t)μ²/2.
         mu2 = (loss.qm[0] - loss.pm[0]) ** 2 / loss.sigma ** 2
@@ -140,13 +140,23 @@ def _mixture_tilted(loss: GaussianMixtureLoss, t: float) -> Tilted:
                       2.0 * math.sqrt(2.0 / math.pi) * mu2 ** 1.5, 1e-16 * t * (1 + t) * mu2)
     br0 = _breaks_with(loss, t)
     shift = _km.tilted_log_peak(br0, *loss.args, t)
-    # Pass 1 only locates the centre c ≈ K′(t) (a coarse tolerance suffices: pass 2 measures
-    # the residual mean about c exactly and breaks its panels at the kink of |L − c|).
-    v1, _ = _ke.integrate_moments(2, br0, *loss.args, t, shift, 0.0, 1e-5, 3)
-    c = v1[1] / v1[0]
-    br = _breaks_with(loss, t, c)
     # Components needed: mass, moments 1..4 and the absolute third moment (bits 0-4, 7).
-    v, e = _ke.integrate_moments(2, br, *loss.args, t, shift, c, _RTOL_TILT, 0b10011111)
+    need = 0b10011111
+    if centre is None:
+        # Pass 1 only locates the centre c ≈ K′(t) (a coarse tolerance suffices: pass 2
+        # measures the residual mean about c and breaks its panels at the kink of |L − c|).
+        v1, _ = _ke.integrate_moments(2, br0, *loss.args, t, shift, 0.0, 1e-5, 3)
+        c = v1[1] / v1[0]
+    else:
+        c = float(centre)
+    br = _breaks_with(loss, t, c)
+    v, e = _ke.integrate_moments(2, br, *loss.args, t, shift, c, _RTOL_TILT, need)
+    r = v[1] / v[0]
+    if centre is not None and r * r > 1e-8 * max(v[2] / v[0] - r * r, 1e-300):
+        # The hint was off by more than 1e-4 sd: centre again so P_t stays tight.
+        c = c + r
+        br = _breaks_with(loss, t, c)
+        v, e = _ke.integrate_moments(2, br, *loss.args, t, shift, c, _RTOL_TILT, need)
     m0 = v[0]
     r = v[1] / m0
     K1 = c + r
@@ -268,22 +278,34 @@ def mechanism_moments(mechanism, direction: str, under: str) -> StepMoments:
     return step_moments(loss_for(mechanism, direction), under)
 
 
-def tilted(loss, t: float) -> Tilted:
-    """K(t), K′(t), K″(t), P_t of one step at t > 0 (not cached)."""
+def tilted(loss, t: float, centre=None) -> Tilted:
+    """K(t), K′(t), K″(t), P_t of one step at t > 0 (not cached).
+
+    ``centre``, a guess of K′(t) (e.g. extrapolated from a nearby t), saves the locating
+    pass; the result does not depend on it beyond rounding.
+    """
     t = float(t)
     if not t > 0 or not math.isfinite(t):
         raise ValueError(f"t must be in (0, inf), got {t!r}")
     if isinstance(loss, GaussianMixtureLoss):
-        return _mixture_tilted(loss, t)
+        return _mixture_tilted(loss, t, centre)
     if isinstance(loss, LaplaceLoss):
         return _laplace_tilted(loss, t)
     raise ValueError(f"loss must be a GaussianMixtureLoss or LaplaceLoss, got {type(loss).__name__}")
 
 
-@lru_cache(maxsize=65536)
-def mechanism_tilted(mechanism, direction: str, t: float) -> Tilted:
+_TILT_CACHE: dict = {}
+
+
+def mechanism_tilted(mechanism, direction: str, t: float, centre=None) -> Tilted:
     """:func:`tilted` of ``mechanism``'s loss in ``direction``, cached per (mechanism, t)."""
-    return tilted(loss_for(mechanism, direction), t)
+    key = (mechanism, direction, float(t))
+    hit = _TILT_CACHE.get(key)
+    if hit is None:
+        if len(_TILT_CACHE) > 200_000:
+            _TILT_CACHE.clear()
+        hit = _TILT_CACHE[key] = tilted(loss_for(mechanism, direction), t, centre)
+    return hit
 
 
 def directions(mechanism):

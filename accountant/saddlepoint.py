@@ -57,6 +57,7 @@ class _Curve:
         self.parts = [(m, s) for m, s in schedule.counts()]
         self.direction = direction
         self.memo = {}
+        self.per_t = {}
         self.hi = sum(s * float(loss_for(m, direction).hi_loss) for m, s in self.parts)
 
     def at(self, t):
@@ -65,8 +66,12 @@ class _Curve:
         if r is None:
             K = K1 = K2 = P = errK = K3 = K4 = 0.0
             rel = 0.0
-            for m, s in self.parts:
-                tl = mechanism_tilted(m, self.direction, t)
+            near = self._nearest(t)
+            for i, (m, s) in enumerate(self.parts):
+                # centre hint: K′ extrapolated from the nearest evaluated tilt
+                hint = None if near is None else near[i].K1 + near[i].K2 * (t - near[i].t)
+                tl = mechanism_tilted(m, self.direction, t, hint)
+                self.per_t.setdefault(t, []).append(tl)
                 K += s * tl.K
                 K1 += s * tl.K1
                 K2 += s * tl.K2
@@ -78,6 +83,12 @@ class _Curve:
             r = (K, K1, K2, P, errK, rel, K3, K4)
             self.memo[t] = r
         return r
+
+    def _nearest(self, t):
+        if not self.per_t:
+            return None
+        best = min(self.per_t, key=lambda u: abs(math.log(u / t)))
+        return self.per_t[best] if abs(math.log(best / t)) < 0.5 else None
 
     def eps_of(self, t):
         """The ε for which t is the saddle point: K′(t) − 1/t − 1/(1+t)."""
