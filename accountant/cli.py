@@ -142,7 +142,9 @@ def _plugin(name):
         return None
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; only the plugin named by ``command`` is imported (start-up
+    time matters for scripts that call the CLI in a loop)."""
     parser = _Parser(prog="dp-accountant",
                      description="Certified privacy accounting (RDP, PLD, Edgeworth, saddle point).")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -155,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     pd.add_argument("--epsilon", type=float, required=True)
     _add_method_args(pd)
     for name, (_, help_text) in _PLUGINS.items():
+        if name != command:
+            sub.add_parser(name, help=help_text, add_help=False)
+            continue
         mod = _plugin(name)
         if mod is not None:
             mod.add_arguments(sub.add_parser(name, help=help_text))
@@ -162,8 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        parser = build_parser(argv[0] if argv else None)
         a = parser.parse_args(argv)
         if a.command is None:
             parser.print_help()
@@ -171,7 +177,10 @@ def main(argv=None) -> int:
         if a.command in ("epsilon", "delta"):
             return _run_query(a, a.command)
         if a.command in _PLUGINS:
-            return _plugin(a.command).run(a)
+            mod = _plugin(a.command)
+            if mod is None:
+                raise NotImplementedError(f"command {a.command!r} is not built yet")
+            return mod.run(a)
         raise _UsageError(f"unknown command {a.command!r}")
     except (_UsageError, ValueError, NotImplementedError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
