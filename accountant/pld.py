@@ -532,28 +532,60 @@ def _directions(schedule):
 # ----------------------------------------------------------------------------------------
 # One grid step: brackets per direction
 # ----------------------------------------------------------------------------------------
+def _chernoff_eps(parts, delta):
+    """Upper bound on ε(δ) of the composed upper PLD without an FFT:
+    δ(ε) ≤ Q[L > ε] ≤ e^{F(t) − tε} for every t > 0 (F includes no +∞ mass; added apart)."""
+    best = math.inf
+    for t in np.geomspace(0.05, 200.0, 24):
+        best = min(best, (parts.F(t)[0] - math.log(delta)) / t)
+    return best
+
+
 def _eps_at_h(schedule, delta, h, dirs=None):
     counts = schedule.counts()
     T = schedule.steps
     tau_hi = min(1e-5 * delta, 1e-10) / T
     out = {}
-    for d in (dirs if dirs is not None else _directions(schedule)):
+    order = list(dirs if dirs is not None else _directions(schedule))
+    if "remove" in order:  # usually the larger ε: its lower bound lets the others skip
+        order.remove("remove")
+        order.insert(0, "remove")
+    for d in order:
         D = _Direction(counts, d, h, tau_hi)
+        top_lo = max((r[0] for r in out.values()), default=-math.inf)
+        if out:
+            # A cheap Chernoff bound may already show this direction cannot be the max.
+            slack = delta / (1 + D.quad) - D.p_inf
+            ch = _chernoff_eps(D.parts_up, slack) if slack > 0 else math.inf
+            if ch <= top_lo:
+                D.n, D.lam, D.up = 0, 0.0, None
+                out[d] = (0.0, max(ch, 0.0), D)
+                continue
         lam = _saddle_lambda_for_delta(D.parts_up, delta)
-        for _attempt in range(12):
-            D.compose(lam)
-            eu = D.eps_upper(delta)
-            el = D.eps_lower(delta)
-            if not isinstance(eu, str) and not isinstance(el, str):
-                break
-            # The window missed an answer: tilt more (answer above) or less (below);
-            # λ = 0 gives the untilted Chernoff window, which holds every answer.
-            if "above" in (eu, el):
-                lam = lam * 2 + 0.5
+        try:
+            for _attempt in range(12):
+                D.compose(lam)
+                eu = D.eps_upper(delta)
+                el = D.eps_lower(delta)
+                if not isinstance(eu, str) and not isinstance(el, str):
+                    break
+                # The window missed an answer: tilt more (answer above) or less (below);
+                # λ = 0 gives the untilted Chernoff window, which holds every answer.
+                if "above" in (eu, el):
+                    lam = lam * 2 + 0.5
+                else:
+                    lam = lam / 4 if lam > 1e-3 else 0.0
             else:
-                lam = lam / 4 if lam > 1e-3 else 0.0
-        else:
-            raise RuntimeError("PLD window search failed; please report this case")
+                raise RuntimeError("PLD window search failed; please report this case")
+        except _GridTooLarge:
+            if not out:
+                raise
+            # Keep this direction's valid Chernoff upper bound (and the trivial lower 0).
+            slack = delta / (1 + D.quad) - D.p_inf
+            ch = _chernoff_eps(D.parts_up, slack) if slack > 0 else math.inf
+            D.n, D.lam, D.up = 0, 0.0, None
+            out[d] = (0.0, max(ch, 0.0), D)
+            continue
         out[d] = (max(el, 0.0), max(eu, 0.0), D)
     return out
 
@@ -612,7 +644,8 @@ def _refine(run, schedule, target, h, max_refine):
         tgt = target(up)
         if h is not None or width <= tgt or up == 0.0:
             break
-        if len(history) >= 2 and width > 0.5 * (history[-2][2] - history[-2][1]):
+        if (len(history) >= 2 and lo > 0 and history[-2][1] > 0
+                and width > 0.5 * (history[-2][2] - history[-2][1])):
             # Refining no longer pays (round-off or truncation terms dominate the width).
             warnings.append(f"bracket_wider_than_requested: width {width:.3g} > {tgt:.3g} "
                             "(limited by round-off/truncation terms, not by h)")
@@ -641,7 +674,8 @@ def epsilon_bracket(schedule, delta, rtol=1e-3, atol=1e-3, h=None, max_refine=6)
     up = max(b[1] for b in best.values())
     if any(not b[2].lower_ok for b in best.values()):
         warns += ("lower_bound_degenerate: grid too coarse for the lowered-chord bound",)
-    floor = max(b[2].error_floor(b[1]) for b in best.values() if math.isfinite(b[1]))
+    floor = max((b[2].error_floor(b[1]) for b in best.values()
+                 if math.isfinite(b[1]) and b[2].up is not None), default=0.0)
     if floor > 0.1 * delta:
         warns += (f"delta_below_certifiable: the certified error terms reach {floor:.2g} "
                   f"near the answer (δ = {delta:g}); the bracket is valid but loose",)
@@ -661,7 +695,9 @@ def _details(best, history):
     per_dir = {}
     for d, (lo, up, D, hh) in best.items():
         per_dir[d] = {"lower": lo, "upper": up, "grid_step": hh, "window": D.n,
-                      "tilt": D.lam, "fft_bin_error": D.up.bin_err, "mass_at_inf": D.p_inf}
+                      "tilt": D.lam, "mass_at_inf": D.p_inf,
+                      "fft_bin_error": D.up.bin_err if D.up is not None else None,
+                      "method": "fft" if D.up is not None else "chernoff (cannot be the max)"}
     return {"grid_step": history[-1][0], "directions": per_dir,
             "refinements": [(hh, lo, up) for hh, lo, up in history]}
 
