@@ -659,6 +659,16 @@ class PrivacyAccountant:
         fn = api.epsilon if kind == "epsilon" else api.delta
         opts = self._method_options("pld")
         counts = tuple(self._counts.items())
+        mu = _exact.gaussian_mu(Schedule(counts))
+        if mu is not None:
+            # Gaussian mechanisms only: exactly μ-GDP with μ² = Σ T_i/σ_i² (Dong–Roth–Su 2019,
+            # Cor. 3.3); the closed form is the exact answer (Private Evolution, histograms).
+            if kind == "epsilon":
+                lo, up = _exact.gdp_epsilon(mu, at, "lower"), _exact.gdp_epsilon(mu, at, "upper")
+            else:
+                lo = up = _exact.gdp_delta(mu, at)
+            return Result(kind, at, up, min(lo, up), up, True, "pld",
+                          details={"exact": "mu-GDP", "mu": mu})
         cap = self._settings["max_merged"]
         if len(counts) <= cap:
             return fn(self.schedule, at, method="pld", **opts)
