@@ -133,9 +133,8 @@ def log_hockey_stick(eps, pm, plw, qm, qlw, sigma, lo_loss, hi_loss):
         # Every outcome has L > ε: δ = 1 − e^ε (lo_loss < 0 always holds).
         return log1mexp(eps)
     x = inverse_loss(eps, pm, plw, qm, qlw, sigma, lo_loss, hi_loss)
-    lq = log_sf_mixture(x, qm, qlw, sigma)
-    lp = log_sf_mixture(x, pm, plw, sigma)
-    return lq + log1mexp(eps + lp - lq)
+    um, nu, cq, cp = _shared_means(pm, plw, qm, qlw)
+    return _log_delta_at(eps, x, um, nu, cq, cp, sigma)
 
 
 @njit(cache=True)
@@ -771,20 +770,14 @@ def inverse_loss_sorted(eps, pm, plw, qm, qlw, sigma, lo_loss, hi_loss):
 
 
 @njit(cache=True)
-def log_hockey_stick_sorted(eps, pm, plw, qm, qlw, sigma, lo_loss, hi_loss):
-    """log δ(ε) for an ascending ``eps`` array: the same values as
-    ``log_hockey_stick_array`` in one warm-started sweep, with each distinct component
-    tail log Φ̄((x − m)/σ) evaluated once per point (P and Q share means, e.g. the
-    subsampled Gaussian needs 2 erfc per point instead of 6).
-
-    Roots x_ε are found to ~1e-12 relative (Newton stopped after a step below 1e-7): that
-    is enough because δ is stationary in x at the root, d/dx [Q̄(x) − e^ε P̄(x)] =
-    e^ε p(x) − q(x) = 0, so an x error enters δ only to second order."""
+def _shared_means(pm, plw, qm, qlw):
+    """Distinct means of P and Q with the log weight each distribution puts there (−inf
+    where absent): (means, count, log w_Q, log w_P)."""
     n, m = pm.shape[0], qm.shape[0]
     um = np.empty(n + m)
+    cq = np.full(n + m, NEG_INF)
+    cp = np.full(n + m, NEG_INF)
     nu = 0
-    pidx = np.empty(n, dtype=np.int64)
-    qidx = np.empty(m, dtype=np.int64)
     for i in range(n):
         f = -1
         for u in range(nu):
@@ -794,7 +787,7 @@ def log_hockey_stick_sorted(eps, pm, plw, qm, qlw, sigma, lo_loss, hi_loss):
             um[nu] = pm[i]
             f = nu
             nu += 1
-        pidx[i] = f
+        cp[f] = logaddexp(cp[f], plw[i])
     for j in range(m):
         f = -1
         for u in range(nu):
@@ -804,15 +797,43 @@ def log_hockey_stick_sorted(eps, pm, plw, qm, qlw, sigma, lo_loss, hi_loss):
             um[nu] = qm[j]
             f = nu
             nu += 1
-        qidx[j] = f
-    # Log weights of P and Q per distinct mean (−inf where absent).
-    cq = np.full(nu, NEG_INF)
-    cp = np.full(nu, NEG_INF)
-    for j in range(m):
-        cq[qidx[j]] = logaddexp(cq[qidx[j]], qlw[j])
-    for i in range(n):
-        cp[pidx[i]] = logaddexp(cp[pidx[i]], plw[i])
-    lsf = np.empty(nu)
+        cq[f] = logaddexp(cq[f], qlw[j])
+    return um, nu, cq, cp
+
+
+@njit(cache=True)
+def _log_delta_at(e, x, um, nu, cq, cp, sigma):
+    """log δ(ε) given x = L⁻¹(ε): δ = Σ_u (w_Q(u) − e^ε w_P(u))·Φ̄((x − u)/σ). Each shared
+    mean's coefficient is formed in log space first, so the large common part (e.g.
+    (1−q)Φ̄(x/σ) of the subsampled Gaussian) never cancels in floating point; only the
+    genuinely different terms do. −inf when δ rounds to ≤ 0."""
+    pos = NEG_INF
+    neg = NEG_INF
+    for u in range(nu):
+        a = cq[u]
+        b = e + cp[u]
+        if a == b:
+            continue
+        lt = log_sf_normal((x - um[u]) / sigma)
+        if a > b:
+            pos = logaddexp(pos, a + log1mexp(b - a) + lt)
+        else:
+            neg = logaddexp(neg, b + log1mexp(a - b) + lt)
+    if pos == NEG_INF or neg >= pos:
+        return NEG_INF
+    return pos + log1mexp(neg - pos)
+
+
+@njit(cache=True)
+def log_hockey_stick_sorted(eps, pm, plw, qm, qlw, sigma, lo_loss, hi_loss):
+    """log δ(ε) for an ascending ``eps`` array: the values of ``log_hockey_stick`` in one
+    warm-started sweep, with each distinct component tail log Φ̄((x − m)/σ) evaluated once
+    per point (the subsampled Gaussian needs 2 erfc per point instead of 6).
+
+    Roots x_ε are found to ~1e-12 relative (Newton stopped after a step below 1e-7): that
+    is enough because δ is stationary in x at the root, d/dx [Q̄(x) − e^ε P̄(x)] =
+    e^ε p(x) − q(x) = 0, so an x error enters δ only to second order."""
+    um, nu, cq, cp = _shared_means(pm, plw, qm, qlw)
     out = np.empty(eps.shape[0])
     have = False
     xp = 0.0
@@ -839,25 +860,25 @@ def log_hockey_stick_sorted(eps, pm, plw, qm, qlw, sigma, lo_loss, hi_loss):
             Ll, dl = _loss_and_slope(x, pm, plw, qm, qlw, sigma * sigma)
         xp = x
         have = True
-        # δ = Σ_u (w_Q(u) − e^ε w_P(u))·Φ̄((x − u)/σ): each shared mean's coefficient is
-        # formed in log space first, so the large common part (e.g. (1−q)Φ̄(x/σ) of the
-        # subsampled Gaussian) never cancels in floating point; only the small terms do.
-        pos = NEG_INF
-        neg = NEG_INF
-        for u in range(nu):
-            a = cq[u]
-            b = e + cp[u]
-            if a == b:
-                continue
-            lt = log_sf_normal((x - um[u]) / sigma)
-            if a > b:
-                pos = logaddexp(pos, a + log1mexp(b - a) + lt)
-            else:
-                neg = logaddexp(neg, b + log1mexp(a - b) + lt)
-        if pos == NEG_INF or neg >= pos:
+        out[k] = _log_delta_at(e, x, um, nu, cq, cp, sigma)
+    return out
+
+
+@njit(cache=True)
+def log_sf_loss_sorted(eps, pm, plw, qm, qlw, sigma, lo_loss, hi_loss, under_q):
+    """``log_sf_loss_array`` for an ascending ``eps`` array (one warm-started sweep)."""
+    xs = inverse_loss_sorted(eps, pm, plw, qm, qlw, sigma, lo_loss, hi_loss)
+    out = np.empty(eps.shape[0])
+    for k in range(eps.shape[0]):
+        e = eps[k]
+        if e >= hi_loss:
             out[k] = NEG_INF
+        elif e < lo_loss:
+            out[k] = 0.0
+        elif under_q:
+            out[k] = log_sf_mixture(xs[k], qm, qlw, sigma)
         else:
-            out[k] = pos + log1mexp(neg - pos)
+            out[k] = log_sf_mixture(xs[k], pm, plw, sigma)
     return out
 
 

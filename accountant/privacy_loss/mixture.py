@@ -99,8 +99,10 @@ class GaussianMixtureLoss(PrivacyLoss):
         if under not in ("P", "Q"):
             raise ValueError(f"under must be 'P' or 'Q', got {under!r}")
         e = np.asarray(eps, dtype=float)
-        out = _k.log_sf_loss_array(np.ascontiguousarray(e.ravel()), *self.args, self.lo_loss,
-                                   self.hi_loss, under == "Q").reshape(e.shape)
+        uq = under == "Q"
+        kern = lambda f, *a: _k.log_sf_loss_sorted(f, *a, uq)
+        out = _sorted_apply(kern, e.ravel(), self.args, self.lo_loss, self.hi_loss)
+        out = out.reshape(e.shape)
         return out if out.ndim else float(out)
 
     # -- moments -------------------------------------------------------------------------
