@@ -33,6 +33,11 @@ greatest convex minorant (pool-adjacent-violators on slopes) of that interpolant
 profile ≤ f with kinks only at grid points: a discrete PLD on the same grid whose error is
 second order in h, like the upper one (floor-rounding would drift by T·h/2).
 
+Directions — each direction is composed over all steps and the max of each side is taken.
+A direction whose Chernoff bound (δ(ε) ≤ P_∞ + e^{F(t) − tε}, F the CGF of the composed
+upper PLD, valid for every t > 0) already lies below another direction's certified lower
+bound cannot be the max; it keeps that bound and skips the FFT.
+
 Composition — each discrete PLD is exponentially tilted by e^{λℓ} (λ near the saddle point
 of the query), folded onto a window [W_lo, W_hi] sized by Chernoff bounds on the tilted
 composition (mass outside ≤ η), raised to its step count by one rfft power and multiplied
@@ -598,7 +603,18 @@ def _delta_at_h(schedule, eps, h, dirs=None):
     for d in (dirs if dirs is not None else _directions(schedule)):
         D = _Direction(counts, d, h, tau_hi)
         lam = _saddle_lambda_for_eps(D.parts_up, eps)
-        D.compose(lam, around=eps)
+        try:
+            D.compose(lam, around=eps)
+        except _GridTooLarge:
+            if not out:
+                raise
+            # Valid Chernoff bound δ(ε) ≤ P_inf + min_t e^{F(t) − tε}, trivial lower 0.
+            ch = min(parts_bound for parts_bound in (
+                math.exp(min(D.parts_up.F(t)[0] - t * eps, 0.0))
+                for t in np.geomspace(0.05, 200.0, 24)))
+            D.n, D.lam, D.up = 0, 0.0, None
+            out[d] = (0.0, min(1.0, (ch + D.p_inf) * (1 + D.quad)), D)
+            continue
         out[d] = (D.delta_lower(eps), D.delta_upper(eps), D)
     return out
 
