@@ -409,3 +409,53 @@ def test_cli_epsilon_with_group_baseline(capsys):
     code, out, err = _cli(["epsilon", "--noise-multiplier", "1", "--sample-rate", "0.01",
                            "--steps", "100", "--delta", "1e-6", "--method", "group-vadhan"], capsys)
     assert code == 2 and "ELS only" in err
+
+
+@needs_pld
+def test_every_accountant_takes_els_uls_and_mixed_schedules():
+    els = acc.ELS(1.5, 0.02, 3)
+    mixed = acc.Schedule([(els, 200), (acc.SubsampledGaussian(1.5, 0.02), 300)])
+    for mech, steps in ((els, 300), (mixed, 1)):
+        tight = acc.epsilon(mech, delta=1e-5, steps=steps, method="pld")
+        for method in acc.built_methods():
+            if method.startswith("group-") and mech is mixed:
+                continue
+            r = acc.epsilon(mech, delta=1e-5, steps=steps, method=method)
+            assert r.method == method
+            if r.certified:
+                assert r.upper >= tight.lower and r.lower <= tight.upper
+            else:
+                assert r.estimate == pytest.approx(tight.upper, rel=0.2)
+    # the mixed schedule sits between its all-example-level and all-ELS versions
+    lo = acc.epsilon(acc.SubsampledGaussian(1.5, 0.02), delta=1e-5, steps=500, method="pld")
+    hi = acc.epsilon(els, delta=1e-5, steps=500, method="pld")
+    mid = acc.epsilon(mixed, delta=1e-5, method="pld")
+    assert lo.lower <= mid.upper and mid.lower <= hi.upper and lo.upper < mid.upper < hi.upper
+    for method in ("pld", "rdp", "saddlepoint"):
+        if method in acc.built_methods():
+            u = acc.epsilon(acc.ULS(1.5, 0.02, 7), delta=1e-5, steps=300, method=method)
+            s = acc.epsilon(acc.SubsampledGaussian(1.5, 0.02), delta=1e-5, steps=300,
+                            method=method)
+            assert u.upper == s.upper
+
+
+def test_group_vadhan_vacuous_when_group_privacy_gives_nothing():
+    # k = 16 at σ = 1, q = 0.01: the example-level δ(ε) decays slower than e^{−15ε}, so no
+    # example-level δ meets the user-level target: a valid but vacuous bound, flagged.
+    m = acc.ELS(1.0, 0.01, 16)
+    r = acc.epsilon(m, delta=1e-5, steps=1000, method="group-vadhan", base_method="rdp")
+    assert r.certified and math.isinf(r.upper) and r.details.get("vacuous")
+    assert any(w.startswith("group_privacy_vacuous") for w in r.warnings)
+    assert 0 < r.lower < math.inf
+
+
+def test_group_baselines_delta_direction_is_consistent():
+    m = acc.ELS(2.0, 0.01, 4)
+    for method, opts in (("group-vadhan", {"base_method": "rdp"}), ("group-rdp", {})):
+        e = acc.epsilon(m, delta=1e-6, steps=500, method=method, **opts)
+        d = acc.delta(m, epsilon=e.upper * 1.001, steps=500, method=method, **opts)
+        assert d.certified and d.upper <= 1e-6 * (1 + 1e-6)
+        d2 = acc.delta(m, epsilon=e.upper * 0.9, steps=500, method=method, **opts)
+        assert d2.upper > 1e-6
+        tight = acc.delta(m, epsilon=e.upper * 0.9, steps=500, method="rdp")
+        assert d2.upper >= tight.lower
