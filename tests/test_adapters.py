@@ -1,0 +1,217 @@
+"""Opacus- and dp_accounting-shaped adapters.
+
+Peer values are recorded as numbers (dp_accounting 0.6.0), so the comparisons run without
+the peers; the tests that need the peers' own objects are skipped when they are absent.
+"""
+import importlib.util
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+import accountant as acc
+from accountant.adapters.opacus import (OpacusAccountant, PLDOpacusAccountant,
+                                        RDPOpacusAccountant, register)
+from accountant.mechanisms import (Gaussian, Laplace, MixtureOfGaussians, Schedule,
+                                   SubsampledGaussian)
+from accountant.session import PrivacyAccountant
+
+HAS_DPA = importlib.util.find_spec("dp_accounting") is not None
+HAS_OPACUS = importlib.util.find_spec("opacus") is not None
+needs_dpa = pytest.mark.skipif(not HAS_DPA, reason="dp_accounting not installed")
+needs_opacus = pytest.mark.skipif(not HAS_OPACUS, reason="opacus not installed")
+
+# dp_accounting 0.6.0 PLDAccountant (pessimistic), ADD_OR_REMOVE_ONE, δ = 1e-5, for
+# 500 × PoissonSampled(0.01, Gaussian(1.0)) then 300 × PoissonSampled(0.02, Gaussian(1.5)):
+DPA_TWO_SEGMENTS_EPS = {1e-4: 1.6826012016839613, 1e-5: 1.6825952213744129}
+DPA_TWO_SEGMENTS_DELTA_AT_2 = 6.607025020454954e-07          # grid 1e-4
+DPA_TWO_SEGMENTS_RDP_EPS = 1.9517460187888216                # RdpAccountant, default orders
+DPA_MOG_EPS = 9.006146694684196     # MoG(σ=2, c=(0,1,2), w=(¼,½,¼)) × 10, grid 1e-4
+DPA_LAPLACE_EPS = 1.4999200028000184                          # Laplace(2) × 3, grid 1e-4
+
+TWO_SEGMENTS = Schedule(((SubsampledGaussian(1.0, 0.01), 500),
+                         (SubsampledGaussian(1.5, 0.02), 300)))
+
+
+# ---------------------------------------------------------------------------- Opacus shape
+def test_opacus_interface_shape():
+    a = PLDOpacusAccountant()
+    assert PLDOpacusAccountant.mechanism() == "dpacc_pld"
+    assert RDPOpacusAccountant.mechanism() == "dpacc_rdp"
+    assert len(a) == 0 and a.history == []
+    for _ in range(3):
+        a.step(noise_multiplier=1.1, sample_rate=0.01)
+    a.step(noise_multiplier=1.2, sample_rate=0.01)
+    assert a.history == [(1.1, 0.01, 3), (1.2, 0.01, 1)]
+    assert len(a) == 4
+    eps = a.get_epsilon(delta=1e-5)
+    assert isinstance(eps, float)
+    ref = PrivacyAccountant("pld")
+    ref.step(1.1, 0.01, steps=3)
+    ref.step(1.2, 0.01)
+    assert eps == float(ref.get_epsilon(1e-5))
+    assert a.get_epsilon(1e-5, eps_error=0.01) == eps          # Opacus PRV kwargs accepted
+    with pytest.raises(TypeError):
+        a.get_epsilon(1e-5, bogus=1)
+
+
+def test_opacus_optimizer_hook():
+    a = RDPOpacusAccountant()
+    hook = a.get_optimizer_hook_fn(sample_rate=0.01)
+    optim = SimpleNamespace(noise_multiplier=1.0, accumulated_iterations=2)
+    hook(optim)
+    hook(optim)
+    assert a.history == [(1.0, 0.02, 2)]
+
+
+def test_opacus_state_dict_round_trip_and_checks():
+    a = RDPOpacusAccountant()
+    a.step(noise_multiplier=1.0, sample_rate=0.01)
+    a.step(noise_multiplier=0.9, sample_rate=0.02)
+    sd = a.state_dict()
+    assert sd["mechanism"] == "dpacc_rdp" and sd["history"] == a.history
+    b = RDPOpacusAccountant()
+    b.load_state_dict(sd)
+    assert b.history == a.history and b.get_epsilon(1e-5) == a.get_epsilon(1e-5)
+    for bad, match in (({}, "empty"), ({"history": []}, "mechanism"),
+                       ({"history": [], "mechanism": "rdp"}, "cannot be loaded"),
+                       ({"history": [(1.0, 2.0, 1)], "mechanism": "dpacc_rdp"}, "sample_rate")):
+        with pytest.raises(ValueError, match=match):
+            b.load_state_dict(bad)
+        assert b.history == a.history                 # unchanged on failure
+
+
+def test_opacus_assigned_history_is_read():
+    # opacus.accountants.utils.get_noise_multiplier assigns history directly.
+    a = PLDOpacusAccountant()
+    a.history = [(1.0, 0.01, 1000)]
+    assert a.get_epsilon(1e-5) == float(acc.epsilon(SubsampledGaussian(1.0, 0.01), 1e-5,
+                                                    steps=1000, method="pld"))
+    a.history = [(2.0, 0.01, 1000)]
+    assert a.get_epsilon(1e-5) < 1.0
+    a.step(noise_multiplier=2.0, sample_rate=0.01)
+    assert a.history == [(2.0, 0.01, 1001)] and len(a.accountant) == 1001
+
+
+def test_opacus_register_needs_opacus():
+    if HAS_OPACUS:
+        pytest.skip("opacus installed")
+    with pytest.raises(ImportError, match="opacus"):
+        register()
+
+
+@needs_opacus
+def test_opacus_privacy_engine_uses_registered_accountant():
+    names = register()
+    assert set(names) == {"dpacc_pld", "dpacc_rdp"}
+    from opacus import PrivacyEngine
+    from opacus.accountants.accountant import IAccountant
+    engine = PrivacyEngine(accountant="dpacc_pld")
+    assert isinstance(engine.accountant, IAccountant)
+    assert isinstance(engine.accountant, PLDOpacusAccountant)
+    engine.accountant.step(noise_multiplier=1.0, sample_rate=0.01)
+    assert engine.get_epsilon(1e-5) > 0
+    from opacus.accountants.utils import get_noise_multiplier
+    sigma = get_noise_multiplier(target_epsilon=3.0, target_delta=1e-5, sample_rate=0.01,
+                                 steps=1000, accountant="dpacc_rdp")
+    assert 0.5 < sigma < 2.0
+
+
+# ---------------------------------------------------------------------------- dp_accounting
+def test_two_segment_schedule_agrees_with_dp_accounting_recorded():
+    r = acc.epsilon(TWO_SEGMENTS, 1e-5, method="pld")
+    ref = DPA_TWO_SEGMENTS_EPS[1e-5]
+    assert abs(r.upper - ref) <= 1e-3 * ref
+    assert r.lower <= ref * (1 + 1e-6)     # dp_accounting's pessimistic value is an upper bound
+    d = PrivacyAccountant("pld").compose(TWO_SEGMENTS).get_delta(2.0)
+    assert abs(d.upper - DPA_TWO_SEGMENTS_DELTA_AT_2) <= 1e-3 * DPA_TWO_SEGMENTS_DELTA_AT_2
+    rdp = PrivacyAccountant("rdp").compose(TWO_SEGMENTS).get_epsilon(1e-5)
+    assert rdp.upper <= DPA_TWO_SEGMENTS_RDP_EPS * (1 + 1e-6)   # continuous orders: not worse
+
+
+@needs_dpa
+def test_from_dp_event_conversions():
+    from dp_accounting import dp_event as e
+    from accountant.adapters.dp_accounting import from_dp_event
+    g = e.GaussianDpEvent(2.0)
+    psg = e.PoissonSampledDpEvent(0.01, e.GaussianDpEvent(1.0))
+    ev = e.ComposedDpEvent([e.SelfComposedDpEvent(psg, 500),
+                            e.SelfComposedDpEvent(e.PoissonSampledDpEvent(0.02, e.GaussianDpEvent(1.5)), 300),
+                            e.NoOpDpEvent()])
+    assert from_dp_event(ev) == TWO_SEGMENTS
+    assert from_dp_event(e.SelfComposedDpEvent(g, 3)) == Schedule(((Gaussian(2.0), 3),))
+    assert from_dp_event(e.LaplaceDpEvent(2.0)) == Schedule(((Laplace(2.0), 1),))
+    mog = e.MixtureOfGaussiansDpEvent(2.0, [0, 1, 2], [0.25, 0.5, 0.25])
+    assert from_dp_event(mog) == Schedule(((MixtureOfGaussians(2.0, (0, 1, 2), (0.25, 0.5, 0.25)), 1),))
+    # Poisson sampling of a MoG is a MoG with an extra zero shift.
+    sampled = from_dp_event(e.PoissonSampledDpEvent(0.1, e.MixtureOfGaussiansDpEvent(2.0, [1.0], [1.0])))
+    assert sampled == Schedule(((MixtureOfGaussians(2.0, (0.0, 1.0), (0.9, 0.1)), 1),))
+    # Two Gaussians on one sample are one Gaussian at σ = (σ₁⁻² + σ₂⁻²)^{-1/2}.
+    both = from_dp_event(e.PoissonSampledDpEvent(0.01, e.ComposedDpEvent([g, g])))
+    assert both.segments[0][0].noise_multiplier == pytest.approx(2.0 / 2 ** 0.5, rel=1e-15)
+    nested = from_dp_event(e.PoissonSampledDpEvent(0.5, e.PoissonSampledDpEvent(0.02, g)))
+    assert nested.segments[0][0].sample_rate == pytest.approx(0.01, rel=1e-15)
+    swor = e.SampledWithoutReplacementDpEvent(1000, 10, e.GaussianDpEvent(1.0))
+    s = from_dp_event(swor, neighboring="replace_one")
+    assert s == Schedule(((SubsampledGaussian(1.0, 0.01, "fixed", "replace_one"), 1),))
+    with pytest.raises(ValueError, match="replace_one"):
+        from_dp_event(swor)
+
+
+@needs_dpa
+def test_unsupported_events_name_the_event():
+    from dp_accounting import dp_event as e
+    from accountant.adapters.dp_accounting import DpEventAccountant, from_dp_event
+    for ev, name in ((e.RandomizedResponseDpEvent(0.5, 4), "RandomizedResponseDpEvent"),
+                     (e.NonPrivateDpEvent(), "NonPrivateDpEvent"),
+                     (e.PoissonSampledDpEvent(0.1, e.LaplaceDpEvent(1.0)), "PoissonSampledDpEvent"),
+                     (e.ComposedDpEvent([e.GaussianDpEvent(1.0), e.UnsupportedDpEvent()]),
+                      "UnsupportedDpEvent"),
+                     (e.GaussianDpEvent(0.0), "GaussianDpEvent")):
+        with pytest.raises(ValueError, match=name):
+            from_dp_event(ev)
+    a = DpEventAccountant()
+    assert not a.supports(e.NonPrivateDpEvent())
+    with pytest.raises(ValueError, match="NonPrivateDpEvent"):
+        a.compose(e.NonPrivateDpEvent())
+    assert len(a.accountant) == 0
+    with pytest.raises(ValueError, match="no privacy-relevant"):
+        from_dp_event(e.NoOpDpEvent())
+
+
+@needs_dpa
+def test_drop_in_accountant_matches_recorded_values():
+    from dp_accounting import dp_event as e
+    from accountant.adapters.dp_accounting import DpEventAccountant
+    a = DpEventAccountant()
+    a.compose(e.PoissonSampledDpEvent(0.01, e.GaussianDpEvent(1.0)), 500)
+    a.compose(e.PoissonSampledDpEvent(0.02, e.GaussianDpEvent(1.5)), 300)
+    eps = a.get_epsilon(1e-5)
+    assert abs(eps - DPA_TWO_SEGMENTS_EPS[1e-4]) <= 1e-3 * DPA_TWO_SEGMENTS_EPS[1e-4]
+    assert a.get_delta(2.0) == pytest.approx(DPA_TWO_SEGMENTS_DELTA_AT_2, rel=1e-3)
+    assert isinstance(a.ledger, e.ComposedDpEvent)
+    m = DpEventAccountant().compose(e.MixtureOfGaussiansDpEvent(2.0, [0, 1, 2], [0.25, 0.5, 0.25]), 10)
+    assert m.get_epsilon(1e-5) == pytest.approx(DPA_MOG_EPS, rel=1e-3)
+    lap = DpEventAccountant().compose(e.LaplaceDpEvent(2.0), 3)
+    assert lap.get_epsilon(1e-5) == pytest.approx(DPA_LAPLACE_EPS, rel=1e-3)
+    assert lap.get_epsilon(1e-5) <= 1.5 * (1 + 1e-3)
+
+
+@needs_dpa
+def test_against_live_dp_accounting():
+    import dp_accounting
+    from dp_accounting import dp_event as e
+    from accountant.adapters.dp_accounting import DpEventAccountant
+    ev = e.ComposedDpEvent([e.SelfComposedDpEvent(e.PoissonSampledDpEvent(0.01, e.GaussianDpEvent(1.0)), 500),
+                            e.SelfComposedDpEvent(e.PoissonSampledDpEvent(0.02, e.GaussianDpEvent(1.5)), 300)])
+    peer = dp_accounting.pld.PLDAccountant(value_discretization_interval=1e-4)
+    peer.compose(ev)
+    ours = DpEventAccountant().compose(ev)
+    assert abs(ours.get_epsilon(1e-5) - peer.get_epsilon(1e-5)) <= 1e-3 * peer.get_epsilon(1e-5)
+
+
+def test_dp_accounting_missing_gives_a_clear_import_error(monkeypatch):
+    from accountant.adapters import dp_accounting as adapter
+    monkeypatch.setitem(sys.modules, "dp_accounting", None)
+    with pytest.raises(ImportError, match="dp-accounting"):
+        adapter.from_dp_event(object())
