@@ -106,6 +106,54 @@ def inverse_sweep(e0, h, npts, pm, plw, qm, qlw, sigma, lo_loss, hi_loss):
 
 
 @njit(cache=True)
+def _closed_form_inverse(e0, h, npts, pm, plw, qm, qlw, sigma, lo_loss, hi_loss):
+    """L⁻¹ in closed form for the pairs with at most two components where one component is
+    shared (Gaussian; subsampled Gaussian remove / add). Empty array for other pairs.
+
+    Gaussian N(a) vs N(c): L = ((c − a)x − (c² − a²)/2)/σ².
+    Remove N(a) vs (1−q)N(a) + qN(a+c): e^L = 1 − q + q·e^{(c(x−a) − c²/2)/σ²}.
+    Add (1−q)N(a) + qN(a−c) vs N(a): e^{−L} = 1 − q + q·e^{(−c(x−a) − c²/2)/σ²}.
+    """
+    s2 = sigma * sigma
+    xs = np.empty(npts)
+    kind = 0
+    if pm.shape[0] == 1 and qm.shape[0] == 1:
+        kind = 1
+    elif pm.shape[0] == 1 and qm.shape[0] == 2 and qm[0] == pm[0]:
+        kind = 2
+    elif pm.shape[0] == 2 and qm.shape[0] == 1 and pm[1] == qm[0]:
+        kind = 3
+    if kind == 0:
+        return np.empty(0)
+    for i in range(npts):
+        eps = e0 + i * h
+        if eps <= lo_loss:
+            xs[i] = -np.inf
+            continue
+        if eps >= hi_loss:
+            xs[i] = np.inf
+            continue
+        if kind == 1:
+            a = pm[0]
+            c = qm[0]
+            xs[i] = (eps * s2 + 0.5 * (c * c - a * a)) / (c - a)
+        elif kind == 2:
+            a = pm[0]
+            c = qm[1] - a
+            lq = qlw[1]
+            # e^ε − (1 − q) = expm1(ε) + q
+            v = math.expm1(eps) + math.exp(lq)
+            xs[i] = a + (s2 * (math.log(v) - lq) + 0.5 * c * c) / c
+        else:
+            a = qm[0]
+            c = a - pm[0]
+            lq = plw[0]
+            v = math.expm1(-eps) + math.exp(lq)
+            xs[i] = a - (s2 * (math.log(v) - lq) + 0.5 * c * c) / c
+    return xs
+
+
+@njit(cache=True)
 def _cell_ab(xl, xr, el, h, em1h, eh, pm, plw, qm, qlw, sigma, span_lo, span_hi, cmax):
     """(a, b) of one cell [xl, xr] in the outcome x (see module docstring)."""
     s2 = sigma * sigma
@@ -160,7 +208,9 @@ def _cell_ab(xl, xr, el, h, em1h, eh, pm, plw, qm, qlw, sigma, span_lo, span_hi,
 @njit(cache=True)
 def mixture_cells(e0, h, npts, pm, plw, qm, qlw, sigma, lo_loss, hi_loss):
     """Outcome points x_i and the cell integrals (a_i, b_i), i < npts − 1."""
-    xs = inverse_sweep(e0, h, npts, pm, plw, qm, qlw, sigma, lo_loss, hi_loss)
+    xs = _closed_form_inverse(e0, h, npts, pm, plw, qm, qlw, sigma, lo_loss, hi_loss)
+    if xs.shape[0] == 0:
+        xs = inverse_sweep(e0, h, npts, pm, plw, qm, qlw, sigma, lo_loss, hi_loss)
     ncell = npts - 1
     a = np.zeros(ncell)
     b = np.zeros(ncell)
