@@ -598,7 +598,9 @@ def _eps_at_h(schedule, delta, h, dirs=None):
             D.n, D.lam, D.up = 0, 0.0, None
             out[d] = (0.0, max(ch, 0.0), D)
             continue
-        out[d] = (max(el, 0.0), max(eu, 0.0), D)
+        # Pure-DP cap: δ(ε) = 0 once ε reaches the largest possible composed loss.
+        pure = sum(T * _loss_for(m, d).hi_loss for m, T in counts)
+        out[d] = (min(max(el, 0.0), pure), min(max(eu, 0.0), pure), D)
     return out
 
 
@@ -695,7 +697,7 @@ def epsilon_bracket(schedule, delta, rtol=1e-3, atol=1e-3, h=None, max_refine=6)
                                    schedule, lambda up: max(rtol * up, atol), h, max_refine)
     lo = max(b[0] for b in best.values())
     up = max(b[1] for b in best.values())
-    if any(not b[2].lower_ok for b in best.values()):
+    if up > 0 and any(not b[2].lower_ok for b in best.values()):
         warns += ("lower_bound_degenerate: grid too coarse for the lowered-chord bound",)
     floor = max((b[2].error_floor(b[1]) for b in best.values()
                  if math.isfinite(b[1]) and b[2].up is not None), default=0.0)
