@@ -106,9 +106,7 @@ def _with_base(fn, base_method):
     for i, m in enumerate(methods):
         try:
             return fn(m), m, warns
-        except (ValueError, TypeError):
-            raise
-        except Exception as exc:  # e.g. PLD not built / grid too large: fall back to RDP
+        except Exception as exc:  # e.g. PLD not built, σ too small, grid too large → RDP
             if i == len(methods) - 1:
                 raise
             warns += (f"base_method_fallback: {m} failed ({type(exc).__name__}: {exc}); "
@@ -452,9 +450,9 @@ def _bisect_sigma(make_mech, target_epsilon, delta, steps, method, guess=1.0, rt
     def ok(s):
         try:
             r = api.epsilon(make_mech(s), delta=delta, steps=steps, method=method)
-        except (ValueError, NotImplementedError):
+        except NotImplementedError:
             raise
-        except Exception:
+        except Exception:  # e.g. "noise_multiplier too small for the PLD accountant"
             return False
         seen[s] = float(r)
         return float(r) <= target_epsilon
