@@ -306,3 +306,15 @@ def test_save_replaces_atomically(tmp_path):
     a.save(path)
     assert PrivacyAccountant.load(path).history == a.history
     assert sorted(os.listdir(tmp_path)) == ["acc.json"]
+
+
+def test_fast_subsampled_gaussian_cgf_is_the_privacy_loss_cgf():
+    import numpy as np
+    from accountant.privacy_loss import privacy_losses
+    from accountant.session import _SGRemove
+    ts = np.array([0.1, 0.5, 1.0, 7.0, 7.3, 63.0, 1023.0])
+    for s, q in ((1.0, 0.01), (0.7, 0.3), (5.0, 1e-6)):
+        pl = privacy_losses(SubsampledGaussian(s, q))[0]
+        assert pl.direction == "remove"
+        assert np.array_equal(_SGRemove(s, q).cgf_many(ts), pl.cgf_many(ts))
+        assert _SGRemove(s, q).cgf(7.3) == pl.cgf(7.3)
