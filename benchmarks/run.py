@@ -50,24 +50,33 @@ warnings.filterwarnings("ignore")
 DELTA = 1e-5
 OURS = ("pld", "rdp", "edgeworth", "saddlepoint")
 
-# (name, σ, q, steps, δ) — realistic DP-SGD settings
+# Peers that take seconds per ε; with --quick they run only on the cases that name them.
+HEAVY = {"dp_accounting PLD", "prv_accountant", "Opacus PRV"}
+ALL_HEAVY = frozenset(HEAVY)
+# (name, σ, q, steps, δ, heavy peers run with --quick) — realistic DP-SGD settings
 DPSGD = [
-    ("MNIST (σ=1.1, batch 256/60000, 60 ep)", 1.1, 256 / 60000, 14063, DELTA),
-    ("CIFAR-10 (σ=1.5, batch 1000/50000, 100 ep)", 1.5, 0.02, 5000, DELTA),
+    ("MNIST (σ=1.1, batch 256/60000, 60 ep)", 1.1, 256 / 60000, 14063, DELTA,
+     {"dp_accounting PLD"}),
+    ("CIFAR-10 (σ=1.5, batch 1000/50000, 100 ep)", 1.5, 0.02, 5000, DELTA, set()),
     ("LLM fine-tuning, EW-Tune MNLI (σ=0.557, q=0.005093, 3920 steps)", 0.557, 0.005093, 3920,
-     DELTA),
-    ("Issue-3 reference (σ=1.1, q=0.01, 1e4 steps)", 1.1, 0.01, 10_000, DELTA),
+     DELTA, set()),
+    ("Issue-3 reference (σ=1.1, q=0.01, 1e4 steps)", 1.1, 0.01, 10_000, DELTA, ALL_HEAVY),
 ]
 GAUSS = [  # q = 1: exact μ-GDP
-    ("Gaussian σ=2, 100 steps (μ=5)", 2.0, 100, DELTA),
-    ("Gaussian σ=5, 1000 steps (μ=6.3)", 5.0, 1000, 1e-10),
-    ("Gaussian σ=20, 10 steps (μ=0.16)", 20.0, 10, DELTA),
+    ("Gaussian σ=2, 100 steps (μ=5)", 2.0, 100, DELTA, {"prv_accountant"}),
+    ("Gaussian σ=5, 1000 steps (μ=6.3)", 5.0, 1000, 1e-10, set()),
+    ("Gaussian σ=20, 10 steps (μ=0.16)", 20.0, 10, DELTA, set()),
 ]
 TINY = [
-    ("MNIST, δ=1e-12", 1.1, 256 / 60000, 14063, 1e-12),
-    ("MNIST, δ=1e-15", 1.1, 256 / 60000, 14063, 1e-15),
-    ("σ=1.1, q=0.01, 1e4 steps, δ=1e-15", 1.1, 0.01, 10_000, 1e-15),
+    ("MNIST, δ=1e-12", 1.1, 256 / 60000, 14063, 1e-12, set()),
+    ("MNIST, δ=1e-15", 1.1, 256 / 60000, 14063, 1e-15, {"dp_accounting PLD"}),
+    ("σ=1.1, q=0.01, 1e4 steps, δ=1e-15", 1.1, 0.01, 10_000, 1e-15, set()),
 ]
+TRUTH_RTOL = [1e-6]
+
+
+def case_peers(peers, quick, heavy_ok):
+    return [p for p in peers if not quick or p not in HEAVY or p in heavy_ok]
 
 
 # ----------------------------------------------------------------------------------------
@@ -121,8 +130,9 @@ def fine_truth(mech, steps, delta):
     mu = _exact.gaussian_mu(sched)
     if mu is not None:
         return _exact.gdp_epsilon(mu, delta), 0.0, "μ-GDP closed form"
-    r = acc.epsilon(mech, delta=delta, steps=steps, method="pld", rtol=1e-6)
-    return 0.5 * (r.lower + r.upper), 0.5 * (r.upper - r.lower), "PLD rtol=1e-6"
+    rt = TRUTH_RTOL[0]
+    r = acc.epsilon(mech, delta=delta, steps=steps, method="pld", rtol=rt)
+    return 0.5 * (r.lower + r.upper), 0.5 * (r.upper - r.lower), f"PLD rtol={rt:g}"
 
 
 def run_case(group, name, mech, steps, delta, timer, peers, log, ours=OURS, truth=None):
@@ -225,44 +235,63 @@ def truth_lines(rows):
 # ----------------------------------------------------------------------------------------
 # sections
 # ----------------------------------------------------------------------------------------
+ELS_SWEEP = (2.0, 0.005, 1000)      # σ, q, T of the k = 1…32 sweep (user-level fine-tuning)
+ELS_GOAL = (1.0, 0.01, 1000, 4)     # σ, q, T, k of the issues' dp_accounting comparison
+
+
 def sec_els(timer, peers, quick, log, goals):
-    """ELS k = 1…32 (σ=1, q=0.01, T=1000, δ=1e-5): ours per k; dp_accounting mixture PLD once."""
+    """ELS k = 1…32 (σ=2, q=0.005, T=1000, δ=1e-5) for every method of ours, and the goal
+    case k=4, σ=1, q=0.01, T=1000 against dp_accounting's MixtureOfGaussians PLD (one run)."""
     ks = [1, 2, 4, 8, 16, 32]
-    sigma, q, T = 1.0, 0.01, 1000
+    sigma, q, T = ELS_SWEEP
     rows = []
+    # The group baselines are loose references, not speed claims: one timed run each.
+    once = Timer(1, timer.slow)
     for k in ks:
         m = acc.ELS(sigma, q, k)
-        methods = OURS + ("group-vadhan", "group-rdp") if k > 1 else OURS
-        rows += run_case("els", f"ELS k={k}", m, T, DELTA, timer, [], log, ours=methods)
-    # dp_accounting's MixtureOfGaussians PLD: one run at k = 4 (the issue's goal case).
+        part = run_case("els", f"ELS k={k}", m, T, DELTA, timer, [], log)
+        if k > 1:
+            truth = (part[0]["truth"], part[0]["truth_hw"], part[0]["truth_how"])
+            part += run_case("els", f"ELS k={k}", m, T, DELTA, once, [], log,
+                             ours=("group-vadhan", "group-rdp"), truth=truth)
+        for r in part:
+            r["k"] = k
+        rows += part
+    gs, gq, gT, gk = ELS_GOAL
+    gname = f"goal case: ELS k={gk}, σ={gs:g}, q={gq:g}, T={gT}"
+    goal_rows = run_case("els", gname, acc.ELS(gs, gq, gk), gT, DELTA, timer, [], log,
+                         ours=("pld", "rdp"))
     dpa = None
     if "dp_accounting PLD" in peers:
         vdi = 1e-3 if quick else 1e-4
         t0 = time.perf_counter()
         try:
-            lo, est, up = PEERS["dp_accounting PLD"](acc.Schedule([(acc.ELS(sigma, q, 4), T)]),
+            lo, est, up = PEERS["dp_accounting PLD"](acc.Schedule([(acc.ELS(gs, gq, gk), gT)]),
                                                      DELTA, value_discretization_interval=vdi)
             dpa = (est, time.perf_counter() - t0, vdi)
-            rows.append(dict(group="els", case="ELS k=4", name=f"dp_accounting PLD (grid {vdi:g})",
-                             source="peer", eps=est, lower=math.nan, upper=math.nan,
-                             certified=False, seconds=dpa[1], runs=1,
-                             truth=next(r["truth"] for r in rows if r["case"] == "ELS k=4"),
-                             truth_hw=0.0, truth_how=""))
-            log(f"  dp_accounting mixture PLD k=4 grid {vdi:g}: ε={est:.5g} in {dpa[1]:.1f} s")
+            goal_rows.append(dict(group="els", case=gname,
+                                  name=f"dp_accounting PLD (grid {vdi:g})", source="peer",
+                                  eps=est, lower=math.nan, upper=math.nan, certified=False,
+                                  seconds=dpa[1], runs=1, truth=goal_rows[0]["truth"],
+                                  truth_hw=goal_rows[0]["truth_hw"],
+                                  truth_how=goal_rows[0]["truth_how"]))
+            log(f"  dp_accounting mixture PLD k={gk} grid {vdi:g}: ε={est:.5g} in {dpa[1]:.1f} s")
         except Exception as exc:  # noqa: BLE001
             log(f"  dp_accounting mixture PLD failed: {exc!r}")
+    rows += goal_rows
     pld_t = {r["case"]: r["seconds"] for r in rows if r["name"] == "pld" and "seconds" in r}
     t4 = [pld_t.get(f"ELS k={k}") for k in (4, 8, 16)]
-    goals.append(("5", "ELS k = 4…16: PLD ε per call", "≤ 0.3 s each",
-                  "max " + _ms(max(t for t in t4 if t is not None)) if any(t4) else "n/a",
+    goals.append(("5", f"ELS k = 4…16 (σ={sigma:g}, q={q:g}, T={T}): PLD ε per call",
+                  "≤ 0.3 s each",
+                  ", ".join(_ms(t) for t in t4 if t is not None) if any(t4) else "n/a",
                   all(t is not None and t <= 0.3 for t in t4)))
-    if dpa is not None and "ELS k=4" in pld_t:
-        ratio = dpa[1] / pld_t["ELS k=4"]
+    if dpa is not None and gname in pld_t:
+        ratio = dpa[1] / pld_t[gname]
         note = "" if dpa[2] == 1e-4 else f" (peer on its coarser grid {dpa[2]:g}: ratio understated)"
         for issue in ("3", "5"):
-            goals.append((issue, "ELS k=4, σ=1, q=0.01, T=1000: speed vs dp_accounting "
-                                 "MixtureOfGaussians PLD", "≥ 300×",
-                          f"{ratio:.0f}× ({_ms(dpa[1])} vs {_ms(pld_t['ELS k=4'])}){note}",
+            goals.append((issue, f"ELS k={gk}, σ={gs:g}, q={gq:g}, T={gT}: speed vs "
+                                 "dp_accounting MixtureOfGaussians PLD", "≥ 300×",
+                          f"{ratio:.0f}× ({_ms(dpa[1])} vs {_ms(pld_t[gname])}){note}",
                           ratio >= 300))
     return rows
 
@@ -273,7 +302,7 @@ def sec_hetero(timer, peers, quick, log, goals):
     two = acc.Schedule([(acc.SubsampledGaussian(1.1, 0.01), 500),
                         (acc.SubsampledGaussian(0.9, 0.02), 1500)])
     rows += run_case("hetero", "2 segments: (σ=1.1,q=0.01)×500 + (σ=0.9,q=0.02)×1500",
-                     two, 1, DELTA, timer, peers, log)
+                     two, 1, DELTA, timer, case_peers(peers, quick, {"dp_accounting PLD"}), log)
     # 1000 distinct σ_t = 1 + 1e-4·t, q = 0.01, as a Schedule through acc.epsilon
     segs = [(acc.SubsampledGaussian(1 + 1e-4 * t, 0.01), 1) for t in range(1000)]
     sched = acc.Schedule(segs)
@@ -401,16 +430,19 @@ def sec_calibrate(timer, peers, quick, log, goals):
             from dp_accounting import mechanism_calibration as MC
             from dp_accounting.pld.pld_privacy_accountant import PLDAccountant
 
+            vdi = 1e-3 if quick else 1e-4
+
             def peer():
                 return MC.calibrate_dp_mechanism(
-                    lambda: PLDAccountant(value_discretization_interval=1e-4),
+                    lambda: PLDAccountant(value_discretization_interval=vdi),
                     lambda s: E.SelfComposedDpEvent(
                         E.PoissonSampledDpEvent(q, E.GaussianDpEvent(s)), T),
                     target, DELTA, bracket_interval=MC.ExplicitBracketInterval(0.5, 5.0),
                     tol=1e-3 * sig_star)
             s_p, t_p, n_p = timer.peer(peer, runs=timer.runs)
             r_true = acc.epsilon(acc.SubsampledGaussian(s_p, q), delta=DELTA, steps=T)
-            rows.append(dict(name="dp_accounting calibrate_dp_mechanism (PLD 1e-4, tol 1e-3·σ)",
+            rows.append(dict(name=f"dp_accounting calibrate_dp_mechanism (PLD grid {vdi:g}, "
+                                  "tol 1e-3·σ)",
                              sigma=s_p, cert=r_true.upper, seconds=t_p, runs=n_p,
                              note=f"σ/σ* − 1 = {s_p / sig_star - 1:+.2e}; certified ε at its σ "
                                   f"∈ [{r_true.lower:.5f}, {r_true.upper:.5f}]"))
@@ -425,8 +457,9 @@ def sec_calibrate(timer, peers, quick, log, goals):
     goals.append(("6", "… in ≤ 0.3 s warm", "≤ 0.3 s",
                   f"{_ms(t)} (caches emptied), {_ms(t_hot)} (caches kept)", t <= 0.3))
     if dpa is not None:
+        note = "" if not quick else " (peer on its coarser 1e-3 grid: ratio understated)"
         goals.append(("6", "… ≥ 10× faster than dp_accounting calibrate_dp_mechanism (PLD)",
-                      "≥ 10×", f"{dpa / t:.0f}× ({_ms(dpa)} vs {_ms(t)})", dpa / t >= 10))
+                      "≥ 10×", f"{dpa / t:.0f}× ({_ms(dpa)} vs {_ms(t)}){note}", dpa / t >= 10))
     # lookup
     if has("accountant.lookup"):
         try:
@@ -521,21 +554,23 @@ def figures(all_rows, els_rows, fig_dir, quick, peers, log):
     plt.close(fig)
     made.append(path)
     # 3. ELS
-    ks = sorted({int(r["case"].split("=")[1]) for r in els_rows})
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), dpi=100)
     for nm, style in (("pld", "o-"), ("rdp", "s-"), ("saddlepoint", "v-"), ("edgeworth", "^-"),
                       ("group-vadhan", "x--"), ("group-rdp", "+--")):
-        pts = [(int(r["case"].split("=")[1]), r["eps"], r["seconds"]) for r in els_rows
-               if r["name"] == nm and "eps" in r]
+        pts = [(r["k"], r["eps"], r["seconds"]) for r in els_rows
+               if r["name"] == nm and "eps" in r and "k" in r]
         if not pts:
             continue
         kk, ee, ss = zip(*pts)
         lab = f"{nm} (ours)" + (" — loose baseline" if nm.startswith("group") else "")
         axes[0].plot(kk, ee, style, label=lab)
         axes[1].plot(kk, ss, style, label=lab)
-    dpa = [r for r in els_rows if r["name"].startswith("dp_accounting")]
-    for r in dpa:
-        axes[1].plot([4], [r["seconds"]], "k*", ms=12, label=r["name"] + " (k=4)")
+    for r in els_rows:
+        if "k" not in r and "seconds" in r and r["name"] in ("pld",) or \
+                r["name"].startswith("dp_accounting"):
+            axes[1].plot([ELS_GOAL[3]], [r["seconds"]], "k*" if r["source"] == "peer" else "ko",
+                         ms=10, mfc="none" if r["source"] == "ours" else None,
+                         label=f"{r['name']}, goal case σ={ELS_GOAL[0]:g}, q={ELS_GOAL[1]:g}")
     axes[0].set_xscale("log", base=2)
     axes[0].set_yscale("log")
     axes[0].set_xlabel("max examples per user k")
@@ -547,7 +582,8 @@ def figures(all_rows, els_rows, fig_dir, quick, peers, log):
     for ax in axes:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle("ELS user-level DP: σ=1, q=0.01, T=1000")
+    fig.suptitle(f"ELS user-level DP: σ={ELS_SWEEP[0]:g}, q={ELS_SWEEP[1]:g}, T={ELS_SWEEP[2]}, "
+                 "δ=1e-5")
     fig.tight_layout()
     path = os.path.join(fig_dir, "els.png")
     fig.savefig(path)
@@ -568,6 +604,7 @@ def main(argv=None):
     ap.add_argument("--figures", default=os.path.join(HERE, "figures"))
     a = ap.parse_args(argv)
     slow = a.slow if a.slow is not None else (2.0 if a.quick else 10.0)
+    TRUTH_RTOL[0] = 1e-5 if a.quick else 1e-6
     timer = Timer(max(1, a.runs), slow)
     t_start = time.perf_counter()
     status = peer_status()
@@ -584,15 +621,17 @@ def main(argv=None):
     goals = []
     all_rows = []
     log("DP-SGD cases")
-    for name, s, q, T, d in DPSGD:
-        all_rows += run_case("dpsgd", name, acc.SubsampledGaussian(s, q), T, d, timer, peers, log)
+    for name, s, q, T, d, hv in DPSGD:
+        all_rows += run_case("dpsgd", name, acc.SubsampledGaussian(s, q), T, d, timer,
+                             case_peers(peers, a.quick, hv), log)
     log("q = 1 (closed form)")
-    for name, s, T, d in GAUSS:
-        all_rows += run_case("gauss", name, acc.Gaussian(s), T, d, timer, peers, log)
+    for name, s, T, d, hv in GAUSS:
+        all_rows += run_case("gauss", name, acc.Gaussian(s), T, d, timer,
+                             case_peers(peers, a.quick, hv), log)
     log("tiny δ")
-    for name, s, q, T, d in TINY:
+    for name, s, q, T, d, hv in TINY:
         all_rows += run_case("tiny", name, acc.SubsampledGaussian(s, q), T, d, timer,
-                             [p for p in peers if p != "prv_accountant" or not a.quick], log)
+                             case_peers(peers, a.quick, hv), log)
     log("ELS k = 1…32")
     els_rows = sec_els(timer, peers, a.quick, log, goals)
     log("heterogeneous schedules")
@@ -664,7 +703,8 @@ def main(argv=None):
         f"in {total:.0f} s. Every figure below was measured in that one process.",
         "",
         "**How to read this.** *Truth* is the μ-GDP closed form for q = 1, else our PLD at "
-        "rtol = 1e-6 (a certified bracket about 1e-6 wide; truth = its midpoint ± half-width), "
+        f"rtol = {TRUTH_RTOL[0]:g} (a certified bracket that narrow; truth = its midpoint ± "
+        "half-width), "
         "cross-checked against prv_accountant's bracket. *ε reported* is what a user gets: the "
         "certified upper bound for our certified methods, the estimate for ours marked (est.), "
         "the upper end for prv_accountant, the single value for the other peers. Times are "
@@ -675,6 +715,10 @@ def main(argv=None):
         "> 1 means we are faster). The machine is shared; read times as ratios.",
         "",
         "Peers: " + "; ".join(f"{k}: {v}" for k, v in status.items()) + ".",
+        "",
+        ("With `--quick` the peers that take seconds per ε (dp_accounting PLD, prv_accountant, "
+         "Opacus PRV) run only on the cases that carry the issues' goal figures; run without "
+         "`--quick` for the full grid." if a.quick else "Full suite: every peer on every case."),
         "",
         "## Goal figures of the earlier issues",
         "",
@@ -694,10 +738,11 @@ def main(argv=None):
                          ("Tiny δ", "tiny")):
         rows = [r for r in all_rows if r["group"] == group]
         lines += [f"## {title}", "", truth_lines(rows), "", table(rows), ""]
-    lines += ["## ELS user-level DP, k = 1…32 (σ = 1, q = 0.01, T = 1000, δ = 1e-5)", "",
+    lines += [f"## ELS user-level DP, k = 1…32 (σ = {ELS_SWEEP[0]:g}, q = {ELS_SWEEP[1]:g}, "
+              f"T = {ELS_SWEEP[2]}, δ = 1e-5)", "",
               "group-vadhan and group-rdp are loose group-privacy baselines, shown to measure "
               "what the tight ELS accounting saves. dp_accounting's MixtureOfGaussians PLD is "
-              "run once at k = 4" + (" on a 1e-3 grid (its 1e-4 default takes minutes; the "
+              "run once, on the issues' goal case (k = 4, σ = 1, q = 0.01, T = 1000)" + (" on a 1e-3 grid (its 1e-4 default takes minutes; the "
                                      "speed ratio is therefore understated)" if a.quick else "")
               + ".", "", truth_lines(els_rows), "", table(els_rows), ""]
     lines += ["## Heterogeneous schedules", "",
