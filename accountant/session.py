@@ -496,10 +496,24 @@ class _RdpEngine:
         hi = _ORDERS[min(col + 1, _ORDERS.shape[0] - 1)]
         if hi <= lo:
             return math.inf, float(_ORDERS[col])
+        ratio = None
+        if guide is not members:
+            # Steer the representatives (dominating, a slightly shifted copy of the members)
+            # onto the members: log(K_members/K_reps) is smooth in t, so interpolate it
+            # between the exactly evaluated neighbouring fixed orders. Only the order comes
+            # from this model; the value returned is the members' exact CGF there.
+            cols = np.arange(max(col - 1, 0), min(col + 2, _ORDERS.shape[0]))
+            km = members[0].totals(members[1], members[2], cols)
+            kg = guide[0].totals(guide[1], guide[2], cols)
+            if np.all(np.isfinite(km) & np.isfinite(kg) & (km > 0) & (kg > 0)):
+                tcols, lr = _ORDERS[cols] - 1.0, np.log(km / kg)
+                ratio = lambda t: math.exp(float(np.interp(t, tcols, lr)))
 
         def g(u):
             a = 1.0 + math.exp(u)
             K = self._at(guide, a - 1.0)
+            if ratio is not None:
+                K *= ratio(a - 1.0)
             val = f(a, K) if math.isfinite(K) else math.inf
             return val if math.isfinite(val) else math.inf
         r = minimize_scalar(g, bounds=(math.log(lo - 1.0), math.log(hi - 1.0)), method="bounded",

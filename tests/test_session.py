@@ -99,8 +99,8 @@ def test_rdp_many_distinct_mechanisms_exact_and_incremental():
     ref = acc.epsilon(Schedule(tuple((SubsampledGaussian(s, 0.01), 1) for s in sig)), 1e-5,
                       method="rdp")
     # The fractional order comes from dominating representatives: within 1e-3 of the
-    # exact continuous optimum (measured 2.6e-4 above it here), never below it.
-    assert ref.upper * (1 - 1e-6) <= got.upper <= ref.upper * (1 + 1e-3)
+    # exact continuous optimum (steered by the exact neighbouring orders), never below it.
+    assert ref.upper * (1 - 1e-6) <= got.upper <= ref.upper * (1 + 1e-4)
     assert "add" in got.details.get("skipped_directions", [])   # dominated direction skipped
     # One more step: the answer moves, the cached CGFs are reused.
     a.step(0.99, 0.01)
