@@ -314,6 +314,21 @@ def _window(parts, lam, eta):
     return bounds[1], bounds[0], F0, m1, sd
 
 
+def _window_holds(parts, lam, w_lo, w_hi, sd, eta):
+    """True when Chernoff certifies tilted mass ≤ eta beyond [w_lo, w_hi] for ``parts``
+    (tried at the Gaussian-optimal s on each side only; False means: search properly)."""
+    F0, m1, var = parts.F(lam)
+    sd = math.sqrt(max(var, 1e-300))
+    le = math.log(eta)
+    if not (w_lo < m1 < w_hi):
+        return False
+    s_hi = (w_hi - m1) / sd ** 2
+    s_lo = (m1 - w_lo) / sd ** 2
+    ok_hi = parts.F(lam + s_hi)[0] - F0 - s_hi * w_hi <= le
+    ok_lo = parts.F(lam - s_lo)[0] - F0 + s_lo * w_lo <= le
+    return ok_hi and ok_lo
+
+
 class _Composed:
     """log δ(ℓ_k) on the window for one side, plus the additive corrections."""
 
@@ -417,7 +432,8 @@ class _Direction:
         # e^{−λh} must not underflow in the scans; the bounds stay valid for any λ ≥ 0.
         lam = min(lam, 20.0 / h)
         w_lo, w_hi, F0, m1, sd = _window(self.parts_up, lam, _ETA)
-        if self.parts_lo is not None:
+        if self.parts_lo is not None and not _window_holds(self.parts_lo, lam, w_lo, w_hi,
+                                                           sd, _ETA):
             a, b, *_ = _window(self.parts_lo, lam, _ETA)
             w_lo, w_hi = min(w_lo, a), max(w_hi, b)
         if around is not None:
@@ -547,9 +563,17 @@ def _directions(schedule):
 def _chernoff_eps(parts, delta):
     """Upper bound on ε(δ) of the composed upper PLD without an FFT:
     δ(ε) ≤ Q[L > ε] ≤ e^{F(t) − tε} for every t > 0 (F includes no +∞ mass; added apart)."""
-    best = math.inf
-    for t in np.geomspace(0.05, 200.0, 24):
-        best = min(best, (parts.F(t)[0] - math.log(delta)) / t)
+    ld = math.log(delta)
+
+    def b(t):
+        return (parts.F(t)[0] - ld) / t
+    ts = np.geomspace(0.05, 200.0, 9)
+    vals = [b(t) for t in ts]
+    i = int(np.argmin(vals))
+    best = vals[i]
+    # Refine around the best grid point (any t gives a valid bound; this only tightens).
+    for t in np.geomspace(ts[max(i - 1, 0)], ts[min(i + 1, len(ts) - 1)], 7)[1:-1]:
+        best = min(best, b(t))
     return best
 
 
