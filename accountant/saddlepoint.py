@@ -43,6 +43,7 @@ __all__ = ["compute", "spa_terms", "saddle_point"]
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _BE = 0.56            # Berry–Esseen constant, independent non-identical summands
 _INPUT_REL_OK = 1e-6  # largest input error (relative) still called certified
+_T_FACTORS = (0.6, 0.8, 1.25)  # extra tilts tried for δ(ε), relative to the saddle point
 
 
 def _log_q(z):
@@ -131,26 +132,31 @@ def spa_terms(eps, t, K, K1, K2, P, errK=0.0, rel=0.0, K3=0.0, K4=0.0):
     return clt, err, msd
 
 
-def _newton_cross(g, slope, s, tol, s_max=30.0):
+def _newton_cross(g, slope, s, tol, s_max=30.0, floor=None):
     """Bracket [a, b] (in s = log t) of the point where the decreasing function g changes
     from > 0 to ≤ 0, with b − a ≤ tol: a first Newton step from the analytic ``slope``,
     then secant steps that overshoot the predicted root by tol/4 (so that both sides get
     sampled), and bisection whenever a step leaves the bracket. Returns (a, b); b is None
-    when g > 0 up to s_max, a is None when g ≤ 0 down to s = −60."""
+    when g > 0 up to s_max, a is None when g ≤ 0 down to s = −60 or at a point where
+    ``floor(s)`` is True (left of it nothing is asked for, e.g. ε < 0)."""
     a = b = None
     prev = None
+    left = 0.25
     for _ in range(100):
         gs = g(s)
         if gs > 0:
             a = s if a is None or s > a else a
         else:
             b = s if b is None or s < b else b
+            if a is None and floor is not None and floor(s):
+                return None, b
         if a is not None and b is not None and b - a <= tol:
             return a, b
         if not math.isfinite(gs):
             # δ_lower = 0 here: the crossing is a little to the left (small steps keep
             # the secant informative once finite values appear).
-            step = -0.25 if b is None or a is None else None
+            step = -left if b is None or a is None else None
+            left *= 2.0
             prev = None
         else:
             d = None
@@ -206,7 +212,16 @@ def _delta_direction(curve, eps):
     clt, err, msd = spa_terms(eps, t0, *curve.at(t0))
     lo = max(0.0, clt - err)
     up = min(1.0, clt + err)
-    return clt, lo, up, msd, t0, curve.at(t0)[5] <= _INPUT_REL_OK
+    ok = curve.at(t0)[5] <= _INPUT_REL_OK
+    # The bound holds for every t > 0: a few tilts around t₀ can only tighten the
+    # interval (and rescue it where the tilted law is far from normal, e.g. where K′
+    # jumps between mixture components and t₀ sits on the jump).
+    for f in _T_FACTORS:
+        c_f, e_f, _ = spa_terms(eps, t0 * f, *curve.at(t0 * f))
+        up = min(up, c_f + e_f)
+        lo = max(lo, c_f - e_f)
+        ok = ok and curve.at(t0 * f)[5] <= _INPUT_REL_OK
+    return clt, lo, max(up, lo), msd, t0, ok
 
 
 def _eps_direction(curve, delta):
@@ -245,7 +260,8 @@ def _eps_direction(curve, delta):
            ("lower", lambda v: max(0.0, v[1] - v[2])), ("msd", lambda v: v[3]))
     guess = {}
     for name, fn in fns:
-        a, b = _newton_cross(g_of(fn), slope, guess.get(name, s_start), tol)
+        a, b = _newton_cross(g_of(fn), slope, guess.get(name, s_start), tol,
+                             floor=lambda s: curve.eps_of(math.exp(s)) <= 0.0)
         if name == "clt" and a is not None and b is not None:
             # The other curves differ from SPA-CLT by slowly varying factors: one Newton
             # step from the CLT crossing with the known factor starts each search close.
