@@ -540,7 +540,7 @@ class _RdpEngine:
         worst, info, best_col = -math.inf, {}, None
         for d in dirs:
             guide, is_members = self._guide(counts, d)
-            if not is_members and best_col is not None:
+            if best_col is not None and not cheap[d]:
                 # Any order whose (dominating) bound is below the current worst rules the
                 # direction out; try the worst direction's best order and its neighbours.
                 cols = np.arange(max(best_col - 1, 0), min(best_col + 2, _ORDERS.shape[0]))

@@ -318,3 +318,40 @@ def test_fast_subsampled_gaussian_cgf_is_the_privacy_loss_cgf():
         assert pl.direction == "remove"
         assert np.array_equal(_SGRemove(s, q).cgf_many(ts), pl.cgf_many(ts))
         assert _SGRemove(s, q).cgf(7.3) == pl.cgf(7.3)
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.lists(st.floats(1.0, 2.0), min_size=70, max_size=90), st.floats(0.005, 0.05))
+def test_rdp_schedule_lies_between_its_extremes(sigmas, q):
+    # Hypothesis of issue 7: a schedule's ε lies between its constant extremes (here with
+    # > 64 distinct σ, so the representative-guided path is exercised).
+    a = PrivacyAccountant("rdp")
+    for s in sigmas:
+        a.step(s, q, steps=10)
+    T = 10 * len(sigmas)
+    r = a.get_epsilon(1e-5).upper
+    hi = acc.epsilon(SubsampledGaussian(min(sigmas), q), 1e-5, steps=T, method="rdp").upper
+    lo = acc.epsilon(SubsampledGaussian(max(sigmas), q), 1e-5, steps=T, method="rdp").upper
+    assert lo * (1 - 1e-6) <= r <= hi * (1 + 1e-6)
+
+
+def test_pld_delta_with_merging_and_other_methods():
+    a = PrivacyAccountant("pld", max_merged=8, lower_mechanisms=4)
+    for t in range(40):
+        a.step(1.0 + 1e-2 * t, 0.01, steps=25)
+    d = a.get_delta(1.5)
+    hi = acc.delta(SubsampledGaussian(1.0, 0.01), 1.5, steps=1000, method="pld")
+    lo = acc.delta(SubsampledGaussian(1.39, 0.01), 1.5, steps=1000, method="pld")
+    assert d.certified and lo.lower <= d.lower <= d.upper <= hi.upper
+    assert d.details["merged"]["upper_mechanisms"] <= 8
+    e = a.get_epsilon(1e-5, method="saddlepoint")
+    assert e.method == "saddlepoint" and e.estimate > 0
+
+
+def test_options_survive_save_and_load(tmp_path):
+    a = PrivacyAccountant("pld", rtol=1e-4, max_merged=5)
+    a.step(1.0, 0.01, steps=100)
+    a.save(tmp_path / "s.json")
+    b = PrivacyAccountant.load(tmp_path / "s.json")
+    assert b._options == {"rtol": 1e-4} and b._settings["max_merged"] == 5
+    assert b.get_epsilon(1e-5).upper == a.get_epsilon(1e-5).upper
