@@ -164,14 +164,10 @@ def _mixture_tilted(loss: GaussianMixtureLoss, t: float, centre=None) -> Tilted:
     Pt = v[7] / m0
     # |E|d − r|³ − E|d|³| ≤ 3|r|·E(|d| + |r|)²: keep P_t an upper value.
     Pt += 3.0 * abs(r) * (v[2] / m0 + 2 * abs(r) * v[6] / m0 + r * r)
-    logm0 = math.log(m0)
-    if abs(logm0 + shift) < 1e-4:
-        # Tiny K: the core's expm1-split CGF keeps relative accuracy where log(m0) cannot.
-        K = float(loss.cgf(t))
-        abs_err_K = 1e-11 * abs(K) + 1e-300
-    else:
-        K = logm0 + shift
-        abs_err_K = e[0] / m0 + 1e-15 * abs(K)
+    # K = log m0 + shift. For tiny K this keeps an absolute error ~1e-15 (not a relative
+    # one), which is what the accountant needs: δ depends on T·K through e^{T·K}.
+    K = math.log(m0) + shift
+    abs_err_K = e[0] / m0 + 1e-15 * (1.0 + abs(K))
     rel = float(max(e[2] / max(v[2], 1e-300), e[7] / max(v[7], 1e-300), e[0] / m0))
     k3, k4 = _higher(v, m0, r)
     return Tilted(t, float(K), float(K1), float(K2), float(Pt), float(abs_err_K), rel, k3, k4)
