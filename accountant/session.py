@@ -928,8 +928,8 @@ def _encode_mechanism(m) -> dict:
 
 def _decode_mechanism(where, obj):
     import dataclasses
-    if not isinstance(obj, dict) or "type" not in obj:
-        raise ValueError(f"{where} must be an object with a 'type'")
+    if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+        raise ValueError(f"{where} must be an object with a 'type' string")
     cls = _MECHS.get(obj["type"])
     if cls is None:
         raise ValueError(f"{where}.type must be one of {', '.join(sorted(_MECHS))}, "

@@ -355,3 +355,27 @@ def test_options_survive_save_and_load(tmp_path):
     b = PrivacyAccountant.load(tmp_path / "s.json")
     assert b._options == {"rtol": 1e-4} and b._settings["max_merged"] == 5
     assert b.get_epsilon(1e-5).upper == a.get_epsilon(1e-5).upper
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_any_corruption_is_refused_or_harmless(tmp_path_factory, data):
+    a = _sample_accountant()
+    path = tmp_path_factory.mktemp("fuzz") / "acc.json"
+    a.save(path)
+    raw = bytearray(path.read_bytes())
+    kind = data.draw(st.sampled_from(["truncate", "flip", "insert"]))
+    pos = data.draw(st.integers(0, len(raw) - 1))
+    if kind == "truncate":
+        raw = raw[:pos]
+    elif kind == "flip":
+        raw[pos] = data.draw(st.integers(0, 255).filter(lambda b: b != raw[pos]))
+    else:
+        raw[pos:pos] = data.draw(st.binary(min_size=1, max_size=4))
+    path.write_bytes(bytes(raw))
+    try:
+        b = PrivacyAccountant.load(path)
+    except ValueError:
+        return
+    # Only harmless edits (e.g. whitespace) may load, and then they load the same history.
+    assert b.history == a.history and b.method == a.method
