@@ -35,7 +35,7 @@ import math
 from ._kernels.special import log_sf_normal
 from .api import register
 from .bounds import Result
-from .cumulants import mechanism_tilted
+from .cumulants import _TILT_CACHE, mechanism_tilted
 from .privacy_loss import directions_of, loss_for
 
 __all__ = ["compute", "spa_terms", "saddle_point"]
@@ -67,11 +67,15 @@ class _Curve:
         if r is None:
             K = K1 = K2 = P = errK = K3 = K4 = 0.0
             rel = 0.0
-            near = self._nearest(t)
+            near = False
             for i, (m, s) in enumerate(self.parts):
-                # centre hint: K′ extrapolated from the nearest evaluated tilt
-                hint = None if near is None else near[i].K1 + near[i].K2 * (t - near[i].t)
-                tl = mechanism_tilted(m, self.direction, t, hint)
+                tl = _TILT_CACHE.get((m, self.direction, t))
+                if tl is None:
+                    # centre hint: K′ extrapolated from the nearest evaluated tilt
+                    if near is False:
+                        near = self._nearest(t)
+                    hint = None if near is None else near[i].K1 + near[i].K2 * (t - near[i].t)
+                    tl = mechanism_tilted(m, self.direction, t, hint)
                 self.per_t.setdefault(t, []).append(tl)
                 K += s * tl.K
                 K1 += s * tl.K1
