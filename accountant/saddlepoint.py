@@ -276,7 +276,10 @@ def _eps_direction(curve, delta):
                 v = f((e, clt, err, msd))
                 if v > 0 and clt > 0 and d < 0:
                     guess[nm] = s_start - math.log(v / clt) / d
-        if b is None:          # δ-value stays above δ: up to the supremum of the loss
+        if b is None and name == "lower":
+            # δ_lower > δ at every tilt tried: the last point checked is the proven bound
+            val = vals(a)[0] if a is not None else 0.0
+        elif b is None:        # δ-value stays above δ: up to the supremum of the loss
             val = curve.hi if bounded else math.inf
         elif a is None:        # below δ already at the smallest ε
             val = 0.0
