@@ -404,13 +404,18 @@ def plot(curve_data: dict, path: str, title: str = "", delta: float | None = Non
               "rdp": dict(color="tab:red", lw=1.8, marker="s"),
               "edgeworth": dict(color="tab:purple", lw=1.5, marker="^"),
               "saddlepoint": dict(color="tab:green", lw=1.5, marker="v")}
+    peer_colors = iter(["tab:blue", "tab:orange", "tab:cyan", "tab:brown", "tab:pink",
+                        "tab:olive", "tab:gray"] * 4)
+    peer_markers = iter(["x", "+", "1", "2", "3", "4", "*"] * 4)
     for name, (xs, ys, lo, up) in curve_data.items():
         ours = name in api.METHODS
         kw = dict(styles.get(name, {}))
         if not ours:
-            kw.update(ls="--", lw=1.2, marker="x")
+            kw.update(ls="--", lw=1.2, marker=next(peer_markers), color=next(peer_colors),
+                      ms=7)
         label = f"{name} (ours)" if ours else name
-        ax.plot(xs, ys, label=label, ms=4, **kw)
+        kw.setdefault("ms", 4)
+        ax.plot(xs, ys, label=label, **kw)
         if name == "pld":
             ax.fill_between(xs, lo, up, color="grey", alpha=0.3, label="pld certified bracket")
     ax.set_xscale("log")
