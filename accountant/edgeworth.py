@@ -25,6 +25,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
+from scipy.special import ndtr
 
 from ._kernels import edgeworth as _ke
 from .api import register
@@ -98,7 +99,6 @@ def _tail(x, K, order):
         return np.where(np.asarray(x) < K[0], 1.0, 0.0)
     s, g, k, l5 = _shape(K)
     z = (np.asarray(x, dtype=float) - K[0]) / s
-    from scipy.special import ndtr
     val = ndtr(-z) + _INV_SQRT_2PI * np.exp(-0.5 * z * z) * _bracket(z, g, k, l5, order)
     return np.clip(val, 0.0, 1.0)
 
