@@ -496,7 +496,7 @@ def run(a) -> int:
                "results": rows}
         if a.plot is not None:
             out["plot"] = a.plot
-        print(json.dumps(out))
+        print(json.dumps(_json_safe(out), allow_nan=False))
         return 0
     print(_describe(mech, steps, a.delta))
     ours = [r for r in rows if r["source"] == "ours" and "error" not in r]
@@ -519,3 +519,14 @@ def run(a) -> int:
 
 def _fmt(x):
     return "inf" if math.isinf(x) else f"{x:.6g}"
+
+
+def _json_safe(obj):
+    """Strict JSON: an infinite bound (a vacuous interval) is written as the string "inf"."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return "inf" if obj > 0 else ("-inf" if obj < 0 else "nan")
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj

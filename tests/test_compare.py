@@ -120,6 +120,18 @@ def test_cli_json(capsys):
     assert all(math.isfinite(r["epsilon"]) for r in out["results"])
 
 
+def test_cli_json_is_strict_with_vacuous_intervals(capsys):
+    if "edgeworth" not in api.built_methods():
+        pytest.skip("edgeworth not built")
+    code = cli.main(["compare", "--steps", "300", "--peers", "none", "--method", "edgeworth",
+                     "--delta", "1e-12", "--repeat", "1", "--json"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "Infinity" not in text and "NaN" not in text
+    r = json.loads(text)["results"][0]
+    assert r["upper"] == "inf" or math.isfinite(r["upper"])
+
+
 def test_cli_table(capsys):
     code = cli.main(["compare", "--steps", "300", "--peers", "none", "--method", "rdp",
                      "--repeat", "1"])
