@@ -223,10 +223,13 @@ def dominating_schedule(counts, max_mechanisms: int, min_ratio: float = 1e-3,
     span = max((math.log(s.max() / s.min()) + math.log(q.max() / q.min())
                 for _, s, q, _, _ in prepared[0]), default=0.0)
     lr = max(lr, span / (2.0 * max_mechanisms))
-    for _ in range(200):
+    # Beyond lr = span every family is a single cell: coarser grids cannot merge more (the
+    # rest — Laplace, distinct ELS rates — is kept as is).
+    top = max(span * 1.01 + 1e-12, lr)
+    while lr < top:
         if _round_counts(counts, lr, dominate, prepared, build=False) <= max_mechanisms:
             break
-        lr *= 1.5
+        lr = min(lr * 1.5, top)
     return _round_counts(counts, lr, dominate, prepared), math.exp(lr)
 
 
