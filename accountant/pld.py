@@ -83,7 +83,7 @@ _MAX_WINDOW = 1 << 22      # FFT length of the composed window
 _H_MIN = 2e-6
 _H_MAX = 0.5
 _CACHE: "OrderedDict" = OrderedDict()
-_CACHE_SIZE = 64
+_CACHE_SIZE = 256
 
 
 # ----------------------------------------------------------------------------------------
