@@ -56,6 +56,17 @@ Error terms, all added to the upper δ / subtracted from the lower δ:
 
 ε(δ) is read from the exact δ(ε) of the discrete PLD (linear in e^ε between grid points);
 the result is the max over directions of each side.
+
+Grid step — chosen from the requested accuracy: a pilot at h = 4e-3, then h from the measured
+law width ∝ h^p (p from the last two grids, 2 by default) until upper − lower ≤
+max(rtol·value, atol); ``h=`` fixes it. Grids are capped (one step: 4e6 points, composed
+window: 2^22); beyond that the coarser bracket is returned with a ``grid_capped`` warning,
+and a loss beyond ±600 raises ValueError (use RDP).
+
+Limits — when a step's privacy loss is concentrated far below the grid step (q ≲ 1e-4 with
+σ ≲ 0.7), both discretisations lose their second-order accuracy and the refinement has to
+go down to h ≈ 1e-5…6e-5 (seconds instead of milliseconds). Staged composition (fine grid
+for blocks of steps, then re-discretisation) is not implemented yet.
 """
 from __future__ import annotations
 
