@@ -44,12 +44,12 @@ from scipy.optimize import minimize_scalar
 from . import _exact
 from . import _validate as v
 from .bounds import Result
-from .mechanisms import (ELS, MECHANISM_TYPES, ULS, Gaussian, Laplace, MixtureOfGaussians,
+from .mechanisms import (ELS, MECHANISM_TYPES, ULS, Gaussian, MixtureOfGaussians,
                          Schedule, SubsampledGaussian, as_schedule)
 from ._kernels import mixture as _km
 from .privacy_loss import GaussianMixtureLoss, LaplaceLoss, privacy_losses
 from .privacy_loss.mixture import _RTOL as _MIX_RTOL
-from .rdp import epsilon_from_rdp, log_delta_from_rdp
+from .rdp import log_delta_from_rdp
 
 __all__ = ["PrivacyAccountant", "load_schedule", "dominating_schedule", "STATE_FORMAT",
            "SCHEMA_VERSION"]
@@ -374,25 +374,31 @@ class _Rows:
 class _RdpEngine:
     """RDP of a growing history with cached per-mechanism CGFs.
 
-    For each direction the composed CGF is Σ_m T_m K_m(α − 1) (RDP adds over steps). The
-    order search costs at most a few exact CGF evaluations per distinct mechanism:
+    For each direction the composed CGF is Σ_m T_m K_m(α − 1) (RDP adds over steps). Every
+    value that enters the reported bound is an exact CGF of the members (the distinct
+    mechanisms of the history); the search for the order costs a few evaluations per member:
 
     1. locate the best order on a coarse scan, then on the fixed integer orders near it,
-       using the mechanisms themselves (≤ 64 distinct) or ≤ 24 dominating representatives
+       using the members themselves (≤ 64 distinct) or ≤ 24 dominating representatives
        (:func:`dominating_schedule`: σ down, q up — valid upper bounds on every CGF);
-    2. evaluate every distinct mechanism **exactly** at the five fixed orders around that
-       order (widening while the minimum sits on the window's edge);
-    3. between two exactly evaluated orders the composed CGF lies below its chord
-       (a CGF is convex), so minimising the conversion with the chord over each of the two
-       intervals around the best order is still a certified bound — the continuous order
-       refinement costs no CGF evaluation.
+    2. evaluate every member **exactly** at the five fixed orders around that order
+       (widening while the minimum sits on the window's edge); integer orders of the
+       subsampled Gaussian are closed form (binomial sum, ~5 µs);
+    3. between two exactly evaluated orders the composed CGF lies below its chord (a CGF is
+       convex): minimising the conversion with the chord costs no CGF evaluation;
+    4. one fractional order: Brent on the guide (members, or representatives rescaled by
+       the exact members/representatives ratio at the neighbouring fixed orders), then one
+       exact evaluation per member there (~120 µs each: quadrature).
 
-    A direction whose representative bound (step 1, certified) is already below another
-    direction's exact value cannot be the maximum and is not evaluated exactly: for the
-    subsampled Gaussian this skips the quadrature-only "add" direction.
+    The minimum over all exactly evaluated orders (and chords) is returned, so the result is
+    a certified RDP bound whatever the guide's accuracy. A direction whose bound at the
+    worst direction's best orders (from its guide, dominating or exact) is already below
+    the worst direction's value cannot be the maximum and is skipped: for the subsampled
+    Gaussian this skips the quadrature-only "add" direction.
 
-    The conversion to (ε, δ), the pure-DP and basic-composition alternatives and the lower
-    bound are those of :mod:`accountant.rdp` (Canonne–Kamath–Steinke 2020, Prop. 12).
+    The conversion to (ε, δ) is Canonne–Kamath–Steinke 2020, Prop. 12 (as in
+    :mod:`accountant.rdp`); pure DP, basic composition and the lower bound are added by
+    :meth:`PrivacyAccountant._rdp_query`.
     """
 
     def __init__(self):

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 import accountant as acc
-from accountant.adapters.opacus import (OpacusAccountant, PLDOpacusAccountant,
+from accountant.adapters.opacus import (PLDOpacusAccountant,
                                         RDPOpacusAccountant, register)
 from accountant.mechanisms import (Gaussian, Laplace, MixtureOfGaussians, Schedule,
                                    SubsampledGaussian)
