@@ -36,7 +36,6 @@ from .privacy_loss import directions_of, loss_for
 __all__ = ["compute", "edgeworth_delta", "dgg_bound", "composed_cumulants"]
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_SQRT2 = math.sqrt(2.0)
 # Diagnostics thresholds: beyond these the correction terms are not small in the tails.
 _SKEW_WARN = 0.5
 _KURT_WARN = 1.0
@@ -76,23 +75,6 @@ def _bracket(z, g, k, l5, order):
     return out
 
 
-def _density_poly(z, g, k, l5, order):
-    """1 + the polynomial of the approximate density −dS̃/dx·s/φ(z) (He_{n+1} terms)."""
-    z2 = z * z
-    he3 = z * (z2 - 3.0)
-    out = 1.0 + g / 6.0 * he3
-    if order >= 2:
-        he4 = z2 * (z2 - 6.0) + 3.0
-        he6 = z2 * (z2 * (z2 - 15.0) + 45.0) - 15.0
-        out = out + k / 24.0 * he4 + g * g / 72.0 * he6
-    if order >= 3:
-        he5 = z * (z2 * (z2 - 10.0) + 15.0)
-        he7 = z * (z2 * (z2 * (z2 - 21.0) + 105.0) - 105.0)
-        he9 = z * (z2 * (z2 * (z2 * (z2 - 36.0) + 378.0) - 1260.0) + 945.0)
-        out = out + l5 / 120.0 * he5 + g * k / 144.0 * he7 + g ** 3 / 1296.0 * he9
-    return out
-
-
 def _tail(x, K, order):
     """S̃(x), clipped to [0, 1] (vectorised)."""
     if K[1] <= 0.0:
@@ -103,16 +85,6 @@ def _tail(x, K, order):
     return np.clip(val, 0.0, 1.0)
 
 
-def _tail_scalar(x, K, order):
-    if K[1] <= 0.0:
-        return 1.0 if x < K[0] else 0.0
-    s, g, k, l5 = _shape(K)
-    z = (x - K[0]) / s
-    val = 0.5 * math.erfc(z / _SQRT2) + _INV_SQRT_2PI * math.exp(-0.5 * z * z) * _bracket(
-        z, g, k, l5, order)
-    return min(1.0, max(0.0, val))
-
-
 def edgeworth_delta(eps, KX, KY, order=2):
     """δ̃(ε) = S̃_Y(ε) − e^ε·S̃_X(ε) (tails clipped to [0, 1]; may be negative)."""
     eps = np.asarray(eps, dtype=float)
@@ -120,18 +92,6 @@ def edgeworth_delta(eps, KX, KY, order=2):
         sx = _tail(eps, KX, order)
         out = _tail(eps, KY, order) - np.where(sx > 0, np.exp(eps) * sx, 0.0)
     return out
-
-
-def _exp_times(eps, s):
-    """e^ε·s for s ≥ 0 without overflow (inf when it exceeds the float range)."""
-    if s <= 0.0:
-        return 0.0
-    v = eps + math.log(s)
-    return math.exp(v) if v < 709.0 else math.inf
-
-
-def _delta_scalar(eps, KX, KY, order):
-    return _tail_scalar(eps, KY, order) - _exp_times(eps, _tail_scalar(eps, KX, order))
 
 
 # ----------------------------------------------------------------------------------------
@@ -172,33 +132,8 @@ def _dgg_for(schedule, direction, under):
 
 
 # ----------------------------------------------------------------------------------------
-# The accountant
+# The accountant (searches and diagnostics run in numba: accountant/_kernels/edgeworth.py)
 # ----------------------------------------------------------------------------------------
-def _interval_deltas(eps, KX, KY, dX, dY):
-    """Rigorous [δ_lo, δ_hi] at ε from |S − S̃₁| ≤ Δ for each tail (order 1, clipped)."""
-    sy = _tail(eps, KY, 1)
-    sx = _tail(eps, KX, 1)
-    with np.errstate(over="ignore", invalid="ignore"):
-        ex = np.exp(eps)
-        sx_lo = np.maximum(sx - dX, 0.0)
-        sx_hi = np.minimum(sx + dX, 1.0)
-        hi = np.minimum(sy + dY, 1.0) - np.where(sx_lo > 0, ex * sx_lo, 0.0)
-        lo = np.maximum(sy - dY, 0.0) - np.where(sx_hi > 0, ex * sx_hi, 0.0)
-    return np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
-
-
-def _interval_scalar(eps, KX, KY, dX, dY, upper):
-    sy = _tail_scalar(eps, KY, 1)
-    sx = _tail_scalar(eps, KX, 1)
-    if upper:
-        sx_lo = max(sx - dX, 0.0)
-        v = min(sy + dY, 1.0) - _exp_times(eps, sx_lo)
-    else:
-        sx_hi = min(sx + dX, 1.0)
-        v = max(sy - dY, 0.0) - _exp_times(eps, sx_hi)
-    return min(max(v, 0.0), 1.0)
-
-
 def _hi_loss_total(schedule, direction):
     """Σ T·sup L: beyond it δ = 0 exactly (pure-DP part of bounded losses)."""
     tot = 0.0
@@ -215,104 +150,52 @@ def _grid(KX, KY, hi_total):
     return np.linspace(0.0, top, 257)
 
 
-def _refine(f, a, b, keep_left):
-    """For f(a) > 0 ≥ f(b): shrink [a, b] keeping the signs (Illinois steps with a bisection
-    safeguard) and return a (``keep_left``: a point where f > 0) or b (where f ≤ 0)."""
-    fa, fb = f(a), f(b)
-    side = 0
-    for _ in range(200):
-        if b - a <= 1e-13 * max(1.0, abs(b)):
-            break
-        c = (a * fb - b * fa) / (fb - fa) if fa != fb else 0.5 * (a + b)
-        if not (a < c < b):
-            c = 0.5 * (a + b)
-        # keep the bracket shrinking geometrically even when the secant stalls at one end
-        w = b - a
-        c = min(max(c, a + 1e-3 * w), b - 1e-3 * w)
-        fc = f(c)
-        if fc > 0:
-            a, fa = c, fc
-            if side == 1:
-                fb *= 0.5
-            side = 1
-        else:
-            b, fb = c, fc
-            if side == -1:
-                fa *= 0.5
-            side = -1
-    return a if keep_left else b
-
-
-def _last_above(vals, thr):
-    idx = np.nonzero(vals > thr)[0]
-    return int(idx[-1]) if idx.size else -1
-
-
-def _diagnostics(KX, KY, order):
-    warn = []
-    z = np.linspace(-10.0, 10.0, 121)
-    for K in (KX, KY):
-        if K[1] <= 0:
-            continue
-        s, g, k, l5 = _shape(K)
-        if np.any(_density_poly(z, g, k, l5, order) < 0):
-            warn.append("negative_density")
-        if abs(g) > _SKEW_WARN:
-            warn.append("large_skewness")
-        if abs(k) > _KURT_WARN:
-            warn.append("large_kurtosis")
-    return warn
-
-
 @lru_cache(maxsize=1024)
 def _curve(schedule, direction, order, interval):
     """Everything a query needs for one direction, cached per (schedule, direction, order):
-    cumulant sums, the δ̃ grid, the DGG δ-interval on the grid, and the diagnostics."""
-    KX = composed_cumulants(schedule, direction, "P")
-    KY = composed_cumulants(schedule, direction, "Q")
+    cumulant sums, the search grid, the DGG bounds and the diagnostics."""
+    KX = np.array(composed_cumulants(schedule, direction, "P"))
+    KY = np.array(composed_cumulants(schedule, direction, "Q"))
     hi_total = _hi_loss_total(schedule, direction)
     grid = _grid(KX, KY, hi_total)
-    dv = edgeworth_delta(grid, KX, KY, order)
-    warn = _diagnostics(KX, KY, order)
-    if np.any(np.diff(dv) > 1e-12 * max(1e-300, float(np.max(np.abs(dv))))):
+    warn = []
+    for K in (KX, KY):
+        if K[1] <= 0:
+            continue
+        if _ke.ew_negative_density(K, order):
+            warn.append("negative_density")
+        s = math.sqrt(K[1])
+        if abs(K[2] / s ** 3) > _SKEW_WARN:
+            warn.append("large_skewness")
+        if abs(K[3] / s ** 4) > _KURT_WARN:
+            warn.append("large_kurtosis")
+    if _ke.ew_non_monotone(grid, KX, KY, order):
         warn.append("non_monotone_delta")
-    c = {"KX": KX, "KY": KY, "hi": hi_total, "grid": grid, "dv": dv, "warn": tuple(warn)}
+    c = {"KX": KX, "KY": KY, "hi": hi_total, "grid": grid, "warn": tuple(warn),
+         "dX": math.inf, "dY": math.inf}
     if interval:
-        dX = _dgg_for(schedule, direction, "P")
-        dY = _dgg_for(schedule, direction, "Q")
-        dlo, dhi = _interval_deltas(grid, KX, KY, dX, dY)
-        c.update(dX=dX, dY=dY, dlo=dlo, dhi=dhi)
+        c["dX"] = _dgg_for(schedule, direction, "P")
+        c["dY"] = _dgg_for(schedule, direction, "Q")
     return c
 
 
 def _direction_eps(c, delta, order, interval):
-    KX, KY, grid, dv, hi_total = c["KX"], c["KY"], c["grid"], c["dv"], c["hi"]
-    i = _last_above(dv, delta)
-    if i < 0:
+    KX, KY, grid, hi_total, dX, dY = c["KX"], c["KY"], c["grid"], c["hi"], c["dX"], c["dY"]
+    # Conservative rule: the largest ε with δ̃(ε) > δ.
+    r = _ke.ew_search(0, grid, delta, KX, KY, order, dX, dY, True)
+    if r < 0:
         est = 0.0
-    elif i == grid.size - 1:
+    elif math.isinf(r):
         est = float(grid[-1]) if math.isfinite(hi_total) and grid[-1] >= hi_total else math.inf
     else:
-        est = _refine(lambda e: _delta_scalar(e, KX, KY, order) - delta, float(grid[i]),
-                      float(grid[i + 1]), keep_left=True)
+        est = float(r)
     lo, up = 0.0, math.inf
     if interval:
-        dX, dY = c["dX"], c["dY"]
-        j = _last_above(c["dlo"], delta)
-        if j == grid.size - 1:
-            lo = float(grid[-1])
-        elif j >= 0:
-            lo = _refine(lambda e: _interval_scalar(e, KX, KY, dX, dY, False) - delta,
-                         float(grid[j]), float(grid[j + 1]), keep_left=True)
-        above = c["dhi"] > delta
-        if not above[0]:
-            up = 0.0
-        else:
-            k = np.nonzero(~above)[0]
-            if k.size:
-                k0 = int(k[0])
-                up = _refine(lambda e: _interval_scalar(e, KX, KY, dX, dY, True) - delta,
-                             float(grid[k0 - 1]), float(grid[k0]), keep_left=False)
+        # lower: the largest ε with δ_lower(ε) > δ (true δ(ε) > δ there, so ε_true ≥ ε)
+        r = _ke.ew_search(1, grid, delta, KX, KY, order, dX, dY, True)
+        lo = 0.0 if r < 0 else (float(grid[-1]) if math.isinf(r) else float(r))
+        # upper: the smallest ε with δ_upper(ε) ≤ δ (true δ(ε) ≤ δ there)
+        up = float(_ke.ew_search(2, grid, delta, KX, KY, order, dX, dY, False))
         if math.isfinite(hi_total):
             up = min(up, hi_total)
         lo = min(lo, up)
@@ -348,6 +231,7 @@ def compute(schedule, *, delta=None, epsilon=None, order=2, interval=True, **opt
         raise ValueError(f"unknown option(s) for method 'edgeworth': {', '.join(sorted(options))}")
     if isinstance(order, bool) or order not in (1, 2, 3):
         raise ValueError(f"order must be 1, 2 or 3, got {order!r}")
+    order = int(order)
     interval = bool(interval)
     warn = []
     details = {"order": order, "directions": {}}
@@ -362,16 +246,17 @@ def compute(schedule, *, delta=None, epsilon=None, order=2, interval=True, **opt
             e_d, lo_d, up_d = _direction_eps(c, delta, order, interval)
         else:
             eps = float(epsilon)
-            e_d = min(max(_delta_scalar(eps, c["KX"], c["KY"], order), 0.0), 1.0)
+            e_d = min(max(_ke.ew_delta(eps, c["KX"], c["KY"], order), 0.0), 1.0)
             if eps >= c["hi"]:
                 e_d = lo_d = up_d = 0.0
             elif interval:
-                lo_d = _interval_scalar(eps, c["KX"], c["KY"], c["dX"], c["dY"], False)
-                up_d = _interval_scalar(eps, c["KX"], c["KY"], c["dX"], c["dY"], True)
+                lo_d = _ke.ew_interval(eps, c["KX"], c["KY"], c["dX"], c["dY"], False)
+                up_d = _ke.ew_interval(eps, c["KX"], c["KY"], c["dX"], c["dY"], True)
             else:
                 lo_d, up_d = 0.0, 1.0
         est, lo, up = max(est, e_d), max(lo, lo_d), max(up, up_d)
-        dd = {"estimate": e_d, "lower": lo_d, "upper": up_d, "K_X": c["KX"], "K_Y": c["KY"]}
+        dd = {"estimate": e_d, "lower": lo_d, "upper": up_d,
+              "K_X": tuple(float(k) for k in c["KX"]), "K_Y": tuple(float(k) for k in c["KY"])}
         if interval:
             dd.update(dgg_delta_X=c["dX"], dgg_delta_Y=c["dY"])
         details["directions"][d] = dd
@@ -396,5 +281,5 @@ def compute(schedule, *, delta=None, epsilon=None, order=2, interval=True, **opt
     else:
         details["interval"] = "finite-sample interval (Derumigny-Girard-Guyonvarch), rigorous"
     details["certified_note"] = "Edgeworth estimate: neither an upper nor a lower bound"
-    return Result(quantity, at, est, lo, up, False, "edgeworth", warnings=_uniq(warn),
-                  details=details)
+    return Result(quantity, at, float(est), float(lo), float(up), False, "edgeworth",
+                  warnings=_uniq(warn), details=details)

@@ -318,3 +318,149 @@ def dgg_min(iid, n, K4, K3, K3t, lam):
         if v < best:
             best = v
     return best
+
+
+# ----------------------------------------------------------------------------------------
+# Edgeworth tails and the ε(δ) search (notes/math.md §5), scalar kernels.
+# K holds the composed cumulants (K₁..K₅); order 1, 2 or 3 correction brackets.
+# ----------------------------------------------------------------------------------------
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+@njit(cache=True)
+def _bracket(z, g, k, l5, order):
+    z2 = z * z
+    out = g / 6.0 * (z2 - 1.0)
+    if order >= 2:
+        out += k / 24.0 * z * (z2 - 3.0) + g * g / 72.0 * z * (z2 * (z2 - 10.0) + 15.0)
+    if order >= 3:
+        he4 = z2 * (z2 - 6.0) + 3.0
+        he6 = z2 * (z2 * (z2 - 15.0) + 45.0) - 15.0
+        he8 = z2 * (z2 * (z2 * (z2 - 28.0) + 210.0) - 420.0) + 105.0
+        out += l5 / 120.0 * he4 + g * k / 144.0 * he6 + g ** 3 / 1296.0 * he8
+    return out
+
+
+@njit(cache=True)
+def ew_tail(x, K, order):
+    """S̃(x) clipped to [0, 1]."""
+    if K[1] <= 0.0:
+        return 1.0 if x < K[0] else 0.0
+    s = math.sqrt(K[1])
+    z = (x - K[0]) / s
+    v = 0.5 * math.erfc(z / math.sqrt(2.0)) + _INV_SQRT_2PI * math.exp(-0.5 * z * z) * _bracket(
+        z, K[2] / s ** 3, K[3] / s ** 4, K[4] / s ** 5, order)
+    return min(1.0, max(0.0, v))
+
+
+@njit(cache=True)
+def _exp_times(eps, s):
+    if s <= 0.0:
+        return 0.0
+    v = eps + math.log(s)
+    return math.exp(v) if v < 709.0 else np.inf
+
+
+@njit(cache=True)
+def ew_delta(eps, KX, KY, order):
+    """δ̃(ε) = S̃_Y(ε) − e^ε S̃_X(ε) (may be negative)."""
+    return ew_tail(eps, KY, order) - _exp_times(eps, ew_tail(eps, KX, order))
+
+
+@njit(cache=True)
+def ew_interval(eps, KX, KY, dX, dY, upper):
+    """The DGG δ-bound at ε: upper (True) or lower end, in [0, 1]."""
+    sy = ew_tail(eps, KY, 1)
+    sx = ew_tail(eps, KX, 1)
+    if upper:
+        v = min(sy + dY, 1.0) - _exp_times(eps, max(sx - dX, 0.0))
+    else:
+        v = max(sy - dY, 0.0) - _exp_times(eps, min(sx + dX, 1.0))
+    return min(max(v, 0.0), 1.0)
+
+
+@njit(cache=True)
+def _value(what, eps, KX, KY, order, dX, dY):
+    if what == 0:
+        return ew_delta(eps, KX, KY, order)
+    return ew_interval(eps, KX, KY, dX, dY, what == 2)
+
+
+@njit(cache=True)
+def _bisect(what, a, b, delta, KX, KY, order, dX, dY):
+    """Shrink [a, b] with value(a) > δ ≥ value(b) to width 1e-13·max(1, b)."""
+    for _ in range(200):
+        if b - a <= 1e-13 * max(1.0, abs(b)):
+            break
+        m = 0.5 * (a + b)
+        if _value(what, m, KX, KY, order, dX, dY) > delta:
+            a = m
+        else:
+            b = m
+    return a, b
+
+
+@njit(cache=True)
+def ew_search(what, grid, delta, KX, KY, order, dX, dY, last):
+    """Crossings of value(ε) = δ on a grid, refined by bisection.
+
+    what: 0 = Edgeworth δ̃, 1 = DGG lower end, 2 = DGG upper end.
+    last=True: the largest ε with value > δ (returns the left end of the final bracket,
+    −1 when none, +inf when the last grid point is still above). last=False: the smallest
+    ε with value ≤ δ (right end of the bracket; +inf when none, 0 when the first point).
+    """
+    n = grid.shape[0]
+    if last:
+        for i in range(n - 1, -1, -1):
+            if _value(what, grid[i], KX, KY, order, dX, dY) > delta:
+                if i == n - 1:
+                    return np.inf
+                a, b = _bisect(what, grid[i], grid[i + 1], delta, KX, KY, order, dX, dY)
+                return a
+        return -1.0
+    for i in range(n):
+        if not _value(what, grid[i], KX, KY, order, dX, dY) > delta:
+            if i == 0:
+                return 0.0
+            a, b = _bisect(what, grid[i - 1], grid[i], delta, KX, KY, order, dX, dY)
+            return b
+    return np.inf
+
+
+@njit(cache=True)
+def ew_non_monotone(grid, KX, KY, order):
+    """True when δ̃ increases somewhere on the grid (beyond rounding)."""
+    prev = ew_delta(grid[0], KX, KY, order)
+    scale = abs(prev)
+    vals = np.empty(grid.shape[0])
+    vals[0] = prev
+    for i in range(1, grid.shape[0]):
+        vals[i] = ew_delta(grid[i], KX, KY, order)
+        scale = max(scale, abs(vals[i]))
+    for i in range(1, grid.shape[0]):
+        if vals[i] - vals[i - 1] > 1e-12 * max(scale, 1e-300):
+            return True
+    return False
+
+
+@njit(cache=True)
+def ew_negative_density(K, order):
+    """True when the Edgeworth density −dS̃/dx is negative somewhere on z ∈ [−10, 10]."""
+    if K[1] <= 0.0:
+        return False
+    s = math.sqrt(K[1])
+    g, k, l5 = K[2] / s ** 3, K[3] / s ** 4, K[4] / s ** 5
+    for i in range(201):
+        z = -10.0 + 0.1 * i
+        z2 = z * z
+        v = 1.0 + g / 6.0 * z * (z2 - 3.0)
+        if order >= 2:
+            v += k / 24.0 * (z2 * (z2 - 6.0) + 3.0) + g * g / 72.0 * (z2 * (z2 * (z2 - 15.0) + 45.0) - 15.0)
+        if order >= 3:
+            he5 = z * (z2 * (z2 - 10.0) + 15.0)
+            he7 = z * (z2 * (z2 * (z2 - 21.0) + 105.0) - 105.0)
+            he9 = z * (z2 * (z2 * (z2 * (z2 - 36.0) + 378.0) - 1260.0) + 945.0)
+            v += l5 / 120.0 * he5 + g * k / 144.0 * he7 + g ** 3 / 1296.0 * he9
+        if v < 0.0:
+            return True
+    return False
