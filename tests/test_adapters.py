@@ -215,3 +215,56 @@ def test_dp_accounting_missing_gives_a_clear_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "dp_accounting", None)
     with pytest.raises(ImportError, match="dp-accounting"):
         adapter.from_dp_event(object())
+
+
+def _fake_opacus(monkeypatch, with_registry):
+    """Minimal stand-ins for opacus.accountants (recent: registry; older: if-chain)."""
+    import abc
+    import types
+
+    class IAccountant(abc.ABC):
+        @abc.abstractmethod
+        def __init__(self):
+            self.history = []
+
+    opacus = types.ModuleType("opacus")
+    oa = types.ModuleType("opacus.accountants")
+    acc_mod = types.ModuleType("opacus.accountants.accountant")
+    acc_mod.IAccountant = IAccountant
+    pe = types.ModuleType("opacus.privacy_engine")
+
+    def create_accountant(mechanism):
+        if mechanism == "rdp":
+            return "opacus-rdp"
+        raise ValueError(f"Unexpected accounting mechanism: {mechanism}")
+    oa.create_accountant = create_accountant
+    pe.create_accountant = create_accountant
+    mods = {"opacus": opacus, "opacus.accountants": oa, "opacus.accountants.accountant": acc_mod,
+            "opacus.privacy_engine": pe}
+    table = {}
+    if with_registry:
+        reg = types.ModuleType("opacus.accountants.registry")
+        reg.register_accountant = lambda name, cls: table.__setitem__(name, cls)
+        mods["opacus.accountants.registry"] = reg
+    else:
+        monkeypatch.setitem(sys.modules, "opacus.accountants.registry", None)
+    for name, mod in mods.items():
+        monkeypatch.setitem(sys.modules, name, mod)
+    return IAccountant, oa, pe, table
+
+
+@pytest.mark.parametrize("with_registry", [True, False])
+def test_register_with_stand_in_opacus(monkeypatch, with_registry):
+    IAccountant, oa, pe, table = _fake_opacus(monkeypatch, with_registry)
+    names = register()
+    assert set(names) == {"dpacc_pld", "dpacc_rdp"}
+    if with_registry:
+        inst = table["dpacc_rdp"]()
+    else:
+        inst = pe.create_accountant("dpacc_rdp")
+        assert oa.create_accountant("rdp") == "opacus-rdp"       # others still work
+        register()                                               # idempotent
+        assert pe.create_accountant("rdp") == "opacus-rdp"
+    assert isinstance(inst, IAccountant) and isinstance(inst, RDPOpacusAccountant)
+    inst.step(noise_multiplier=1.0, sample_rate=0.01)
+    assert inst.mechanism() == "dpacc_rdp" and len(inst) == 1
