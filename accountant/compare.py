@@ -247,7 +247,7 @@ def run_peer(name: str, mechanism, delta: float, steps: int = 1, **settings):
 # Ours
 # ========================================================================================
 def clear_caches():
-    """Empty every cache of ours (module-level ``_CACHE`` dicts and ``lru_cache``s) so a
+    """Empty every cache of ours (module-level ``_…CACHE`` dicts and ``lru_cache``s) so a
     timed call includes the one-step work; compiled numba code stays loaded."""
     for name, mod in list(sys.modules.items()):
         if not name.startswith("accountant") or mod is None:
@@ -258,9 +258,10 @@ def clear_caches():
                     attr.cache_clear()
                 except TypeError:
                     pass
-        cache = getattr(mod, "_CACHE", None)
-        if isinstance(cache, dict):
-            cache.clear()
+        for key, val in list(vars(mod).items()):
+            # module-level memo dicts: _CACHE, _TILT_CACHE, ... (never registries)
+            if key.startswith("_") and key.upper().endswith("CACHE") and isinstance(val, dict):
+                val.clear()
 
 
 def default_methods(mechanism) -> Tuple[str, ...]:
@@ -399,7 +400,15 @@ def plot(curve_data: dict, path: str, title: str = "", delta: float | None = Non
         import matplotlib.pyplot as plt
     except ImportError:
         raise ValueError("--plot needs matplotlib: pip install matplotlib") from None
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    ref = curve_data.get("pld")
+    if ref is not None and len(ref[0]) > 0:
+        fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 7), dpi=110, sharex=True,
+                                      gridspec_kw={"height_ratios": [3, 2]})
+        ref_at = {x: 0.5 * (lo + up) for x, lo, up in zip(ref[0], ref[2], ref[3])}
+        rel_min = [0.0]
+    else:
+        fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+        ax2, ref_at = None, {}
     styles = {"pld": dict(color="black", lw=2.2, marker="o", zorder=5),
               "rdp": dict(color="tab:red", lw=1.8, marker="s"),
               "edgeworth": dict(color="tab:purple", lw=1.5, marker="^"),
@@ -418,12 +427,31 @@ def plot(curve_data: dict, path: str, title: str = "", delta: float | None = Non
         ax.plot(xs, ys, label=label, **kw)
         if name == "pld":
             ax.fill_between(xs, lo, up, color="grey", alpha=0.3, label="pld certified bracket")
+        if ax2 is not None:
+            pts = [(x, 100.0 * (y / ref_at[x] - 1.0)) for x, y in zip(xs, ys)
+                   if x in ref_at and ref_at[x] > 0 and math.isfinite(y)]
+            if pts:
+                ax2.plot(*zip(*pts), **kw)
+                rel_min.append(min(p[1] for p in pts))
+            if name == "pld":
+                ax2.fill_between(xs, [100.0 * (v / ref_at[x] - 1.0) for x, v in zip(xs, lo)],
+                                 [100.0 * (v / ref_at[x] - 1.0) for x, v in zip(xs, up)],
+                                 color="grey", alpha=0.3)
     ax.set_xscale("log")
-    ax.set_xlabel("steps")
     ax.set_ylabel(f"ε at δ = {delta:g}" if delta else "ε")
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
+    last = ax
+    if ax2 is not None:
+        ax2.set_yscale("symlog", linthresh=1.0)
+        lo_lim = min(rel_min)
+        ax2.set_ylim(bottom=-0.5 if lo_lim > -0.5 else 1.5 * lo_lim)
+        ax2.set_ylabel("ε vs PLD bracket midpoint (%)")
+        ax2.axhline(0.0, color="black", lw=0.8)
+        ax2.grid(True, which="both", alpha=0.3)
+        last = ax2
+    last.set_xlabel("steps")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
