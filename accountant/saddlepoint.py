@@ -68,15 +68,17 @@ class _Curve:
             K = K1 = K2 = P = errK = K3 = K4 = 0.0
             rel = 0.0
             near = False
+            tilts = []
             for i, (m, s) in enumerate(self.parts):
                 tl = _TILT_CACHE.get((m, self.direction, t))
                 if tl is None:
                     # centre hint: K′ extrapolated from the nearest evaluated tilt
                     if near is False:
                         near = self._nearest(t)
-                    hint = None if near is None else near[i].K1 + near[i].K2 * (t - near[i].t)
+                    hint = (None if near is None or len(near) <= i
+                            else near[i].K1 + near[i].K2 * (t - near[i].t))
                     tl = mechanism_tilted(m, self.direction, t, hint)
-                self.per_t.setdefault(t, []).append(tl)
+                tilts.append(tl)
                 K += s * tl.K
                 K1 += s * tl.K1
                 K2 += s * tl.K2
@@ -86,6 +88,8 @@ class _Curve:
                 K3 += s * tl.K3
                 K4 += s * tl.K4
             r = (K, K1, K2, P, errK, rel, K3, K4)
+            # Stored only when complete, so a hint list always has one entry per part.
+            self.per_t[t] = tilts
             self.memo[t] = r
         return r
 
