@@ -289,11 +289,18 @@ def _saddle_lambda_for_delta(parts, delta):
         return 0.0
     while g(hi) < -ld:
         lo, hi = hi, hi * 4
-        if hi > 1e4:
+        if hi > 1e6:
             # No saddle point (δ sits on an atom at the top of the support, e.g. Laplace):
-            # an untilted FFT is then accurate enough, since δ is not tiny relative to it.
-            return 0.0
+            # fall back on the Chernoff-optimal tilt argmin_t (F(t) − log δ)/t.
+            return _chernoff_tilt(parts, delta)
     return _solve_increasing(g, -ld, lo, hi, rtol=2e-2)
+
+
+def _chernoff_tilt(parts, delta):
+    ld = math.log(delta)
+    ts = np.geomspace(1e-3, 1e5, 25)
+    vals = [(parts.F(t)[0] - ld) / t for t in ts]
+    return float(ts[int(np.argmin(vals))])
 
 
 def _window(parts, lam, eta):
@@ -437,15 +444,17 @@ class _Direction:
                                      for one, T in self.onesteps))
         self.quad = self.steps * _QUAD_REL
 
-    def compose(self, lam, around=None):
-        """FFT composition with tilt λ; the window covers the tilted mass (and ``around``)."""
+    def compose(self, lam, around=None, eta=_ETA):
+        """FFT composition with tilt λ; the window covers the tilted mass (and ``around``),
+        leaving tilted mass ≤ eta outside on each side."""
         h = self.h
+        self.eta = eta
         # e^{−λh} must not underflow in the scans; the bounds stay valid for any λ ≥ 0.
         lam = min(lam, 20.0 / h)
-        w_lo, w_hi, F0, m1, sd = _window(self.parts_up, lam, _ETA)
+        w_lo, w_hi, F0, m1, sd = _window(self.parts_up, lam, eta)
         if self.parts_lo is not None and not _window_holds(self.parts_lo, lam, w_lo, w_hi,
-                                                           sd, _ETA):
-            a, b, *_ = _window(self.parts_lo, lam, _ETA)
+                                                           sd, eta):
+            a, b, *_ = _window(self.parts_lo, lam, eta)
             w_lo, w_hi = min(w_lo, a), max(w_hi, b)
         if around is not None:
             w_lo = min(w_lo, around - 4 * h)
@@ -461,12 +470,13 @@ class _Direction:
         self.lo = _Composed(self.parts_lo, lam, J_lo, n, "lo", 0.0) if self.parts_lo else None
         top = (J_lo + n - 1) * h
         # Untilted mass above the window (upper) ≤ e^{−λ·top + F(λ)}·η.
-        self.above = math.exp(min(-lam * top + self.up.log_c + math.log(_ETA), 0.0))
+        self.above = math.exp(min(-lam * top + self.up.log_c + math.log(eta), 0.0))
         return self
 
     # δ at a point, each side, including every correction.
     def _wrap(self, comp, k):
-        return math.exp(min(-self.lam * comp.ell(k) + comp.log_c + math.log(2 * _ETA), 700.0))
+        return math.exp(min(-self.lam * comp.ell(k) + comp.log_c + math.log(2 * self.eta),
+                            700.0))
 
     def delta_upper(self, eps):
         c = self.up
@@ -611,7 +621,8 @@ def _eps_at_h(schedule, delta, h, dirs=None):
         lam = _saddle_lambda_for_delta(D.parts_up, delta)
         try:
             for _attempt in range(12):
-                D.compose(lam)
+                # Untilted tail terms are ≤ e^{F(λ) − λℓ}·eta: keep them ≪ δ even at λ ≈ 0.
+                D.compose(lam, eta=min(_ETA, 1e-6 * delta))
                 eu = D.eps_upper(delta)
                 el = D.eps_lower(delta)
                 if not isinstance(eu, str) and not isinstance(el, str):
@@ -648,7 +659,7 @@ def _delta_at_h(schedule, eps, h, dirs=None):
         D = _Direction(counts, d, h, tau_hi)
         lam = _saddle_lambda_for_eps(D.parts_up, eps)
         try:
-            D.compose(lam, around=eps)
+            D.compose(lam, around=eps, eta=1e-30)
         except _GridTooLarge:
             if not out:
                 raise
