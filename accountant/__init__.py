@@ -8,10 +8,11 @@ from .api import delta, epsilon, built_methods
 from .bounds import Result
 from .mechanisms import (ELS, ULS, Gaussian, Laplace, MixtureOfGaussians, Schedule,
                          SubsampledGaussian)
+from .session import PrivacyAccountant
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "epsilon", "delta", "built_methods", "Result",
+    "epsilon", "delta", "built_methods", "Result", "PrivacyAccountant",
     "Gaussian", "Laplace", "SubsampledGaussian", "MixtureOfGaussians", "ELS", "ULS", "Schedule",
 ]

@@ -23,7 +23,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_mechanism_args(p: argparse.ArgumentParser, *, need_sigma: bool = True):
-    p.add_argument("--noise-multiplier", type=float, required=need_sigma,
+    p.add_argument("--noise-multiplier", type=float, required=False,
                    help="noise standard deviation per unit sensitivity (Laplace: scale)")
     p.add_argument("--sample-rate", type=float, default=1.0,
                    help="Poisson sampling rate q in (0, 1] (user rate for --sampling uls)")
@@ -46,6 +46,8 @@ def _add_method_args(p: argparse.ArgumentParser):
 def mechanism_from_args(a):
     """Build the mechanism the flags describe (shared by every subcommand)."""
     sigma, q = a.noise_multiplier, a.sample_rate
+    if sigma is None:
+        raise _UsageError("the following arguments are required: --noise-multiplier")
     k = a.examples_per_user
     if a.sampling in ("els", "uls"):
         if a.mechanism != "gaussian":
@@ -74,8 +76,25 @@ def _method_options(a, method):
     return opts
 
 
-def _run_query(a, quantity):
+def _query_fn(a, quantity):
+    """(mechanism-or-None, function(method) -> Result) for the flags or a saved state."""
+    at = {"delta": a.delta} if quantity == "epsilon" else {"epsilon": a.epsilon}
+    if a.state is not None:
+        if a.noise_multiplier is not None:
+            raise ValueError("--state replaces the mechanism flags: drop --noise-multiplier")
+        from .session import PrivacyAccountant
+        acct = PrivacyAccountant.load(a.state)
+        get = acct.get_epsilon if quantity == "epsilon" else acct.get_delta
+        value = a.delta if quantity == "epsilon" else a.epsilon
+        return None, lambda method: get(value, method=method)
     mech = mechanism_from_args(a)
+    fn = api.epsilon if quantity == "epsilon" else api.delta
+    return mech, lambda method: fn(mech, steps=a.steps, method=method, **at,
+                                   **_method_options(a, method))
+
+
+def _run_query(a, quantity):
+    mech, run = _query_fn(a, quantity)
     methods = api.built_methods() if a.method == "all" else (a.method or api.DEFAULT_METHOD,)
     if a.method == "all":
         # Group baselines apply only to ELS.
@@ -83,10 +102,8 @@ def _run_query(a, quantity):
             methods = tuple(m for m in methods if not m.startswith("group-"))
     results, failures = [], []
     for method in methods:
-        fn = api.epsilon if quantity == "epsilon" else api.delta
-        kwargs = {"delta": a.delta} if quantity == "epsilon" else {"epsilon": a.epsilon}
         try:
-            r = fn(mech, steps=a.steps, method=method, **kwargs, **_method_options(a, method))
+            r = run(method)
         except (ValueError, NotImplementedError) as exc:
             if a.method != "all":
                 raise
@@ -156,6 +173,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     _add_mechanism_args(pd)
     pd.add_argument("--epsilon", type=float, required=True)
     _add_method_args(pd)
+    for p in (pe, pd):
+        p.add_argument("--state", default=None, metavar="FILE",
+                       help="account a history saved by PrivacyAccountant.save (replaces the "
+                            "mechanism flags)")
     for name, (_, help_text) in _PLUGINS.items():
         if name != command:
             sub.add_parser(name, help=help_text, add_help=False)

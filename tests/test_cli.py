@@ -75,3 +75,21 @@ def test_module_entry_point_exit_code():
                            "-2", "--delta", "1e-5"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "noise_multiplier" in proc.stderr
+
+
+def test_state_file(tmp_path, capsys):
+    import accountant as acc
+    a = acc.PrivacyAccountant(method="rdp")
+    a.step(noise_multiplier=1.0, sample_rate=0.01, steps=600)
+    a.step(noise_multiplier=1.0, sample_rate=0.01, steps=400)
+    path = tmp_path / "state.json"
+    a.save(path)
+    assert main(["epsilon", "--state", str(path), "--delta", "1e-5", "--method", "rdp", "--json"]) == 0
+    via_state = json.loads(capsys.readouterr().out)["epsilon"]
+    assert main(["epsilon", *BASE, "--delta", "1e-5", "--method", "rdp", "--json"]) == 0
+    direct = json.loads(capsys.readouterr().out)["epsilon"]
+    assert via_state == pytest.approx(direct, rel=1e-6)
+    path.write_text(path.read_text()[:-20])
+    assert main(["epsilon", "--state", str(path), "--delta", "1e-5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "state" in err[0].lower()
