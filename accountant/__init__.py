@@ -2,17 +2,44 @@
 
 >>> import accountant as acc
 >>> m = acc.SubsampledGaussian(noise_multiplier=1.1, sample_rate=0.01)
->>> r = acc.epsilon(m, delta=1e-5, steps=10_000)
+>>> r = acc.epsilon(m, delta=1e-5, steps=10_000)      # certified PLD bracket
 """
-from .api import delta, epsilon, built_methods
+from .api import built_methods, delta, epsilon
 from .bounds import Result
 from .mechanisms import (ELS, ULS, Gaussian, Laplace, MixtureOfGaussians, Schedule,
                          SubsampledGaussian)
-from .session import PrivacyAccountant
 
 __version__ = "0.1.0"
 
+# Heavier entry points load on first use, so that `import accountant` (and the CLI) stays
+# quick: name → module that defines it.
+_LAZY = {
+    "PrivacyAccountant": "session",
+    "calibrate": "calibrate",
+    "calibrate_steps": "calibrate",
+    "calibrate_sample_rate": "calibrate",
+    "lookup_noise": "lookup",
+    "choose_contribution_bound": "user_level",
+    "compare_sampling": "user_level",
+    "compare": "compare",
+}
+
 __all__ = [
-    "epsilon", "delta", "built_methods", "Result", "PrivacyAccountant",
+    "epsilon", "delta", "built_methods", "Result",
     "Gaussian", "Laplace", "SubsampledGaussian", "MixtureOfGaussians", "ELS", "ULS", "Schedule",
+    *_LAZY,
 ]
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'accountant' has no attribute {name!r}")
+    import importlib
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
