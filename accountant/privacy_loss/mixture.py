@@ -195,7 +195,7 @@ def _sorted_apply(kernel, flat, args, lo_loss, hi_loss):
 def binomial_log_pmf(k: int, q: float) -> np.ndarray:
     """log Binomial(k, q) pmf at 0..k (−inf where it vanishes)."""
     j = np.arange(k + 1, dtype=float)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         lq = math.log(q)
         l1q = math.log1p(-q) if q < 1 else -np.inf
         out = gammaln(k + 1) - gammaln(j + 1) - gammaln(k - j + 1) + j * lq
