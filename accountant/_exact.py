@@ -18,6 +18,15 @@ from scipy.special import log_ndtr
 from .privacy_loss import GaussianMixtureLoss, privacy_losses
 
 
+def pure_epsilon(schedule) -> float:
+    """Σ T_i · max over directions of sup L_i: the pure-DP ε of the schedule (basic
+    composition of ε₀-DP steps, δ = 0); inf unless every step is pure DP (Laplace)."""
+    total = 0.0
+    for m, steps in schedule.counts():
+        total += steps * max(float(pl.hi_loss) for pl in privacy_losses(m))
+    return total
+
+
 def gaussian_mu(schedule) -> float | None:
     """μ of a schedule made only of Gaussian mechanisms (q = 1), else None."""
     total = 0.0

@@ -76,6 +76,7 @@ from collections import OrderedDict
 import numpy as np
 from scipy import fft as sfft
 
+from . import _exact
 from . import _validate as v
 from ._kernels import mixture as _km
 from ._kernels import pld as _kp
@@ -793,12 +794,22 @@ def compute(schedule, *, delta=None, epsilon=None, rtol=None, atol=None, h=None,
         h = v.positive("h", h)
         if not (_H_MIN <= h <= _H_MAX):
             raise ValueError(f"h must be in [{_H_MIN}, {_H_MAX}], got {h!r}")
+    # Pure-DP steps (Laplace) compose to at most Σ T_i·sup L_i with δ = 0; the
+    # discretisation may round a little above that, so the bound is applied on top.
+    pure = _exact.pure_epsilon(schedule)
     if delta is not None:
         lo, up, details, warns = epsilon_bracket(
             schedule, delta, rtol=1e-3 if rtol is None else rtol,
             atol=(1e-3 if rtol is None else rtol) if atol is None else atol, h=h)
+        if pure < up:
+            up, details = pure, {**details, "pure_dp_bound": pure}
+            lo = min(lo, up)
         return Result("epsilon", delta, up, lo, up, True, "pld", warns, details)
+    if epsilon >= pure:
+        return Result("delta", epsilon, 0.0, 0.0, 0.0, True, "pld",
+                      details={"pure_dp_bound": pure})
     lo, up, details, warns = delta_bracket(
         schedule, epsilon, rtol=1e-3 if rtol is None else rtol,
         atol=0.0 if atol is None else atol, h=h)
     return Result("delta", epsilon, up, lo, up, True, "pld", warns, details)
+

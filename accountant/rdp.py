@@ -138,13 +138,6 @@ def _minimise(objective, orders=None, scan_values=None):
     return value, alpha
 
 
-def _pure_epsilon(schedule) -> float:
-    total = 0.0
-    for m, steps in schedule.counts():
-        total += steps * max(loss_for(m, d).pure_epsilon for d in directions_of(schedule))
-    return total
-
-
 def _per_direction(schedule, dirs, objective_at, orders):
     """min over α of the conversion, worst over directions. Returns (value, info).
 
@@ -192,7 +185,7 @@ def compute(schedule, *, delta=None, epsilon=None, orders=None) -> Result:
         if orders.ndim != 1 or orders.size == 0 or not np.all(orders > 1) or not np.all(np.isfinite(orders)):
             raise ValueError("orders must be a non-empty list of finite numbers in (1, inf)")
     dirs = directions_of(schedule)
-    pure = _pure_epsilon(schedule)
+    pure = _exact.pure_epsilon(schedule)
     if delta is not None:
         def obj(d, a, r=None):
             return epsilon_from_rdp(a, rdp_of(schedule, d, a) if r is None else r, delta)
