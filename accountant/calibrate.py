@@ -240,6 +240,7 @@ class _Search:
         self.pts = []
         self.n = 0
         self.best = None  # (z, log up, result) at zf
+        self.timed_out = False
 
     def reset_points(self):
         self.pts = []
@@ -288,50 +289,68 @@ class _Search:
     def next_z(self, certify):
         a, b = self._bracket()
         s = max(self.slope(), 1e-3)
-        aim = self.lt - 0.3 * self.tol * s
+        aim = self.lt - 0.25 * self.tol * s
+        if a is None and self.zf is not None and (b is None or self.zf < b[0]):
+            # A fact from an earlier grid: its upper value over-estimates this grid's.
+            a = (self.zf, -math.inf, self.uf)
         if a is None and b is None:
             raise RuntimeError("internal error: search has no start point")
+        if certify and a is not None and self.zf is not None and math.isfinite(a[1]) \
+                and (self.lt - self.uf) <= 0.6 * self.tol * s:
+            # The largest feasible point is near the target: certify optimality with the
+            # lower bound just above it (≤ tol away). Ambiguous there → grid too coarse.
+            z = self.snap(self.zf + 0.95 * self.tol, up=False)
+            if z <= self.zf:
+                z = self.snap.next_after(self.zf)
+            if b is None or z < b[0] or b[1] <= self.lt:
+                for p in self.pts:
+                    if p[0] == z:
+                        raise _NeedFiner()
+                return z
         if a is None:
             # Only infeasible points: walk down.
             if b[0] <= self.zmin:
                 raise _Infeasible()
             step = (b[2] - aim) / s
-            z = b[0] - min(max(step, self.tol), 3.0)
-            return self.snap(max(z, self.zmin))
+            z = b[0] - min(max(step, 0.5 * self.tol), 3.0)
+            return self._fresh(self.snap(max(z, self.zmin)), certify)
         if b is None:
             if a[0] >= self.zmax:
                 return None
             step = (aim - a[2]) / s if math.isfinite(a[2]) else 3.0
-            z = a[0] + min(max(step, self.tol), 3.0)
-            return self.snap(min(z, self.zmax))
+            z = a[0] + min(max(step, 0.5 * self.tol), 3.0)
+            return self._fresh(self.snap(min(z, self.zmax)), certify)
         w = b[0] - a[0]
         lim = self.gap_limit(a[0])
         if w <= lim:
             if not certify:
                 return None
-            # Upper-bound search converged; certify optimality with the lower bound just
-            # above zf (≤ tol away). Ambiguous there → the grid is too coarse.
-            z = self.snap(self.zf + 0.95 * self.tol, up=False)
-            if z <= self.zf:
-                z = self.snap.next_after(self.zf)
-            for p in self.pts:
-                if p[0] == z:
-                    raise _NeedFiner()
-            return z
+            if w <= 0.15 * lim or not math.isfinite(b[1]):
+                raise _NeedFiner()
         if math.isfinite(a[2]) and b[2] > a[2]:
             z = a[0] + (aim - a[2]) * w / (b[2] - a[2])
         else:
             z = a[0] + 0.5 * w
-        # Safeguard: stay strictly inside, at least a tenth of the way from either end,
-        # unless the bracket is already near the tolerance.
-        margin = min(0.1 * w, 0.45 * w) if w > 4 * lim else 0.25 * w
+        # Safeguard: stay strictly inside, at least a tenth of the way from either end
+        # (a quarter once the bracket is near the tolerance).
+        margin = 0.1 * w if w > 4 * lim else 0.25 * w
         z = min(max(z, a[0] + margin), b[0] - margin)
         zs = self.snap(z)
         if zs <= a[0] or zs >= b[0]:
             zs = self.snap(a[0] + 0.5 * w)
             if zs <= a[0] or zs >= b[0]:
+                if certify:
+                    raise _NeedFiner()
                 return None
         return zs
+
+    def _fresh(self, z, certify):
+        """Never re-evaluate a point of the current evaluator."""
+        if any(p[0] == z for p in self.pts):
+            if certify:
+                raise _NeedFiner()
+            return None
+        return z
 
 
 class _Infeasible(Exception):
@@ -374,22 +393,28 @@ def _log(x):
 
 
 def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
-                max_evals=_MAX_EVALS):
-    """Drive the search; returns (z, result, search, h, optimality)."""
+                max_evals=_MAX_EVALS, max_seconds=None):
+    """Drive the search; returns (search, h, optimality, grid steps)."""
+    deadline = None if max_seconds is None else time.perf_counter() + max_seconds
     lt = math.log(target)
     tol = math.log1p(rtol)
     zmin, zmax = problem.zmin, problem.zmax
     snap = problem.snap
     z0 = snap(min(max(problem.z_of(guess), zmin), zmax)) if guess is not None else snap(zmin)
 
-    def run_phase(srch, evaluate, certify, budget):
-        z = z0 if not srch.pts and srch.zf is None else None
+    def run_phase(srch, evaluate, certify, budget, first=None):
+        z = first
+        if z is None:
+            z = z0 if not srch.pts and srch.zf is None else None
         if z is None:
             # Continue from the best known facts with the new evaluator.
             z = srch.zf if srch.zf is not None else z0
             if any(p[0] == z for p in srch.pts):
                 z = srch.next_z(certify)
         while z is not None and srch.n < budget:
+            if deadline is not None and time.perf_counter() > deadline and srch.zf is not None:
+                srch.timed_out = True
+                break
             res = evaluate(z)
             lo, up = _value_bounds(res)
             srch.add(z, _log(lo), _log(up), res)
@@ -414,7 +439,11 @@ def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
             while True:
                 res = problem.evaluate(z, "pld", dict(options, h=state["h"]))
                 lo, up = _value_bounds(res)
-                if up <= 0 or (lo > 0 and math.log(up / lo) <= 0.05) or state["h"] <= 4 * _H_FINEST:
+                # A degenerate lower bound (0) at ε ≥ 1 comes from the coarse lowered
+                # chords at small σ; the upper bound is still sharp there.
+                if (up <= 0 or (lo > 0 and math.log(up / lo) <= 0.05)
+                        or state["h"] / 4 < problem.h_floor(z, _COARSE_POINTS)
+                        or state["h"] / 4 < min(hs[0], _H_COARSE / 16)):
                     return res
                 srch.add(z, _log(lo), _log(up), res)
                 srch.reset_points()
@@ -440,26 +469,38 @@ def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
             h = min(h_c, max(_H_FINEST, h_c * math.sqrt(want / width)))
         else:
             h = h_c / 4
+        h = min(h_c, max(h, problem.h_floor(zb)))
         srch.tol = tol
+        # First fine point: the coarse facts moved by the expected drop of the upper bound
+        # (≈ a fifth of the bracket-width reduction, the connect-the-dots share measured
+        # on subsampled Gaussians) onto the aim just below the target.
+        first = None
+        if h < h_c and math.isfinite(width):
+            drop = 0.2 * max(width - want, 0.0)
+            first = snap(min(zb + max((lt - 0.25 * tol * s) - (lub - drop), 0.0) / s, zmax))
+        same = h == h_c
         for _ in range(6):
             hs.append(h)
-            srch.reset_points()
+            if not same:
+                srch.reset_points()
+            same = False
             try:
                 ok = run_phase(srch, lambda z, hh=h: problem.evaluate(z, "pld", dict(options, h=hh)),
-                               certify_pld, max_evals)
+                               certify_pld, max_evals, first=first)
             except _NeedFiner:
                 ok = False
             except _Infeasible:
                 raise problem.infeasible_error() from None
-            if ok or srch.n >= max_evals:
+            first = None
+            if ok or srch.n >= max_evals or srch.timed_out:
                 break
-            if h <= _H_FINEST:
+            if h <= max(_H_FINEST, problem.h_floor(srch.zf)):
                 break
             # Next grid from the width measured on this one (∝ h²), at least halving.
             widths = [p[2] - p[1] for p in srch.pts if math.isfinite(p[1])]
             wm = max(widths) if widths else math.inf
             fac = 0.9 * math.sqrt(want / wm) if math.isfinite(wm) and wm > 0 else 0.25
-            h = max(_H_FINEST, h * min(0.5, max(fac, 0.1)))
+            h = max(_H_FINEST, problem.h_floor(srch.zf), h * min(0.5, max(fac, 0.1)))
         if srch.done(True):
             opt = "certified"
         elif srch.done(False):
@@ -481,15 +522,35 @@ def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
 # ----------------------------------------------------------------------------------------
 # Problems
 # ----------------------------------------------------------------------------------------
+_MAX_ONE_STEP_POINTS = 3e5
+_COARSE_POINTS = 3e4
+
+
 class _Problem:
     slope0 = 1.0
+    k_eff = 1.0
+
+    def sigma_at(self, z):
+        return self.sigma
+
+    def h_floor(self, z, points=_MAX_ONE_STEP_POINTS):
+        """Smallest grid step worth paying for: one step's PLD grid spans about
+        k(1 + 2·7σ)/σ² in loss (tails to ~1e-12), kept under ~3e5 points so that one
+        evaluation stays well under a second; certification stops there."""
+        sig = self.sigma_at(z)
+        return self.k_eff * (1.0 + 14.0 * sig) / (sig * sig) / points
 
     def precheck(self, srch, zmax):
         """Cheap checks before the PLD search (none by default)."""
 
     def evaluate(self, z, method, options):
-        mech, steps = self.build(z)
-        return api.epsilon(mech, delta=self.delta, steps=steps, method=method, **options)
+        key = (z, method, tuple(sorted(options.items())))
+        memo = self.__dict__.setdefault("_memo", {})
+        if key not in memo:
+            mech, steps = self.build(z)
+            memo[key] = api.epsilon(mech, delta=self.delta, steps=steps, method=method,
+                                    **options)
+        return memo[key]
 
 
 class _SigmaProblem(_Problem):
@@ -506,6 +567,12 @@ class _SigmaProblem(_Problem):
         self.zmin, self.zmax = -math.log(smax), -math.log(smin)
         self.snap = _Snap(False)
         self.slope0 = 1.5
+        self.k_eff = float(k or 1) if sampling == "els" else 1.0
+        self.sig_ref = (min(m.noise_multiplier for m, _ in schedule.segments)
+                        if schedule is not None else 1.0)
+
+    def sigma_at(self, z):
+        return self.p_of(z) * self.sig_ref
 
     def z_of(self, p):
         return -math.log(p)
@@ -564,6 +631,7 @@ class _StepsProblem(_Problem):
         self.snap = _Snap(True)
         self.slope0 = 0.6
         self.mech = _mechanism(sigma, q, sampling, k)
+        self.k_eff = float(k or 1) if sampling == "els" else 1.0
 
     def z_of(self, p):
         return math.log(p)
@@ -592,6 +660,7 @@ class _RateProblem(_Problem):
         self.zmin, self.zmax = math.log(1e-9), 0.0
         self.snap = _Snap(False)
         self.slope0 = 1.0
+        self.k_eff = float(k or 1) if sampling == "els" else 1.0
 
     def z_of(self, p):
         return math.log(p)
@@ -645,10 +714,51 @@ def _finish(problem, srch, h, opt, hs, method, rtol, t0, solved_for, **extra):
         evaluations=srch.n, schedule=extra.get("schedule"), details=details)
 
 
+def _gaussian_exact(problem, rtol, t0):
+    """Gaussian-only schedules are exactly μ-GDP with μ ∝ 1/σ (Dong–Roth–Su 2019 Cor. 3.3;
+    profile of Balle & Wang 2018 Thm 8): calibrate on the closed form, no PLD needed."""
+    from ._exact import gaussian_mu, gdp_epsilon
+    from .mechanisms import as_schedule
+    mech, T = problem.build(0.0)
+    mu1 = gaussian_mu(as_schedule(mech, T))
+    if mu1 is None:
+        return None
+    target, d = problem.target, problem.delta
+    lo, hi = 1e-12, 1.0
+    while gdp_epsilon(hi, d, "upper") <= target:
+        lo, hi = hi, hi * 2
+        if hi > 1e6:
+            raise problem.too_small_error()
+    for _ in range(200):
+        mid = math.sqrt(lo * hi)
+        if gdp_epsilon(mid, d, "upper") <= target:
+            lo = mid
+        else:
+            hi = mid
+        if hi / lo < 1 + 1e-3 * rtol:
+            break
+    c = mu1 / lo
+    if c < problem.pmin:
+        raise problem.too_small_error()
+    if c > problem.pmax:
+        raise problem.infeasible_error()
+    ce = gdp_epsilon(mu1 / c, d, "upper")
+    while ce > target:
+        c *= 1 + 1e-12
+        ce = gdp_epsilon(mu1 / c, d, "upper")
+    sched = _scaled(problem.schedule, c) if problem.schedule is not None else None
+    return Calibration(c, ce, True, "pld", time.perf_counter() - t0, "calibrate",
+                       sample_rate=problem.q, steps=problem.T, target_epsilon=target, delta=d,
+                       optimality="certified", rtol=rtol, evaluations=0, schedule=sched,
+                       details={"exact": "gaussian mu-GDP closed form",
+                                "certified_infeasible": mu1 / hi,
+                                "lower_epsilon": gdp_epsilon(mu1 / c, d, "lower")})
+
+
 def calibrate(target_epsilon, delta, sample_rate=1.0, steps=1, method="pld", *,
               examples_per_user=None, sampling=None, schedule=None, rtol=1e-3,
               sigma_range=(SIGMA_MIN, SIGMA_MAX), guess=None, lookup=False,
-              **options) -> Calibration:
+              max_seconds=None, **options) -> Calibration:
     """Smallest noise multiplier σ whose certified ε(δ) is ≤ ``target_epsilon``.
 
     Parameters
@@ -670,6 +780,8 @@ def calibrate(target_epsilon, delta, sample_rate=1.0, steps=1, method="pld", *,
     guess : optional starting σ (tables pass their neighbours' answers).
     lookup : if True, answer from the shipped table when the query is exactly one of its
         grid points (``source="lookup"``).
+    max_seconds : optional wall-clock budget; when it runs out the best certified σ found
+        so far is returned (``optimality`` then says how far it got).
     **options : passed to the accountant (e.g. ``h`` for PLD to fix the grid).
 
     Returns
@@ -709,11 +821,16 @@ def calibrate(target_epsilon, delta, sample_rate=1.0, steps=1, method="pld", *,
                                    sample_rate=q, steps=T, target_epsilon=target, delta=d,
                                    optimality="certified", rtol=rtol)
     problem = _SigmaProblem(target, d, q, T, sampling, k, schedule, (lo_s, hi_s))
+    if method == "pld" and not options:
+        exact = _gaussian_exact(problem, rtol, t0)
+        if exact is not None:
+            return exact
     if guess is None:
         guess = problem.guess()
     else:
         guess = v.positive("guess", guess)
-    srch, h, opt, hs = _run_search(problem, target, rtol, method, dict(options), guess)
+    srch, h, opt, hs = _run_search(problem, target, rtol, method, dict(options), guess,
+                                   max_seconds=max_seconds)
     if srch.zf >= problem.zmax:
         raise problem.too_small_error()
     z = srch.best[0]
@@ -725,7 +842,7 @@ def calibrate(target_epsilon, delta, sample_rate=1.0, steps=1, method="pld", *,
 
 def calibrate_steps(noise_multiplier, target_epsilon, delta, sample_rate=1.0,
                     method="pld", *, examples_per_user=None, sampling=None, rtol=1e-3,
-                    max_steps=MAX_STEPS, **options) -> Calibration:
+                    max_steps=MAX_STEPS, max_seconds=None, **options) -> Calibration:
     """Largest number of steps T whose certified ε(δ) at σ = ``noise_multiplier`` is ≤ the
     target. Optimality: T + 1 and T·(1 + rtol) are certified (PLD lower bound) to spend more.
     A target reachable beyond ``max_steps`` raises ValueError."""
@@ -737,7 +854,7 @@ def calibrate_steps(noise_multiplier, target_epsilon, delta, sample_rate=1.0,
     max_steps = v.count("max_steps", max_steps)
     problem = _StepsProblem(target, d, sigma, q, sampling, k, max_steps)
     srch, h, opt, hs = _run_search(problem, target, rtol, method, dict(options),
-                                   problem.guess())
+                                   problem.guess(), max_seconds=max_seconds)
     if srch.zf >= problem.zmax - 1e-12:
         raise ValueError(f"more than max_steps={max_steps} steps fit in target_epsilon="
                          f"{target:g}; raise max_steps")
@@ -748,7 +865,7 @@ def calibrate_steps(noise_multiplier, target_epsilon, delta, sample_rate=1.0,
 
 def calibrate_sample_rate(noise_multiplier, target_epsilon, delta, steps, method="pld", *,
                           examples_per_user=None, sampling=None, rtol=1e-3,
-                          **options) -> Calibration:
+                          max_seconds=None, **options) -> Calibration:
     """Largest sample rate q ≤ 1 whose certified ε(δ) at σ and ``steps`` is ≤ the target
     (q = 1 when even full batches fit). Optimality as for :func:`calibrate`."""
     t0 = time.perf_counter()
@@ -760,7 +877,7 @@ def calibrate_sample_rate(noise_multiplier, target_epsilon, delta, steps, method
         raise ValueError("sampling='fixed' is not supported by calibrate_sample_rate")
     problem = _RateProblem(target, d, sigma, T, sampling, k)
     srch, h, opt, hs = _run_search(problem, target, rtol, method, dict(options),
-                                   problem.guess())
+                                   problem.guess(), max_seconds=max_seconds)
     q = problem.p_of(srch.best[0])
     return _finish(problem, srch, h, opt, hs, method, rtol, t0, "sample_rate",
                    noise_multiplier=sigma, sample_rate=q, steps=T)
