@@ -41,6 +41,23 @@ def gaussian_mu(schedule) -> float | None:
     return math.sqrt(total)
 
 
+def gaussian_result(schedule, method: str, delta=None, epsilon=None):
+    """The exact answer for a Gaussian-only schedule (μ-GDP, Dong–Roth–Su 2019), as a
+    certified Result whose bracket only covers the rounding of the closed form; None when
+    the schedule has other mechanisms."""
+    from .bounds import Result
+    mu = gaussian_mu(schedule)
+    if mu is None:
+        return None
+    details = {"exact": "mu-GDP", "mu": mu}
+    if delta is not None:
+        up, lo = gdp_epsilon(mu, delta, "upper"), gdp_epsilon(mu, delta, "lower")
+        return Result("epsilon", delta, up, lo, up, True, method, details=details)
+    d = gdp_delta(mu, epsilon)
+    return Result("delta", epsilon, d, max(0.0, d * (1 - 1e-12)), min(1.0, d * (1 + 1e-12)),
+                  True, method, details=details)
+
+
 def gdp_log_delta(mu: float, eps: float) -> float:
     """log δ(ε) of μ-GDP, in log space (no 1 − cdf)."""
     if mu == 0.0:

@@ -84,7 +84,7 @@ def epsilon(mechanism, delta: float, steps: int = 1, method: str | None = None,
     method = method or DEFAULT_METHOD
     fn = _resolve(method)
     t0 = time.perf_counter()
-    res = _exact_gaussian(schedule, method, delta=d) or fn(schedule, delta=d, **options)
+    res = fn(schedule, delta=d, **options)
     return _timed(res, t0)
 
 
@@ -96,28 +96,8 @@ def delta(mechanism, epsilon: float, steps: int = 1, method: str | None = None,
     method = method or DEFAULT_METHOD
     fn = _resolve(method)
     t0 = time.perf_counter()
-    res = _exact_gaussian(schedule, method, epsilon=e) or fn(schedule, epsilon=e, **options)
+    res = fn(schedule, epsilon=e, **options)
     return _timed(res, t0)
-
-
-def _exact_gaussian(schedule, method, delta=None, epsilon=None):
-    """Gaussian-only schedules are exactly μ-GDP (Dong, Roth, Su 2019): the PLD method
-    answers with the closed form instead of a discretisation (Private Evolution and other
-    Gaussian-histogram users get the exact value, lower = upper up to rounding)."""
-    if method != "pld":
-        return None
-    from . import _exact
-    mu = _exact.gaussian_mu(schedule)
-    if mu is None:
-        return None
-    details = {"exact": "mu-GDP", "mu": mu}
-    if delta is not None:
-        up, lo = _exact.gdp_epsilon(mu, delta, "upper"), _exact.gdp_epsilon(mu, delta, "lower")
-        return Result("epsilon", delta, up, lo, up, True, "pld", details=details)
-    d = _exact.gdp_delta(mu, epsilon)
-    # one ulp-scale margin each side covers the rounding of the closed form
-    return Result("delta", epsilon, d, max(0.0, d * (1 - 1e-12)), min(1.0, d * (1 + 1e-12)),
-                  True, "pld", details=details)
 
 
 def _timed(res: Result, t0: float) -> Result:

@@ -775,7 +775,8 @@ def _details(best, history):
 
 
 @register("pld")
-def compute(schedule, *, delta=None, epsilon=None, rtol=None, atol=None, h=None, **options):
+def compute(schedule, *, delta=None, epsilon=None, rtol=None, atol=None, h=None,
+            closed_form=True, **options):
     """PLD accountant: certified bracket (see the module docstring for the proofs).
 
     Options
@@ -783,6 +784,8 @@ def compute(schedule, *, delta=None, epsilon=None, rtol=None, atol=None, h=None,
     rtol : bracket width relative to the value (default 1e-3).
     atol : absolute width floor for ε (default: rtol, i.e. the relative width at ε = 1).
     h : fix the grid step instead of refining it.
+    closed_form : answer Gaussian-only schedules (Private Evolution, q = 1) with the exact
+        μ-GDP closed form (default); False forces the discretisation.
     """
     if options:
         raise ValueError(f"unknown option(s) for method 'pld': {', '.join(sorted(options))}")
@@ -794,6 +797,10 @@ def compute(schedule, *, delta=None, epsilon=None, rtol=None, atol=None, h=None,
         h = v.positive("h", h)
         if not (_H_MIN <= h <= _H_MAX):
             raise ValueError(f"h must be in [{_H_MIN}, {_H_MAX}], got {h!r}")
+    if closed_form:
+        exact = _exact.gaussian_result(schedule, "pld", delta=delta, epsilon=epsilon)
+        if exact is not None:
+            return exact
     # Pure-DP steps (Laplace) compose to at most Σ T_i·sup L_i with δ = 0; the
     # discretisation may round a little above that, so the bound is applied on top.
     pure = _exact.pure_epsilon(schedule)
