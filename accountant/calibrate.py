@@ -393,7 +393,7 @@ def _log(x):
 
 
 def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
-                max_evals=_MAX_EVALS, max_seconds=None):
+                max_evals=_MAX_EVALS, max_seconds=None, warm=None):
     """Drive the search; returns (search, h, optimality, grid steps)."""
     deadline = None if max_seconds is None else time.perf_counter() + max_seconds
     lt = math.log(target)
@@ -423,6 +423,47 @@ def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
             z = srch.next_z(certify)
         return srch.done(certify)
 
+    def fine(srch, h, want, first, same, hs):
+        for _ in range(6):
+            hs.append(h)
+            if not same:
+                srch.reset_points()
+            same = False
+            try:
+                ok = run_phase(srch, lambda z, hh=h: problem.evaluate(z, "pld", dict(options, h=hh)),
+                               certify_pld, max_evals, first=first)
+            except _NeedFiner:
+                ok = False
+            except _Infeasible:
+                raise problem.infeasible_error() from None
+            first = None
+            if ok or srch.n >= max_evals or srch.timed_out:
+                break
+            zref = srch.zf if srch.zf is not None else z0
+            if h <= max(_H_FINEST, problem.h_floor(zref)):
+                break
+            # Next grid from the width measured on this one (∝ h²), at least halving.
+            widths = [p[2] - p[1] for p in srch.pts if math.isfinite(p[1])]
+            wm = max(widths) if widths else math.inf
+            fac = 0.9 * math.sqrt(want / wm) if math.isfinite(wm) and wm > 0 else 0.25
+            h = max(_H_FINEST, problem.h_floor(zref), h * min(0.5, max(fac, 0.1)))
+        if srch.done(True):
+            opt = "certified"
+        elif srch.done(False):
+            opt = "method"
+        else:
+            opt = "none"
+        return srch, h, opt, hs
+
+    if method == "pld" and "h" not in options and warm is not None:
+        # Warm start from a neighbouring cell: its grid step and slope, straight to the
+        # certified phase (the facts it finds are as good as any).
+        h_w, s_w = warm
+        srch = _Search(lt, tol, zmin, zmax, snap, max(s_w, 0.05))
+        h = max(h_w, problem.h_floor(z0))
+        out = fine(srch, h, 0.4 * max(s_w, 0.05) * tol, z0, True, [h])
+        if out[0].zf is not None and out[2] != "none":
+            return out
     if method == "pld" and "h" not in options:
         slope0 = problem.slope0
         srch = _Search(lt, max(tol, math.log1p(3e-3)), zmin, zmax, snap, slope0)
@@ -479,35 +520,7 @@ def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
             drop = 0.2 * max(width - want, 0.0)
             first = snap(min(zb + max((lt - 0.25 * tol * s) - (lub - drop), 0.0) / s, zmax))
         same = h == h_c
-        for _ in range(6):
-            hs.append(h)
-            if not same:
-                srch.reset_points()
-            same = False
-            try:
-                ok = run_phase(srch, lambda z, hh=h: problem.evaluate(z, "pld", dict(options, h=hh)),
-                               certify_pld, max_evals, first=first)
-            except _NeedFiner:
-                ok = False
-            except _Infeasible:
-                raise problem.infeasible_error() from None
-            first = None
-            if ok or srch.n >= max_evals or srch.timed_out:
-                break
-            if h <= max(_H_FINEST, problem.h_floor(srch.zf)):
-                break
-            # Next grid from the width measured on this one (∝ h²), at least halving.
-            widths = [p[2] - p[1] for p in srch.pts if math.isfinite(p[1])]
-            wm = max(widths) if widths else math.inf
-            fac = 0.9 * math.sqrt(want / wm) if math.isfinite(wm) and wm > 0 else 0.25
-            h = max(_H_FINEST, problem.h_floor(srch.zf), h * min(0.5, max(fac, 0.1)))
-        if srch.done(True):
-            opt = "certified"
-        elif srch.done(False):
-            opt = "method"
-        else:
-            opt = "none"
-        return srch, h, opt, hs
+        return fine(srch, h, want, first, same, hs)
     srch = _Search(lt, tol, zmin, zmax, snap, problem.slope0)
     try:
         run_phase(srch, lambda z: problem.evaluate(z, method, options), False, max_evals)
@@ -704,6 +717,7 @@ def _finish(problem, srch, h, opt, hs, method, rtol, t0, solved_for, **extra):
     if srch.zc is not None:
         details["certified_infeasible"] = problem.p_of(srch.zc)
     details["lower_epsilon"] = res.lower
+    details["slope"] = srch.slope()
     return Calibration(
         noise_multiplier=extra.get("noise_multiplier", problem.p_of(z)),
         certified_epsilon=float(res.upper if res.certified else res.estimate),
@@ -758,7 +772,7 @@ def _gaussian_exact(problem, rtol, t0):
 def calibrate(target_epsilon, delta, sample_rate=1.0, steps=1, method="pld", *,
               examples_per_user=None, sampling=None, schedule=None, rtol=1e-3,
               sigma_range=(SIGMA_MIN, SIGMA_MAX), guess=None, lookup=False,
-              max_seconds=None, **options) -> Calibration:
+              max_seconds=None, _warm=None, **options) -> Calibration:
     """Smallest noise multiplier σ whose certified ε(δ) is ≤ ``target_epsilon``.
 
     Parameters
@@ -830,7 +844,7 @@ def calibrate(target_epsilon, delta, sample_rate=1.0, steps=1, method="pld", *,
     else:
         guess = v.positive("guess", guess)
     srch, h, opt, hs = _run_search(problem, target, rtol, method, dict(options), guess,
-                                   max_seconds=max_seconds)
+                                   max_seconds=max_seconds, warm=_warm)
     if srch.zf >= problem.zmax:
         raise problem.too_small_error()
     z = srch.best[0]

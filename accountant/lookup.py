@@ -31,7 +31,7 @@ class _Table:
         import numpy as np
         try:
             from importlib.resources import files
-            blob = files("accountant").joinpath("data", _FILE)
+            blob = files("accountant").joinpath("data").joinpath(_FILE)
             with blob.open("rb") as fh:
                 z = np.load(fh)
                 data = {k: z[k] for k in z.files}

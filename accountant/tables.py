@@ -88,9 +88,14 @@ def _solve_chunk(chunk, method, sampling, k, rtol, max_seconds=None):
             prob = _SigmaProblem(e, d, q, T, sampling, k, None, (0.1, 1e4))
             clt = prob.guess()
             guess = clt if prev is None else prev[1] * clt / prev[0]
+            warm = None
+            if prev is not None and prev[2] is not None:
+                warm = (prev[2], prev[3])
             r = calibrate(e, d, q, T, method=method, sampling=sampling, examples_per_user=k,
-                          rtol=rtol, guess=guess, max_seconds=max_seconds)
-            prev = (clt, r.noise_multiplier)
+                          rtol=rtol, guess=guess, max_seconds=max_seconds, _warm=warm)
+            gs = (r.details or {}).get("grid_step")
+            prev = (clt, r.noise_multiplier, gs if isinstance(gs, float) else None,
+                    (r.details or {}).get("slope", 1.5))
             out.append((idx, r.noise_multiplier, r.certified_epsilon, r.method,
                         time.perf_counter() - t0, None))
         except ValueError as exc:
