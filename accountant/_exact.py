@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import brentq
 from scipy.special import log_ndtr
 
+from ._optimize import find_root
 from .privacy_loss import GaussianMixtureLoss, privacy_losses
 
 
@@ -76,7 +76,7 @@ def gdp_delta(mu: float, eps: float) -> float:
 def _root_side(f, lo, hi, side):
     """Root of a decreasing f on [lo, hi], returned on the requested side: "upper" gives x
     with f(x) ≤ 0 (a valid upper bound on ε), "lower" gives x with f(x) ≥ 0."""
-    x = brentq(f, lo, hi, xtol=1e-14, rtol=1e-14, maxiter=500)
+    x = find_root(f, lo, hi, xtol=1e-14, rtol=1e-14)
     step = 1e-14 * max(1.0, abs(x))
     for _ in range(64):
         v = f(x)

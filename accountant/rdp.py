@@ -23,9 +23,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 from . import _exact
+from ._optimize import minimize_bounded
 from .api import register
 from .bounds import Result
 from .privacy_loss import directions_of, loss_for
@@ -130,8 +130,7 @@ def _minimise(objective, orders=None, scan_values=None):
                 val = math.inf
             seen[a] = val
             return val
-        minimize_scalar(f, bounds=(math.log(lo - 1.0), math.log(hi - 1.0)), method="bounded",
-                        options={"xatol": 1e-3})
+        minimize_bounded(f, math.log(lo - 1.0), math.log(hi - 1.0), xatol=1e-3)
         for a, val in seen.items():
             if val < value:
                 value, alpha = val, a

@@ -39,9 +39,9 @@ import tempfile
 from typing import Dict, List, Tuple
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 from . import _exact
+from ._optimize import minimize_bounded
 from . import _validate as v
 from .bounds import Result
 from .mechanisms import (ELS, MECHANISM_TYPES, ULS, Gaussian, MixtureOfGaussians,
@@ -487,9 +487,9 @@ class _RdpEngine:
             lo_t = max(t0, 1e-6)
             if t1 <= lo_t:
                 continue
-            r = minimize_scalar(g, bounds=(lo_t, t1), method="bounded", options={"xatol": 1e-6})
-            if r.success and math.isfinite(r.fun) and r.fun < best:
-                best, alpha = float(r.fun), 1.0 + float(r.x)
+            x, fx = minimize_bounded(g, lo_t, t1, xatol=1e-6)
+            if math.isfinite(fx) and fx < best:
+                best, alpha = float(fx), 1.0 + float(x)
         return best, alpha, int(cols[b])
 
     @staticmethod
@@ -525,11 +525,10 @@ class _RdpEngine:
                 K *= ratio(a - 1.0)
             val = f(a, K) if math.isfinite(K) else math.inf
             return val if math.isfinite(val) else math.inf
-        r = minimize_scalar(g, bounds=(math.log(lo - 1.0), math.log(hi - 1.0)), method="bounded",
-                            options={"xatol": 1e-3})
-        alpha = 1.0 + math.exp(float(r.x))
+        x, fx = minimize_bounded(g, math.log(lo - 1.0), math.log(hi - 1.0), xatol=1e-3)
+        alpha = 1.0 + math.exp(float(x))
         if guide is members:
-            return float(r.fun), alpha
+            return float(fx), alpha
         K = self._at(members, alpha - 1.0)
         val = f(alpha, K) if math.isfinite(K) else math.inf
         return (val if math.isfinite(val) else math.inf), alpha

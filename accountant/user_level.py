@@ -29,6 +29,7 @@ from typing import Callable, Optional, Sequence, Tuple
 import numpy as np
 
 from . import _exact
+from ._optimize import minimize_bounded
 from . import _validate as v
 from .api import register
 from .bounds import Result
@@ -190,7 +191,6 @@ def group_vadhan_delta(ex_schedule, k: int, eps: float, base_method: str = "pld"
     minimum is usually at ε_e = eps/k (the example-level δ falls faster than the group
     factor grows), so the search is short."""
     from . import api
-    from scipy.optimize import minimize_scalar
 
     top = eps / k
     vals = {}
@@ -207,8 +207,7 @@ def group_vadhan_delta(ex_schedule, k: int, eps: float, base_method: str = "pld"
         def obj(t):
             val = log_user_delta(top * t)
             return val if math.isfinite(val) else -1e300
-        minimize_scalar(obj, bounds=(0.5, 1.0), method="bounded",
-                        options={"xatol": 1e-2, "maxiter": max_evals - 1})
+        minimize_bounded(obj, 0.5, 1.0, xatol=1e-2, maxiter=max_evals - 1)
     e, ld = min(vals.items(), key=lambda kv: kv[1])
     return min(1.0, math.exp(ld)), {"example_epsilon": e, "group_size": k,
                                     "evaluations": len(vals)}
@@ -296,7 +295,6 @@ def _group_rdp_min(ex_schedule, k, convert):
     """min over directions' max of min_β convert(β, R_U(β)): a vectorised geometric scan
     of β (ratio ≈ 1.06) then Brent between the best point's neighbours. Every evaluated
     order gives a valid bound; the smallest one found is returned with its order."""
-    from scipy.optimize import minimize_scalar
     from .privacy_loss import directions_of
     c = _group_c(k)
     worst = None
@@ -327,8 +325,7 @@ def _group_rdp_min(ex_schedule, k, convert):
                 seen[bb] = val
                 return min(val, _BIG)
             if b > a:
-                minimize_scalar(f, bounds=(math.log(a), math.log(b)), method="bounded",
-                                options={"xatol": 1e-3, "maxiter": 8})
+                minimize_bounded(f, math.log(a), math.log(b), xatol=1e-3, maxiter=8)
             for bb, val in seen.items():
                 if val < best_val:
                     best_val, best_beta = val, bb
