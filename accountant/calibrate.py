@@ -69,7 +69,8 @@ class Calibration:
     sample_rate, steps : the values used (the solved one included).
     target_epsilon, delta : the query.
     optimality : "certified" (a PLD lower bound proves the returned value within rtol of the
-        optimum), "method" (within rtol for the method's own bound) or "none".
+        optimum), "method" (within rtol for the method's own bound), "table" (a shipped
+        table entry computed by this search) or "none".
     rtol : the relative tolerance of the search.
     evaluations : accountant calls made.
     schedule : the scaled schedule when a σ profile was calibrated.
@@ -831,9 +832,10 @@ def calibrate(target_epsilon, delta, sample_rate=1.0, steps=1, method="pld", *,
             hit = exact_entry(target, d, q, T, rtol)
             if hit is not None:
                 sig, ce = hit
+                # The table entry is this very calibration, precomputed (same rtol).
                 return Calibration(sig, ce, True, "pld", time.perf_counter() - t0, "lookup",
                                    sample_rate=q, steps=T, target_epsilon=target, delta=d,
-                                   optimality="certified", rtol=rtol)
+                                   optimality="table", rtol=rtol)
     problem = _SigmaProblem(target, d, q, T, sampling, k, schedule, (lo_s, hi_s))
     if method == "pld" and not options:
         exact = _gaussian_exact(problem, rtol, t0)
