@@ -10,7 +10,6 @@ import math
 from functools import cached_property
 
 import numpy as np
-from scipy.special import gammaln
 
 from .._kernels import mixture as _k
 from .base import PrivacyLoss
@@ -198,6 +197,8 @@ def binomial_log_pmf(k: int, q: float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         lq = math.log(q)
         l1q = math.log1p(-q) if q < 1 else -np.inf
-        out = gammaln(k + 1) - gammaln(j + 1) - gammaln(k - j + 1) + j * lq
+        # math.lgamma: scipy.special would add a third of a second to every start-up
+        lg = np.array([math.lgamma(x) for x in range(1, k + 2)])  # lg[n] = log n!
+        out = lg[k] - lg[j.astype(int)] - lg[(k - j).astype(int)] + j * lq
         out = out + np.where(k - j > 0, (k - j) * l1q, 0.0)
     return out
