@@ -37,33 +37,29 @@ def loss_array(x, pm, plw, qm, qlw, sigma):
 
 
 @njit(cache=True)
+def lse_and_mean(x, means, logw, s2):
+    """(log Σ_j w_j e^{(x·m_j − m_j²/2)/σ²}, posterior mean of the component means at x)."""
+    best = NEG_INF
+    for j in range(means.shape[0]):
+        v = logw[j] + (x * means[j] - 0.5 * means[j] * means[j]) / s2
+        if v > best:
+            best = v
+    tot = 0.0
+    mean = 0.0
+    for j in range(means.shape[0]):
+        e = math.exp(logw[j] + (x * means[j] - 0.5 * means[j] * means[j]) / s2 - best)
+        tot += e
+        mean += e * means[j]
+    return best + math.log(tot), mean / tot
+
+
+@njit(cache=True)
 def loss_derivative(x, pm, plw, qm, qlw, sigma):
     """L′(x) = (E_Q-posterior[mean] − E_P-posterior[mean]) / σ²."""
     s2 = sigma * sigma
-    best = NEG_INF
-    for i in range(pm.shape[0]):
-        v = plw[i] + (x * pm[i] - 0.5 * pm[i] * pm[i]) / s2
-        if v > best:
-            best = v
-    num = 0.0
-    den = 0.0
-    for i in range(pm.shape[0]):
-        e = math.exp(plw[i] + (x * pm[i] - 0.5 * pm[i] * pm[i]) / s2 - best)
-        num += e * pm[i]
-        den += e
-    mp = num / den
-    best = NEG_INF
-    for j in range(qm.shape[0]):
-        v = qlw[j] + (x * qm[j] - 0.5 * qm[j] * qm[j]) / s2
-        if v > best:
-            best = v
-    num = 0.0
-    den = 0.0
-    for j in range(qm.shape[0]):
-        e = math.exp(qlw[j] + (x * qm[j] - 0.5 * qm[j] * qm[j]) / s2 - best)
-        num += e * qm[j]
-        den += e
-    return (num / den - mp) / s2
+    _, mp = lse_and_mean(x, pm, plw, s2)
+    _, mq = lse_and_mean(x, qm, qlw, s2)
+    return (mq - mp) / s2
 
 
 @njit(cache=True)

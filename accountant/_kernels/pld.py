@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .mixture import _lse_linear, inverse_loss
+from .mixture import _lse_linear, inverse_loss, lse_and_mean
 from .special import LOG_SQRT_2PI
 
 # Gauss–Legendre nodes/weights on [-1, 1]. n nodes integrate e^{bt} on [-1, 1] with relative
@@ -30,30 +30,9 @@ _X8, _W8 = np.polynomial.legendre.leggauss(8)
 @njit(cache=True)
 def _loss_and_slope(x, pm, plw, qm, qlw, s2):
     """(L(x), L'(x)) with one pass over the components of each mixture."""
-    bp = -np.inf
-    for i in range(pm.shape[0]):
-        v = plw[i] + (x * pm[i] - 0.5 * pm[i] * pm[i]) / s2
-        if v > bp:
-            bp = v
-    sp = 0.0
-    mp = 0.0
-    for i in range(pm.shape[0]):
-        e = math.exp(plw[i] + (x * pm[i] - 0.5 * pm[i] * pm[i]) / s2 - bp)
-        sp += e
-        mp += e * pm[i]
-    bq = -np.inf
-    for j in range(qm.shape[0]):
-        v = qlw[j] + (x * qm[j] - 0.5 * qm[j] * qm[j]) / s2
-        if v > bq:
-            bq = v
-    sq = 0.0
-    mq = 0.0
-    for j in range(qm.shape[0]):
-        e = math.exp(qlw[j] + (x * qm[j] - 0.5 * qm[j] * qm[j]) / s2 - bq)
-        sq += e
-        mq += e * qm[j]
-    L = (bq + math.log(sq)) - (bp + math.log(sp))
-    return L, (mq / sq - mp / sp) / s2
+    a, mp = lse_and_mean(x, pm, plw, s2)
+    b, mq = lse_and_mean(x, qm, qlw, s2)
+    return b - a, (mq - mp) / s2
 
 
 @njit(cache=True)
