@@ -297,7 +297,7 @@ class _Search:
         if a is None and b is None:
             raise RuntimeError("internal error: search has no start point")
         if certify and a is not None and self.zf is not None and math.isfinite(a[1]) \
-                and (self.lt - self.uf) <= 0.6 * self.tol * s:
+                and (self.lt - self.uf) <= s * (0.6 * self.tol + self.snap.granularity(self.zf)):
             # The largest feasible point is near the target: certify optimality with the
             # lower bound just above it (≤ tol away). Ambiguous there → grid too coarse.
             z = self.snap(self.zf + 0.95 * self.tol, up=False)
@@ -313,14 +313,18 @@ class _Search:
             if b[0] <= self.zmin:
                 raise _Infeasible()
             step = (b[2] - aim) / s
-            z = b[0] - min(max(step, 0.5 * self.tol), 3.0)
-            return self._fresh(self.snap(max(z, self.zmin)), certify)
+            z = self.snap(max(b[0] - min(max(step, 0.5 * self.tol), 3.0), self.zmin))
+            if z >= b[0]:
+                z = self.snap.prev_before(b[0])
+            return self._fresh(z, certify)
         if b is None:
             if a[0] >= self.zmax:
                 return None
             step = (aim - a[2]) / s if math.isfinite(a[2]) else 3.0
-            z = a[0] + min(max(step, 0.5 * self.tol), 3.0)
-            return self._fresh(self.snap(min(z, self.zmax)), certify)
+            z = self.snap(min(a[0] + min(max(step, 0.5 * self.tol), 3.0), self.zmax))
+            if z <= a[0]:
+                z = min(self.snap.next_after(a[0]), self.zmax)  # integers: the next one
+            return self._fresh(z, certify)
         w = b[0] - a[0]
         lim = self.gap_limit(a[0])
         if w <= lim:
@@ -375,6 +379,11 @@ class _Snap:
             return 0.0
         t = round(math.exp(z))
         return math.log((t + 1) / t) + 1e-12
+
+    def prev_before(self, z):
+        if not self.integer:
+            return z - 1e-12 * (1 + abs(z))
+        return math.log(max(1, round(math.exp(z)) - 1))
 
     def next_after(self, z):
         if not self.integer:
@@ -950,3 +959,14 @@ def run(a) -> int:
           f"{r.certified_epsilon:.6g} ({kind})   method = {r.method}   "
           f"seconds = {r.seconds:.3f}   path = {path}")
     return 0
+
+
+# ``accountant.calibrate`` names both this module and the function exported lazily by the
+# package: once the submodule is imported (CLI plugins, tables), the package attribute is the
+# module. Make the module callable so that ``acc.calibrate(...)`` works in either case.
+class _CallableModule(__import__("types").ModuleType):
+    def __call__(self, *args, **kwargs):
+        return calibrate(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule
