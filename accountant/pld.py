@@ -599,10 +599,17 @@ def _chernoff_eps(parts, delta):
     return best
 
 
+def _pow2_floor(x: float) -> float:
+    """x rounded down to a power of two. The one-step cache is keyed by the tail threshold;
+    rounding it down (a smaller threshold only tightens what is truncated, and every
+    truncation is accounted) lets queries with nearby T or δ share one-step PLDs."""
+    return 2.0 ** math.floor(math.log2(x))
+
+
 def _eps_at_h(schedule, delta, h, dirs=None):
     counts = schedule.counts()
     T = schedule.steps
-    tau_hi = min(1e-5 * delta, 1e-10) / T
+    tau_hi = _pow2_floor(min(1e-5 * delta, 1e-10) / T)
     out = {}
     order = list(dirs if dirs is not None else _directions(schedule))
     if "remove" in order:  # usually the larger ε: its lower bound lets the others skip
@@ -654,7 +661,7 @@ def _eps_at_h(schedule, delta, h, dirs=None):
 def _delta_at_h(schedule, eps, h, dirs=None):
     counts = schedule.counts()
     T = schedule.steps
-    tau_hi = 1e-30 / T
+    tau_hi = _pow2_floor(1e-30 / T)
     out = {}
     for d in (dirs if dirs is not None else _directions(schedule)):
         D = _Direction(counts, d, h, tau_hi)
