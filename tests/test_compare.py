@@ -172,3 +172,9 @@ def test_cli_plot_writes_png(capsys, tmp_path):
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
     assert "plot written" in capsys.readouterr().out
+
+
+def test_acc_compare_callable_whatever_the_import_order():
+    import accountant
+    rows = accountant.compare(SMALL, 1e-5, 50, methods=["rdp"], peers=False, repeat=1)
+    assert rows[0]["name"] == "rdp" and rows[0]["epsilon"] > 0
