@@ -15,13 +15,13 @@ __version__ = "0.1.0"
 # quick: name → module that defines it.
 _LAZY = {
     "PrivacyAccountant": "session",
-    "calibrate": "calibrate",
-    "calibrate_steps": "calibrate",
-    "calibrate_sample_rate": "calibrate",
+    "calibrate": "calibration",
+    "calibrate_steps": "calibration",
+    "calibrate_sample_rate": "calibration",
     "lookup_noise": "lookup",
     "choose_contribution_bound": "user_level",
     "compare_sampling": "user_level",
-    "compare": "compare",
+    "compare": "comparison",
 }
 
 __all__ = [

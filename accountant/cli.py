@@ -141,10 +141,10 @@ def _fmt(x: float) -> str:
 # ``add_arguments(parser)`` and ``run(args) -> int`` and may reuse the helpers above
 # (``_add_mechanism_args``, ``_add_method_args``, ``mechanism_from_args``).
 _PLUGINS = {
-    "calibrate": ("accountant.calibrate", "noise multiplier for a target epsilon"),
+    "calibrate": ("accountant.calibration", "noise multiplier for a target epsilon"),
     "table": ("accountant.tables", "noise-multiplier lookup table over a grid"),
     "user-level": ("accountant.user_level", "contribution bound from examples-per-user counts"),
-    "compare": ("accountant.compare", "all methods and installed peers side by side"),
+    "compare": ("accountant.comparison", "all methods and installed peers side by side"),
 }
 
 

@@ -2,7 +2,7 @@
 
 The table (``accountant/data/noise_table.npz``, built by
 :func:`accountant.tables.build_lookup`) holds, for a grid of (ε, δ, q, T), the σ returned
-by :func:`accountant.calibrate.calibrate` with the PLD accountant (Poisson sampling,
+by :func:`accountant.calibration.calibrate` with the PLD accountant (Poisson sampling,
 add/remove): its certified ε is ≤ the grid ε, and it is within the table's rtol of the
 optimum.
 
@@ -94,7 +94,7 @@ def lookup_noise(epsilon, delta, sample_rate, steps, *, fallback=False, **calibr
         if s == s:  # not NaN
             return s
     if fallback:
-        from .calibrate import calibrate
+        from .calibration import calibrate
         return calibrate(epsilon, delta, sample_rate, steps, **calibrate_options).noise_multiplier
     return None
 

@@ -1,6 +1,6 @@
 """Noise-multiplier tables over a grid of (ε, δ, q, epochs | steps).
 
-``noise_table(...)`` calibrates every cell with :func:`accountant.calibrate.calibrate`
+``noise_table(...)`` calibrates every cell with :func:`accountant.calibration.calibrate`
 (certified ε ≤ target, σ within rtol of the optimum) and returns one row per cell with the
 columns ``epsilon, delta, sample_rate, epochs, steps, noise_multiplier, certified_epsilon,
 method`` (steps = ceil(epochs / sample_rate)).
@@ -79,7 +79,7 @@ def _solve_chunk(chunk, method, sampling, k, rtol, max_seconds=None):
     Runs in a worker process: returns plain tuples
     (index, sigma, certified_eps, method, seconds, error).
     """
-    from .calibrate import _SigmaProblem, calibrate
+    from .calibration import _SigmaProblem, calibrate
     out = []
     prev = None  # (clt guess, sigma) of the last solved cell
     for idx, (e, d, q, ep, T) in sorted(chunk, key=lambda c: c[1][4]):
@@ -156,7 +156,7 @@ def noise_table(epsilons, deltas, sample_rates, epochs=None, steps=None, *, meth
     epsilons, deltas, sample_rates : sequences (or comma-separated strings).
     epochs, steps : give one (or both): steps = ceil(epochs / q); a ``steps`` value gives
         epochs = steps·q.
-    method, examples_per_user, sampling, rtol : as in :func:`accountant.calibrate.calibrate`.
+    method, examples_per_user, sampling, rtol : as in :func:`accountant.calibration.calibrate`.
     workers : processes (default: all cores; 1 = in this process).
     dask_scheduler : address of a Dask scheduler; chunks are submitted there instead.
     progress : draw a progress bar on stderr.
@@ -168,7 +168,7 @@ def noise_table(epsilons, deltas, sample_rates, epochs=None, steps=None, *, meth
     sts = _floats("steps", steps, v.count) if steps is not None else []
     if not eps_ep and not sts:
         raise ValueError("epochs or steps must be given (at least one value)")
-    from .calibrate import _check_sampling
+    from .calibration import _check_sampling
     k = _check_sampling(sampling, examples_per_user)
     rtol = v.positive("rtol", rtol)
     v.choice("method", method, ("pld", "rdp", "edgeworth", "saddlepoint"))
@@ -188,7 +188,7 @@ def noise_table(epsilons, deltas, sample_rates, epochs=None, steps=None, *, meth
         else:
             import multiprocessing as mp
             # Workers forked from a process that already loaded the numba kernels start warm.
-            from . import calibrate as _c, pld as _p  # noqa: F401
+            from . import calibration as _c, pld as _p  # noqa: F401
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
             with ProcessPoolExecutor(max_workers=min(nw, len(chunks)), mp_context=ctx) as ex:
                 futs = [ex.submit(_solve_chunk, ch, *args) for ch in chunks]

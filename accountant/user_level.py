@@ -436,7 +436,7 @@ def _candidates(candidates, n):
 def _bisect_sigma(make_mech, target_epsilon, delta, steps, method, guess=1.0, rtol=1e-3):
     """Smallest σ (within rtol, on the safe side) with certified ε(δ) ≤ target: (σ, ε(σ)).
 
-    Fallback for when :func:`accountant.calibrate.calibrate` is missing or fails
+    Fallback for when :func:`accountant.calibration.calibrate` is missing or fails
     (TODO(calibrate): drop once calibrate is settled). Bisection on log σ; the returned σ
     is one whose certified ε (the accountant's upper bound) was checked ≤ target. An
     evaluation that fails (e.g. a grid too large at tiny σ) counts as "over budget".
@@ -479,9 +479,9 @@ def _bisect_sigma(make_mech, target_epsilon, delta, steps, method, guess=1.0, rt
 
 def _calibrate(sampling, target_epsilon, delta, rate, steps, k, method, guess):
     """(σ, certified ε at σ, calibrator) for ELS(σ, rate, k) or ULS(σ, rate) (= the subsampled Gaussian):
-    accountant.calibrate when it is built and works, else the private bisection."""
+    accountant.calibration when it is built and works, else the private bisection."""
     try:
-        from .calibrate import calibrate  # written concurrently by another helper
+        from .calibration import calibrate  # written concurrently by another helper
     except ImportError:
         calibrate = None
     if calibrate is not None:
@@ -518,7 +518,7 @@ class BoundRow:
     predicted_noise : ULS — N(G) = σ·Ĉ(G)·S(G)/(B·n_users), the noise std of the normalised
         (per-user mean) update; ELS — σ·Ĉ/B, the noise std of the per-example mean update.
     certified_epsilon : the certified ε(δ) at σ (≤ the target).
-    calibrator : "calibrate" (accountant.calibrate) or "bisection" (the private fallback).
+    calibrator : "calibrate" (accountant.calibration) or "bisection" (the private fallback).
     """
 
     G: int

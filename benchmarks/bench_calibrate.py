@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import accountant as acc  # noqa: E402
 from accountant import pld  # noqa: E402
-from accountant.calibrate import calibrate, calibrate_sample_rate, calibrate_steps  # noqa: E402
+from accountant.calibration import calibrate, calibrate_sample_rate, calibrate_steps  # noqa: E402
 
 _CLOCK = time.process_time
 DELTA = 1e-5

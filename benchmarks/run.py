@@ -42,7 +42,7 @@ import numpy as np  # noqa: E402
 
 import accountant as acc  # noqa: E402
 from accountant import _exact, api  # noqa: E402
-from accountant.compare import (BRACKETED, PEERS, Unsupported, clear_caches,  # noqa: E402
+from accountant.comparison import (BRACKETED, PEERS, Unsupported, clear_caches,  # noqa: E402
                                 peer_status)
 
 warnings.filterwarnings("ignore")
@@ -418,12 +418,12 @@ def sec_hetero(timer, peers, quick, log, goals):
 
 def sec_calibrate(timer, peers, quick, log, goals):
     rows = []
-    if not has("accountant.calibrate"):
-        log("  accountant.calibrate not built: calibration skipped")
+    if not has("accountant.calibration"):
+        log("  accountant.calibration not built: calibration skipped")
         goals.append(("6", "calibrate ε=3, δ=1e-5, q=0.01, T=5000", "≤ 0.3 s warm, ≥ 10× "
                       "dp_accounting", "calibrate not built at this run", False))
         return rows
-    from accountant.calibrate import calibrate
+    from accountant.calibration import calibrate
     target, q, T, sig_star = 3.0, 0.01, 5000, 1.21089
 
     def go():
@@ -555,7 +555,7 @@ def figures(all_rows, els_rows, fig_dir, quick, peers, log):
     os.makedirs(fig_dir, exist_ok=True)
     made = []
     # 1. ε vs steps for the MNIST case, every method and installed peer
-    from accountant.compare import curves, plot
+    from accountant.comparison import curves, plot
     fig_peers = [p for p in peers if p != "prv_accountant"] if quick else list(peers)
     data = curves(acc.SubsampledGaussian(1.1, 256 / 60000), DELTA, 14063, methods=OURS,
                   peers=fig_peers, points=6 if quick else 10)

@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 import accountant as acc
 from accountant._exact import gdp_epsilon
-from accountant.calibrate import (Calibration, calibrate, calibrate_sample_rate,
+from accountant.calibration import (Calibration, calibrate, calibrate_sample_rate,
                                   calibrate_steps)
 from accountant.cli import main
 

@@ -11,7 +11,7 @@ import pytest
 
 import accountant as acc
 from accountant import api, cli
-C = importlib.import_module("accountant.compare")
+C = importlib.import_module("accountant.comparison")
 
 SMALL = acc.SubsampledGaussian(1.1, 256 / 60000)
 HAS_MPL = importlib.util.find_spec("matplotlib") is not None

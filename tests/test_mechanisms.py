@@ -102,3 +102,16 @@ def test_unknown_method():
 def test_not_a_mechanism():
     with pytest.raises(ValueError, match="mechanism must be"):
         acc.epsilon(object(), delta=1e-5, method="rdp")
+
+
+def test_lazy_exports_are_the_functions_whatever_the_import_order():
+    import importlib
+    import accountant
+    importlib.import_module("accountant.calibration")
+    importlib.import_module("accountant.comparison")
+    importlib.import_module("accountant.session")
+    assert callable(accountant.calibrate) and accountant.calibrate.__module__ == "accountant.calibration"
+    assert accountant.compare.__module__ == "accountant.comparison"
+    assert accountant.PrivacyAccountant.__module__ == "accountant.session"
+    for name in accountant.__all__:
+        assert getattr(accountant, name) is not None

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import accountant as acc
-from accountant.calibrate import calibrate
+from accountant.calibration import calibrate
 from accountant.cli import main
 from accountant.lookup import exact_entry, lookup_noise, table_axes
 from accountant.tables import COLUMNS, noise_table, write_table

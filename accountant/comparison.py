@@ -559,14 +559,3 @@ def _json_safe(obj):
     if isinstance(obj, (list, tuple)):
         return [_json_safe(v) for v in obj]
     return obj
-
-
-# ``accountant.compare`` names both this module and the function the package exports lazily:
-# once the submodule is imported (the CLI plugin loader, the benchmarks), the package
-# attribute is the module. Make the module callable so ``acc.compare(...)`` always works.
-class _CallableModule(sys.modules[__name__].__class__):
-    def __call__(self, *args, **kwargs):
-        return compare(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -959,14 +959,3 @@ def run(a) -> int:
           f"{r.certified_epsilon:.6g} ({kind})   method = {r.method}   "
           f"seconds = {r.seconds:.3f}   path = {path}")
     return 0
-
-
-# ``accountant.calibrate`` names both this module and the function exported lazily by the
-# package: once the submodule is imported (CLI plugins, tables), the package attribute is the
-# module. Make the module callable so that ``acc.calibrate(...)`` works in either case.
-class _CallableModule(__import__("types").ModuleType):
-    def __call__(self, *args, **kwargs):
-        return calibrate(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule
