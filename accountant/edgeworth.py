@@ -169,8 +169,6 @@ def _curve(schedule, direction, order, interval):
             warn.append("large_skewness")
         if abs(K[3] / s ** 4) > _KURT_WARN:
             warn.append("large_kurtosis")
-    if _ke.ew_non_monotone(grid, KX, KY, order):
-        warn.append("non_monotone_delta")
     c = {"KX": KX, "KY": KY, "hi": hi_total, "grid": grid, "warn": tuple(warn),
          "dX": math.inf, "dY": math.inf}
     if interval:
@@ -254,6 +252,10 @@ def compute(schedule, *, delta=None, epsilon=None, order=2, interval=True, **opt
                 up_d = _ke.ew_interval(eps, c["KX"], c["KY"], c["dX"], c["dY"], True)
             else:
                 lo_d, up_d = 0.0, 1.0
+        # Monotonicity matters down to a little below the δ the answer is read at.
+        floor = 1e-3 * (delta if delta is not None else max(e_d, 1e-300))
+        if _ke.ew_non_monotone(c["grid"], c["KX"], c["KY"], order, floor):
+            warn.append("non_monotone_delta")
         est, lo, up = max(est, e_d), max(lo, lo_d), max(up, up_d)
         dd = {"estimate": e_d, "lower": lo_d, "upper": up_d,
               "K_X": tuple(float(k) for k in c["KX"]), "K_Y": tuple(float(k) for k in c["KY"])}

@@ -428,8 +428,10 @@ def ew_search(what, grid, delta, KX, KY, order, dX, dY, last):
 
 
 @njit(cache=True)
-def ew_non_monotone(grid, KX, KY, order):
-    """True when δ̃ increases somewhere on the grid (beyond rounding)."""
+def ew_non_monotone(grid, KX, KY, order, floor):
+    """True when δ̃ increases somewhere on the grid (beyond rounding) where it is still
+    above ``floor``: the far tail, where the expansion's polynomial terms outgrow the
+    Gaussian and no query reads it, is not reported."""
     prev = ew_delta(grid[0], KX, KY, order)
     scale = abs(prev)
     vals = np.empty(grid.shape[0])
@@ -438,6 +440,8 @@ def ew_non_monotone(grid, KX, KY, order):
         vals[i] = ew_delta(grid[i], KX, KY, order)
         scale = max(scale, abs(vals[i]))
     for i in range(1, grid.shape[0]):
+        if vals[i - 1] < floor:
+            break
         if vals[i] - vals[i - 1] > 1e-12 * max(scale, 1e-300):
             return True
     return False
