@@ -6,6 +6,7 @@ epsilon=None, **options) -> Result`` with :func:`register`; exactly one of ``del
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import time
 from typing import Callable, Dict
@@ -79,27 +80,19 @@ def epsilon(mechanism, delta: float, steps: int = 1, method: str | None = None,
     Result — ``float(result)`` is the certified upper bound (or the estimate for
     approximate methods, which say ``certified=False``).
     """
-    d = v.delta("delta", delta)
-    schedule = as_schedule(mechanism, steps)
-    method = method or DEFAULT_METHOD
-    fn = _resolve(method)
-    t0 = time.perf_counter()
-    res = fn(schedule, delta=d, **options)
-    return _timed(res, t0)
+    return _run(mechanism, steps, method, options, delta=v.delta("delta", delta))
 
 
 def delta(mechanism, epsilon: float, steps: int = 1, method: str | None = None,
           **options) -> Result:
     """The δ of ``steps`` repetitions of ``mechanism`` (or of a Schedule) at ``epsilon`` ≥ 0."""
-    e = v.epsilon("epsilon", epsilon)
+    return _run(mechanism, steps, method, options, epsilon=v.epsilon("epsilon", epsilon))
+
+
+def _run(mechanism, steps, method, options, **at) -> Result:
+    """Validate, dispatch to the accountant and time it (``at`` is delta= or epsilon=)."""
     schedule = as_schedule(mechanism, steps)
-    method = method or DEFAULT_METHOD
-    fn = _resolve(method)
+    fn = _resolve(method or DEFAULT_METHOD)
     t0 = time.perf_counter()
-    res = fn(schedule, epsilon=e, **options)
-    return _timed(res, t0)
-
-
-def _timed(res: Result, t0: float) -> Result:
-    import dataclasses
+    res = fn(schedule, **at, **options)
     return dataclasses.replace(res, seconds=time.perf_counter() - t0)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, Tuple, Union
+from typing import Tuple, Union
 
 from . import _validate as v
 

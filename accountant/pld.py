@@ -82,7 +82,7 @@ from ._kernels import mixture as _km
 from ._kernels import pld as _kp
 from .api import register
 from .bounds import Result
-from .privacy_loss import GaussianMixtureLoss, privacy_losses
+from .privacy_loss import GaussianMixtureLoss, directions_of, loss_for
 
 __all__ = ["compute", "epsilon_bracket", "delta_bracket"]
 
@@ -435,7 +435,7 @@ class _Direction:
         self.h = h
         self.onesteps = []
         for mech, T in counts:
-            pl = _loss_for(mech, direction)
+            pl = loss_for(mech, direction)
             self.onesteps.append((_one_step(mech, pl, h, tau_hi), T))
         self.steps = sum(T for _, T in counts)
         self.parts_up = _Parts(self.onesteps, "up", h)
@@ -562,23 +562,6 @@ def _solve(c, k, target):
     return c.ell(k) + math.log1p(frac * math.expm1(c.h))
 
 
-def _loss_for(mech, direction):
-    losses = privacy_losses(mech)
-    for pl in losses:
-        if pl.direction == direction:
-            return pl
-    return losses[0]
-
-
-def _directions(schedule):
-    dirs = []
-    for m, _ in schedule.counts():
-        for pl in privacy_losses(m):
-            if pl.direction not in dirs:
-                dirs.append(pl.direction)
-    return dirs
-
-
 # ----------------------------------------------------------------------------------------
 # One grid step: brackets per direction
 # ----------------------------------------------------------------------------------------
@@ -611,7 +594,7 @@ def _eps_at_h(schedule, delta, h, dirs=None):
     T = schedule.steps
     tau_hi = _pow2_floor(min(1e-5 * delta, 1e-10) / T)
     out = {}
-    order = list(dirs if dirs is not None else _directions(schedule))
+    order = list(dirs if dirs is not None else list(directions_of(schedule)))
     if "remove" in order:  # usually the larger ε: its lower bound lets the others skip
         order.remove("remove")
         order.insert(0, "remove")
@@ -653,7 +636,7 @@ def _eps_at_h(schedule, delta, h, dirs=None):
             out[d] = (0.0, max(ch, 0.0), D)
             continue
         # Pure-DP cap: δ(ε) = 0 once ε reaches the largest possible composed loss.
-        pure = sum(T * _loss_for(m, d).hi_loss for m, T in counts)
+        pure = sum(T * loss_for(m, d).hi_loss for m, T in counts)
         out[d] = (min(max(el, 0.0), pure), min(max(eu, 0.0), pure), D)
     return out
 
@@ -663,7 +646,7 @@ def _delta_at_h(schedule, eps, h, dirs=None):
     T = schedule.steps
     tau_hi = _pow2_floor(1e-30 / T)
     out = {}
-    for d in (dirs if dirs is not None else _directions(schedule)):
+    for d in (dirs if dirs is not None else list(directions_of(schedule))):
         D = _Direction(counts, d, h, tau_hi)
         lam = _saddle_lambda_for_eps(D.parts_up, eps)
         try:
@@ -696,7 +679,7 @@ def _refine(run, schedule, target, h, max_refine):
     capped = 0
     for it in range(max_refine + 3):
         top_lo = max((b[0] for b in best.values()), default=-math.inf)
-        dirs = [d for d in _directions(schedule) if d not in best or best[d][1] > top_lo]
+        dirs = [d for d in list(directions_of(schedule)) if d not in best or best[d][1] > top_lo]
         try:
             res = run(cur, dirs)
         except _GridTooLarge as exc:

@@ -170,6 +170,34 @@ def _basic_may_help(schedule, dirs, eps_total: float, delta: float) -> bool:
     return False
 
 
+def certify(quantity: str, at: float, value: float, info: dict, up_sched, lo_sched) -> Result:
+    """The certified RDP Result from the conversion's optimum ``value`` (ε, or log δ).
+
+    Adds the other certified upper bounds (pure DP for Laplace steps, basic composition)
+    on ``up_sched`` — the schedule itself or one that dominates it — and the exact lower
+    bound of :mod:`accountant._exact` on ``lo_sched`` (the schedule or one it dominates).
+    """
+    pure = _exact.pure_epsilon(up_sched)
+    if quantity == "epsilon":
+        upper = min(max(value, 0.0), pure)
+        if pure <= value:
+            info = {"pure_dp": True}
+        if upper > 0 and _basic_may_help(up_sched, directions_of(up_sched), upper, at):
+            basic = _exact.basic_composition_epsilon(up_sched, at)
+            if basic < upper:
+                upper, info = basic, {"basic_composition": True}
+        lower = min(_exact.composed_lower_epsilon(lo_sched, at), upper)
+    else:
+        upper = math.exp(min(value, 0.0))  # log δ ≥ 0 means δ ≤ 1 says nothing
+        basic = _exact.basic_composition_delta(up_sched, at)
+        if basic < upper:
+            upper, info = basic, {"basic_composition": True}
+        if at >= pure:
+            upper = 0.0
+        lower = min(_exact.composed_lower_delta(lo_sched, at), upper)
+    return Result(quantity, at, upper, lower, upper, True, "rdp", details=info)
+
+
 @register("rdp")
 def compute(schedule, *, delta=None, epsilon=None, orders=None) -> Result:
     """RDP ε(δ) or δ(ε) of a schedule.
@@ -184,29 +212,13 @@ def compute(schedule, *, delta=None, epsilon=None, orders=None) -> Result:
         if orders.ndim != 1 or orders.size == 0 or not np.all(orders > 1) or not np.all(np.isfinite(orders)):
             raise ValueError("orders must be a non-empty list of finite numbers in (1, inf)")
     dirs = directions_of(schedule)
-    pure = _exact.pure_epsilon(schedule)
     if delta is not None:
         def obj(d, a, r=None):
             return epsilon_from_rdp(a, rdp_of(schedule, d, a) if r is None else r, delta)
         worst, info = _per_direction(schedule, dirs, obj, orders)
-        upper = min(max(worst, 0.0), pure)
-        if pure <= worst:
-            info = {"pure_dp": True}
-        if upper > 0 and _basic_may_help(schedule, dirs, upper, delta):
-            basic = _exact.basic_composition_epsilon(schedule, delta)
-            if basic < upper:
-                upper, info = basic, {"basic_composition": True}
-        lower = min(_exact.composed_lower_epsilon(schedule, delta), upper)
-        return Result("epsilon", delta, upper, lower, upper, True, "rdp", details=info)
+        return certify("epsilon", delta, worst, info, schedule, schedule)
 
     def obj(d, a, r=None):
         return log_delta_from_rdp(a, rdp_of(schedule, d, a) if r is None else r, epsilon)
     worst, info = _per_direction(schedule, dirs, obj, orders)
-    upper = min(1.0, math.exp(worst))
-    basic = _exact.basic_composition_delta(schedule, epsilon)
-    if basic < upper:
-        upper, info = basic, {"basic_composition": True}
-    if epsilon >= pure:
-        upper = 0.0
-    lower = min(_exact.composed_lower_delta(schedule, epsilon), upper)
-    return Result("delta", epsilon, upper, lower, upper, True, "rdp", details=info)
+    return certify("delta", epsilon, worst, info, schedule, schedule)

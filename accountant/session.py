@@ -47,9 +47,9 @@ from .bounds import Result
 from .mechanisms import (ELS, MECHANISM_TYPES, ULS, Gaussian, MixtureOfGaussians,
                          Schedule, SubsampledGaussian, as_schedule)
 from ._kernels import mixture as _km
-from .privacy_loss import GaussianMixtureLoss, LaplaceLoss, privacy_losses
+from .privacy_loss import GaussianMixtureLoss, LaplaceLoss, loss_for, privacy_losses
 from .privacy_loss.mixture import _RTOL as _MIX_RTOL
-from .rdp import log_delta_from_rdp
+from .rdp import certify, log_delta_from_rdp
 
 __all__ = ["PrivacyAccountant", "load_schedule", "dominating_schedule", "STATE_FORMAT",
            "SCHEMA_VERSION"]
@@ -258,14 +258,6 @@ def _is_cheap(pl) -> bool:
     return False
 
 
-def _loss(mech, direction):
-    losses = privacy_losses(mech)
-    for pl in losses:
-        if pl.direction == direction:
-            return pl
-    return losses[0]
-
-
 def _poisson_sg(m):
     """(σ, q) of a Poisson-subsampled Gaussian under add/remove with q < 1 (ULS included)."""
     if isinstance(m, ULS) or (isinstance(m, SubsampledGaussian) and m.sampling == "poisson"
@@ -299,7 +291,7 @@ def _evaluator(m, direction):
     sq = _poisson_sg(m)
     if sq is not None and direction == "remove":
         return _SGRemove(*sq)
-    return _loss(m, direction)
+    return loss_for(m, direction)
 
 
 def _directions(m):
@@ -311,7 +303,7 @@ def _directions(m):
 def _cheap(m, direction):
     if _poisson_sg(m) is not None:
         return direction == "remove"
-    return _is_cheap(_loss(m, direction))
+    return _is_cheap(loss_for(m, direction))
 
 
 def _gaussian_only(counts):
@@ -321,12 +313,6 @@ def _gaussian_only(counts):
                                             and m.sample_rate == 1.0)):
             return None
     return _exact.gaussian_mu(Schedule(counts))
-
-
-def _pure_epsilon(m):
-    if isinstance(m, (Gaussian, SubsampledGaussian, ULS)):
-        return math.inf
-    return max(pl.pure_epsilon for pl in privacy_losses(m))
 
 
 class _Rows:
@@ -721,32 +707,14 @@ class PrivacyAccountant:
         counts = tuple(self._counts.items())
         sched = Schedule(counts)
         val, info = self._rdp.compute(counts, kind, at)
-        pure = 0.0
-        for m, T in counts:
-            pure += T * _pure_epsilon(m)
         # Basic composition and the lower bound need one root-finding per mechanism: with
         # many distinct mechanisms they are taken on a dominating / dominated schedule.
         up_sched = Schedule(dominating_schedule(counts, 8, dominate=True)[0])
         lo_sched = sched if _gaussian_only(counts) is not None else \
             Schedule(dominating_schedule(counts, 8, dominate=False)[0])
-        if kind == "epsilon":
-            upper = max(val, 0.0)
-            if pure <= upper:
-                upper, info = pure, {"pure_dp": True}
-            basic = _exact.basic_composition_epsilon(up_sched, at)
-            if basic < upper:
-                upper, info = basic, {"basic_composition": True}
-            lower = min(_exact.composed_lower_epsilon(lo_sched, at), upper)
-        else:
-            upper = min(1.0, math.exp(val)) if val < 0 else 1.0
-            basic = _exact.basic_composition_delta(up_sched, at)
-            if basic < upper:
-                upper, info = basic, {"basic_composition": True}
-            if at >= pure:
-                upper = 0.0
-            lower = min(_exact.composed_lower_delta(lo_sched, at), upper)
-        info["distinct_mechanisms"] = len(counts)
-        return Result(kind, at, upper, lower, upper, True, "rdp", details=info)
+        res = certify(kind, at, val, info, up_sched, lo_sched)
+        res.details["distinct_mechanisms"] = len(counts)
+        return res
 
     # PLD -----------------------------------------------------------------------------------
     def _pld_query(self, kind, at) -> Result:

@@ -27,7 +27,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Iterable, List, Optional, Sequence
+from typing import List
 
 from . import _validate as v
 

@@ -284,7 +284,6 @@ def integrate(kind, breaks, pm, plw, qm, qlw, sigma, t, shift, c, p, rtol):
     sv = np.empty(cap)
     se = np.empty(cap)
     depth = np.empty(cap, dtype=np.int64)
-    total = 0.0
     scale = 0.0
     for i in range(npan):
         v, e = _gk15(kind, breaks[i], breaks[i + 1], pm, plw, qm, qlw, sigma, t, shift, c, p)

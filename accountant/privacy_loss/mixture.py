@@ -7,7 +7,6 @@ mixture of Gaussians and the user-level ELS/ULS schemes (notes/math.md §2).
 from __future__ import annotations
 
 import math
-from functools import cached_property
 
 import numpy as np
 
