@@ -665,12 +665,15 @@ def _delta_at_h(schedule, eps, h, dirs=None):
     return out
 
 
-def _refine(run, schedule, target, h, max_refine):
+def _refine(run, schedule, target, h, max_refine, limited=lambda res: True):
     """Run ``run(h, dirs)`` on finer and finer grids until upper − lower ≤ target(upper).
 
-    Each direction keeps its latest bracket (valid at any h); a direction whose upper bound
-    is below another direction's lower bound cannot be the max and is not refined further.
-    The next h follows the measured law width ∝ h^p (p from the last two grids, else 2).
+    Each direction keeps the intersection of its brackets (each is valid at its h); a
+    direction whose upper bound is below another direction's lower bound cannot be the max
+    and is not refined further. The next h follows the measured law width ∝ h^p (p from the
+    last two grids, else 2). Refinement stops early only when the width stopped shrinking
+    *and* ``limited(res)`` says the round-off/truncation terms are what is left (widths are
+    not monotone in h before the asymptotic regime).
     """
     warnings = []
     best = {}
@@ -698,7 +701,12 @@ def _refine(run, schedule, target, h, max_refine):
                             f"h={history[-1][0]:g}")
             break
         for d, r in res.items():
-            best[d] = (r[0], r[1], r[2], cur)
+            # Every grid's bracket is certified: keep the intersection (a finer grid can be
+            # looser on one side when its round-off terms grow with the window).
+            if d in best:
+                best[d] = (max(r[0], best[d][0]), min(r[1], best[d][1]), r[2], cur)
+            else:
+                best[d] = (r[0], r[1], r[2], cur)
         lo = max(b[0] for b in best.values())
         up = max(b[1] for b in best.values())
         history.append((cur, lo, up))
@@ -707,7 +715,7 @@ def _refine(run, schedule, target, h, max_refine):
         if h is not None or width <= tgt or up == 0.0:
             break
         if (len(history) >= 2 and lo > 0 and history[-2][1] > 0
-                and width > 0.5 * (history[-2][2] - history[-2][1])):
+                and width > 0.5 * (history[-2][2] - history[-2][1]) and limited(res)):
             # Refining no longer pays (round-off or truncation terms dominate the width).
             warnings.append(f"bracket_wider_than_requested: width {width:.3g} > {tgt:.3g} "
                             "(limited by round-off/truncation terms, not by h)")
@@ -730,8 +738,15 @@ _H0 = 4e-3
 
 def epsilon_bracket(schedule, delta, rtol=1e-3, atol=1e-3, h=None, max_refine=6):
     """(lower, upper, details, warnings) for ε(δ); width ≤ max(rtol·ε, atol) unless h is fixed."""
+    def limited(res):
+        # Round-off/truncation terms comparable with δ near the answer: a finer grid (a
+        # longer window) will not narrow the bracket.
+        return any(r[2].up is not None and math.isfinite(r[1])
+                   and r[2].error_floor(r[1]) > 1e-2 * delta for r in res.values())
+
     best, history, warns = _refine(lambda hh, dirs: _eps_at_h(schedule, delta, hh, dirs),
-                                   schedule, lambda up: max(rtol * up, atol), h, max_refine)
+                                   schedule, lambda up: max(rtol * up, atol), h, max_refine,
+                                   limited)
     lo = max(b[0] for b in best.values())
     up = max(b[1] for b in best.values())
     if up > 0 and any(not b[2].lower_ok for b in best.values()):
@@ -746,8 +761,13 @@ def epsilon_bracket(schedule, delta, rtol=1e-3, atol=1e-3, h=None, max_refine=6)
 
 def delta_bracket(schedule, eps, rtol=1e-3, atol=0.0, h=None, max_refine=6):
     """(lower, upper, details, warnings) for δ(ε); width ≤ max(rtol·δ, atol) unless h is fixed."""
+    def limited(res):
+        return any(r[2].up is not None and r[2].error_floor(eps) > 0.1 * (r[1] - r[0])
+                   for r in res.values())
+
     best, history, warns = _refine(lambda hh, dirs: _delta_at_h(schedule, eps, hh, dirs),
-                                   schedule, lambda up: max(rtol * up, atol), h, max_refine)
+                                   schedule, lambda up: max(rtol * up, atol), h, max_refine,
+                                   limited)
     lo = max(b[0] for b in best.values())
     up = max(b[1] for b in best.values())
     return lo, up, _details(best, history), warns
