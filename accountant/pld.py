@@ -726,9 +726,14 @@ def _refine(run, schedule, target, h, max_refine, limited=lambda res: True):
         p = 2.0
         if len(history) >= 2:
             (h0, l0, u0), (h1, l1, u1) = history[-2], history[-1]
-            if u0 - l0 > 0 and u1 - l1 > 0:
+            if u0 - l0 > 0 and u1 - l1 > 0 and l0 > 0 and l1 > 0:
                 p = min(3.0, max(1.0, math.log((u0 - l0) / (u1 - l1)) / math.log(h0 / h1)))
         fac = (0.9 * tgt / max(width, 1e-300)) ** (1.0 / p)
+        if lo <= 0.0:
+            # The lower bound is still 0 (lowered chords degenerate when the step loss is
+            # concentrated far below h, small q): the width says nothing about the law yet;
+            # a moderate step avoids jumping far past the first grid where it exists.
+            fac = 0.25
         cur = max(_H_MIN, cur * min(1 / 1.5, max(fac, 1 / 16)))
     return best, history, tuple(warnings)
 
