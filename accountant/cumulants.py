@@ -79,8 +79,9 @@ class Tilted:
     Pt: float
     abs_err_K: float = 0.0
     rel_err: float = 0.0
-    K3: float = 0.0   # third and fourth tilted cumulants (estimates only: SPA-MSD correction)
-    K4: float = 0.0
+    K3: float = 0.0   # third to fifth tilted cumulants (estimates only: the SPA-MSD
+    K4: float = 0.0   # correction, and derivative data of the Hermite surrogate between
+    K5: float = 0.0   # lattice tilts in accountant/saddlepoint.py)
 
 
 def _from_central(mean, mu2, mu3, mu4, mu5, abs1, abs3, rel_err):
@@ -140,8 +141,8 @@ def _mixture_tilted(loss: GaussianMixtureLoss, t: float, centre=None) -> Tilted:
                       2.0 * math.sqrt(2.0 / math.pi) * mu2 ** 1.5, 1e-16 * t * (1 + t) * mu2)
     br0 = _breaks_with(loss, t)
     shift = _km.tilted_log_peak(br0, *loss.args, t)
-    # Components needed: mass, moments 1..4 and the absolute third moment (bits 0-4, 7).
-    need = 0b10011111
+    # Components needed: mass, moments 1..5 and the absolute third moment (bits 0-5, 7).
+    need = 0b10111111
     if centre is None:
         # Pass 1 only locates the centre c ≈ K′(t) (a coarse tolerance suffices: pass 2
         # measures the residual mean about c and breaks its panels at the kink of |L − c|).
@@ -169,17 +170,18 @@ def _mixture_tilted(loss: GaussianMixtureLoss, t: float, centre=None) -> Tilted:
     K = math.log(m0) + shift
     abs_err_K = e[0] / m0 + 1e-15 * (1.0 + abs(K))
     rel = float(max(e[2] / max(v[2], 1e-300), e[7] / max(v[7], 1e-300), e[0] / m0))
-    k3, k4 = _higher(v, m0, r)
-    return Tilted(t, float(K), float(K1), float(K2), float(Pt), float(abs_err_K), rel, k3, k4)
+    k3, k4, k5 = _higher(v, m0, r)
+    return Tilted(t, float(K), float(K1), float(K2), float(Pt), float(abs_err_K), rel, k3, k4, k5)
 
 
 def _higher(v, m0, r):
-    """Third and fourth cumulants from moments about c, with r = mean − c."""
-    m2, m3, m4 = v[2] / m0, v[3] / m0, v[4] / m0
+    """Third to fifth cumulants from moments about c, with r = mean − c."""
+    m2, m3, m4, m5 = v[2] / m0, v[3] / m0, v[4] / m0, v[5] / m0
     mu2 = m2 - r * r
     mu3 = m3 - 3 * r * m2 + 2 * r ** 3
     mu4 = m4 - 4 * r * m3 + 6 * r * r * m2 - 3 * r ** 4
-    return float(mu3), float(mu4 - 3 * mu2 * mu2)
+    mu5 = m5 - 5 * r * m4 + 10 * r * r * m3 - 10 * r ** 3 * m2 + 4 * r ** 5
+    return float(mu3), float(mu4 - 3 * mu2 * mu2), float(mu5 - 10 * mu3 * mu2)
 
 
 # ----------------------------------------------------------------------------------------
@@ -254,8 +256,8 @@ def _laplace_tilted(loss: LaplaceLoss, t: float) -> Tilted:
     K1 = c + r
     K2 = v[2] / v[0] - r * r
     Pt = v[7] / v[0] + 3.0 * abs(r) * (v[2] / v[0] + 2 * abs(r) * v[6] / v[0] + r * r)
-    k3, k4 = _higher(v, v[0], r)
-    return Tilted(t, K, float(K1), float(K2), float(Pt), 1e-13 * (1 + abs(K)), 1e-12, k3, k4)
+    k3, k4, k5 = _higher(v, v[0], r)
+    return Tilted(t, K, float(K1), float(K2), float(Pt), 1e-13 * (1 + abs(K)), 1e-12, k3, k4, k5)
 
 
 # ----------------------------------------------------------------------------------------

@@ -32,6 +32,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from ._kernels import edgeworth as _ks
 from ._kernels.special import log_sf_normal
 from .api import register
 from .bounds import Result
@@ -44,6 +47,25 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _BE = 0.56            # Berry–Esseen constant, independent non-identical summands
 _INPUT_REL_OK = 1e-6  # largest input error (relative) still called certified
 _T_FACTORS = (0.6, 0.8, 1.25)  # extra tilts tried for δ(ε), relative to the saddle point
+# Tilt lattice t_k = 2^{k/M}: the bound holds at every t, so the bounds are taken over
+# lattice tilts, whose quadratures are cached per mechanism and shared by every T, δ, ε.
+_M = 8
+_H = math.log(2.0) / _M
+_KMIN = int(-60.0 / _H)
+_KMAX = int(40.0 / _H)
+_WALK = 4 * _M        # longest walk along the lattice for a bound (4 octaves)
+_SURR_TOL = 1e-9      # relative agreement of the n = 5 and n = 4 surrogates' estimates
+_SURR_STEP = 1e-6     # ... or change of the estimate from one halving to the next
+_REFINE = 16          # most halvings of a lattice interval for the surrogate
+_PATTERN = 2          # most halvings of the lattice step when a bound's best tilt is sought
+_BOUND_RTOL = 1e-4    # ... stopped when the predicted gain is below this (relative ε, or
+                      # absolute in log δ)
+_CURVE_CACHE: dict = {}
+_START_CACHE: dict = {}
+
+
+def _lat_t(k):
+    return 2.0 ** (k / _M)
 
 
 def _log_q(z):
@@ -52,7 +74,8 @@ def _log_q(z):
 
 
 class _Curve:
-    """Σ_i T_i·(K, K′, K″, P_t) of one direction, memoised in t."""
+    """Σ_i T_i·(K, K′, K″, P_t, …) of one direction, memoised in t; and the same on the
+    tilt lattice with the surrogate between lattice tilts."""
 
     def __init__(self, schedule, direction):
         self.parts = [(m, s) for m, s in schedule.counts()]
@@ -60,12 +83,17 @@ class _Curve:
         self.memo = {}
         self.per_t = {}
         self.hi = sum(s * float(loss_for(m, direction).hi_loss) for m, s in self.parts)
+        self.nodes = {}     # lattice index k → (t, K, K′, K″, ΣTP_t, errK, rel, K‴, K⁗, K^(5))
+        self.nvals = {}     # k → (saddle ε, log δ_CLT, log err, log δ_MSD, F″) at t_k
+        self.coefs = {}     # k → Hermite coefficients of K on [s_k, s_{k+1}]
+        self.touched = set()
+        self.start = _START_CACHE.get((tuple(m for m, _ in self.parts), direction), 0)
 
     def at(self, t):
         t = float(t)
         r = self.memo.get(t)
         if r is None:
-            K = K1 = K2 = P = errK = K3 = K4 = 0.0
+            K = K1 = K2 = P = errK = K3 = K4 = K5 = 0.0
             rel = 0.0
             near = False
             tilts = []
@@ -87,7 +115,8 @@ class _Curve:
                 rel = max(rel, tl.rel_err)
                 K3 += s * tl.K3
                 K4 += s * tl.K4
-            r = (K, K1, K2, P, errK, rel, K3, K4)
+                K5 += s * tl.K5
+            r = (K, K1, K2, P, errK, rel, K3, K4, K5)
             # Stored only when complete, so a hint list always has one entry per part.
             self.per_t[t] = tilts
             self.memo[t] = r
@@ -103,12 +132,82 @@ class _Curve:
         """The ε for which t is the saddle point: K′(t) − 1/t − 1/(1+t)."""
         return self.at(t)[1] - 1.0 / t - 1.0 / (1.0 + t)
 
+    # --- the tilt lattice t_k = 2^{k/M} (query-independent, so cached across queries) ---
+    def node(self, k):
+        """Composed (t, K, K′, K″, ΣT·P_t, errK, rel, K‴, K⁗, K^(5)) at the lattice tilt t_k."""
+        r = self.nodes.get(k)
+        if r is None:
+            t = _lat_t(k)
+            r = self.nodes[k] = (t,) + self.at(t)
+        self.touched.add(k)
+        return r
 
-def spa_terms(eps, t, K, K1, K2, P, errK=0.0, rel=0.0, K3=0.0, K4=0.0):
+    def nval(self, k):
+        """(saddle ε, log δ_CLT, log err, log δ_MSD, F″) at the lattice tilt t_k."""
+        r = self.nvals.get(k)
+        if r is None:
+            r = self.nvals[k] = _ks.spa_node(*self.node(k)[:9])
+        else:
+            self.touched.add(k)
+        return r
+
+    def coef(self, k, w=1.0, n=5):
+        """Hermite coefficients on [s_k, s_{k+w}] from K..K^(5) at both ends."""
+        key = (k, w, n)
+        c = self.coefs.get(key)
+        if c is None:
+            a, b = self.node(k), self.node(k + w)
+            c = self.coefs[key] = _ks.herm_coef(
+                w * _H, a[0], np.array((a[1], a[2], a[3], a[7], a[8], a[9])),
+                b[0], np.array((b[1], b[2], b[3], b[7], b[8], b[9])), n)
+        return c
+
+    def surrogate(self, k, u, w=1.0, n=5):
+        """(t, K, K′, K″, K‴, K⁗) of the surrogate at s = s_k + u·w·h: an estimate only
+        (used for t₀ and the SPA-CLT / SPA-MSD estimates, never for the bounds)."""
+        return _ks.herm_eval(self.coef(k, w, n), k * _H, w * _H, u)
+
+    def refined_root(self, what, g, a, target, value):
+        """Root of the decreasing g between lattice nodes a and a + 1 (g(a) > 0 ≥ g(a+1))
+        on the Hermite surrogate; ``value(surrogate tuple)`` is the tuple of estimates
+        read there. The surrogate with one derivative less (n = 4) estimates the error;
+        where it disagrees by more than _SURR_TOL (a steep stretch of K′, e.g. where the
+        tilted law moves to another mixture component) the interval is halved at a new
+        node (query-independent, so cached), until the estimate changes by less than
+        _SURR_STEP from one halving to the next (it then converges ~2⁴ per halving)."""
+        w = 1.0
+        ga, gb = g(a), g(a + 1)
+        prev = None
+        for _ in range(_REFINE):
+            vals = []
+            for n in (5, 4):
+                u = _ks.herm_root(what, self.coef(a, w, n), a * _H, w * _H, target, ga, gb)
+                vals.append(value(self.surrogate(a, u, w, n)))
+            best = vals[0]
+            if _close(best, vals[1], _SURR_TOL) or (prev is not None
+                                                   and _close(best, prev, _SURR_STEP)):
+                break
+            prev = best
+            m = a + 0.5 * w
+            gm = g(m)
+            if gm > 0:
+                a, ga = m, gm
+            else:
+                gb = gm
+            w *= 0.5
+        return best
+
+
+def _close(x, y, rtol):
+    return all(abs(a - b) <= rtol * max(abs(a), 1e-300) for a, b in zip(x, y))
+
+
+def spa_terms(eps, t, K, K1, K2, P, errK=0.0, rel=0.0, K3=0.0, K4=0.0, K5=0.0):
     """(δ_CLT, error bound, δ_MSD) at ε using the tilt t and the composed K, K′, K″, ΣT·P_t.
 
     The error bound includes the propagated input errors: an absolute error errK in K moves
     δ by a factor e^{±errK}; relative errors ``rel`` in K″, P_t are covered by a factor 10.
+    (K5 is accepted, and unused, so that ``spa_terms(ε, t, *curve.at(t))`` works.)
     """
     s = math.sqrt(K2)
     gam = (K1 - eps) / s
@@ -212,8 +311,9 @@ def saddle_point(curve, eps):
     return math.exp(0.5 * (a + b))
 
 
-def _delta_direction(curve, eps):
-    """(δ_CLT, lower, upper, δ_MSD, t₀, inputs-ok) of one direction at ε."""
+def _delta_direction_exact(curve, eps):
+    """(δ_CLT, lower, upper, δ_MSD, t₀, inputs-ok) of one direction at ε, at the exact
+    saddle point (a fresh quadrature per tilt: the reference for the lattice version)."""
     if eps >= curve.hi:
         return 0.0, 0.0, 0.0, 0.0, math.inf, True
     t0 = saddle_point(curve, eps)
@@ -232,8 +332,9 @@ def _delta_direction(curve, eps):
     return clt, lo, max(up, lo), msd, t0, ok
 
 
-def _eps_direction(curve, delta):
-    """ε-interval and estimates of one direction at δ, searching along the saddle curve.
+def _eps_direction_exact(curve, delta):
+    """ε-interval and estimates of one direction at δ, searching along the saddle curve
+    with a fresh quadrature per tilt (the reference for the lattice version).
 
     For a tilt t the saddle ε(t) = K′(t) − 1/t − 1/(1+t) is increasing in t. Upper:
     a point ε(t) with δ_upper ≤ δ just right of the crossing (every such ε bounds the true
@@ -300,6 +401,257 @@ def _eps_direction(curve, delta):
     return out["msd"], out["clt"], lower, upper, ok
 
 
+# ----------------------------------------------------------------------------------------
+# Lattice version (what queries use): bounds at lattice tilts, estimates on the surrogate
+# ----------------------------------------------------------------------------------------
+def _lattice_cross(g, slope, k, floor=None):
+    """Adjacent lattice indices (a, a + 1) with g(a) > 0 ≥ g(a + 1) for g decreasing in k:
+    Newton steps in s = log t from the analytic ``slope`` (dg/ds), rounded to the lattice
+    (at least one node), bisection once bracketed. (None, b) when g ≤ 0 at the lowest
+    index or where ``floor(k)`` holds; (a, None) when g > 0 up to the top index."""
+    a = b = None
+    left = 1
+    for _ in range(400):
+        gk = g(k)
+        if gk > 0:
+            a = k if a is None or k > a else a
+        else:
+            b = k if b is None or k < b else b
+            if a is None and floor is not None and floor(k):
+                return None, b
+        if a is not None and b is not None and b - a <= 1:
+            return a, b
+        if not math.isfinite(gk):
+            step = -left if gk < 0 else left
+            left *= 2
+        else:
+            d = slope(k)
+            x = -gk / d / _H if d < 0 else (2.0 / _H if gk > 0 else -2.0 / _H)
+            x = max(-2.0 / _H, min(2.0 / _H, x))
+            step = int(round(x))
+            if step == 0:
+                step = 1 if gk > 0 else -1
+        nxt = k + step
+        if a is not None and b is not None and not a < nxt < b:
+            nxt = (a + b) // 2
+        if nxt > _KMAX:
+            if a is not None and a >= _KMAX:
+                return a, None
+            nxt = _KMAX
+        if nxt < _KMIN:
+            if b is not None and b <= _KMIN:
+                return None, b
+            nxt = _KMIN
+        k = nxt
+    return a, b
+
+
+def _walk(f, k0, tol, lo_flat=None):
+    """max over tilts near lattice index k0 of f (a bound as a function of the tilt; any
+    tilt gives a valid bound, so this only decides how tight it is).
+
+    Steps to the better lattice neighbour while it improves; where f equals ``lo_flat``
+    (nothing found) at k0 and both neighbours, jumps towards smaller tilts (2, 4, … 32
+    nodes). Then, while a parabola through the best node and its neighbours at distance w
+    predicts a gain above tol(best value), halves w and tries the half-way tilts
+    (steep stretches of K′ where the best tilt sits between lattice nodes; such nodes
+    are query-independent and cached too). Returns (index, value)."""
+    vals = {}
+
+    def v(k):
+        r = vals.get(k)
+        if r is None:
+            r = vals[k] = f(k) if _KMIN <= k <= _KMAX else -math.inf
+        return r
+
+    best = k0
+    d = 0
+    if v(k0 + 1) > v(k0):
+        d = 1
+    elif v(k0 - 1) > v(k0):
+        d = -1
+    elif lo_flat is not None and v(k0) == lo_flat:
+        for j in (2, 4, 8, 16, 32):
+            if v(k0 - j) != lo_flat:
+                best = k0 - j
+                d = 1 if v(best + 1) > v(best) else (-1 if v(best - 1) > v(best) else 0)
+                break
+        else:
+            return k0, v(k0)
+    if d:
+        for _ in range(_WALK):
+            if v(best + d) > v(best):
+                best += d
+            else:
+                break
+    fc = v(best)
+    if fc == lo_flat or not math.isfinite(fc):
+        return best, fc
+    w = 1.0
+    for _ in range(_PATTERN):
+        fl, fc, fr = v(best - w), v(best), v(best + w)
+        curv = fl - 2.0 * fc + fr
+        if math.isfinite(fl) and math.isfinite(fr) and curv < 0.0:
+            gain = (fr - fl) ** 2 / (-8.0 * curv)
+        else:
+            gain = math.inf
+        if gain <= tol(fc):
+            break
+        w *= 0.5
+        cand = best - w if v(best - w) > v(best + w) else best + w
+        if v(cand) > fc:
+            best = cand
+    return best, v(best)
+
+
+def _curve_for(schedule, direction):
+    key = (schedule, direction)
+    c = _CURVE_CACHE.get(key)
+    if c is None:
+        if len(_CURVE_CACHE) > 4096:
+            _CURVE_CACHE.clear()
+        c = _CURVE_CACHE[key] = _Curve(schedule, direction)
+    c.touched = set()
+    return c
+
+
+def _remember_start(curve, k):
+    if k is not None:
+        curve.start = k
+        _START_CACHE[(tuple(m for m, _ in curve.parts), curve.direction)] = k
+
+
+def _delta_direction(curve, eps):
+    """(δ_CLT, lower, upper, δ_MSD, t₀, inputs-ok) of one direction at ε.
+
+    Bounds: min of δ_CLT + err and max of δ_CLT − err over the lattice tilts around the
+    saddle point (each is rigorous, whatever the tilt). t₀, δ_CLT and δ_MSD: on the
+    Hermite surrogate of K between the two lattice tilts around t₀ (estimates).
+    """
+    if eps >= curve.hi:
+        return 0.0, 0.0, 0.0, 0.0, math.inf, True
+
+    def g(k):
+        return eps - curve.nval(k)[0]
+
+    def slope(k):
+        return -_lat_t(k) * curve.nval(k)[4]
+
+    ka, kb = _lattice_cross(g, slope, curve.start)
+    _remember_start(curve, ka)
+
+    def at_t0(sv):
+        t0, K, K1, K2, K3, K4 = sv
+        lc, _ = _ks.spa_log(eps, t0, K, K1, K2, 1.0, 0.0, 0.0)
+        return lc, _ks.spa_log_msd(eps, t0, K, K2, K3, K4, lc), t0
+
+    if ka is None or kb is None:
+        k0 = kb if ka is None else ka
+        n = curve.node(k0)
+        lc, lm, t0 = at_t0((n[0], n[1], n[2], n[3], n[7], n[8]))
+    else:
+        k0 = ka
+        lc, lm, t0 = curve.refined_root(0, g, ka, eps, at_t0)
+    clt = math.exp(lc) if lc > -745.0 else 0.0
+    msd = math.exp(min(lm, 700.0)) if lm > -745.0 else 0.0
+
+    def up(k):   # −log δ_upper at tilt t_k
+        lc_k, le_k = _ks.spa_log(eps, *curve.node(k)[:7])
+        return -_log_add(lc_k, le_k)
+
+    def lo(k):   # log δ_lower at tilt t_k
+        lc_k, le_k = _ks.spa_log(eps, *curve.node(k)[:7])
+        return lc_k + math.log(-math.expm1(le_k - lc_k)) if le_k < lc_k else -math.inf
+
+    def tol(v):
+        return _BOUND_RTOL
+
+    _, v_up = _walk(up, k0, tol)
+    _, v_lo = _walk(lo, k0, tol, lo_flat=-math.inf)
+    upper = min(1.0, math.exp(min(-v_up, 0.0)))
+    lower = math.exp(v_lo) if v_lo > -745.0 else 0.0
+    ok = all(curve.nodes[k][6] <= _INPUT_REL_OK for k in curve.touched)
+    return clt, lower, max(upper, lower), msd, t0, ok
+
+
+def _log_add(a, b):
+    if a < b:
+        a, b = b, a
+    return a if b == -math.inf else a + math.log1p(math.exp(b - a))
+
+
+def _eps_direction(curve, delta):
+    """ε-interval and estimates of one direction at δ.
+
+    Upper: for each lattice tilt t_k the smallest ε with δ_CLT + err ≤ δ at that FIXED
+    tilt (a closed form in ε: no quadrature); the minimum over the tilts around the
+    saddle point is reported. Lower: likewise the largest ε with δ_CLT − err > δ, maximum
+    over tilts. Both are evaluated at the returned points, so search errors cannot break
+    validity. Estimates (SPA-CLT, SPA-MSD along the saddle curve ε(t) = K′(t) − 1/t −
+    1/(1+t)) are read on the Hermite surrogate between the lattice tilts around t₀.
+    """
+    log_d = math.log(delta)
+    bounded = math.isfinite(curve.hi)
+    top = curve.hi if bounded else math.inf
+
+    def g_clt(k):
+        return curve.nval(k)[1] - log_d
+
+    def g_msd(k):
+        return curve.nval(k)[3] - log_d
+
+    def slope(k):
+        # d log δ/ds ≈ −t·dε/ds = −t²·F″(t) along the saddle curve
+        t = _lat_t(k)
+        return -t * t * curve.nval(k)[4]
+
+    def floor(k):
+        return curve.nval(k)[0] <= 0.0
+
+    def saddle_eps(sv):
+        t, K1 = sv[0], sv[2]
+        return (K1 - 1.0 / t - 1.0 / (1.0 + t),)
+
+    def estimate(what, g, k_start):
+        a, b = _lattice_cross(g, slope, k_start, floor=floor)
+        if a is None:
+            return 0.0, b
+        if b is None:
+            return top, a
+        e = curve.refined_root(what, g, a, log_d, saddle_eps)[0]
+        return max(e, 0.0), a
+
+    clt, kc = estimate(1, g_clt, curve.start)
+    _remember_start(curve, kc)
+    msd, _ = estimate(2, g_msd, kc)
+
+    xtol = 1e-10
+    ups = {}
+
+    def up_eps(k):
+        if k not in ups:
+            n = curve.node(k)
+            ups[k] = _ks.spa_upper_eps(*n[:7], log_d, curve.nval(k)[0], xtol)
+        return ups[k]
+
+    def lo_eps(k):
+        e_hi = up_eps(k)
+        if not math.isfinite(e_hi):
+            return -1.0
+        n = curve.node(k)
+        return _ks.spa_lower_eps(*n[:7], log_d, e_hi, curve.nval(k)[0], xtol)
+
+    def tol(v):
+        return _BOUND_RTOL * abs(v)
+
+    _, v_up = _walk(lambda k: -up_eps(k), kc, tol)
+    _, v_lo = _walk(lo_eps, kc, tol, lo_flat=-1.0)
+    upper = min(-v_up, top)
+    lower = min(max(v_lo, 0.0), upper)
+    ok = all(curve.nodes[k][6] <= _INPUT_REL_OK for k in curve.touched)
+    return msd, clt, lower, upper, ok
+
+
 @register("saddlepoint")
 def compute(schedule, *, delta=None, epsilon=None, **options) -> Result:
     """ε(δ) or δ(ε) by the saddle-point method with its rigorous error bound.
@@ -321,7 +673,7 @@ def compute(schedule, *, delta=None, epsilon=None, **options) -> Result:
         eps = float(epsilon)
         est = clt_v = lo = up = 0.0
         for d in dirs:
-            curve = _Curve(schedule, d)
+            curve = _curve_for(schedule, d)
             clt, lo_d, up_d, msd, t0, ok = _delta_direction(curve, eps)
             msd_c = min(max(msd, lo_d), up_d)
             details["directions"][d] = {"t0": t0, "clt": clt, "msd": msd, "lower": lo_d,
@@ -334,7 +686,7 @@ def compute(schedule, *, delta=None, epsilon=None, **options) -> Result:
     else:
         est = clt_v = lo = up = 0.0
         for d in dirs:
-            curve = _Curve(schedule, d)
+            curve = _curve_for(schedule, d)
             msd, clt, lo_d, up_d, ok = _eps_direction(curve, delta)
             msd_c = min(max(msd, lo_d), up_d)
             details["directions"][d] = {"msd": msd, "clt": clt, "lower": lo_d, "upper": up_d}

@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from .mixture import _lse_linear, _small_expm1_minus, _small_yexp_minus, _WG, _WGK, _XGK
-from .special import LOG_SQRT_2PI
+from .special import LOG_SQRT_2PI, log1mexp, log_sf_normal, logaddexp
 
 NV = 8
 
@@ -468,3 +468,310 @@ def ew_negative_density(K, order):
         if v < 0.0:
             return True
     return False
+
+
+# ----------------------------------------------------------------------------------------
+# Saddle-point accountant (notes/math.md §6): SPA-CLT and its error bound in log space at
+# a fixed tilt, crossings in ε at that tilt, and the Hermite surrogate of K between two
+# lattice tilts (accountant/saddlepoint.py).
+# ----------------------------------------------------------------------------------------
+_LOG_2BE = math.log(2.0 * 0.56)   # 2 × Berry–Esseen constant (Shevtsova 2010)
+
+
+@njit(cache=True)
+def _log_q(z):
+    """log q(z) = log(√(2π)·e^{z²/2}·Φ̄(z))."""
+    return LOG_SQRT_2PI + 0.5 * z * z + log_sf_normal(z)
+
+
+@njit(cache=True)
+def spa_log(eps, t, K, K1, K2, P, errK, rel):
+    """(log δ_CLT, log of the error bound with the propagated input errors) at ε, tilt t.
+
+    err = e^{K − tε}·t^t/(1+t)^{1+t}·1.12·P/K″^{3/2}; input errors (absolute errK in K,
+    relative ``rel`` in K″ and P) add (δ_CLT + err)·(e^{errK} − 1 + 10·rel).
+    """
+    s = math.sqrt(K2)
+    gam = (K1 - eps) / s
+    alpha = t * s - gam
+    beta = alpha + s
+    la = _log_q(alpha)
+    lb = _log_q(beta)
+    base = K - t * eps
+    diff = la + log1mexp(lb - la) if lb < la else -np.inf
+    log_clt = base - 0.5 * gam * gam + diff - LOG_SQRT_2PI
+    log_gmax = t * math.log(t) - (1.0 + t) * math.log1p(t)
+    log_err = base + log_gmax + _LOG_2BE + math.log(P) - 1.5 * math.log(K2)
+    f = math.expm1(errK) + 10.0 * rel
+    if f > 0.0:
+        log_err = logaddexp(log_err + math.log1p(f), log_clt + math.log(f))
+    return log_clt, log_err
+
+
+@njit(cache=True)
+def spa_log_msd(eps, t, K, K2, K3, K4, log_clt):
+    """log δ_MSD: steepest descent through the saddle, two terms (log_clt when K3 = K4 = 0:
+    the tilted law is normal and SPA-CLT is exact)."""
+    if K3 == 0.0 and K4 == 0.0:
+        return log_clt
+    F = K - t * eps - math.log(t) - math.log1p(t)
+    F2 = K2 + 1.0 / t ** 2 + 1.0 / (1.0 + t) ** 2
+    F3 = K3 - 2.0 / t ** 3 - 2.0 / (1.0 + t) ** 3
+    F4 = K4 + 6.0 / t ** 4 + 6.0 / (1.0 + t) ** 4
+    corr = 1.0 + F4 / (8 * F2 * F2) - 5 * F3 * F3 / (24 * F2 ** 3)
+    if not corr > 0.0:
+        return -np.inf
+    return F - 0.5 * math.log(2 * math.pi * F2) + math.log(corr)
+
+
+@njit(cache=True)
+def spa_node(t, K, K1, K2, P, errK, rel, K3, K4):
+    """At the saddle ε of tilt t: (ε, log δ_CLT, log err, log δ_MSD, F″)."""
+    eps = K1 - 1.0 / t - 1.0 / (1.0 + t)
+    lc, le = spa_log(eps, t, K, K1, K2, P, errK, rel)
+    lm = spa_log_msd(eps, t, K, K2, K3, K4, lc)
+    return eps, lc, le, lm, K2 + 1.0 / t ** 2 + 1.0 / (1.0 + t) ** 2
+
+
+@njit(cache=True)
+def _h_bound(upper, eps, t, K, K1, K2, P, errK, rel, log_d):
+    lc, le = spa_log(eps, t, K, K1, K2, P, errK, rel)
+    if upper:
+        return logaddexp(lc, le) - log_d
+    if le < lc:
+        return lc + log1mexp(le - lc) - log_d
+    return -np.inf
+
+
+@njit(cache=True)
+def _refine(upper, a, ha, b, hb, t, K, K1, K2, P, errK, rel, log_d, tol):
+    """Shrink [a, b] (h(a) > 0 ≥ h(b)) to b − a ≤ tol·max(1, b) by Illinois regula falsi
+    (bisecting where a value is infinite)."""
+    side = 0
+    for _ in range(200):
+        if b - a <= tol * max(1.0, abs(b)):
+            break
+        x = 0.5 * (a + b)
+        if math.isfinite(ha) and math.isfinite(hb) and ha != hb:
+            y = b - hb * (b - a) / (hb - ha)
+            if a < y < b:
+                x = y
+        hx = _h_bound(upper, x, t, K, K1, K2, P, errK, rel, log_d)
+        if hx == 0.0:
+            return x, x
+        if hx > 0:
+            a, ha = x, hx
+            if side == 1:
+                hb *= 0.5
+            side = 1
+        else:
+            b, hb = x, hx
+            if side == -1:
+                ha *= 0.5
+            side = -1
+    return a, b
+
+
+@njit(cache=True)
+def spa_upper_eps(t, K, K1, K2, P, errK, rel, log_d, eps0, tol):
+    """Smallest ε ≥ 0 (to tol relative) with δ_upper(ε; t) = δ_CLT + err ≤ δ at the FIXED
+    tilt t: the returned ε has been evaluated and satisfies it, so it bounds the true ε(δ)
+    from above (the error bound holds at every t > 0, and δ_upper is decreasing in ε)."""
+    x = max(eps0, 0.0)
+    hx = _h_bound(True, x, t, K, K1, K2, P, errK, rel, log_d)
+    a, ha, b, hb = -1.0, 0.0, -1.0, 0.0
+    slope = -(t + 1.0)
+    prev, hprev = x, np.nan
+    for _ in range(200):
+        if hx > 0:
+            a, ha = x, hx
+        else:
+            b, hb = x, hx
+            if x == 0.0:
+                return 0.0
+        if a >= 0.0 and b >= 0.0:
+            break
+        if math.isfinite(hprev) and math.isfinite(hx) and x != prev and hx != hprev:
+            d = (hx - hprev) / (x - prev)
+            if d < 0:
+                slope = d
+        prev, hprev = x, hx
+        step = -hx / slope if math.isfinite(hx) else -1.0
+        step = max(-2.0 - 0.5 * abs(x), min(2.0 + 0.5 * abs(x), step))
+        # overshoot a little so the next point lands on the other side
+        step += math.copysign(1e-9 * max(1.0, abs(x)), step)
+        x = max(0.0, x + step)
+        hx = _h_bound(True, x, t, K, K1, K2, P, errK, rel, log_d)
+    if b < 0.0:
+        return np.inf
+    a, b = _refine(True, a, ha, b, hb, t, K, K1, K2, P, errK, rel, log_d, tol)
+    return b
+
+
+@njit(cache=True)
+def spa_lower_eps(t, K, K1, K2, P, errK, rel, log_d, eps_hi, eps_start, tol):
+    """Largest ε (to tol relative) found with δ_lower(ε; t) = δ_CLT − err > δ at the FIXED
+    tilt t, searching left of ``eps_hi`` (where δ_lower ≤ δ_upper ≤ δ); −1 when none is
+    found down to ε = 0. The returned ε has been evaluated and satisfies δ_lower > δ, so
+    the true ε(δ) exceeds it."""
+    b = eps_hi
+    hb = _h_bound(False, b, t, K, K1, K2, P, errK, rel, log_d)
+    if hb > 0:
+        return b
+    # δ_lower(·; t) peaks near the saddle ε of t: try there first, then further left.
+    x = min(max(eps_start, 0.0), b)
+    d = max(1e-3 * max(1.0, abs(b)), b - x)
+    for _ in range(60):
+        hx = _h_bound(False, x, t, K, K1, K2, P, errK, rel, log_d)
+        if hx > 0:
+            a, b = _refine(False, x, hx, b, hb, t, K, K1, K2, P, errK, rel, log_d, tol)
+            return a
+        if x <= 0.0:
+            return -1.0
+        b, hb = x, hx
+        if math.isfinite(hx):
+            # Newton guess with the slope −(t+1) (log δ decreases ~tε), at least d
+            step = max(d, -hx / (t + 1.0) * 1.5)
+        else:
+            step = d
+        d *= 2.0
+        x = max(0.0, x - step)
+    return -1.0
+
+
+# Surrogate of K and its t-derivatives K^(1..4) between two lattice tilts (s = log t):
+# each K^(q) is interpolated on its own by the Hermite polynomial matching it and its
+# first m_q = n − q s-derivatives at both ends (degree 2m_q + 1), from K..K^(5) at the
+# nodes. n = 5 gives degrees 11, 9, 7, 5, 3; n = 4 one derivative less each, to estimate
+# the error. Interpolating each derivative directly, rather than differentiating the
+# interpolant of K, keeps every value to rounding relative to itself however short the
+# interval.
+NQ = 6
+
+
+def _hinv(m):
+    A = np.empty((m + 1, m + 1))
+    for j in range(m + 1):
+        for i in range(m + 1, 2 * m + 2):
+            A[j, i - m - 1] = math.factorial(i) / math.factorial(i - j)
+    out = np.zeros((NQ, NQ))
+    out[: m + 1, : m + 1] = np.linalg.inv(A)
+    return out
+
+
+HINV = np.stack([_hinv(m) for m in range(NQ)])
+_FACT = np.array([1.0, 1.0, 2.0, 6.0, 24.0, 120.0])
+# Stirling numbers of the second kind: (t d/dt)^j f = Σ_i S(j, i) t^i f^(i)
+_STIR = np.array([[1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+                  [0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+                  [0.0, 1.0, 1.0, 0.0, 0.0, 0.0],
+                  [0.0, 1.0, 3.0, 1.0, 0.0, 0.0],
+                  [0.0, 1.0, 7.0, 6.0, 1.0, 0.0],
+                  [0.0, 1.0, 15.0, 25.0, 10.0, 1.0]])
+
+
+@njit(cache=True)
+def _sder(q, j, t, Ks, h):
+    """h^j times the j-th s-derivative of K^(q) at t (Ks = K, K′, …, K^(5))."""
+    if j == 0:
+        return Ks[q]
+    v = 0.0
+    ti = 1.0
+    for i in range(1, j + 1):
+        ti *= t
+        v += _STIR[j, i] * ti * Ks[q + i]
+    return v * h ** j
+
+
+@njit(cache=True)
+def herm_coef(h, t0, A0, t1, A1, n):
+    """Monomial coefficients in u = (s − s₀)/h (6 × 12: row q for K^(q)) of the Hermite
+    interpolants on [s₀, s₀ + h] (t0 < t1 = t0·e^h; A0, A1 = K, K′, …, K^(5) at the ends),
+    m_q = max(n − q, 0) derivatives each (n ≤ 5)."""
+    c = np.zeros((NQ, 2 * NQ))
+    d0 = np.empty(NQ)
+    d1 = np.empty(NQ)
+    rhs = np.empty(NQ)
+    for q in range(NQ):
+        m = max(n - q, 0)
+        for j in range(m + 1):
+            d0[j] = _sder(q, j, t0, A0, h)
+            d1[j] = _sder(q, j, t1, A1, h)
+            c[q, j] = d0[j] / _FACT[j]
+        for j in range(m + 1):
+            acc = d1[j]
+            for i in range(j, m + 1):
+                # d^j/du^j u^i at u = 1 is i!/(i−j)!
+                f = 1.0
+                for r in range(j):
+                    f *= i - r
+                acc -= c[q, i] * f
+            rhs[j] = acc
+        for i in range(m + 1):
+            v = 0.0
+            for j in range(m + 1):
+                v += HINV[m, i, j] * rhs[j]
+            c[q, m + 1 + i] = v
+    return c
+
+
+@njit(cache=True)
+def herm_eval(c, s0, h, u):
+    """(t, K, K′, K″, K‴, K⁗) of the surrogate at s = s0 + u·h."""
+    K = 0.0
+    K1 = 0.0
+    K2 = 0.0
+    K3 = 0.0
+    K4 = 0.0
+    for i in range(2 * NQ - 1, -1, -1):
+        K = K * u + c[0, i]
+        K1 = K1 * u + c[1, i]
+        K2 = K2 * u + c[2, i]
+        K3 = K3 * u + c[3, i]
+        K4 = K4 * u + c[4, i]
+    return math.exp(s0 + u * h), K, K1, K2, K3, K4
+
+
+@njit(cache=True)
+def _surr_g(what, c, s0, h, u, target):
+    t, K, K1, K2, K3, K4 = herm_eval(c, s0, h, u)
+    eps = K1 - 1.0 / t - 1.0 / (1.0 + t)
+    if what == 0:
+        return target - eps
+    lc, le = spa_log(eps, t, K, K1, K2, 1.0, 0.0, 0.0)
+    if what == 1:
+        return lc - target
+    return spa_log_msd(eps, t, K, K2, K3, K4, lc) - target
+
+
+@njit(cache=True)
+def herm_root(what, c, s0, h, target, g0, g1):
+    """u ∈ [0, 1] where, on the surrogate, the decreasing function crosses zero:
+    what 0: target − ε(t) (target = ε; the saddle point t₀ of ε), 1: log δ_CLT − target,
+    2: log δ_MSD − target, both along the saddle curve ε(t) (target = log δ).
+    g0 > 0 ≥ g1 are the values at the ends (the lattice nodes)."""
+    a, b = 0.0, 1.0
+    ga, gb = g0, g1
+    side = 0
+    for _ in range(100):
+        if b - a <= 1e-13:
+            break
+        x = 0.5 * (a + b)
+        if math.isfinite(ga) and math.isfinite(gb) and ga != gb:
+            y = b - gb * (b - a) / (gb - ga)
+            if a < y < b:
+                x = y
+        gx = _surr_g(what, c, s0, h, x, target)
+        if gx == 0.0:
+            return x
+        if gx > 0:
+            a, ga = x, gx
+            if side == 1:
+                gb *= 0.5
+            side = 1
+        else:
+            b, gb = x, gx
+            if side == -1:
+                ga *= 0.5
+            side = -1
+    return 0.5 * (a + b)
