@@ -277,31 +277,49 @@ def integrate(kind, breaks, pm, plw, qm, qlw, sigma, t, shift, c, p, rtol):
     Returns (integral, error estimate). Panels are bisected until each one's Kronrod–Gauss
     difference is below rtol·|total| (taking the initial total as the scale) or 60 levels.
     """
-    npan = breaks.shape[0] - 1
-    cap = 20000
+    return _adaptive(kind, breaks, pm, plw, qm, qlw, sigma, t, shift, c, p, rtol,
+                     False, 60, 20000, 20000)
+
+
+@njit(cache=True)
+def _adaptive(kind, ends, pm, plw, qm, qlw, sigma, t, shift, c, p, rtol, quadpack,
+              max_depth, budget, cap):
+    """The one adaptive loop behind :func:`integrate` and :func:`_integrate_runs`.
+
+    Panels are the consecutive pairs of ``ends`` (a NaN entry separates runs: no panel
+    spans it), each estimated by GK15 with the raw |K − G| error or, if ``quadpack``, the
+    QUADPACK error estimate. They are processed as a stack; a panel is accepted when its
+    error is ≤ rtol·1e-2·Σ|initial values| or ≤ rtol·|own value|, at ``max_depth``, when the
+    stack is full, or when the ``budget`` of bisections is spent (round-off can keep the
+    error estimate above tolerance, and depth alone would allow 2^60 panels).
+    Returns (integral, summed error estimate of the accepted panels).
+    """
+    ne = ends.shape[0]
     sa = np.empty(cap)
     sb = np.empty(cap)
     sv = np.empty(cap)
     se = np.empty(cap)
     depth = np.empty(cap, dtype=np.int64)
+    n = 0
     scale = 0.0
-    for i in range(npan):
-        v, e = _gk15(kind, breaks[i], breaks[i + 1], pm, plw, qm, qlw, sigma, t, shift, c, p)
-        sa[i] = breaks[i]
-        sb[i] = breaks[i + 1]
-        sv[i] = v
-        se[i] = e
-        depth[i] = 0
+    for k in range(ne - 1):
+        a = ends[k]
+        b = ends[k + 1]
+        if np.isnan(a) or np.isnan(b):
+            continue
+        v, e = _panel(quadpack, kind, a, b, pm, plw, qm, qlw, sigma, t, shift, c, p)
+        sa[n] = a
+        sb[n] = b
+        sv[n] = v
+        se[n] = e
+        depth[n] = 0
         scale += abs(v)
+        n += 1
     if scale == 0.0:
         return 0.0, 0.0
-    n = npan
     result = 0.0
     err = 0.0
-    # Process as a stack; accepted panels are summed. The bisection budget bounds the work
-    # when round-off keeps the Kronrod–Gauss difference above tolerance (depth alone would
-    # allow 2^60 panels).
-    budget = 20000
+    tol_abs = rtol * scale * 1e-2
     while n > 0:
         n -= 1
         a = sa[n]
@@ -309,15 +327,15 @@ def integrate(kind, breaks, pm, plw, qm, qlw, sigma, t, shift, c, p, rtol):
         v = sv[n]
         e = se[n]
         d = depth[n]
-        if (e <= rtol * scale * 1e-2 or e <= rtol * abs(v) or d >= 60 or n + 2 >= cap
+        if (e <= tol_abs or e <= rtol * abs(v) or d >= max_depth or n + 2 >= cap
                 or budget <= 0):
             result += v
             err += e
             continue
         budget -= 1
         m = 0.5 * (a + b)
-        v1, e1 = _gk15(kind, a, m, pm, plw, qm, qlw, sigma, t, shift, c, p)
-        v2, e2 = _gk15(kind, m, b, pm, plw, qm, qlw, sigma, t, shift, c, p)
+        v1, e1 = _panel(quadpack, kind, a, m, pm, plw, qm, qlw, sigma, t, shift, c, p)
+        v2, e2 = _panel(quadpack, kind, m, b, pm, plw, qm, qlw, sigma, t, shift, c, p)
         sa[n] = a
         sb[n] = m
         sv[n] = v1
@@ -330,6 +348,13 @@ def integrate(kind, breaks, pm, plw, qm, qlw, sigma, t, shift, c, p, rtol):
         depth[n + 1] = d + 1
         n += 2
     return result, err
+
+
+@njit(cache=True)
+def _panel(quadpack, kind, a, b, pm, plw, qm, qlw, sigma, t, shift, c, p):
+    if quadpack:
+        return _gk15q(kind, a, b, pm, plw, qm, qlw, sigma, t, shift, c, p)
+    return _gk15(kind, a, b, pm, plw, qm, qlw, sigma, t, shift, c, p)
 
 
 @njit(cache=True)
@@ -475,21 +500,21 @@ def _cgf_panels(t, pm, plw, qm, qlw, sigma, small):
 
 
 @njit(cache=True)
-def _gk15q(kind, a, b, pm, plw, qm, qlw, sigma, t, shift):
+def _gk15q(kind, a, b, pm, plw, qm, qlw, sigma, t, shift, c, p):
     """Gauss–Kronrod 7/15 with QUADPACK's (qk15) error estimate
     resasc·min(1, (200|K − G|/resasc)^{3/2}), realistic for analytic integrands (the raw
     |K − G| overstates the error of K by many orders and forces needless bisection)."""
     mid = 0.5 * (a + b)
     half = 0.5 * (b - a)
     fv = np.empty(15)
-    fv[7] = integrand(kind, mid, pm, plw, qm, qlw, sigma, t, shift, 0.0, 0.0)
+    fv[7] = integrand(kind, mid, pm, plw, qm, qlw, sigma, t, shift, c, p)
     resk = fv[7] * _WGK[7]
     resg = fv[7] * _WG[3]
     resabs = abs(resk)
     for j in range(7):
         dx = half * _XGK[j]
-        f1 = integrand(kind, mid - dx, pm, plw, qm, qlw, sigma, t, shift, 0.0, 0.0)
-        f2 = integrand(kind, mid + dx, pm, plw, qm, qlw, sigma, t, shift, 0.0, 0.0)
+        f1 = integrand(kind, mid - dx, pm, plw, qm, qlw, sigma, t, shift, c, p)
+        f2 = integrand(kind, mid + dx, pm, plw, qm, qlw, sigma, t, shift, c, p)
         fv[j] = f1
         fv[14 - j] = f2
         resk += _WGK[j] * (f1 + f2)
@@ -521,58 +546,10 @@ def _gk15q(kind, a, b, pm, plw, qm, qlw, sigma, t, shift):
 def _integrate_runs(kind, ends, pm, plw, qm, qlw, sigma, t, shift, rtol):
     """Adaptive GK15 (QUADPACK error estimate) over the panels of ``ends``; NaN entries
     separate runs (no panel spans them). Panels are bisected until each one's error is
-    below rtol·max(|own value|, 1e-2·Σ|initial values|), or 50 levels."""
-    ne = ends.shape[0]
-    cap = 4 * ne + 400
-    sa = np.empty(cap)
-    sb = np.empty(cap)
-    sv = np.empty(cap)
-    se = np.empty(cap)
-    depth = np.empty(cap, dtype=np.int64)
-    n = 0
-    scale = 0.0
-    for k in range(ne - 1):
-        a = ends[k]
-        b = ends[k + 1]
-        if np.isnan(a) or np.isnan(b):
-            continue
-        v, e = _gk15q(kind, a, b, pm, plw, qm, qlw, sigma, t, shift)
-        sa[n] = a
-        sb[n] = b
-        sv[n] = v
-        se[n] = e
-        depth[n] = 0
-        scale += abs(v)
-        n += 1
-    result = 0.0
-    tol_abs = rtol * scale * 1e-2
-    budget = 4000  # bisections in all: a hard bound on work (~60000 integrand calls)
-    while n > 0:
-        n -= 1
-        a = sa[n]
-        b = sb[n]
-        v = sv[n]
-        e = se[n]
-        d = depth[n]
-        if e <= tol_abs or e <= rtol * abs(v) or d >= 50 or n + 2 >= cap or budget <= 0:
-            result += v
-            continue
-        budget -= 1
-        m = 0.5 * (a + b)
-        v1, e1 = _gk15q(kind, a, m, pm, plw, qm, qlw, sigma, t, shift)
-        v2, e2 = _gk15q(kind, m, b, pm, plw, qm, qlw, sigma, t, shift)
-        sa[n] = a
-        sb[n] = m
-        sv[n] = v1
-        se[n] = e1
-        depth[n] = d + 1
-        sa[n + 1] = m
-        sb[n + 1] = b
-        sv[n + 1] = v2
-        se[n + 1] = e2
-        depth[n + 1] = d + 1
-        n += 2
-    return result
+    below rtol·max(|own value|, 1e-2·Σ|initial values|), or 50 levels; at most 4000
+    bisections in all (a hard bound on work, ~60000 integrand calls)."""
+    return _adaptive(kind, ends, pm, plw, qm, qlw, sigma, t, shift, 0.0, 0.0, rtol,
+                     True, 50, 4000, 4 * ends.shape[0] + 400)[0]
 
 
 @njit(cache=True)
