@@ -54,7 +54,7 @@ _H = math.log(2.0) / _M
 _KMIN = int(-60.0 / _H)
 _KMAX = int(40.0 / _H)
 _WALK = 4 * _M        # longest walk along the lattice for a bound (4 octaves)
-_SURR_TOL = 1e-9      # relative agreement of the n = 5 and n = 4 surrogates' estimates
+_SURR_TOL = 1e-6      # relative agreement of the n = 5 and n = 4 surrogates' estimates
 _SURR_STEP = 1e-6     # ... or change of the estimate from one halving to the next
 _REFINE = 16          # most halvings of a lattice interval for the surrogate
 _PATTERN = 2          # most halvings of the lattice step when a bound's best tilt is sought
@@ -62,10 +62,62 @@ _BOUND_RTOL = 1e-4    # ... stopped when the predicted gain is below this (relat
                       # absolute in log δ)
 _CURVE_CACHE: dict = {}
 _START_CACHE: dict = {}
+_LATTICE_CACHE: dict = {}
 
 
 def _lat_t(k):
     return 2.0 ** (k / _M)
+
+
+class _StepLattice:
+    """One step of one mechanism in one direction on the tilt lattice: (t, K, K′, K″, P_t,
+    errK, rel, K‴, K⁗, K^(5)) per lattice index, and the Hermite coefficients of the
+    surrogate per interval. Shared by every schedule using the mechanism (a composition
+    of T steps scales everything but t and rel by T)."""
+
+    def __init__(self, mechanism, direction):
+        self.mechanism = mechanism
+        self.direction = direction
+        self.nodes = {}
+        self.coefs = {}
+
+    def node(self, k):
+        r = self.nodes.get(k)
+        if r is None:
+            t = _lat_t(k)
+            hint = None
+            if self.nodes:
+                # centre hint: K′ extrapolated from the nearest lattice tilt evaluated
+                kn = min(self.nodes, key=lambda j: abs(j - k))
+                if abs(kn - k) <= 4:
+                    n = self.nodes[kn]
+                    hint = n[2] + n[3] * (t - n[0])
+            tl = mechanism_tilted(self.mechanism, self.direction, t, hint)
+            r = self.nodes[k] = (t, tl.K, tl.K1, tl.K2, tl.Pt, tl.abs_err_K, tl.rel_err,
+                                 tl.K3, tl.K4, tl.K5)
+        return r
+
+    def coef(self, k, w, n):
+        key = (k, w, n)
+        c = self.coefs.get(key)
+        if c is None:
+            c = self.coefs[key] = _herm_coef(self.node(k), self.node(k + w), w, n)
+        return c
+
+
+def _herm_coef(a, b, w, n):
+    return _ks.herm_coef(w * _H, a[0], np.array((a[1], a[2], a[3], a[7], a[8], a[9])),
+                         b[0], np.array((b[1], b[2], b[3], b[7], b[8], b[9])), n)
+
+
+def _lattice_for(mechanism, direction):
+    key = (mechanism, direction)
+    lat = _LATTICE_CACHE.get(key)
+    if lat is None:
+        if len(_LATTICE_CACHE) > 4096:
+            _LATTICE_CACHE.clear()
+        lat = _LATTICE_CACHE[key] = _StepLattice(mechanism, direction)
+    return lat
 
 
 def _log_q(z):
@@ -85,7 +137,8 @@ class _Curve:
         self.hi = sum(s * float(loss_for(m, direction).hi_loss) for m, s in self.parts)
         self.nodes = {}     # lattice index k → (t, K, K′, K″, ΣTP_t, errK, rel, K‴, K⁗, K^(5))
         self.nvals = {}     # k → (saddle ε, log δ_CLT, log err, log δ_MSD, F″) at t_k
-        self.coefs = {}     # k → Hermite coefficients of K on [s_k, s_{k+1}]
+        self.coefs = {}     # (k, w, n) → Hermite coefficients on [s_k, s_{k+w}]
+        self.lats = [(_lattice_for(m, direction), float(s)) for m, s in self.parts]
         self.touched = set()
         self.start = _START_CACHE.get((tuple(m for m, _ in self.parts), direction), 0)
 
@@ -137,8 +190,21 @@ class _Curve:
         """Composed (t, K, K′, K″, ΣT·P_t, errK, rel, K‴, K⁗, K^(5)) at the lattice tilt t_k."""
         r = self.nodes.get(k)
         if r is None:
-            t = _lat_t(k)
-            r = self.nodes[k] = (t,) + self.at(t)
+            if len(self.lats) == 1:
+                lat, T = self.lats[0]
+                a = lat.node(k)
+                r = (a[0], T * a[1], T * a[2], T * a[3], T * a[4], T * a[5], a[6],
+                     T * a[7], T * a[8], T * a[9])
+            else:
+                acc = [0.0] * 10
+                for lat, T in self.lats:
+                    a = lat.node(k)
+                    for i in (1, 2, 3, 4, 5, 7, 8, 9):
+                        acc[i] += T * a[i]
+                    acc[0] = a[0]
+                    acc[6] = max(acc[6], a[6])
+                r = tuple(acc)
+            self.nodes[k] = r
         self.touched.add(k)
         return r
 
@@ -152,20 +218,23 @@ class _Curve:
         return r
 
     def coef(self, k, w=1.0, n=5):
-        """Hermite coefficients on [s_k, s_{k+w}] from K..K^(5) at both ends."""
+        """(Hermite coefficients on [s_k, s_{k+w}] from K..K^(5) at both ends, scale):
+        one mechanism's per-step coefficients (shared by every T) times T, or the
+        composed ones."""
+        if len(self.lats) == 1:
+            lat, T = self.lats[0]
+            return lat.coef(k, w, n), T
         key = (k, w, n)
         c = self.coefs.get(key)
         if c is None:
-            a, b = self.node(k), self.node(k + w)
-            c = self.coefs[key] = _ks.herm_coef(
-                w * _H, a[0], np.array((a[1], a[2], a[3], a[7], a[8], a[9])),
-                b[0], np.array((b[1], b[2], b[3], b[7], b[8], b[9])), n)
-        return c
+            c = self.coefs[key] = _herm_coef(self.node(k), self.node(k + w), w, n)
+        return c, 1.0
 
     def surrogate(self, k, u, w=1.0, n=5):
         """(t, K, K′, K″, K‴, K⁗) of the surrogate at s = s_k + u·w·h: an estimate only
         (used for t₀ and the SPA-CLT / SPA-MSD estimates, never for the bounds)."""
-        return _ks.herm_eval(self.coef(k, w, n), k * _H, w * _H, u)
+        c, scale = self.coef(k, w, n)
+        return _ks.herm_eval(c, scale, k * _H, w * _H, u)
 
     def refined_root(self, what, g, a, target, value):
         """Root of the decreasing g between lattice nodes a and a + 1 (g(a) > 0 ≥ g(a+1))
@@ -178,11 +247,15 @@ class _Curve:
         w = 1.0
         ga, gb = g(a), g(a + 1)
         prev = None
+        lat = self.lats[0][0] if len(self.lats) == 1 else None
+        scale = self.lats[0][1] if lat is not None else 1.0
         for _ in range(_REFINE):
             vals = []
+            s0, h = a * _H, w * _H
             for n in (5, 4):
-                u = _ks.herm_root(what, self.coef(a, w, n), a * _H, w * _H, target, ga, gb)
-                vals.append(value(self.surrogate(a, u, w, n)))
+                c = lat.coef(a, w, n) if lat is not None else self.coef(a, w, n)[0]
+                u = _ks.herm_root(what, c, scale, s0, h, target, ga, gb)
+                vals.append(value(_ks.herm_eval(c, scale, s0, h, u)))
             best = vals[0]
             if _close(best, vals[1], _SURR_TOL) or (prev is not None
                                                    and _close(best, prev, _SURR_STEP)):
@@ -555,12 +628,21 @@ def _delta_direction(curve, eps):
     clt = math.exp(lc) if lc > -745.0 else 0.0
     msd = math.exp(min(lm, 700.0)) if lm > -745.0 else 0.0
 
+    logs = {}
+
+    def at_k(k):   # (log δ_CLT, log err) at ε, tilt t_k
+        r = logs.get(k)
+        if r is None:
+            n = curve.node(k)
+            r = logs[k] = _ks.spa_log(eps, n[0], n[1], n[2], n[3], n[4], n[5], n[6])
+        return r
+
     def up(k):   # −log δ_upper at tilt t_k
-        lc_k, le_k = _ks.spa_log(eps, *curve.node(k)[:7])
+        lc_k, le_k = at_k(k)
         return -_log_add(lc_k, le_k)
 
     def lo(k):   # log δ_lower at tilt t_k
-        lc_k, le_k = _ks.spa_log(eps, *curve.node(k)[:7])
+        lc_k, le_k = at_k(k)
         return lc_k + math.log(-math.expm1(le_k - lc_k)) if le_k < lc_k else -math.inf
 
     def tol(v):
@@ -626,26 +708,21 @@ def _eps_direction(curve, delta):
     msd, _ = estimate(2, g_msd, kc)
 
     xtol = 1e-10
-    ups = {}
+    bnd = {}
 
-    def up_eps(k):
-        if k not in ups:
+    def bounds(k):   # (ε upper, ε lower) at the fixed tilt t_k
+        r = bnd.get(k)
+        if r is None:
             n = curve.node(k)
-            ups[k] = _ks.spa_upper_eps(*n[:7], log_d, curve.nval(k)[0], xtol)
-        return ups[k]
-
-    def lo_eps(k):
-        e_hi = up_eps(k)
-        if not math.isfinite(e_hi):
-            return -1.0
-        n = curve.node(k)
-        return _ks.spa_lower_eps(*n[:7], log_d, e_hi, curve.nval(k)[0], xtol)
+            r = bnd[k] = _ks.spa_eps_bounds(n[0], n[1], n[2], n[3], n[4], n[5], n[6],
+                                            log_d, xtol)
+        return r
 
     def tol(v):
         return _BOUND_RTOL * abs(v)
 
-    _, v_up = _walk(lambda k: -up_eps(k), kc, tol)
-    _, v_lo = _walk(lo_eps, kc, tol, lo_flat=-1.0)
+    _, v_up = _walk(lambda k: -bounds(k)[0], kc, tol)
+    _, v_lo = _walk(lambda k: bounds(k)[1], kc, tol, lo_flat=-1.0)
     upper = min(-v_up, top)
     lower = min(max(v_lo, 0.0), upper)
     ok = all(curve.nodes[k][6] <= _INPUT_REL_OK for k in curve.touched)

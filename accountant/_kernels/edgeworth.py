@@ -639,6 +639,17 @@ def spa_lower_eps(t, K, K1, K2, P, errK, rel, log_d, eps_hi, eps_start, tol):
     return -1.0
 
 
+@njit(cache=True)
+def spa_eps_bounds(t, K, K1, K2, P, errK, rel, log_d, tol):
+    """(ε upper, ε lower) at the fixed tilt t: :func:`spa_upper_eps` started at the saddle
+    ε of t, then :func:`spa_lower_eps` left of it (−1 when no lower point is found)."""
+    eps0 = K1 - 1.0 / t - 1.0 / (1.0 + t)
+    up = spa_upper_eps(t, K, K1, K2, P, errK, rel, log_d, eps0, tol)
+    if not math.isfinite(up):
+        return up, -1.0
+    return up, spa_lower_eps(t, K, K1, K2, P, errK, rel, log_d, up, eps0, tol)
+
+
 # Surrogate of K and its t-derivatives K^(1..4) between two lattice tilts (s = log t):
 # each K^(q) is interpolated on its own by the Hermite polynomial matching it and its
 # first m_q = n − q s-derivatives at both ends (degree 2m_q + 1), from K..K^(5) at the
@@ -716,8 +727,9 @@ def herm_coef(h, t0, A0, t1, A1, n):
 
 
 @njit(cache=True)
-def herm_eval(c, s0, h, u):
-    """(t, K, K′, K″, K‴, K⁗) of the surrogate at s = s0 + u·h."""
+def herm_eval(c, scale, s0, h, u):
+    """(t, K, K′, K″, K‴, K⁗) of the surrogate (coefficients c times ``scale``: T steps
+    of one mechanism share its per-step coefficients) at s = s0 + u·h."""
     K = 0.0
     K1 = 0.0
     K2 = 0.0
@@ -729,12 +741,12 @@ def herm_eval(c, s0, h, u):
         K2 = K2 * u + c[2, i]
         K3 = K3 * u + c[3, i]
         K4 = K4 * u + c[4, i]
-    return math.exp(s0 + u * h), K, K1, K2, K3, K4
+    return math.exp(s0 + u * h), scale * K, scale * K1, scale * K2, scale * K3, scale * K4
 
 
 @njit(cache=True)
-def _surr_g(what, c, s0, h, u, target):
-    t, K, K1, K2, K3, K4 = herm_eval(c, s0, h, u)
+def _surr_g(what, c, scale, s0, h, u, target):
+    t, K, K1, K2, K3, K4 = herm_eval(c, scale, s0, h, u)
     eps = K1 - 1.0 / t - 1.0 / (1.0 + t)
     if what == 0:
         return target - eps
@@ -745,7 +757,7 @@ def _surr_g(what, c, s0, h, u, target):
 
 
 @njit(cache=True)
-def herm_root(what, c, s0, h, target, g0, g1):
+def herm_root(what, c, scale, s0, h, target, g0, g1):
     """u ∈ [0, 1] where, on the surrogate, the decreasing function crosses zero:
     what 0: target − ε(t) (target = ε; the saddle point t₀ of ε), 1: log δ_CLT − target,
     2: log δ_MSD − target, both along the saddle curve ε(t) (target = log δ).
@@ -761,7 +773,7 @@ def herm_root(what, c, s0, h, target, g0, g1):
             y = b - gb * (b - a) / (gb - ga)
             if a < y < b:
                 x = y
-        gx = _surr_g(what, c, s0, h, x, target)
+        gx = _surr_g(what, c, scale, s0, h, x, target)
         if gx == 0.0:
             return x
         if gx > 0:
