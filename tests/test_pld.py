@@ -299,3 +299,20 @@ def test_large_tilt_stays_valid():
     must not underflow into a bogus small upper bound (pure DP: ε ≤ T/b)."""
     r = eps(acc.Laplace(2.0), 1e-6, 10, h=0.0027)
     assert 4.9 < r.lower <= r.upper <= 5.0 + 0.0027
+
+
+@pytest.mark.parametrize("sigma, q, steps, delta, truth", [
+    # Widths here shrink by < 2× from h = 4e-3 to the next grid before the asymptotic
+    # regime: stopping there ("refining does not pay") left 0.1–0.2 % wide brackets.
+    # truth: PLD at rtol = 1e-6 ([6.2043005, 6.2043042], [305.10451, 305.10513]).
+    (0.5, 0.01, 1000, 1e-2, 6.2043),
+    (0.5, 0.01, 100_000, 1e-15, 305.1048),
+])
+def test_default_width_met_where_width_is_not_monotone_in_h(sigma, q, steps, delta, truth):
+    r = acc.epsilon(acc.SubsampledGaussian(sigma, q), delta=delta, steps=steps)
+    assert r.upper - r.lower <= 1e-3 * r.upper
+    assert r.lower <= truth * (1 + 2e-5) and truth * (1 - 2e-5) <= r.upper
+    assert not any(w.startswith("bracket_wider") for w in r.warnings)
+    # Every refinement's bracket is certified: the reported one is their intersection.
+    for _h, lo, up in r.details["refinements"]:
+        assert lo <= r.lower + 1e-12 and r.upper <= up + 1e-12
