@@ -47,9 +47,11 @@ _KURT_WARN = 1.0
 @lru_cache(maxsize=4096)
 def composed_cumulants(schedule, direction: str, under: str):
     """(K₁..K₅) of the composed loss: sums of per-step cumulants over the schedule."""
-    K = np.zeros(5)
+    K = [0.0] * 5
     for mech, steps in schedule.counts():
-        K += steps * np.asarray(mechanism_moments(mech, direction, under).cumulants)
+        c = mechanism_moments(mech, direction, under).cumulants
+        for j in range(5):
+            K[j] += steps * c[j]
     return tuple(float(k) for k in K)
 
 
@@ -113,51 +115,75 @@ def dgg_bound(parts):
     (kernels in :mod:`accountant._kernels.edgeworth`).
     """
     n = sum(s for s, _ in parts)
-    B2 = sum(s * m.mu2 for s, m in parts) / n
-    if not B2 > 0:
-        return math.inf
-    B = math.sqrt(B2)
-    K4 = sum(s * m.mu4 for s, m in parts) / n / B2 ** 2
-    K3 = sum(s * m.abs3 for s, m in parts) / n / B ** 3
-    lam = sum(s * m.mu3 for s, m in parts) / n / B ** 3
-    K3t = K3 + sum(s * m.abs1 * m.mu2 for s, m in parts) / n / B ** 3
+    if len(parts) == 1:
+        shape = _dgg_shape(parts[0][1])
+        if shape is None:
+            return math.inf
+        K4, K3, K3t, lam = shape
+    else:
+        B2 = sum(s * m.mu2 for s, m in parts) / n
+        if not B2 > 0:
+            return math.inf
+        B = math.sqrt(B2)
+        K4 = sum(s * m.mu4 for s, m in parts) / n / B2 ** 2
+        K3 = sum(s * m.abs3 for s, m in parts) / n / B ** 3
+        lam = sum(s * m.mu3 for s, m in parts) / n / B ** 3
+        K3t = K3 + sum(s * m.abs1 * m.mu2 for s, m in parts) / n / B ** 3
     val = _ke.dgg_min(len(parts) == 1, float(n), K4, K3, K3t, lam)
     return float(max(val, 0.0)) if math.isfinite(val) else math.inf
 
 
 @lru_cache(maxsize=4096)
-def _dgg_for(schedule, direction, under):
-    parts = [(s, mechanism_moments(m, direction, under)) for m, s in schedule.counts()]
-    return dgg_bound(parts)
+def _dgg_shape(m):
+    """(K₄, K₃, K̃₃, λ₃) of one step law (i.i.d. steps: independent of their number)."""
+    if not m.mu2 > 0:
+        return None
+    B = math.sqrt(m.mu2)
+    return (m.mu4 / m.mu2 ** 2, m.abs3 / B ** 3, (m.abs3 + m.abs1 * m.mu2) / B ** 3,
+            m.mu3 / B ** 3)
+
+
+def _dgg_for(parts, direction, under):
+    return dgg_bound([(s, mechanism_moments(m, direction, under)) for m, s in parts])
+
+
+@lru_cache(maxsize=4096)
+def _hi_loss(mechanism, direction):
+    return float(loss_for(mechanism, direction).hi_loss)
 
 
 # ----------------------------------------------------------------------------------------
 # The accountant (searches and diagnostics run in numba: accountant/_kernels/edgeworth.py)
 # ----------------------------------------------------------------------------------------
-def _hi_loss_total(schedule, direction):
+def _hi_loss_total(parts, direction):
     """Σ T·sup L: beyond it δ = 0 exactly (pure-DP part of bounded losses)."""
     tot = 0.0
-    for m, s in schedule.counts():
-        tot += s * float(loss_for(m, direction).hi_loss)
+    for m, s in parts:
+        tot += s * _hi_loss(m, direction)
     return tot
 
 
-def _grid(KX, KY, hi_total):
+def _top(KX, KY, hi_total):
+    """Right end of the search grid: 40 sd above the mean of Y, or the largest loss."""
     s = math.sqrt(max(KY[1], 1e-300))
     top = max(KY[0] + 40.0 * s, 1.0)
     if math.isfinite(hi_total):
         top = min(top, max(hi_total, 1e-12))
-    return np.linspace(0.0, top, 257)
+    return top
+
+
+_NGRID = 257
 
 
 @lru_cache(maxsize=1024)
 def _curve(schedule, direction, order, interval):
     """Everything a query needs for one direction, cached per (schedule, direction, order):
-    cumulant sums, the search grid, the DGG bounds and the diagnostics."""
+    cumulant sums, the search grid with δ̃ and the DGG δ-bounds on it, the DGG bounds
+    and the diagnostics."""
+    parts = schedule.counts()
     KX = np.array(composed_cumulants(schedule, direction, "P"))
     KY = np.array(composed_cumulants(schedule, direction, "Q"))
-    hi_total = _hi_loss_total(schedule, direction)
-    grid = _grid(KX, KY, hi_total)
+    hi_total = _hi_loss_total(parts, direction)
     warn = []
     for K in (KX, KY):
         if K[1] <= 0:
@@ -169,18 +195,23 @@ def _curve(schedule, direction, order, interval):
             warn.append("large_skewness")
         if abs(K[3] / s ** 4) > _KURT_WARN:
             warn.append("large_kurtosis")
-    c = {"KX": KX, "KY": KY, "hi": hi_total, "grid": grid, "warn": tuple(warn),
-         "dX": math.inf, "dY": math.inf}
+    dX = dY = math.inf
     if interval:
-        c["dX"] = _dgg_for(schedule, direction, "P")
-        c["dY"] = _dgg_for(schedule, direction, "Q")
-    return c
+        dX = _dgg_for(parts, direction, "P")
+        dY = _dgg_for(parts, direction, "Q")
+    grid, vals = _ke.ew_prepare(KX, KY, _top(KX, KY, hi_total), _NGRID, order,
+                                min(dX, 2.0), min(dY, 2.0))
+    return {"KX": KX, "KY": KY, "hi": hi_total, "grid": grid, "vals": vals,
+            "warn": tuple(warn), "dX": dX, "dY": dY}
 
 
 def _direction_eps(c, delta, order, interval):
-    KX, KY, grid, hi_total, dX, dY = c["KX"], c["KY"], c["grid"], c["hi"], c["dX"], c["dY"]
+    KX, KY, grid, hi_total = c["KX"], c["KY"], c["grid"], c["hi"]
+    vals = c["vals"]
+    # Δ ≥ 1 clips every tail to [0, 1] just as Δ = inf does (kernels get finite numbers).
+    dX, dY = min(c["dX"], 2.0), min(c["dY"], 2.0)
     # Conservative rule: the largest ε with δ̃(ε) > δ.
-    r = _ke.ew_search(0, grid, delta, KX, KY, order, dX, dY, True)
+    r = _ke.ew_search_grid(0, grid, vals, delta, KX, KY, order, dX, dY, True)
     if r < 0:
         est = 0.0
     elif math.isinf(r):
@@ -188,15 +219,17 @@ def _direction_eps(c, delta, order, interval):
     else:
         est = float(r)
     lo, up = 0.0, math.inf
-    if interval:
+    if interval and (dX < 1.0 or dY < 1.0):
         # lower: the largest ε with δ_lower(ε) > δ (true δ(ε) > δ there, so ε_true ≥ ε)
-        r = _ke.ew_search(1, grid, delta, KX, KY, order, dX, dY, True)
+        r = _ke.ew_search_grid(1, grid, vals, delta, KX, KY, order, dX, dY, True)
         lo = 0.0 if r < 0 else (float(grid[-1]) if math.isinf(r) else float(r))
         # upper: the smallest ε with δ_upper(ε) ≤ δ (true δ(ε) ≤ δ there)
-        up = float(_ke.ew_search(2, grid, delta, KX, KY, order, dX, dY, False))
+        up = float(_ke.ew_search_grid(2, grid, vals, delta, KX, KY, order, dX, dY, False))
         if math.isfinite(hi_total):
             up = min(up, hi_total)
         lo = min(lo, up)
+    elif interval and math.isfinite(hi_total):
+        up = hi_total
     return est, lo, up
 
 
@@ -254,7 +287,7 @@ def compute(schedule, *, delta=None, epsilon=None, order=2, interval=True, **opt
                 lo_d, up_d = 0.0, 1.0
         # Monotonicity matters down to a little below the δ the answer is read at.
         floor = 1e-3 * (delta if delta is not None else max(e_d, 1e-300))
-        if _ke.ew_non_monotone(c["grid"], c["KX"], c["KY"], order, floor):
+        if _ke.ew_non_monotone_vals(c["vals"][0], floor):
             warn.append("non_monotone_delta")
         est, lo, up = max(est, e_d), max(lo, lo_d), max(up, up_d)
         dd = {"estimate": e_d, "lower": lo_d, "upper": up_d,

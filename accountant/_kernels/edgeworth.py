@@ -309,12 +309,27 @@ def dgg_inid(e, n, K4, K3, K3t, lam):
 
 
 @njit(cache=True)
+def _dgg_at(iid, k, n, K4, K3, K3t, lam):
+    e = 0.005 * k
+    return dgg_iid(e, n, K4, K3, K3t, lam) if iid else dgg_inid(e, n, K4, K3, K3t, lam)
+
+
+@njit(cache=True)
 def dgg_min(iid, n, K4, K3, K3t, lam):
-    """min over ε ∈ {0.005, 0.010, …, 0.325} of the DGG bound (every ε gives a valid bound)."""
+    """min over ε ∈ {0.005, 0.010, …, 0.325} of the DGG bound (every ε gives a valid bound):
+    every 8th grid point, then the fine grid within 7 points of the best of those (the
+    bound is unimodal in ε; on 2 538 random inputs this equals the full 65-point minimum)."""
     best = np.inf
-    for k in range(1, 66):
-        e = 0.005 * k
-        v = dgg_iid(e, n, K4, K3, K3t, lam) if iid else dgg_inid(e, n, K4, K3, K3t, lam)
+    kb = 1
+    for k in range(1, 66, 8):
+        v = _dgg_at(iid, k, n, K4, K3, K3t, lam)
+        if v < best:
+            best = v
+            kb = k
+    for k in range(max(1, kb - 7), min(65, kb + 7) + 1):
+        if (k - 1) % 8 == 0:
+            continue
+        v = _dgg_at(iid, k, n, K4, K3, K3t, lam)
         if v < best:
             best = v
     return best
@@ -425,6 +440,130 @@ def ew_search(what, grid, delta, KX, KY, order, dX, dY, last):
             a, b = _bisect(what, grid[i - 1], grid[i], delta, KX, KY, order, dX, dY)
             return b
     return np.inf
+
+
+@njit(cache=True)
+def _shape(K):
+    s = math.sqrt(K[1])
+    return s, K[2] / s ** 3, K[3] / s ** 4, K[4] / s ** 5
+
+
+@njit(cache=True)
+def _tails2(x, K0, s, g, k, l5, order, degenerate):
+    """(S̃ at ``order``, S̃ at order 1), each clipped to [0, 1]."""
+    if degenerate:
+        v = 1.0 if x < K0 else 0.0
+        return v, v
+    z = (x - K0) / s
+    q = 0.5 * math.erfc(z / math.sqrt(2.0))
+    ph = _INV_SQRT_2PI * math.exp(-0.5 * z * z)
+    b1 = g / 6.0 * (z * z - 1.0)
+    b = _bracket(z, g, k, l5, order) if order > 1 else b1
+    return min(1.0, max(0.0, q + ph * b)), min(1.0, max(0.0, q + ph * b1))
+
+
+@njit(cache=True)
+def ew_prepare(KX, KY, top, npts, order, dX, dY):
+    """The search grid (npts points on [0, top]) and, on it, δ̃ (row 0) and the DGG lower
+    and upper δ-bounds (rows 1, 2) — the same numbers as :func:`ew_delta` and
+    :func:`ew_interval`, with the normal tail and density computed once per point."""
+    grid = np.empty(npts)
+    vals = np.empty((3, npts))
+    dgx = KX[1] <= 0.0
+    dgy = KY[1] <= 0.0
+    sx, gx, kx, lx = (1.0, 0.0, 0.0, 0.0) if dgx else _shape(KX)
+    sy, gy, ky, ly = (1.0, 0.0, 0.0, 0.0) if dgy else _shape(KY)
+    step = top / (npts - 1)
+    for i in range(npts):
+        x = i * step if i < npts - 1 else top     # as numpy.linspace
+        grid[i] = x
+        tx, tx1 = _tails2(x, KX[0], sx, gx, kx, lx, order, dgx)
+        ty, ty1 = _tails2(x, KY[0], sy, gy, ky, ly, order, dgy)
+        if x < 700.0:
+            # e^x·S for S ∈ [0, 1]: one exp per point (as _exp_times up to rounding)
+            ex = math.exp(x)
+            vals[0, i] = ty - ex * tx
+            lo = max(ty1 - dY, 0.0) - ex * min(tx1 + dX, 1.0)
+            up = min(ty1 + dY, 1.0) - ex * max(tx1 - dX, 0.0)
+        else:
+            vals[0, i] = ty - _exp_times(x, tx)
+            lo = max(ty1 - dY, 0.0) - _exp_times(x, min(tx1 + dX, 1.0))
+            up = min(ty1 + dY, 1.0) - _exp_times(x, max(tx1 - dX, 0.0))
+        vals[1, i] = min(max(lo, 0.0), 1.0)
+        vals[2, i] = min(max(up, 0.0), 1.0)
+    return grid, vals
+
+
+@njit(cache=True)
+def _falsi(what, a, b, delta, KX, KY, order, dX, dY):
+    """Shrink [a, b] with value(a) > δ ≥ value(b) to width 1e-13·max(1, b) (Illinois
+    regula falsi, bisecting where it would not move inside the bracket)."""
+    fa = _value(what, a, KX, KY, order, dX, dY) - delta
+    fb = _value(what, b, KX, KY, order, dX, dY) - delta
+    side = 0
+    for _ in range(200):
+        if b - a <= 1e-13 * max(1.0, abs(b)):
+            break
+        m = 0.5 * (a + b)
+        if fa != fb:
+            y = b - fb * (b - a) / (fb - fa)
+            if a < y < b:
+                m = y
+        fm = _value(what, m, KX, KY, order, dX, dY) - delta
+        if fm > 0:
+            a, fa = m, fm
+            if side == 1:
+                fb *= 0.5
+            side = 1
+        else:
+            b, fb = m, fm
+            if side == -1:
+                fa *= 0.5
+            side = -1
+    return a, b
+
+
+@njit(cache=True)
+def _shrink(what, a, b, delta, KX, KY, order, dX, dY):
+    # δ̃ (smooth): regula falsi; the DGG bounds (kinks where a tail is clipped): bisection
+    if what == 0:
+        return _falsi(what, a, b, delta, KX, KY, order, dX, dY)
+    return _bisect(what, a, b, delta, KX, KY, order, dX, dY)
+
+
+@njit(cache=True)
+def ew_search_grid(what, grid, vals, delta, KX, KY, order, dX, dY, last):
+    """:func:`ew_search` on values precomputed by :func:`ew_prepare` (row ``what``)."""
+    n = grid.shape[0]
+    if last:
+        for i in range(n - 1, -1, -1):
+            if vals[what, i] > delta:
+                if i == n - 1:
+                    return np.inf
+                a, b = _shrink(what, grid[i], grid[i + 1], delta, KX, KY, order, dX, dY)
+                return a
+        return -1.0
+    for i in range(n):
+        if not vals[what, i] > delta:
+            if i == 0:
+                return 0.0
+            a, b = _shrink(what, grid[i - 1], grid[i], delta, KX, KY, order, dX, dY)
+            return b
+    return np.inf
+
+
+@njit(cache=True)
+def ew_non_monotone_vals(vals, floor):
+    """:func:`ew_non_monotone` on δ̃ precomputed on the grid."""
+    scale = 0.0
+    for i in range(vals.shape[0]):
+        scale = max(scale, abs(vals[i]))
+    for i in range(1, vals.shape[0]):
+        if vals[i - 1] < floor:
+            break
+        if vals[i] - vals[i - 1] > 1e-12 * max(scale, 1e-300):
+            return True
+    return False
 
 
 @njit(cache=True)
