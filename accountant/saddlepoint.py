@@ -57,7 +57,8 @@ _WALK = 4 * _M        # longest walk along the lattice for a bound (4 octaves)
 _SURR_TOL = 1e-6      # relative agreement of the n = 5 and n = 4 surrogates' estimates
 _SURR_STEP = 1e-6     # ... or change of the estimate from one halving to the next
 _REFINE = 16          # most halvings of a lattice interval for the surrogate
-_PATTERN = 2          # most halvings of the lattice step when a bound's best tilt is sought
+_PATTERN = 2          # halvings of the lattice step when a bound's best tilt is sought,
+_PATTERN_MAX = 10     # ... up to this many while it predicts over 100 × _BOUND_RTOL
 _BOUND_RTOL = 1e-4    # ... stopped when the predicted gain is below this (relative ε, or
                       # absolute in log δ)
 _CURVE_CACHE: dict = {}
@@ -236,7 +237,7 @@ class _Curve:
         c, scale = self.coef(k, w, n)
         return _ks.herm_eval(c, scale, k * _H, w * _H, u)
 
-    def refined_root(self, what, g, a, target, value):
+    def refined_root(self, what, g, a, target, value, scale_free=False):
         """Root of the decreasing g between lattice nodes a and a + 1 (g(a) > 0 ≥ g(a+1))
         on the Hermite surrogate; ``value(surrogate tuple)`` is the tuple of estimates
         read there. The surrogate with one derivative less (n = 4) estimates the error;
@@ -257,8 +258,8 @@ class _Curve:
                 u = _ks.herm_root(what, c, scale, s0, h, target, ga, gb)
                 vals.append(value(_ks.herm_eval(c, scale, s0, h, u)))
             best = vals[0]
-            if _close(best, vals[1], _SURR_TOL) or (prev is not None
-                                                   and _close(best, prev, _SURR_STEP)):
+            if _close(best, vals[1], _SURR_TOL, scale_free) or (
+                    prev is not None and _close(best, prev, _SURR_STEP, scale_free)):
                 break
             prev = best
             m = a + 0.5 * w
@@ -271,7 +272,10 @@ class _Curve:
         return best
 
 
-def _close(x, y, rtol):
+def _close(x, y, rtol, scale_free=False):
+    """Each pair within rtol relative (or absolute: logs, whose differences are relative)."""
+    if scale_free:
+        return all(abs(a - b) <= rtol or a == b for a, b in zip(x, y))
     return all(abs(a - b) <= rtol * max(abs(a), 1e-300) for a, b in zip(x, y))
 
 
@@ -519,7 +523,7 @@ def _lattice_cross(g, slope, k, floor=None):
     return a, b
 
 
-def _walk(f, k0, tol, lo_flat=None):
+def _walk(f, k0, tol, lo_flat=None, levels=_PATTERN):
     """max over tilts near lattice index k0 of f (a bound as a function of the tilt; any
     tilt gives a valid bound, so this only decides how tight it is).
 
@@ -528,7 +532,8 @@ def _walk(f, k0, tol, lo_flat=None):
     nodes). Then, while a parabola through the best node and its neighbours at distance w
     predicts a gain above tol(best value), halves w and tries the half-way tilts
     (steep stretches of K′ where the best tilt sits between lattice nodes; such nodes
-    are query-independent and cached too). Returns (index, value)."""
+    are query-independent and cached too): _PATTERN times, then (up to ``levels``) while
+    the prediction exceeds 100·tol. Returns (index, value)."""
     vals = {}
 
     def v(k):
@@ -561,14 +566,15 @@ def _walk(f, k0, tol, lo_flat=None):
     if fc == lo_flat or not math.isfinite(fc):
         return best, fc
     w = 1.0
-    for _ in range(_PATTERN):
+    for level in range(levels):
         fl, fc, fr = v(best - w), v(best), v(best + w)
         curv = fl - 2.0 * fc + fr
         if math.isfinite(fl) and math.isfinite(fr) and curv < 0.0:
             gain = (fr - fl) ** 2 / (-8.0 * curv)
         else:
             gain = math.inf
-        if gain <= tol(fc):
+        # beyond _PATTERN levels only while the predicted gain is large (a narrow best tilt)
+        if gain <= tol(fc) or (level >= _PATTERN and gain <= 100.0 * tol(fc)):
             break
         w *= 0.5
         cand = best - w if v(best - w) > v(best + w) else best + w
@@ -616,15 +622,17 @@ def _delta_direction(curve, eps):
     def at_t0(sv):
         t0, K, K1, K2, K3, K4 = sv
         lc, _ = _ks.spa_log(eps, t0, K, K1, K2, 1.0, 0.0, 0.0)
-        return lc, _ks.spa_log_msd(eps, t0, K, K2, K3, K4, lc), t0
+        return lc, _ks.spa_log_msd(eps, t0, K, K2, K3, K4, lc), math.log(t0)
 
     if ka is None or kb is None:
         k0 = kb if ka is None else ka
         n = curve.node(k0)
-        lc, lm, t0 = at_t0((n[0], n[1], n[2], n[3], n[7], n[8]))
+        lc, lm, s0 = at_t0((n[0], n[1], n[2], n[3], n[7], n[8]))
     else:
         k0 = ka
-        lc, lm, t0 = curve.refined_root(0, g, ka, eps, at_t0)
+        # logs: the tolerances are on relative δ (and relative t₀)
+        lc, lm, s0 = curve.refined_root(0, g, ka, eps, at_t0, scale_free=True)
+    t0 = math.exp(s0)
     clt = math.exp(lc) if lc > -745.0 else 0.0
     msd = math.exp(min(lm, 700.0)) if lm > -745.0 else 0.0
 
@@ -648,8 +656,10 @@ def _delta_direction(curve, eps):
     def tol(v):
         return _BOUND_RTOL
 
-    _, v_up = _walk(up, k0, tol)
-    _, v_lo = _walk(lo, k0, tol, lo_flat=-math.inf)
+    # δ bounds can sit in a narrow tilt window (far tails past a component switch): the
+    # deeper search costs nothing here once nodes are cached (no crossing solve per tilt).
+    _, v_up = _walk(up, k0, tol, levels=_PATTERN_MAX)
+    _, v_lo = _walk(lo, k0, tol, lo_flat=-math.inf, levels=_PATTERN_MAX)
     upper = min(1.0, math.exp(min(-v_up, 0.0)))
     lower = math.exp(v_lo) if v_lo > -745.0 else 0.0
     ok = all(curve.nodes[k][6] <= _INPUT_REL_OK for k in curve.touched)
