@@ -81,6 +81,7 @@ class _StepLattice:
         self.direction = direction
         self.nodes = {}
         self.coefs = {}
+        self.accepted = {}
 
     def node(self, k):
         r = self.nodes.get(k)
@@ -141,6 +142,9 @@ class _Curve:
         self.coefs = {}     # (k, w, n) → Hermite coefficients on [s_k, s_{k+w}]
         self.lats = [(_lattice_for(m, direction), float(s)) for m, s in self.parts]
         self.touched = set()
+        # estimate kind → refined intervals (a, w) accepted before (a property of K, so
+        # shared by every T of one mechanism)
+        self.accepted = self.lats[0][0].accepted if len(self.lats) == 1 else {}
         self.start = _START_CACHE.get((tuple(m for m, _ in self.parts), direction), 0)
 
     def at(self, t):
@@ -250,6 +254,19 @@ class _Curve:
         prev = None
         lat = self.lats[0][0] if len(self.lats) == 1 else None
         scale = self.lats[0][1] if lat is not None else 1.0
+        # An interval accepted by an earlier query that holds this root too: start there
+        # (its surrogate was good enough then); kept if n = 5 and n = 4 disagree no more
+        # than 10× as much as when it was accepted.
+        done = self.accepted.setdefault(what, [])
+        reuse = None
+        for a2, w2, d2 in done:
+            if a <= a2 and a2 + w2 <= a + 1.0:
+                g2a = g(a2)
+                if g2a > 0:
+                    g2b = g(a2 + w2)
+                    if not g2b > 0:
+                        a, w, ga, gb, reuse = a2, w2, g2a, g2b, d2
+                        break
         for _ in range(_REFINE):
             vals = []
             s0, h = a * _H, w * _H
@@ -258,8 +275,21 @@ class _Curve:
                 u = _ks.herm_root(what, c, scale, s0, h, target, ga, gb)
                 vals.append(value(_ks.herm_eval(c, scale, s0, h, u)))
             best = vals[0]
-            if _close(best, vals[1], _SURR_TOL, scale_free) or (
-                    prev is not None and _close(best, prev, _SURR_STEP, scale_free)):
+            if any(x != x for x in best):
+                # no usable surrogate value (far too coarse on a steep stretch): the
+                # exact values at the node a stand in until the interval is refined
+                best = value(self.surrogate(a, 0.0, w))
+                vals = [best, (math.nan,) * len(best)]
+            d = _gap(best, vals[1], scale_free)
+            if reuse is not None and d <= 10.0 * max(reuse, _SURR_TOL):
+                break
+            reuse = None
+            if d <= _SURR_TOL or (prev is not None
+                                  and _gap(best, prev, scale_free) <= _SURR_STEP):
+                if w < 1.0 and all(x[:2] != (a, w) for x in done):
+                    done.append((a, w, d))
+                    if len(done) > 16:
+                        del done[0]
                 break
             prev = best
             m = a + 0.5 * w
@@ -272,11 +302,15 @@ class _Curve:
         return best
 
 
-def _close(x, y, rtol, scale_free=False):
-    """Each pair within rtol relative (or absolute: logs, whose differences are relative)."""
-    if scale_free:
-        return all(abs(a - b) <= rtol or a == b for a, b in zip(x, y))
-    return all(abs(a - b) <= rtol * max(abs(a), 1e-300) for a, b in zip(x, y))
+def _gap(x, y, scale_free=False):
+    """Largest relative difference of the pairs (absolute for logs, whose differences
+    are relative already); inf where a value is NaN."""
+    out = 0.0
+    for a, b in zip(x, y):
+        if a != b:
+            d = abs(a - b) if scale_free else abs(a - b) / max(abs(a), 1e-300)
+            out = max(out, d) if d == d else math.inf
+    return out
 
 
 def spa_terms(eps, t, K, K1, K2, P, errK=0.0, rel=0.0, K3=0.0, K4=0.0, K5=0.0):

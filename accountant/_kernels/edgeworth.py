@@ -617,13 +617,13 @@ def ew_negative_density(K, order):
 _LOG_2BE = math.log(2.0 * 0.56)   # 2 × Berry–Esseen constant (Shevtsova 2010)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _log_q(z):
     """log q(z) = log(√(2π)·e^{z²/2}·Φ̄(z))."""
     return LOG_SQRT_2PI + 0.5 * z * z + log_sf_normal(z)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def spa_log(eps, t, K, K1, K2, P, errK, rel):
     """(log δ_CLT, log of the error bound with the propagated input errors) at ε, tilt t.
 
@@ -647,7 +647,7 @@ def spa_log(eps, t, K, K1, K2, P, errK, rel):
     return log_clt, log_err
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def spa_log_msd(eps, t, K, K2, K3, K4, log_clt):
     """log δ_MSD: steepest descent through the saddle, two terms (log_clt when K3 = K4 = 0:
     the tilted law is normal and SPA-CLT is exact)."""
@@ -663,7 +663,7 @@ def spa_log_msd(eps, t, K, K2, K3, K4, log_clt):
     return F - 0.5 * math.log(2 * math.pi * F2) + math.log(corr)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def spa_node(t, K, K1, K2, P, errK, rel, K3, K4):
     """At the saddle ε of tilt t: (ε, log δ_CLT, log err, log δ_MSD, F″)."""
     eps = K1 - 1.0 / t - 1.0 / (1.0 + t)
@@ -672,7 +672,7 @@ def spa_node(t, K, K1, K2, P, errK, rel, K3, K4):
     return eps, lc, le, lm, K2 + 1.0 / t ** 2 + 1.0 / (1.0 + t) ** 2
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _h_bound(upper, eps, t, K, K1, K2, P, errK, rel, log_d):
     lc, le = spa_log(eps, t, K, K1, K2, P, errK, rel)
     if upper:
@@ -682,7 +682,7 @@ def _h_bound(upper, eps, t, K, K1, K2, P, errK, rel, log_d):
     return -np.inf
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _refine(upper, a, ha, b, hb, t, K, K1, K2, P, errK, rel, log_d, tol):
     """Shrink [a, b] (h(a) > 0 ≥ h(b)) to b − a ≤ tol·max(1, b) by Illinois regula falsi
     (bisecting where a value is infinite)."""
@@ -711,7 +711,7 @@ def _refine(upper, a, ha, b, hb, t, K, K1, K2, P, errK, rel, log_d, tol):
     return a, b
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def spa_upper_eps(t, K, K1, K2, P, errK, rel, log_d, eps0, tol):
     """Smallest ε ≥ 0 (to tol relative) with δ_upper(ε; t) = δ_CLT + err ≤ δ at the FIXED
     tilt t: the returned ε has been evaluated and satisfies it, so it bounds the true ε(δ)
@@ -747,7 +747,7 @@ def spa_upper_eps(t, K, K1, K2, P, errK, rel, log_d, eps0, tol):
     return b
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def spa_lower_eps(t, K, K1, K2, P, errK, rel, log_d, eps_hi, eps_start, tol):
     """Largest ε (to tol relative) found with δ_lower(ε; t) = δ_CLT − err > δ at the FIXED
     tilt t, searching left of ``eps_hi`` (where δ_lower ≤ δ_upper ≤ δ); −1 when none is
@@ -778,7 +778,7 @@ def spa_lower_eps(t, K, K1, K2, P, errK, rel, log_d, eps_hi, eps_start, tol):
     return -1.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def spa_eps_bounds(t, K, K1, K2, P, errK, rel, log_d, tol):
     """(ε upper, ε lower) at the fixed tilt t: :func:`spa_upper_eps` started at the saddle
     ε of t, then :func:`spa_lower_eps` left of it (−1 when no lower point is found)."""
@@ -820,7 +820,7 @@ _STIR = np.array([[1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
                   [0.0, 1.0, 15.0, 25.0, 10.0, 1.0]])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _sder(q, j, t, Ks, h):
     """h^j times the j-th s-derivative of K^(q) at t (Ks = K, K′, …, K^(5))."""
     if j == 0:
@@ -833,7 +833,7 @@ def _sder(q, j, t, Ks, h):
     return v * h ** j
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def herm_coef(h, t0, A0, t1, A1, n):
     """Monomial coefficients in u = (s − s₀)/h (6 × 12: row q for K^(q)) of the Hermite
     interpolants on [s₀, s₀ + h] (t0 < t1 = t0·e^h; A0, A1 = K, K′, …, K^(5) at the ends),
@@ -865,7 +865,7 @@ def herm_coef(h, t0, A0, t1, A1, n):
     return c
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def herm_eval(c, scale, s0, h, u):
     """(t, K, K′, K″, K‴, K⁗) of the surrogate (coefficients c times ``scale``: T steps
     of one mechanism share its per-step coefficients) at s = s0 + u·h."""
@@ -883,9 +883,11 @@ def herm_eval(c, scale, s0, h, u):
     return math.exp(s0 + u * h), scale * K, scale * K1, scale * K2, scale * K3, scale * K4
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _surr_g(what, c, scale, s0, h, u, target):
     t, K, K1, K2, K3, K4 = herm_eval(c, scale, s0, h, u)
+    if not K2 > 0.0:
+        return np.nan     # a poor surrogate (steep K′): the caller refines the interval
     eps = K1 - 1.0 / t - 1.0 / (1.0 + t)
     if what == 0:
         return target - eps
@@ -895,7 +897,7 @@ def _surr_g(what, c, scale, s0, h, u, target):
     return spa_log_msd(eps, t, K, K2, K3, K4, lc) - target
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def herm_root(what, c, scale, s0, h, target, g0, g1):
     """u ∈ [0, 1] where, on the surrogate, the decreasing function crosses zero:
     what 0: target − ε(t) (target = ε; the saddle point t₀ of ε), 1: log δ_CLT − target,
@@ -913,6 +915,9 @@ def herm_root(what, c, scale, s0, h, target, g0, g1):
             if a < y < b:
                 x = y
         gx = _surr_g(what, c, scale, s0, h, x, target)
+        if gx != gx:
+            # no value there: interpolate the ends (the result is refined by the caller)
+            gx = ga + (gb - ga) * (x - a) / (b - a) if math.isfinite(ga + gb) else -1.0
         if gx == 0.0:
             return x
         if gx > 0:
