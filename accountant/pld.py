@@ -90,7 +90,7 @@ from ._kernels import mixture as _km
 from ._kernels import pld as _kp
 from .api import register
 from .bounds import Result
-from .privacy_loss import GaussianMixtureLoss, directions_of, loss_for
+from .privacy_loss import GaussianMixtureLoss, directions_of, loss_for, privacy_losses
 
 __all__ = ["compute", "epsilon_bracket", "delta_bracket"]
 
@@ -802,6 +802,29 @@ def _details(best, history):
             "refinements": [(hh, lo, up) for hh, lo, up in history]}
 
 
+_ONE_STEP_REL = 1e-7  # relative margin on the core's one-step δ (tested to ≤ 3.5e-8)
+
+
+def _single_step(schedule, delta, epsilon):
+    """One step needs no discretisation: δ(ε) is the core's exact hockey stick (max over
+    directions), accurate to a relative 3.5e-8 against mpmath (tests/test_privacy_loss.py);
+    the bracket widens it by ``_ONE_STEP_REL`` on each side, and ε(δ) is its root taken at
+    δ(1 ∓ margin) on the matching side."""
+    (mech, _), = schedule.counts()
+    pls = privacy_losses(mech)
+    details = {"method": "exact one-step hockey stick (steps = 1)",
+               "relative_margin": _ONE_STEP_REL}
+    if delta is not None:
+        up = max(_exact.one_step_epsilon(pl, delta * (1 - _ONE_STEP_REL), "upper") for pl in pls)
+        lo = max(_exact.one_step_epsilon(pl, delta * (1 + _ONE_STEP_REL), "lower") for pl in pls)
+        lo = min(lo, up)
+        return Result("epsilon", delta, up, lo, up, True, "pld", details=details)
+    v = max(float(pl.hockey_stick(np.array([float(epsilon)]))[0]) for pl in pls)
+    up = min(1.0, v * (1 + _ONE_STEP_REL))
+    lo = min(up, max(0.0, v * (1 - _ONE_STEP_REL)))
+    return Result("delta", epsilon, up, lo, up, True, "pld", details=details)
+
+
 @register("pld")
 def compute(schedule, *, delta=None, epsilon=None, rtol=None, atol=None, h=None,
             closed_form=True, **options):
@@ -813,7 +836,8 @@ def compute(schedule, *, delta=None, epsilon=None, rtol=None, atol=None, h=None,
     atol : absolute width floor for ε (default: rtol, i.e. the relative width at ε = 1).
     h : fix the grid step instead of refining it.
     closed_form : answer Gaussian-only schedules (Private Evolution, q = 1) with the exact
-        μ-GDP closed form (default); False forces the discretisation.
+        μ-GDP closed form, and a single step with the exact one-step hockey stick
+        (default); False forces the discretisation.
     """
     if options:
         raise ValueError(f"unknown option(s) for method 'pld': {', '.join(sorted(options))}")
@@ -829,6 +853,8 @@ def compute(schedule, *, delta=None, epsilon=None, rtol=None, atol=None, h=None,
         exact = _exact.gaussian_result(schedule, "pld", delta=delta, epsilon=epsilon)
         if exact is not None:
             return exact
+    if closed_form and schedule.steps == 1:
+        return _single_step(schedule, delta, epsilon)
     # Pure-DP steps (Laplace) compose to at most Σ T_i·sup L_i with δ = 0; the
     # discretisation may round a little above that, so the bound is applied on top.
     pure = _exact.pure_epsilon(schedule)

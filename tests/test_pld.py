@@ -330,3 +330,22 @@ def test_round_off_warning_only_where_it_limits_the_bracket():
     r = acc.epsilon(acc.SubsampledGaussian(2.0, 1e-4), delta=1e-15, steps=1)
     assert not r.warnings
     assert r.upper - r.lower <= 1e-3
+
+
+@pytest.mark.parametrize("mech, delta", [
+    (acc.SubsampledGaussian(1.1, 0.01), 1e-6),
+    (acc.SubsampledGaussian(0.5, 1e-4), 1e-12),
+    (acc.ELS(1.0, 0.02, 4), 1e-5),
+    (acc.SubsampledGaussian(2.0, 0.05, sampling="fixed"), 1e-8),
+])
+def test_single_step_is_exact_and_inside_the_grid_bracket(mech, delta):
+    from accountant.mechanisms import as_schedule
+    r = acc.epsilon(mech, delta=delta, steps=1)
+    assert r.certified and r.details["method"].startswith("exact one-step")
+    assert r.upper - r.lower <= 1e-6 * r.upper
+    # The discretised PLD (the path every T > 1 takes) brackets the same value.
+    lo, up, _, _ = pld.epsilon_bracket(as_schedule(mech, 1), delta, rtol=1e-4, atol=1e-6)
+    assert lo <= r.upper and r.lower <= up
+    # δ(ε) at the reported ε is δ within the margin, both ways.
+    d = acc.delta(mech, epsilon=r.upper, steps=1)
+    assert d.lower <= delta * (1 + 1e-6) and d.upper >= delta * (1 - 1e-6)
