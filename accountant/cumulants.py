@@ -69,7 +69,8 @@ class Tilted:
     """K(t), K′(t), K″(t) and P_t = E_t|L − K′(t)|³ of one step under Q tilted by e^{tL}.
 
     rel_err is an upper estimate of the relative error of each of the four numbers (K
-    carries it as an absolute error ``abs_err_K``).
+    carries it as an absolute error ``abs_err_K``); where the quadrature cannot reach the
+    tilted law the numbers are NaN and both errors infinite.
     """
 
     t: float
@@ -143,15 +144,19 @@ def _mixture_tilted(loss: GaussianMixtureLoss, t: float, centre=None) -> Tilted:
     shift = _km.tilted_log_peak(br0, *loss.args, t)
     # Components needed: mass, moments 1..5 and the absolute third moment (bits 0-5, 7).
     need = 0b10111111
-    if centre is None:
+    if centre is None or not math.isfinite(centre):
         # Pass 1 only locates the centre c ≈ K′(t) (a coarse tolerance suffices: pass 2
         # measures the residual mean about c and breaks its panels at the kink of |L − c|).
         v1, _ = _ke.integrate_moments(2, br0, *loss.args, t, shift, 0.0, 1e-5, 3)
+        if not (v1[0] > 0 and math.isfinite(v1[1])):
+            return _failed(t)
         c = v1[1] / v1[0]
     else:
         c = float(centre)
     br = _breaks_with(loss, t, c)
     v, e = _ke.integrate_moments(2, br, *loss.args, t, shift, c, _RTOL_TILT, need)
+    if not (v[0] > 0 and np.all(np.isfinite(v))):
+        return _failed(t)
     r = v[1] / v[0]
     if centre is not None and r * r > 1e-8 * max(v[2] / v[0] - r * r, 1e-300):
         # The hint was off by more than 1e-4 sd: centre again so P_t stays tight.
@@ -170,8 +175,17 @@ def _mixture_tilted(loss: GaussianMixtureLoss, t: float, centre=None) -> Tilted:
     K = math.log(m0) + shift
     abs_err_K = e[0] / m0 + 1e-15 * (1.0 + abs(K))
     rel = float(max(e[2] / max(v[2], 1e-300), e[7] / max(v[7], 1e-300), e[0] / m0))
+    if not (math.isfinite(rel) and math.isfinite(abs_err_K)):
+        rel = math.inf
     k3, k4, k5 = _higher(v, m0, r)
     return Tilted(t, float(K), float(K1), float(K2), float(Pt), float(abs_err_K), rel, k3, k4, k5)
+
+
+def _failed(t):
+    """The tilted law is out of the quadrature's reach at t (its mass underflows between
+    the panels, e.g. t ~ 1e8 on a bounded loss): NaN values, infinite error."""
+    nan = math.nan
+    return Tilted(t, nan, nan, nan, nan, math.inf, math.inf, nan, nan, nan)
 
 
 def _higher(v, m0, r):

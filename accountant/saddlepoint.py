@@ -39,7 +39,7 @@ from ._kernels.special import log_sf_normal
 from .api import register
 from .bounds import Result
 from .cumulants import _TILT_CACHE, mechanism_tilted
-from .privacy_loss import directions_of, loss_for
+from .privacy_loss import GaussianMixtureLoss, directions_of, loss_for
 
 __all__ = ["compute", "spa_terms", "saddle_point"]
 
@@ -70,6 +70,11 @@ def _lat_t(k):
     return 2.0 ** (k / _M)
 
 
+class _BadTilt(Exception):
+    """The quadrature cannot reach the tilted law at this lattice tilt (see
+    cumulants.Tilted): searches treat it as the end of the lattice."""
+
+
 class _StepLattice:
     """One step of one mechanism in one direction on the tilt lattice: (t, K, K′, K″, P_t,
     errK, rel, K‴, K⁗, K^(5)) per lattice index, and the Hermite coefficients of the
@@ -79,6 +84,13 @@ class _StepLattice:
     def __init__(self, mechanism, direction):
         self.mechanism = mechanism
         self.direction = direction
+        loss = loss_for(mechanism, direction)
+        # Quadrature of a mixture's tilted law slows ~100× per decade of t past ~1e4 and
+        # fails by t ~ 1e8 (bounded losses, ε near its supremum): the lattice stops at
+        # 2^24 there; any tilt gives a valid bound, so this only loosens far tails.
+        mixture = isinstance(loss, GaussianMixtureLoss) and not (
+            loss.pm.shape[0] == 1 and loss.qm.shape[0] == 1)
+        self.kmax = min(_KMAX, 24 * _M) if mixture else _KMAX
         self.nodes = {}
         self.coefs = {}
         self.accepted = {}
@@ -86,17 +98,23 @@ class _StepLattice:
     def node(self, k):
         r = self.nodes.get(k)
         if r is None:
+            if k > self.kmax:
+                raise _BadTilt(k)
             t = _lat_t(k)
             hint = None
             if self.nodes:
                 # centre hint: K′ extrapolated from the nearest lattice tilt evaluated
                 kn = min(self.nodes, key=lambda j: abs(j - k))
-                if abs(kn - k) <= 4:
-                    n = self.nodes[kn]
+                n = self.nodes[kn]
+                if abs(kn - k) <= 4 and n is not None:
                     hint = n[2] + n[3] * (t - n[0])
             tl = mechanism_tilted(self.mechanism, self.direction, t, hint)
-            r = self.nodes[k] = (t, tl.K, tl.K1, tl.K2, tl.Pt, tl.abs_err_K, tl.rel_err,
-                                 tl.K3, tl.K4, tl.K5)
+            r = (t, tl.K, tl.K1, tl.K2, tl.Pt, tl.abs_err_K, tl.rel_err, tl.K3, tl.K4, tl.K5)
+            if not all(math.isfinite(x) for x in r[1:5]):
+                r = None
+            self.nodes[k] = r
+        if r is None:
+            raise _BadTilt(k)
         return r
 
     def coef(self, k, w, n):
@@ -261,9 +279,12 @@ class _Curve:
         reuse = None
         for a2, w2, d2 in done:
             if a <= a2 and a2 + w2 <= a + 1.0:
-                g2a = g(a2)
+                try:
+                    g2a = g(a2)
+                    g2b = g(a2 + w2) if g2a > 0 else 0.0
+                except _BadTilt:
+                    continue
                 if g2a > 0:
-                    g2b = g(a2 + w2)
                     if not g2b > 0:
                         a, w, ga, gb, reuse = a2, w2, g2a, g2b, d2
                         break
@@ -293,7 +314,10 @@ class _Curve:
                 break
             prev = best
             m = a + 0.5 * w
-            gm = g(m)
+            try:
+                gm = g(m)
+            except _BadTilt:
+                break
             if gm > 0:
                 a, ga = m, gm
             else:
@@ -522,8 +546,23 @@ def _lattice_cross(g, slope, k, floor=None):
     index or where ``floor(k)`` holds; (a, None) when g > 0 up to the top index."""
     a = b = None
     left = 1
+    kmin, kmax = _KMIN, _KMAX
     for _ in range(400):
-        gk = g(k)
+        try:
+            gk = g(k)
+        except _BadTilt:
+            # out of the quadrature's reach: the lattice ends before k
+            if a is not None and k > a or (a is None and b is None and k > 0):
+                kmax = k - 1
+                if a is not None and a >= kmax:
+                    return a, None
+                k = kmax if a is None else (a + kmax + 1) // 2
+            else:
+                kmin = k + 1
+                if b is not None and b <= kmin:
+                    return None, b
+                k = kmin if b is None else (kmin + b) // 2
+            continue
         if gk > 0:
             a = k if a is None or k > a else a
         else:
@@ -545,14 +584,14 @@ def _lattice_cross(g, slope, k, floor=None):
         nxt = k + step
         if a is not None and b is not None and not a < nxt < b:
             nxt = (a + b) // 2
-        if nxt > _KMAX:
-            if a is not None and a >= _KMAX:
+        if nxt > kmax:
+            if a is not None and a >= kmax:
                 return a, None
-            nxt = _KMAX
-        if nxt < _KMIN:
-            if b is not None and b <= _KMIN:
+            nxt = kmax
+        if nxt < kmin:
+            if b is not None and b <= kmin:
                 return None, b
-            nxt = _KMIN
+            nxt = kmin
         k = nxt
     return a, b
 
@@ -573,7 +612,11 @@ def _walk(f, k0, tol, lo_flat=None, levels=_PATTERN):
     def v(k):
         r = vals.get(k)
         if r is None:
-            r = vals[k] = f(k) if _KMIN <= k <= _KMAX else -math.inf
+            try:
+                r = f(k) if _KMIN <= k <= _KMAX else -math.inf
+            except _BadTilt:
+                r = -math.inf
+            vals[k] = r
         return r
 
     best = k0
@@ -795,7 +838,10 @@ def compute(schedule, *, delta=None, epsilon=None, **options) -> Result:
         est = clt_v = lo = up = 0.0
         for d in dirs:
             curve = _curve_for(schedule, d)
-            clt, lo_d, up_d, msd, t0, ok = _delta_direction(curve, eps)
+            try:
+                clt, lo_d, up_d, msd, t0, ok = _delta_direction(curve, eps)
+            except _BadTilt:      # nothing reliable: the vacuous interval, not certified
+                clt, lo_d, up_d, msd, t0, ok = 1.0, 0.0, 1.0, 1.0, math.nan, False
             msd_c = min(max(msd, lo_d), up_d)
             details["directions"][d] = {"t0": t0, "clt": clt, "msd": msd, "lower": lo_d,
                                         "upper": up_d}
@@ -808,7 +854,11 @@ def compute(schedule, *, delta=None, epsilon=None, **options) -> Result:
         est = clt_v = lo = up = 0.0
         for d in dirs:
             curve = _curve_for(schedule, d)
-            msd, clt, lo_d, up_d, ok = _eps_direction(curve, delta)
+            try:
+                msd, clt, lo_d, up_d, ok = _eps_direction(curve, delta)
+            except _BadTilt:      # nothing reliable: the vacuous interval, not certified
+                top = curve.hi if math.isfinite(curve.hi) else math.inf
+                msd, clt, lo_d, up_d, ok = top, top, 0.0, top, False
             msd_c = min(max(msd, lo_d), up_d)
             details["directions"][d] = {"msd": msd, "clt": clt, "lower": lo_d, "upper": up_d}
             est, clt_v, lo, up = max(est, msd_c), max(clt_v, clt), max(lo, lo_d), max(up, up_d)
