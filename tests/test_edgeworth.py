@@ -148,3 +148,59 @@ def test_non_monotone_warning_only_where_the_answer_is_read():
     r = acc.epsilon(acc.SubsampledGaussian(0.8, 0.01), delta=0.015, steps=50,
                     method="edgeworth", order=1)
     assert "non_monotone_delta" in r.warnings
+
+
+# ----------------------------------------------------------------------------------------
+# Kernels behind the fast path: precomputed grid values, searches, DGG minimisation
+# ----------------------------------------------------------------------------------------
+def _cumulant_sets():
+    from accountant.cumulants import mechanism_moments
+    out = []
+    for m, T in [(acc.SubsampledGaussian(0.8, 0.01), 50), (acc.SubsampledGaussian(1.1, 0.01), 3000),
+                 (acc.SubsampledGaussian(2.0, 0.001), 100)]:
+        KX = T * np.array(mechanism_moments(m, "remove", "P").cumulants)
+        KY = T * np.array(mechanism_moments(m, "remove", "Q").cumulants)
+        out.append((KX, KY))
+    return out
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_grid_values_equal_pointwise_kernels(order):
+    from accountant._kernels import edgeworth as K
+    for KX, KY in _cumulant_sets():
+        top = KY[0] + 40 * math.sqrt(KY[1])
+        grid, vals = K.ew_prepare(KX, KY, top, 257, order, 0.05, 0.07)
+        np.testing.assert_array_equal(grid, np.linspace(0.0, top, 257))
+        for i in range(0, 257, 16):
+            x = grid[i]
+            tol = 1e-15 * math.exp(x)    # rounding of S_Y − e^x·S_X (e^x·S_X ≤ e^x)
+            assert vals[0, i] == pytest.approx(K.ew_delta(x, KX, KY, order), abs=tol)
+            assert vals[1, i] == pytest.approx(K.ew_interval(x, KX, KY, 0.05, 0.07, False), abs=tol)
+            assert vals[2, i] == pytest.approx(K.ew_interval(x, KX, KY, 0.05, 0.07, True), abs=tol)
+
+
+def test_grid_search_equals_pointwise_search():
+    from accountant._kernels import edgeworth as K
+    for KX, KY in _cumulant_sets():
+        top = KY[0] + 40 * math.sqrt(KY[1])
+        grid, vals = K.ew_prepare(KX, KY, top, 257, 2, 0.01, 0.02)
+        for delta in (0.2, 1e-3, 1e-5, 1e-9):
+            for what, last in ((0, True), (1, True), (2, False)):
+                a = K.ew_search(what, grid, delta, KX, KY, 2, 0.01, 0.02, last)
+                b = K.ew_search_grid(what, grid, vals, delta, KX, KY, 2, 0.01, 0.02, last)
+                assert b == pytest.approx(a, rel=1e-12, abs=1e-12)
+
+
+def test_dgg_min_equals_full_grid_minimum():
+    from accountant._kernels import edgeworth as K
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        iid = bool(rng.integers(2))
+        n = 10 ** rng.uniform(0, 8)
+        K4 = 10 ** rng.uniform(0, 4) + 1
+        K3 = 10 ** rng.uniform(-0.5, 2)
+        K3t = K3 * (1 + rng.uniform(0, 2))
+        lam = rng.uniform(-1, 1) * K3
+        f = K.dgg_iid if iid else K.dgg_inid
+        full = min(f(0.005 * k, n, K4, K3, K3t, lam) for k in range(1, 66))
+        assert K.dgg_min(iid, n, K4, K3, K3t, lam) == full
