@@ -61,6 +61,7 @@ _PATTERN = 2          # halvings of the lattice step when a bound's best tilt is
 _PATTERN_MAX = 10     # ... up to this many while it predicts over 100 × _BOUND_RTOL
 _BOUND_RTOL = 1e-4    # ... stopped when the predicted gain is below this (relative ε, or
                       # absolute in log δ)
+_PREFILL = 6          # lattice tilts filled on each side of the first query's saddle point
 _CURVE_CACHE: dict = {}
 _START_CACHE: dict = {}
 _LATTICE_CACHE: dict = {}
@@ -91,6 +92,7 @@ class _StepLattice:
         mixture = isinstance(loss, GaussianMixtureLoss) and not (
             loss.pm.shape[0] == 1 and loss.qm.shape[0] == 1)
         self.kmax = min(_KMAX, 24 * _M) if mixture else _KMAX
+        self.prefilled = False
         self.nodes = {}
         self.coefs = {}
         self.accepted = {}
@@ -671,6 +673,24 @@ def _curve_for(schedule, direction):
     return c
 
 
+def _prefill(curve, k):
+    """After the first query of a mechanism, the lattice tilts within _PREFILL nodes of
+    its saddle point, so that later queries with other T or δ (whose saddle points move
+    by a fraction of an octave) find their quadratures cached."""
+    if k is None:
+        return
+    for lat, _ in curve.lats:
+        if lat.prefilled:
+            continue
+        lat.prefilled = True
+        for j in range(1, _PREFILL + 1):
+            for kk in (k + j, k - j):
+                try:
+                    lat.node(kk)
+                except _BadTilt:
+                    pass
+
+
 def _remember_start(curve, k):
     if k is not None:
         curve.start = k
@@ -740,6 +760,7 @@ def _delta_direction(curve, eps):
     upper = min(1.0, math.exp(min(-v_up, 0.0)))
     lower = math.exp(v_lo) if v_lo > -745.0 else 0.0
     ok = all(curve.nodes[k][6] <= _INPUT_REL_OK for k in curve.touched)
+    _prefill(curve, k0)
     return clt, lower, max(upper, lower), msd, t0, ok
 
 
@@ -813,6 +834,7 @@ def _eps_direction(curve, delta):
     upper = min(-v_up, top)
     lower = min(max(v_lo, 0.0), upper)
     ok = all(curve.nodes[k][6] <= _INPUT_REL_OK for k in curve.touched)
+    _prefill(curve, kc)
     return msd, clt, lower, upper, ok
 
 

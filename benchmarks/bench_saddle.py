@@ -1,15 +1,20 @@
 """Latency of the approximate accountants (issue #4: ε for a new (σ, q) ≤ 50 ms, a query
 with cached cumulants ≤ 1 ms; the reference Edgeworth code takes ~40 s per ε).
 
-    python benchmarks/bench_saddle.py [--runs 15] [--quick] [--wall]
+    python benchmarks/bench_saddle.py [--runs 15] [--quick] [--wall] [--src PATH]
 
-For each setting and method, three medians (after one warm-up per process):
+For each setting and method, medians (after one warm-up per process) of:
 
 * new (σ, q)   — a mechanism never seen before (σ nudged by 1e-9 relative per run), so the
                  per-step cumulants / tilted quadratures are all computed;
-* cached, new T — the mechanism has been queried once at another T and δ; then a T never
-                 asked before (T + 1, T + 2, …) at the original δ;
-* cached, new δ — same mechanism and T as a previous query, a δ never asked before.
+* T&δ          — the mechanism has been queried once at (T + 7, 1.37·δ); then (T, δ);
+* new T        — then T + 8, T + 9, … at δ (a T never asked before);
+* new δ        — same mechanism and T as a previous query, a δ never asked before;
+* far T        — the mechanism queried at (T, δ), then at 10·T (the saddle point moves
+                 by a factor ~3: for the saddle point some lattice tilts are new).
+
+``--src PATH`` imports ``accountant`` from another checkout (e.g. ``git archive`` of an
+older commit) so that before/after figures come from the same script and machine.
 
 Times are CPU seconds of this process (time.process_time; single-threaded code paths) so a
 shared machine's load does not skew them; ``--wall`` uses wall-clock time. The interval
@@ -20,9 +25,13 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
+import sys
 import time
 
-import accountant as acc
+if "--src" in sys.argv:
+    sys.path.insert(0, sys.argv[sys.argv.index("--src") + 1])
+
+import accountant as acc  # noqa: E402
 
 _CLOCK = time.process_time
 
@@ -51,8 +60,8 @@ def _med(times):
 
 
 def bench(make, T, delta, method, runs):
-    """(new-mechanism ms, cached new-T ms, cached new-δ ms, last result)."""
-    new, newT, newd = [], [], []
+    """(new-mechanism, cached T&δ, new-T, new-δ, far-T medians in ms; last result)."""
+    new, both, newT, newd, far = [], [], [], [], []
     res = None
     for i in range(runs + 1):
         m = make(_fresh())
@@ -63,10 +72,14 @@ def bench(make, T, delta, method, runs):
         t2 = _CLOCK()
         acc.epsilon(m, delta=delta * (1 + 1e-3), steps=T, method=method)  # cached, new δ
         t3 = _CLOCK()
+        acc.epsilon(m, delta=delta, steps=10 * T, method=method)      # cached, far T
+        t4 = _CLOCK()
         if i == 0:
             continue          # warm-up (compiled code loads)
         new.append(t1 - t0)
+        both.append(t2 - t1)
         newd.append(t3 - t2)
+        far.append(t4 - t3)
         res = r
     # new T with δ held: a fixed mechanism, queried once, then T + k for k = 1..runs
     m = make(_fresh())
@@ -77,7 +90,7 @@ def bench(make, T, delta, method, runs):
         t1 = _CLOCK()
         if k > 1:
             newT.append(t1 - t0)
-    return _med(new), _med(newT), _med(newd), res
+    return _med(new), _med(both), _med(newT), _med(newd), _med(far), res
 
 
 def main(argv=None):
@@ -87,32 +100,37 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="first two settings, T ≤ 1000")
     ap.add_argument("--wall", action="store_true")
     ap.add_argument("--methods", default="edgeworth,saddlepoint")
+    ap.add_argument("--src", default=None, help="import accountant from this checkout")
     a = ap.parse_args(argv)
     if a.wall:
         _CLOCK = time.perf_counter
     settings = SETTINGS[:2] if a.quick else SETTINGS
     steps = STEPS[:2] if a.quick else STEPS
     methods = a.methods.split(",")
+    print(f"accountant from {acc.__file__}")
     print(f"medians over {a.runs} runs, ms ({'wall' if a.wall else 'CPU'}); "
           "reference Edgeworth code (EA paper): ~40 s per ε")
-    print(f"{'setting':16s} {'T':>6s} {'δ':>6s} {'method':11s} {'new(σ,q)':>9s} "
-          f"{'new T':>7s} {'new δ':>7s}  {'estimate':>9s} {'lower':>9s} {'upper':>9s} {'rel.width':>9s}")
-    worst = {m: [0.0, 0.0, 0.0] for m in methods}
+    print(f"{'setting':16s} {'T':>6s} {'δ':>6s} {'method':11s} {'new(σ,q)':>9s} {'T&δ':>7s} "
+          f"{'new T':>7s} {'new δ':>7s} {'far T':>7s}  {'estimate':>9s} {'lower':>9s} "
+          f"{'upper':>9s} {'rel.width':>9s}")
+    worst = {m: [0.0] * 5 for m in methods}
     for name, make in settings:
         for T in steps:
             for delta in DELTAS:
                 for meth in methods:
-                    n, nt, nd, r = bench(make, T, delta, meth, a.runs)
+                    *times, r = bench(make, T, delta, meth, a.runs)
                     w = worst[meth]
-                    w[0], w[1], w[2] = max(w[0], n), max(w[1], nt), max(w[2], nd)
+                    for j, x in enumerate(times):
+                        w[j] = max(w[j], x)
                     width = (r.upper - r.lower) / r.upper if r.upper > 0 and math.isfinite(
                         r.upper) else math.nan
-                    print(f"{name:16s} {T:6d} {delta:6.0e} {meth:11s} {n:9.2f} {nt:7.3f} {nd:7.3f}"
-                          f"  {r.estimate:9.5f} {r.lower:9.5f} {r.upper:9.5f} {width:9.2e}",
-                          flush=True)
-    for meth, (n, nt, nd) in worst.items():
-        print(f"worst median, {meth}: new (σ,q) {n:.2f} ms, cached new T {nt:.3f} ms, "
-              f"cached new δ {nd:.3f} ms")
+                    n, b, nt, nd, ft = times
+                    print(f"{name:16s} {T:6d} {delta:6.0e} {meth:11s} {n:9.2f} {b:7.3f} "
+                          f"{nt:7.3f} {nd:7.3f} {ft:7.3f}  {r.estimate:9.5f} {r.lower:9.5f} "
+                          f"{r.upper:9.5f} {width:9.2e}", flush=True)
+    for meth, (n, b, nt, nd, ft) in worst.items():
+        print(f"worst median, {meth}: new (σ,q) {n:.2f} ms, cached T&δ {b:.3f} ms, new T "
+              f"{nt:.3f} ms, new δ {nd:.3f} ms, far T {ft:.3f} ms")
 
 
 if __name__ == "__main__":
