@@ -27,6 +27,24 @@ affect validity. **SPA-MSD** (the method of steepest descent at t₀) is the est
 Quadrature errors of K, K′, K″, P_t (reported by the adaptive rule) are propagated into
 the bound; ``certified=True`` only when they are small and the interval is not vacuous.
 Add/remove pairs: each direction is composed separately and the larger value reported.
+
+**Tilt lattice** (what queries use; speed). Since the bound holds at every t, the bounds
+are taken at the tilts t_k = 2^{k/8}, whose quadratures (K..K^(5), P_t per step) are
+cached per mechanism and shared by every T, δ and ε (T steps scale them by T):
+
+* ε(δ): at a FIXED lattice tilt, δ_CLT ± err is a closed form in ε, so the crossing
+  δ_CLT + err = δ (upper) and the last point with δ_CLT − err > δ (lower) are solved in ε
+  with no quadrature; the best over the lattice tilts around the saddle point is taken
+  (a walk, then halvings of the step where a parabola predicts a gain). The returned ε's
+  were evaluated, so search errors cannot break validity.
+* δ(ε): min of δ_CLT + err and max of δ_CLT − err over the lattice tilts around t₀.
+* Estimates (t₀, SPA-CLT, SPA-MSD) need t₀ itself: they are read on a Hermite surrogate
+  of K, K′, …, K⁗ between the two lattice tilts around t₀ (each interpolated from K..K^(5)
+  at the nodes; a lower-order surrogate estimates the error, and the interval is halved
+  at new, again query-independent, nodes where they disagree). They agree with the
+  exact-t₀ values to ~1e-7 relative (tests). ``saddle_point``/``spa_terms``/``_Curve.at``
+  keep the exact-t₀ path (math.md §6 unit values) and ``_eps_direction_exact``/
+  ``_delta_direction_exact`` the previous exact-t₀ accountant, for reference.
 """
 from __future__ import annotations
 
