@@ -541,6 +541,33 @@ def sec_fft_multiple(log):
     return n, fft_floor(n), statistics.median(times)
 
 
+def sec_approx_latency(log, goals):
+    """Issue 4: latency of the Edgeworth and saddle-point accountants (bench_saddle.py's
+    protocol: CPU-time medians; new (σ, q), then cached with a new T, a new δ, both, 10·T)."""
+    try:
+        from bench_saddle import SETTINGS, bench
+    except Exception:  # noqa: BLE001
+        return
+    cases = [(name, make) for name, make in SETTINGS if name in ("SG(1.1, 0.01)",
+                                                                 "ELS(2, 0.01, 4)")]
+    for meth in ("edgeworth", "saddlepoint"):
+        worst = [0.0] * 5
+        for name, make in cases:
+            for T in (1000, 10_000):
+                times = bench(make, T, DELTA, meth, 5)[:5]
+                worst = [max(w, x) for w, x in zip(worst, times)]
+        log(f"  {meth}: worst medians (ms) new (σ,q) {worst[0]:.2f}, T&δ {worst[1]:.2f}, "
+            f"new T {worst[2]:.2f}, new δ {worst[3]:.2f}, 10·T {worst[4]:.2f}")
+        where = "SG(1.1, 0.01) and ELS(2, 0.01, 4), T = 1e3 and 1e4, δ = 1e-5"
+        goals.append(("4", f"{meth}: ε for a new (σ, q), cumulants included ({where})",
+                      "≤ 50 ms", f"{worst[0]:.1f} ms (worst median)", worst[0] <= 50))
+        cached = max(worst[2], worst[3])
+        goals.append(("4", f"{meth}: query with cached cumulants, new T or new δ",
+                      "≤ 1 ms (reference code ~40 s)", f"{cached:.2f} ms (worst median); "
+                      f"new T and δ together {worst[1]:.2f} ms, 10·T {worst[4]:.2f} ms",
+                      cached <= 1.0))
+
+
 # ----------------------------------------------------------------------------------------
 # figures
 # ----------------------------------------------------------------------------------------
@@ -698,6 +725,8 @@ def main(argv=None):
     log("calibration")
     cal_rows = sec_calibrate(timer, peers, a.quick, log, goals)
     fftm = sec_fft_multiple(log)
+    log("edgeworth / saddle-point latency")
+    sec_approx_latency(log, goals)
     log("figures")
     figs = figures(all_rows, els_rows, a.figures, a.quick, peers, log)
 
