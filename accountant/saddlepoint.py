@@ -53,7 +53,6 @@ import math
 import numpy as np
 
 from ._kernels import edgeworth as _ks
-from ._kernels.special import log_sf_normal
 from .api import register
 from .bounds import Result
 from .cumulants import _TILT_CACHE, mechanism_tilted
@@ -61,8 +60,6 @@ from .privacy_loss import GaussianMixtureLoss, directions_of, loss_for
 
 __all__ = ["compute", "spa_terms", "saddle_point"]
 
-_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
-_BE = 0.56            # Berry–Esseen constant, independent non-identical summands
 _INPUT_REL_OK = 1e-6  # largest input error (relative) still called certified
 _T_FACTORS = (0.6, 0.8, 1.25)  # extra tilts tried for δ(ε), relative to the saddle point
 # Tilt lattice t_k = 2^{k/M}: the bound holds at every t, so the bounds are taken over
@@ -158,11 +155,6 @@ def _lattice_for(mechanism, direction):
             _LATTICE_CACHE.clear()
         lat = _LATTICE_CACHE[key] = _StepLattice(mechanism, direction)
     return lat
-
-
-def _log_q(z):
-    """log q(z) = log(√(2π)·e^{z²/2}·Φ̄(z)) (Mills ratio × √(2π)), stable for all z."""
-    return _LOG_SQRT_2PI + 0.5 * z * z + log_sf_normal(z)
 
 
 class _Curve:
@@ -362,35 +354,16 @@ def spa_terms(eps, t, K, K1, K2, P, errK=0.0, rel=0.0, K3=0.0, K4=0.0, K5=0.0):
 
     The error bound includes the propagated input errors: an absolute error errK in K moves
     δ by a factor e^{±errK}; relative errors ``rel`` in K″, P_t are covered by a factor 10.
+    The formulas live once, in log space, in the kernels ``spa_log`` / ``spa_log_msd``.
     (K5 is accepted, and unused, so that ``spa_terms(ε, t, *curve.at(t))`` works.)
     """
-    s = math.sqrt(K2)
-    gam = (K1 - eps) / s
-    alpha = t * s - gam
-    beta = alpha + s
-    la = _log_q(alpha)
-    lb = _log_q(beta)
-    base = K - t * eps
-    # q(α) − q(β) > 0 (q decreasing); log of the difference without cancellation.
-    diff = la + math.log(-math.expm1(lb - la)) if lb < la else -math.inf
-    log_clt = base - 0.5 * gam * gam + diff - _LOG_SQRT_2PI
+    log_clt, log_err = _ks.spa_log(float(eps), float(t), float(K), float(K1), float(K2),
+                                   float(P), float(errK), float(rel))
+    log_msd = _ks.spa_log_msd(float(eps), float(t), float(K), float(K2), float(K3),
+                              float(K4), log_clt)
     clt = math.exp(log_clt) if log_clt > -745 else 0.0
-    log_gmax = t * math.log(t) - (1.0 + t) * math.log1p(t) if t > 0 else 0.0
-    log_err = base + log_gmax + math.log(2 * _BE) + math.log(P) - 1.5 * math.log(K2)
     err = math.exp(min(log_err, 700.0))
-    # Propagated input errors (conservative).
-    err += (clt + err) * (math.expm1(errK) + 10.0 * rel)
-    # Steepest descent on δ = (1/2πi)∫ e^{F(z)} dz through the saddle, two terms:
-    # e^F/√(2πF″)·(1 + F⁗/(8F″²) − 5F‴²/(24F″³)).
-    F = base - math.log(t) - math.log1p(t)
-    F2 = K2 + 1.0 / t ** 2 + 1.0 / (1.0 + t) ** 2
-    F3 = K3 - 2.0 / t ** 3 - 2.0 / (1.0 + t) ** 3
-    F4 = K4 + 6.0 / t ** 4 + 6.0 / (1.0 + t) ** 4
-    corr = 1.0 + F4 / (8 * F2 * F2) - 5 * F3 * F3 / (24 * F2 ** 3)
-    msd = math.exp(min(F - 0.5 * math.log(2 * math.pi * F2), 700.0)) * max(corr, 0.0)
-    if K3 == 0.0 and K4 == 0.0:
-        # Gaussian tilted law (q = 1): SPA-CLT is exact, prefer it to the truncated series.
-        msd = clt
+    msd = math.exp(min(log_msd, 700.0)) if log_msd > -745 else 0.0
     return clt, err, msd
 
 
