@@ -53,7 +53,16 @@ def test_reference_cumulants(row):
 # from those values: the rule is exact to ~1e-16 relative for these entire integrands, far
 # below the 1e-8 tolerance, and central moments are formed in high precision (no
 # cancellation).
-mp.mp.dps = 22
+mp.mp.dps = 22  # for the references computed at import
+
+
+@pytest.fixture(autouse=True)
+def _mp_digits():
+    # Each test file runs at its own precision whatever the files collected after it set.
+    with mp.workdps(22):
+        yield
+
+
 _GX, _GW = np.polynomial.legendre.leggauss(40)
 
 

@@ -7,7 +7,14 @@ import pytest
 
 from accountant._kernels.special import log1mexp, log_cdf_normal, log_sf_normal, logaddexp, logsubexp
 
-mp.mp.dps = 50
+mp.mp.dps = 50  # for the references computed at import
+
+
+@pytest.fixture(autouse=True)
+def _mp_digits():
+    # Each test file runs at its own precision whatever the files collected after it set.
+    with mp.workdps(50):
+        yield
 
 
 def _mp_log_sf(z):

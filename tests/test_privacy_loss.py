@@ -25,7 +25,15 @@ import pytest
 from accountant.mechanisms import ELS, Gaussian, Laplace, MixtureOfGaussians, SubsampledGaussian
 from accountant.privacy_loss import loss_for, privacy_losses
 
-mp.mp.dps = 50
+mp.mp.dps = 50  # for the references computed at import
+
+
+@pytest.fixture(autouse=True)
+def _mp_digits():
+    # Each test file runs at its own precision whatever the files collected after it set.
+    with mp.workdps(50):
+        yield
+
 
 REL = 1e-8
 ABS = 1e-15

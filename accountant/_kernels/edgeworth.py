@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .mixture import _lse_linear, _small_expm1_minus, _small_yexp_minus, _WG, _WGK, _XGK
+from .mixture import _small_expm1_minus, _small_yexp_minus, _WG, _WGK, _XGK, log_parts
 from .special import LOG_SQRT_2PI, log1mexp, log_sf_normal, logaddexp
 
 NV = 8
@@ -32,11 +32,7 @@ NV = 8
 
 @njit(cache=True)
 def _values(kind, x, pm, plw, qm, qlw, sigma, t, shift, c, out):
-    s2 = sigma * sigma
-    A = _lse_linear(x, pm, plw, s2)
-    B = _lse_linear(x, qm, qlw, s2)
-    base = -0.5 * x * x / s2 - math.log(sigma) - LOG_SQRT_2PI
-    L = B - A
+    A, B, base, L = log_parts(x, pm, plw, qm, qlw, sigma)
     if kind == 0:
         w = math.exp(base + A)
     elif kind == 1:

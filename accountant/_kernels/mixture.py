@@ -229,12 +229,18 @@ def _lse_linear(x, means, logw, s2):
 
 
 @njit(cache=True)
-def integrand(kind, x, pm, plw, qm, qlw, sigma, t, shift, c, p):
+def log_parts(x, pm, plw, qm, qlw, sigma):
+    """(log P-mixture kernel A, log Q-mixture kernel B, log N(x; 0, σ²) normaliser, L = B − A)
+    at x: the common start of every integrand over the outcome."""
     s2 = sigma * sigma
     A = _lse_linear(x, pm, plw, s2)
     B = _lse_linear(x, qm, qlw, s2)
-    base = -0.5 * x * x / s2 - math.log(sigma) - LOG_SQRT_2PI
-    L = B - A
+    return A, B, -0.5 * x * x / s2 - math.log(sigma) - LOG_SQRT_2PI, B - A
+
+
+@njit(cache=True)
+def integrand(kind, x, pm, plw, qm, qlw, sigma, t, shift, c, p):
+    A, B, base, L = log_parts(x, pm, plw, qm, qlw, sigma)
     if kind == 0:
         return math.exp(base + B + t * L - shift)
     if kind == 1:
@@ -749,28 +755,26 @@ def _shared_means(pm, plw, qm, qlw):
     um = np.empty(n + m)
     cq = np.full(n + m, NEG_INF)
     cp = np.full(n + m, NEG_INF)
-    nu = 0
-    for i in range(n):
-        f = -1
-        for u in range(nu):
-            if um[u] == pm[i]:
-                f = u
-        if f < 0:
-            um[nu] = pm[i]
-            f = nu
-            nu += 1
-        cp[f] = logaddexp(cp[f], plw[i])
-    for j in range(m):
-        f = -1
-        for u in range(nu):
-            if um[u] == qm[j]:
-                f = u
-        if f < 0:
-            um[nu] = qm[j]
-            f = nu
-            nu += 1
-        cq[f] = logaddexp(cq[f], qlw[j])
+    nu = _add_means(um, 0, pm, plw, cp)
+    nu = _add_means(um, nu, qm, qlw, cq)
     return um, nu, cq, cp
+
+
+@njit(cache=True)
+def _add_means(um, nu, means, logw, acc):
+    """Merge ``means`` into the first ``nu`` distinct values of ``um``, accumulating each
+    log weight into ``acc`` at its mean's slot; returns the new count."""
+    for i in range(means.shape[0]):
+        f = -1
+        for u in range(nu):
+            if um[u] == means[i]:
+                f = u
+        if f < 0:
+            um[nu] = means[i]
+            f = nu
+            nu += 1
+        acc[f] = logaddexp(acc[f], logw[i])
+    return nu
 
 
 @njit(cache=True)
