@@ -15,7 +15,7 @@ from accountant.mechanisms import ELS, Gaussian, Laplace, Schedule, SubsampledGa
 from accountant.session import (SCHEMA_VERSION, PrivacyAccountant, dominating_schedule,
                                 load_schedule)
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "public_cases.csv"
+CASES = Path(__file__).resolve().parent / "data" / "public_cases.csv"  # copy of shared/reference
 
 
 # ---------------------------------------------------------------------------- history
