@@ -28,6 +28,12 @@ def _set(obj, name, value):
     object.__setattr__(obj, name, value)
 
 
+def _check_scale(obj):
+    """Validation shared by the mechanisms described by one noise scale."""
+    _set(obj, "noise_multiplier", v.positive("noise_multiplier", obj.noise_multiplier))
+    v.choice("neighboring", obj.neighboring, NEIGHBORING)
+
+
 @dataclass(frozen=True)
 class Gaussian:
     """Gaussian mechanism N(f(D), σ²) with L2 sensitivity 1."""
@@ -36,8 +42,7 @@ class Gaussian:
     neighboring: str = "add_remove"
 
     def __post_init__(self):
-        _set(self, "noise_multiplier", v.positive("noise_multiplier", self.noise_multiplier))
-        v.choice("neighboring", self.neighboring, NEIGHBORING)
+        _check_scale(self)
 
 
 @dataclass(frozen=True)
@@ -48,8 +53,7 @@ class Laplace:
     neighboring: str = "add_remove"
 
     def __post_init__(self):
-        _set(self, "noise_multiplier", v.positive("noise_multiplier", self.noise_multiplier))
-        v.choice("neighboring", self.neighboring, NEIGHBORING)
+        _check_scale(self)
 
 
 @dataclass(frozen=True)

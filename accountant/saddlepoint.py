@@ -147,14 +147,18 @@ def _herm_coef(a, b, w, n):
                          b[0], np.array((b[1], b[2], b[3], b[7], b[8], b[9])), n)
 
 
+def _cached(cache, key, make):
+    """cache[key], built by make(*key) on a miss; the cache is emptied past 4096 entries."""
+    hit = cache.get(key)
+    if hit is None:
+        if len(cache) > 4096:
+            cache.clear()
+        hit = cache[key] = make(*key)
+    return hit
+
+
 def _lattice_for(mechanism, direction):
-    key = (mechanism, direction)
-    lat = _LATTICE_CACHE.get(key)
-    if lat is None:
-        if len(_LATTICE_CACHE) > 4096:
-            _LATTICE_CACHE.clear()
-        lat = _LATTICE_CACHE[key] = _StepLattice(mechanism, direction)
-    return lat
+    return _cached(_LATTICE_CACHE, (mechanism, direction), _StepLattice)
 
 
 class _Curve:
@@ -654,12 +658,7 @@ def _walk(f, k0, tol, lo_flat=None, levels=_PATTERN):
 
 
 def _curve_for(schedule, direction):
-    key = (schedule, direction)
-    c = _CURVE_CACHE.get(key)
-    if c is None:
-        if len(_CURVE_CACHE) > 4096:
-            _CURVE_CACHE.clear()
-        c = _CURVE_CACHE[key] = _Curve(schedule, direction)
+    c = _cached(_CURVE_CACHE, (schedule, direction), _Curve)
     c.touched = set()
     return c
 

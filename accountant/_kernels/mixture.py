@@ -37,13 +37,20 @@ def loss_array(x, pm, plw, qm, qlw, sigma):
 
 
 @njit(cache=True)
-def lse_and_mean(x, means, logw, s2):
-    """(log Σ_j w_j e^{(x·m_j − m_j²/2)/σ²}, posterior mean of the component means at x)."""
+def _max_term(x, means, logw, s2):
+    """max_j log w_j + (x·m_j − m_j²/2)/σ², the shift of the log-sum-exps below."""
     best = NEG_INF
     for j in range(means.shape[0]):
         v = logw[j] + (x * means[j] - 0.5 * means[j] * means[j]) / s2
         if v > best:
             best = v
+    return best
+
+
+@njit(cache=True)
+def lse_and_mean(x, means, logw, s2):
+    """(log Σ_j w_j e^{(x·m_j − m_j²/2)/σ²}, posterior mean of the component means at x)."""
+    best = _max_term(x, means, logw, s2)
     tot = 0.0
     mean = 0.0
     for j in range(means.shape[0]):
@@ -208,11 +215,7 @@ def _small_yexp_minus(y):
 @njit(cache=True)
 def _lse_linear(x, means, logw, s2):
     """log Σ_j w_j exp((x·m_j − m_j²/2)/σ²): the log density plus x²/(2σ²) + log σ√2π."""
-    best = NEG_INF
-    for j in range(means.shape[0]):
-        v = logw[j] + (x * means[j] - 0.5 * means[j] * means[j]) / s2
-        if v > best:
-            best = v
+    best = _max_term(x, means, logw, s2)
     if best == NEG_INF:
         return NEG_INF
     # log1p of the non-dominant terms: keeps L accurate to ~1e-16 *relative* when the
