@@ -48,25 +48,9 @@ def _max_term(x, means, logw, s2):
 
 
 @njit(cache=True)
-def lse_and_mean(x, means, logw, s2):
-    """(log Σ_j w_j e^{(x·m_j − m_j²/2)/σ²}, posterior mean of the component means at x)."""
-    best = _max_term(x, means, logw, s2)
-    tot = 0.0
-    mean = 0.0
-    for j in range(means.shape[0]):
-        e = math.exp(logw[j] + (x * means[j] - 0.5 * means[j] * means[j]) / s2 - best)
-        tot += e
-        mean += e * means[j]
-    return best + math.log(tot), mean / tot
-
-
-@njit(cache=True)
 def loss_derivative(x, pm, plw, qm, qlw, sigma):
     """L′(x) = (E_Q-posterior[mean] − E_P-posterior[mean]) / σ²."""
-    s2 = sigma * sigma
-    _, mp = lse_and_mean(x, pm, plw, s2)
-    _, mq = lse_and_mean(x, qm, qlw, s2)
-    return (mq - mp) / s2
+    return _loss_and_slope(x, pm, plw, qm, qlw, sigma * sigma)[1]
 
 
 @njit(cache=True)

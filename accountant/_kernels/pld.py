@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .mixture import _lse_linear, inverse_loss, lse_and_mean
+from .mixture import _loss_and_slope, _lse_linear, inverse_loss
 from .special import LOG_SQRT_2PI
 
 # Gauss–Legendre nodes/weights on [-1, 1]. n nodes integrate e^{bt} on [-1, 1] with relative
@@ -25,14 +25,6 @@ _X2, _W2 = np.polynomial.legendre.leggauss(2)
 _X3, _W3 = np.polynomial.legendre.leggauss(3)
 _X4, _W4 = np.polynomial.legendre.leggauss(4)
 _X8, _W8 = np.polynomial.legendre.leggauss(8)
-
-
-@njit(cache=True)
-def _loss_and_slope(x, pm, plw, qm, qlw, s2):
-    """(L(x), L'(x)) with one pass over the components of each mixture."""
-    a, mp = lse_and_mean(x, pm, plw, s2)
-    b, mq = lse_and_mean(x, qm, qlw, s2)
-    return b - a, (mq - mp) / s2
 
 
 @njit(cache=True)
