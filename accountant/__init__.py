@@ -5,7 +5,7 @@
 >>> r = acc.epsilon(m, delta=1e-5, steps=10_000)      # certified PLD bracket
 """
 from .api import built_methods, delta, epsilon
-from .bounds import Result
+from .bounds import AccountantWarning, Result
 from .mechanisms import (ELS, ULS, Gaussian, Laplace, MixtureOfGaussians, Schedule,
                          SubsampledGaussian)
 
@@ -25,7 +25,7 @@ _LAZY = {
 }
 
 __all__ = [
-    "epsilon", "delta", "built_methods", "Result",
+    "epsilon", "delta", "built_methods", "Result", "AccountantWarning",
     "Gaussian", "Laplace", "SubsampledGaussian", "MixtureOfGaussians", "ELS", "ULS", "Schedule",
     *_LAZY,
 ]

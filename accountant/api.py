@@ -12,7 +12,7 @@ import time
 from typing import Callable, Dict
 
 from . import _validate as v
-from .bounds import Result
+from .bounds import Result, emit_warnings
 from .mechanisms import as_schedule
 
 METHODS = ("pld", "rdp", "edgeworth", "saddlepoint", "group-vadhan", "group-rdp")
@@ -78,15 +78,35 @@ def epsilon(mechanism, delta: float, steps: int = 1, method: str | None = None,
     Returns
     -------
     Result — ``float(result)`` is the certified upper bound (or the estimate for
-    approximate methods, which say ``certified=False``).
+    approximate methods, which say ``certified=False``). Its diagnostics (``warnings``)
+    are also raised as :class:`accountant.AccountantWarning`.
     """
-    return _run(mechanism, steps, method, options, delta=v.delta("delta", delta))
+    r = query("epsilon", mechanism, delta, steps, method, **options)
+    emit_warnings(r.warnings, r.method)
+    return r
 
 
 def delta(mechanism, epsilon: float, steps: int = 1, method: str | None = None,
           **options) -> Result:
-    """The δ of ``steps`` repetitions of ``mechanism`` (or of a Schedule) at ``epsilon`` ≥ 0."""
-    return _run(mechanism, steps, method, options, epsilon=v.epsilon("epsilon", epsilon))
+    """The δ of ``steps`` repetitions of ``mechanism`` (or of a Schedule) at ``epsilon`` ≥ 0.
+
+    As :func:`epsilon`, with the roles of ε and δ exchanged."""
+    r = query("delta", mechanism, epsilon, steps, method, **options)
+    emit_warnings(r.warnings, r.method)
+    return r
+
+
+def query(quantity: str, mechanism, at: float, steps: int = 1, method: str | None = None,
+          **options) -> Result:
+    """``epsilon(mechanism, delta=at, …)`` or ``delta(mechanism, epsilon=at, …)`` without
+    raising the diagnostics as warnings: the twin of the public functions for the
+    package's own callers (calibration, sessions, comparisons), which report them once at
+    their own level."""
+    if quantity == "epsilon":
+        return _run(mechanism, steps, method, options, delta=v.delta("delta", at))
+    if quantity == "delta":
+        return _run(mechanism, steps, method, options, epsilon=v.epsilon("epsilon", at))
+    raise ValueError(f"quantity must be 'epsilon' or 'delta', got {quantity!r}")
 
 
 def _run(mechanism, steps, method, options, **at) -> Result:

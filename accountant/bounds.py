@@ -1,9 +1,26 @@
-"""The result type every accountant returns."""
+"""The result type every accountant returns, and the project's warning class."""
 from __future__ import annotations
 
 import math
+import warnings as _warnings
 from dataclasses import dataclass, field
-from typing import Mapping, Tuple
+from typing import Iterable, Mapping, Tuple
+
+from ._json import kind_of
+
+
+class AccountantWarning(UserWarning):
+    """A diagnostic about a returned value (a bracket wider than asked, a vacuous
+    estimate interval, …). Silence it the usual way::
+
+        warnings.filterwarnings("ignore", category=accountant.AccountantWarning)
+    """
+
+
+def emit_warnings(messages: Iterable[str], source: str, stacklevel: int = 3) -> None:
+    """Raise each diagnostic as an :class:`AccountantWarning` prefixed by ``source``."""
+    for msg in messages:
+        _warnings.warn(f"{source}: {msg}", AccountantWarning, stacklevel=stacklevel)
 
 
 @dataclass(frozen=True)
@@ -52,13 +69,17 @@ class Result:
 
     @property
     def kind(self) -> str:
-        return "certified bound" if self.certified else "estimate"
+        """``"certified"`` (a proven bracket) or ``"estimate"`` — the JSON schema's kind."""
+        return kind_of(self.certified)
 
     def __float__(self) -> float:
         return float(self.upper if self.certified else self.estimate)
 
     def as_dict(self) -> dict:
+        """The JSON schema's result object (README, "JSON output"); infinities stay floats
+        here and become strings in :func:`accountant._json.dumps`."""
         d = {
+            "quantity": self.quantity,
             "method": self.method,
             self.quantity: float(self),
             "estimate": self.estimate,
@@ -69,14 +90,20 @@ class Result:
             "vacuous": self.vacuous,
             "delta" if self.quantity == "epsilon" else "epsilon": self.at,
             "seconds": self.seconds,
+            "warnings": list(self.warnings),
         }
-        if self.warnings:
-            d["warnings"] = list(self.warnings)
         if self.details:
             d["details"] = dict(self.details)
         return d
 
     def __str__(self) -> str:
-        label = "certified" if self.certified else "estimate"
-        return (f"{self.quantity}={float(self):.6g} [{self.lower:.6g}, {self.upper:.6g}] "
+        if self.certified:
+            label = "certified"
+        else:
+            label = ("ESTIMATE, not a proven bound; its rigorous interval is vacuous"
+                     if self.vacuous else "ESTIMATE, not a proven bound")
+        text = (f"{self.quantity}={float(self):.6g} [{self.lower:.6g}, {self.upper:.6g}] "
                 f"({self.method}, {label})")
+        for w in self.warnings:
+            text += f"\n  warning: {w}"
+        return text

@@ -571,8 +571,8 @@ class _Problem:
         memo = self.__dict__.setdefault("_memo", {})
         if key not in memo:
             mech, steps = self.build(z)
-            memo[key] = api.epsilon(mech, delta=self.delta, steps=steps, method=method,
-                                    **options)
+            memo[key] = api.query("epsilon", mech, self.delta, steps=steps, method=method,
+                                  **options)
         return memo[key]
 
 
@@ -624,7 +624,7 @@ class _SigmaProblem(_Problem):
         PLD is asked for a huge grid at σ_min."""
         mech, T = self.build(zmax)
         try:
-            r = api.epsilon(mech, delta=self.delta, steps=T, method="rdp")
+            r = api.query("epsilon", mech, self.delta, steps=T, method="rdp")
         except (ValueError, NotImplementedError):
             return
         if r.upper <= self.target:

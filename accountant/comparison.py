@@ -322,7 +322,7 @@ def compare(mechanism, delta: float, steps: int = 1, methods: Sequence[str] | No
     rows: List[dict] = []
     for m in methods:
         try:
-            r, sec, n = _timed(lambda: api.epsilon(schedule, delta=d, method=m), repeat,
+            r, sec, n = _timed(lambda: api.query("epsilon", schedule, d, method=m), repeat,
                                slow_once=False)
         except (ValueError, NotImplementedError) as exc:
             rows.append({"name": m, "source": "ours", "error": str(exc).splitlines()[0]})

@@ -43,7 +43,7 @@ import numpy as np
 from . import _exact
 from ._optimize import minimize_bounded
 from . import _validate as v
-from .bounds import Result
+from .bounds import Result, emit_warnings
 from .mechanisms import (ELS, MECHANISM_TYPES, ULS, Gaussian, MixtureOfGaussians,
                          Schedule, SubsampledGaussian, as_schedule)
 from ._kernels import mixture as _km
@@ -669,12 +669,16 @@ class PrivacyAccountant:
     def get_epsilon(self, delta: float, method: str | None = None) -> Result:
         """ε spent so far at ``delta`` (a Result; ``float(r)`` is the certified upper bound)."""
         d = v.delta("delta", delta)
-        return self._query("epsilon", d, method)
+        r = self._query("epsilon", d, method)
+        emit_warnings(r.warnings, r.method)
+        return r
 
     def get_delta(self, epsilon: float, method: str | None = None) -> Result:
         """δ spent so far at ``epsilon`` ≥ 0."""
         e = v.epsilon("epsilon", epsilon)
-        return self._query("delta", e, method)
+        r = self._query("delta", e, method)
+        emit_warnings(r.warnings, r.method)
+        return r
 
     def _query(self, kind, at, method):
         method = self._method if method is None else v.choice("method", method, METHODS)
@@ -692,8 +696,8 @@ class PrivacyAccountant:
             res = self._pld_query(kind, at)
         else:
             from . import api
-            fn = api.epsilon if kind == "epsilon" else api.delta
-            res = fn(self.schedule, at, method=method, **self._method_options(method))
+            res = api.query(kind, self.schedule, at, method=method,
+                            **self._method_options(method))
         import dataclasses
         res = dataclasses.replace(res, seconds=time.perf_counter() - t0)
         self._answers[key] = res
@@ -719,7 +723,9 @@ class PrivacyAccountant:
     # PLD -----------------------------------------------------------------------------------
     def _pld_query(self, kind, at) -> Result:
         from . import api
-        fn = api.epsilon if kind == "epsilon" else api.delta
+
+        def fn(schedule, at, **kw):
+            return api.query(kind, schedule, at, **kw)
         opts = self._method_options("pld")
         counts = tuple(self._counts.items())
         mu = _gaussian_only(counts)

@@ -131,7 +131,7 @@ def group_vadhan_epsilon(ex_schedule, k: int, delta: float, base_method: str = "
 
     def eps_e(log_de):
         if log_de not in seen:
-            r = _certified(api.epsilon(ex_schedule, delta=math.exp(log_de), method=base_method),
+            r = _certified(api.query("epsilon", ex_schedule, math.exp(log_de), method=base_method),
                            base_method)
             seen[log_de] = r.upper
         return seen[log_de]
@@ -197,7 +197,7 @@ def group_vadhan_delta(ex_schedule, k: int, eps: float, base_method: str = "pld"
 
     def log_user_delta(e):
         if e not in vals:
-            r = _certified(api.delta(ex_schedule, epsilon=e, method=base_method), base_method)
+            r = _certified(api.query("delta", ex_schedule, e, method=base_method), base_method)
             d = r.upper
             vals[e] = -math.inf if d <= 0 else math.log(d) + vadhan_group_log_delta_factor(e, k)
         return vals[e]
@@ -446,7 +446,7 @@ def _bisect_sigma(make_mech, target_epsilon, delta, steps, method, guess=1.0, rt
 
     def ok(s):
         try:
-            r = api.epsilon(make_mech(s), delta=delta, steps=steps, method=method)
+            r = api.query("epsilon", make_mech(s), delta, steps=steps, method=method)
         except NotImplementedError:
             raise
         except Exception:  # e.g. "noise_multiplier too small for the PLD accountant"
@@ -493,7 +493,7 @@ def _calibrate(sampling, target_epsilon, delta, rate, steps, k, method, guess):
             if not math.isfinite(eps):
                 from . import api
                 mech = ELS(sigma, rate, k) if sampling == "els" else SubsampledGaussian(sigma, rate)
-                eps = float(api.epsilon(mech, delta=delta, steps=steps, method=method))
+                eps = float(api.query("epsilon", mech, delta, steps=steps, method=method))
             return sigma, eps, "calibrate"
         except Exception:  # signature drift or a failed search: fall back below
             pass
