@@ -30,14 +30,17 @@ the accountant itself.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Tuple
 
 from . import _validate as v
 from . import api
+from ._json import kind_of
+from .bounds import emit_warnings
 from .mechanisms import ELS, ULS, Gaussian, Laplace, MixtureOfGaussians, Schedule, SubsampledGaussian
 
 __all__ = ["Calibration", "calibrate", "calibrate_steps", "calibrate_sample_rate",
@@ -59,9 +62,11 @@ class Calibration:
     Attributes
     ----------
     noise_multiplier : σ (for a schedule: the common factor applied to its σ profile).
-    certified_epsilon : the upper ε at the returned values (a proven bound when
-        ``certified``; the method's estimate otherwise).
-    certified : whether ``certified_epsilon`` is a proven upper bound.
+    epsilon : the ε at the returned values: a proven upper bound when ``certified``, the
+        method's estimate otherwise (then it may be *below* the ε really spent).
+    certified : whether ``epsilon`` is a proven upper bound (``kind`` says the same in
+        words: "certified" or "estimate"); ``certified_epsilon`` reads it and refuses for an
+        estimate.
     method : accountant used.
     seconds : wall time.
     source : "calibrate" or "lookup".
@@ -75,10 +80,12 @@ class Calibration:
     evaluations : accountant calls made.
     schedule : the scaled schedule when a σ profile was calibrated.
     details : search facts (grid steps, certified infeasible neighbour, …).
+    warnings : diagnostics of the accountant at the returned value (also raised as
+        :class:`accountant.AccountantWarning` by the public functions).
     """
 
     noise_multiplier: float
-    certified_epsilon: float
+    epsilon: float
     certified: bool
     method: str
     seconds: float
@@ -93,15 +100,30 @@ class Calibration:
     evaluations: int = 0
     schedule: Optional[Schedule] = None
     details: Mapping = field(default_factory=dict)
+    warnings: Tuple[str, ...] = ()
 
     def __float__(self) -> float:
         return float(getattr(self, self.solved_for))
 
+    @property
+    def kind(self) -> str:
+        """"certified" or "estimate" (the JSON schema's kind of ``epsilon``)."""
+        return kind_of(self.certified)
+
+    @property
+    def certified_epsilon(self) -> float:
+        """``epsilon`` when it is a proven upper bound; an estimate is refused."""
+        if not self.certified:
+            raise ValueError(f"method {self.method!r} gave an estimate, not a certified "
+                             f"epsilon: read .epsilon (kind='estimate')")
+        return self.epsilon
+
     def as_dict(self) -> dict:
         d = {
             "noise_multiplier": self.noise_multiplier,
-            "certified_epsilon": self.certified_epsilon,
+            "epsilon": self.epsilon,
             "certified": self.certified,
+            "kind": self.kind,
             "method": self.method,
             "seconds": self.seconds,
             "source": self.source,
@@ -113,6 +135,7 @@ class Calibration:
             "optimality": self.optimality,
             "rtol": self.rtol,
             "evaluations": self.evaluations,
+            "warnings": list(self.warnings),
         }
         if self.details:
             d["details"] = {k: val for k, val in self.details.items()
@@ -730,8 +753,8 @@ def _finish(problem, srch, h, opt, hs, method, rtol, t0, solved_for, **extra):
     details["slope"] = srch.slope()
     return Calibration(
         noise_multiplier=extra.get("noise_multiplier", problem.p_of(z)),
-        certified_epsilon=float(res.upper if res.certified else res.estimate),
-        certified=bool(res.certified), method=method,
+        epsilon=float(res.upper if res.certified else res.estimate),
+        certified=bool(res.certified), method=method, warnings=tuple(res.warnings),
         seconds=time.perf_counter() - t0, source="calibrate", solved_for=solved_for,
         sample_rate=extra.get("sample_rate"), steps=extra.get("steps"),
         target_epsilon=problem.target, delta=problem.delta, optimality=opt, rtol=rtol,
@@ -779,6 +802,17 @@ def _gaussian_exact(problem, rtol, t0):
                                 "lower_epsilon": gdp_epsilon(mu1 / c, d, "lower")})
 
 
+def _reports_warnings(fn):
+    """Raise the accountant's diagnostics at the returned value once, as warnings."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        cal = fn(*args, **kwargs)
+        emit_warnings(cal.warnings, cal.method)
+        return cal
+    return wrapper
+
+
+@_reports_warnings
 def calibrate(target_epsilon, delta, sample_rate=1.0, steps=1, method="pld", *,
               examples_per_user=None, sampling=None, schedule=None, rtol=1e-3,
               sigma_range=(SIGMA_MIN, SIGMA_MAX), guess=None, lookup=False,
@@ -865,6 +899,7 @@ def calibrate(target_epsilon, delta, sample_rate=1.0, steps=1, method="pld", *,
                    noise_multiplier=c, sample_rate=q, steps=T, schedule=sched)
 
 
+@_reports_warnings
 def calibrate_steps(noise_multiplier, target_epsilon, delta, sample_rate=1.0,
                     method="pld", *, examples_per_user=None, sampling=None, rtol=1e-3,
                     max_steps=MAX_STEPS, max_seconds=None, **options) -> Calibration:
@@ -888,6 +923,7 @@ def calibrate_steps(noise_multiplier, target_epsilon, delta, sample_rate=1.0,
                    noise_multiplier=sigma, sample_rate=q, steps=T)
 
 
+@_reports_warnings
 def calibrate_sample_rate(noise_multiplier, target_epsilon, delta, steps, method="pld", *,
                           examples_per_user=None, sampling=None, rtol=1e-3,
                           max_seconds=None, **options) -> Calibration:
