@@ -948,14 +948,18 @@ def calibrate_sample_rate(noise_multiplier, target_epsilon, delta, steps, method
 # CLI plugin: dp-accountant calibrate
 # ----------------------------------------------------------------------------------------
 def add_arguments(p):
-    p.add_argument("--epsilon", type=float, required=True, help="target epsilon (> 0)")
-    p.add_argument("--delta", type=float, required=True, help="delta in (0, 1)")
-    p.add_argument("--sample-rate", type=float, default=1.0,
-                   help="Poisson sampling rate q in (0, 1] (user rate for --sampling uls)")
-    p.add_argument("--steps", type=float, default=None, help="number of steps (integer >= 1)")
+    p.add_argument("--epsilon", type=float, default=None, help="target epsilon (> 0, required)")
+    p.add_argument("--delta", type=float, default=None, help="delta in (0, 1) (required)")
+    p.add_argument("--sample-rate", type=float, default=None,
+                   help="Poisson sampling rate q in (0, 1] (user rate for --sampling uls); "
+                        "required: give 1 for full batches")
+    p.add_argument("--steps", type=float, default=None,
+                   help="number of steps (integer >= 1); required unless --epochs is given")
     p.add_argument("--epochs", type=float, default=None,
                    help="alternative to --steps: steps = ceil(epochs / sample_rate)")
-    p.add_argument("--method", default="pld", help="pld | rdp | saddlepoint | edgeworth")
+    p.add_argument("--method", default="pld",
+                   help="pld | rdp | saddlepoint (certified) | edgeworth (an estimate: the "
+                        "sigma may spend more than the target)")
     p.add_argument("--sampling", choices=("poisson", "fixed", "els", "uls"), default=None)
     p.add_argument("--examples-per-user", type=float, default=None,
                    help="user-level: max examples per user k (with --sampling els|uls)")
@@ -965,18 +969,12 @@ def add_arguments(p):
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
-def steps_from(steps, epochs, sample_rate):
-    """Steps from --steps or --epochs (ceil(epochs / q)); exactly one must be given."""
-    if (steps is None) == (epochs is None):
-        raise ValueError("give exactly one of --steps or --epochs")
-    if steps is not None:
-        return v.count("steps", steps)
-    e = v.positive("epochs", epochs)
-    q = v.sample_rate("sample_rate", sample_rate)
-    return max(1, math.ceil(e / q - 1e-9))
-
-
 def run(a) -> int:
+    from .cli import print_warnings, require, steps_from
+    needed = [("epsilon", "--epsilon"), ("delta", "--delta"), ("sample_rate", "--sample-rate")]
+    if a.steps is None and a.epochs is None:
+        needed.append(("steps", "--steps (or --epochs)"))
+    require(a, needed)
     T = steps_from(a.steps, a.epochs, a.sample_rate)
     k = a.examples_per_user
     if k is not None:
@@ -986,12 +984,18 @@ def run(a) -> int:
                   lookup=not a.no_lookup)
     path = "lookup table" if r.source == "lookup" else "calibration"
     if a.json:
+        from ._json import dumps
         d = r.as_dict()
         d["path"] = path
-        print(json.dumps(d))
+        print(dumps(d))
         return 0
-    kind = "certified" if r.certified else "ESTIMATE (not certified)"
-    print(f"noise_multiplier = {r.noise_multiplier:.6g}   certified_epsilon = "
-          f"{r.certified_epsilon:.6g} ({kind})   method = {r.method}   "
-          f"seconds = {r.seconds:.3f}   path = {path}")
+    if r.certified:
+        print(f"noise_multiplier = {r.noise_multiplier:.6g}   epsilon <= {r.epsilon:.6g} "
+              f"(certified upper bound)   method = {r.method}   seconds = {r.seconds:.3f}   "
+              f"path = {path}")
+    else:
+        print(f"noise_multiplier = {r.noise_multiplier:.6g}   epsilon ~ {r.epsilon:.6g} "
+              f"(ESTIMATE, not a proven bound: this sigma may spend more than the target)   "
+              f"method = {r.method}   seconds = {r.seconds:.3f}")
+    print_warnings(r.warnings)
     return 0

@@ -5,11 +5,13 @@ Errors (bad arguments, bad values) print one line on stderr and exit with status
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
+import warnings
 
 from . import api
+from ._json import dumps
+from .bounds import AccountantWarning
 from .mechanisms import ELS, ULS, Gaussian, Laplace, SubsampledGaussian
 
 
@@ -25,9 +27,13 @@ class _Parser(argparse.ArgumentParser):
 def _add_mechanism_args(p: argparse.ArgumentParser, *, need_sigma: bool = True):
     p.add_argument("--noise-multiplier", type=float, required=False,
                    help="noise standard deviation per unit sensitivity (Laplace: scale)")
-    p.add_argument("--sample-rate", type=float, default=1.0,
-                   help="Poisson sampling rate q in (0, 1] (user rate for --sampling uls)")
-    p.add_argument("--steps", type=float, default=1, help="number of steps (integer >= 1)")
+    p.add_argument("--sample-rate", type=float, default=None,
+                   help="Poisson sampling rate q in (0, 1] (user rate for --sampling uls); "
+                        "required: give 1 for full batches")
+    p.add_argument("--steps", type=float, default=None,
+                   help="number of steps (integer >= 1); required unless --epochs is given")
+    p.add_argument("--epochs", type=float, default=None,
+                   help="alternative to --steps: steps = ceil(epochs / sample_rate)")
     p.add_argument("--mechanism", choices=("gaussian", "laplace"), default="gaussian")
     p.add_argument("--sampling", choices=("poisson", "fixed", "els", "uls"), default="poisson",
                    help="poisson (default), fixed (replace-one), or user-level els|uls")
@@ -43,11 +49,41 @@ def _add_method_args(p: argparse.ArgumentParser):
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
+def require(a, needed) -> None:
+    """Refuse a call that leaves out a quantity which changes the answer: ``needed`` holds
+    (attribute, flag text) pairs; every missing one is listed in one line."""
+    missing = [flag for attr, flag in needed if getattr(a, attr, None) is None]
+    if missing:
+        raise _UsageError("missing required arguments (no default is assumed for a quantity "
+                          "that changes the answer): " + ", ".join(missing))
+
+
+def steps_from(steps, epochs, sample_rate) -> int:
+    """Steps from --steps or --epochs (ceil(epochs / q)); exactly one must be given."""
+    from . import _validate as v
+    if steps is not None and epochs is not None:
+        raise ValueError("give one of --steps or --epochs, not both")
+    if steps is not None:
+        return v.count("steps", steps)
+    e = v.positive("epochs", epochs)
+    q = v.sample_rate("sample_rate", sample_rate)
+    return max(1, math.ceil(e / q - 1e-9))
+
+
+def _missing_mechanism_flags(a):
+    """(attribute, flag) pairs every mechanism needs."""
+    needed = [("noise_multiplier", "--noise-multiplier")]
+    if getattr(a, "mechanism", "gaussian") != "laplace":
+        needed.append(("sample_rate", "--sample-rate"))
+    if a.steps is None and a.epochs is None:
+        needed.append(("steps", "--steps (or --epochs)"))
+    return needed
+
+
 def mechanism_from_args(a):
     """Build the mechanism the flags describe (shared by every subcommand)."""
-    sigma, q = a.noise_multiplier, a.sample_rate
-    if sigma is None:
-        raise _UsageError("the following arguments are required: --noise-multiplier")
+    sigma = a.noise_multiplier
+    q = 1.0 if a.sample_rate is None and a.mechanism == "laplace" else a.sample_rate
     k = a.examples_per_user
     if a.sampling in ("els", "uls"):
         if a.mechanism != "gaussian":
@@ -78,19 +114,25 @@ def _method_options(a, method):
 
 def _query_fn(a, quantity):
     """(mechanism-or-None, function(method) -> Result) for the flags or a saved state."""
-    at = {"delta": a.delta} if quantity == "epsilon" else {"epsilon": a.epsilon}
+    other = "delta" if quantity == "epsilon" else "epsilon"
+    value = getattr(a, other)
     if a.state is not None:
-        if a.noise_multiplier is not None:
-            raise ValueError("--state replaces the mechanism flags: drop --noise-multiplier")
+        given = [f for attr, f in (("noise_multiplier", "--noise-multiplier"),
+                                   ("sample_rate", "--sample-rate"), ("steps", "--steps"),
+                                   ("epochs", "--epochs")) if getattr(a, attr) is not None]
+        if given:
+            raise ValueError(f"--state replaces the mechanism flags: drop {', '.join(given)}")
+        require(a, [(other, f"--{other}")])
         from .session import PrivacyAccountant
         acct = PrivacyAccountant.load(a.state)
         get = acct.get_epsilon if quantity == "epsilon" else acct.get_delta
-        value = a.delta if quantity == "epsilon" else a.epsilon
         return None, lambda method: get(value, method=method)
+    require(a, _missing_mechanism_flags(a) + [(other, f"--{other}")])
     mech = mechanism_from_args(a)
-    fn = api.epsilon if quantity == "epsilon" else api.delta
-    return mech, lambda method: fn(mech, steps=a.steps, method=method, **at,
-                                   **_method_options(a, method))
+    steps = steps_from(a.steps, a.epochs, a.sample_rate if a.sample_rate is not None else 1.0)
+    return mech, lambda method: api.query(quantity, mech, value, steps=steps, method=method,
+                                          **_method_options(a, method))
+
 
 
 def _run_query(a, quantity):
@@ -113,24 +155,40 @@ def _run_query(a, quantity):
     if a.json:
         payload = [r.as_dict() for r in results]
         payload += [{"method": m, "error": msg} for m, msg in failures]
-        print(json.dumps(payload if a.method == "all" else payload[0]))
+        print(dumps(payload if a.method == "all" else payload[0]))
         return 0
     if a.method != "all":
         r = results[0]
-        kind = "certified" if r.certified else "ESTIMATE (not certified)"
-        extra = " — the rigorous interval is vacuous" if r.vacuous and not r.certified else ""
-        print(f"{quantity} = {float(r):.6g}   [{_fmt(r.lower)}, {_fmt(r.upper)}]   "
-              f"{r.method}, {kind}{extra}, {r.seconds:.3f} s")
+        if r.certified:
+            print(f"{quantity} = {float(r):.6g}   certified bracket [{_fmt(r.lower)}, "
+                  f"{_fmt(r.upper)}]   {r.method}, {r.seconds:.3f} s")
+        else:
+            interval = ("its rigorous interval is vacuous" if r.vacuous else
+                        f"rigorous interval [{_fmt(r.lower)}, {_fmt(r.upper)}]")
+            print(f"{quantity} ~ {float(r):.6g}   ESTIMATE, not a proven bound ({interval})"
+                  f"   {r.method}, {r.seconds:.3f} s")
+        print_warnings(r.warnings)
         return 0
     print(f"{'method':<13} {quantity:>12} {'lower':>12} {'upper':>12}  {'kind':<24} {'seconds':>8}")
     for r in results:
-        kind = "certified" if r.certified else ("estimate, interval vacuous" if r.vacuous
-                                                 else "estimate")
+        kind = "certified" if r.certified else ("ESTIMATE, interval vacuous" if r.vacuous
+                                                 else "ESTIMATE")
         print(f"{r.method:<13} {float(r):>12.6g} {_fmt(r.lower):>12} {_fmt(r.upper):>12}  "
               f"{kind:<24} {r.seconds:>8.3f}")
     for m, msg in failures:
         print(f"{m:<13} n/a: {msg}")
+    for r in results:
+        print_warnings(r.warnings, prefix=f"{r.method}: ")
+    if any(not r.certified for r in results):
+        print("ESTIMATE rows are approximations, not proven bounds: the true value may be "
+              "larger.")
     return 0
+
+
+def print_warnings(messages, prefix: str = "") -> None:
+    """The accountant's diagnostics under a text report, one line each."""
+    for msg in messages:
+        print(f"warning: {prefix}{msg}")
 
 
 def _fmt(x: float) -> str:
@@ -167,11 +225,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     pe = sub.add_parser("epsilon", help="epsilon at a given delta")
     _add_mechanism_args(pe)
-    pe.add_argument("--delta", type=float, required=True)
+    pe.add_argument("--delta", type=float, default=None, help="delta in (0, 1) (required)")
     _add_method_args(pe)
     pd = sub.add_parser("delta", help="delta at a given epsilon")
     _add_mechanism_args(pd)
-    pd.add_argument("--epsilon", type=float, required=True)
+    pd.add_argument("--epsilon", type=float, default=None, help="epsilon >= 0 (required)")
     _add_method_args(pd)
     for p in (pe, pd):
         p.add_argument("--state", default=None, metavar="FILE",
@@ -189,6 +247,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    # The text and JSON reports print the diagnostics themselves.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AccountantWarning)
+        return _main(argv)
+
+
+def _main(argv) -> int:
     try:
         parser = build_parser(argv[0] if argv else None)
         a = parser.parse_args(argv)

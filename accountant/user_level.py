@@ -32,6 +32,7 @@ from . import _exact
 from ._optimize import minimize_bounded
 from . import _validate as v
 from .api import register
+from ._json import dumps, kind_of
 from .bounds import Result
 from .mechanisms import ELS, SubsampledGaussian, Schedule
 
@@ -433,75 +434,14 @@ def _candidates(candidates, n):
 
 # --- σ calibration --------------------------------------------------------------------
 
-def _bisect_sigma(make_mech, target_epsilon, delta, steps, method, guess=1.0, rtol=1e-3):
-    """Smallest σ (within rtol, on the safe side) with certified ε(δ) ≤ target: (σ, ε(σ)).
-
-    Fallback for when :func:`accountant.calibration.calibrate` is missing or fails
-    (TODO(calibrate): drop once calibrate is settled). Bisection on log σ; the returned σ
-    is one whose certified ε (the accountant's upper bound) was checked ≤ target. An
-    evaluation that fails (e.g. a grid too large at tiny σ) counts as "over budget".
-    """
-    from . import api
-    seen = {}
-
-    def ok(s):
-        try:
-            r = api.query("epsilon", make_mech(s), delta, steps=steps, method=method)
-        except NotImplementedError:
-            raise
-        except Exception:  # e.g. "noise_multiplier too small for the PLD accountant"
-            return False
-        seen[s] = float(r)
-        return float(r) <= target_epsilon
-
-    s = max(float(guess), 1e-3)
-    if ok(s):
-        hi, lo = s, s / 2
-        while ok(lo):
-            hi, lo = lo, lo / 2
-            if lo < 1e-4:
-                return hi, seen[hi]
-    else:
-        lo, hi = s, s * 2
-        while not ok(hi):
-            lo, hi = hi, hi * 2
-            if hi > 1e7:
-                raise ValueError(f"epsilon={target_epsilon!r} is not reachable with "
-                                 f"noise_multiplier <= 1e7 at delta={delta!r}")
-    while hi / lo - 1 > rtol:
-        mid = math.sqrt(lo * hi)
-        if ok(mid):
-            hi = mid
-        else:
-            lo = mid
-    return hi, seen[hi]
-
-
 def _calibrate(sampling, target_epsilon, delta, rate, steps, k, method, guess):
-    """(σ, certified ε at σ, calibrator) for ELS(σ, rate, k) or ULS(σ, rate) (= the subsampled Gaussian):
-    accountant.calibration when it is built and works, else the private bisection."""
-    try:
-        from .calibration import calibrate  # written concurrently by another helper
-    except ImportError:
-        calibrate = None
-    if calibrate is not None:
-        try:
-            kw = {"sampling": "els", "examples_per_user": k} if sampling == "els" else {}
-            c = calibrate(target_epsilon, delta, rate, steps, method=method, guess=guess, **kw)
-            sigma = float(c)
-            eps = float(getattr(c, "certified_epsilon", math.nan))
-            if not math.isfinite(eps):
-                from . import api
-                mech = ELS(sigma, rate, k) if sampling == "els" else SubsampledGaussian(sigma, rate)
-                eps = float(api.query("epsilon", mech, delta, steps=steps, method=method))
-            return sigma, eps, "calibrate"
-        except Exception:  # signature drift or a failed search: fall back below
-            pass
-    if sampling == "els":
-        make = lambda s: ELS(s, rate, k)
-    else:
-        make = lambda s: SubsampledGaussian(s, rate)
-    return _bisect_sigma(make, target_epsilon, delta, steps, method, guess) + ("bisection",)
+    """(σ, ε at σ, whether that ε is a proven upper bound) for ELS(σ, rate, k) or
+    ULS(σ, rate) (= the subsampled Gaussian), from :func:`accountant.calibration.calibrate`
+    and the accountant's diagnostics there."""
+    from .calibration import calibrate
+    kw = {"sampling": "els", "examples_per_user": k} if sampling == "els" else {}
+    c = calibrate(target_epsilon, delta, rate, steps, method=method, guess=guess, **kw)
+    return float(c), c.epsilon, c.certified, c.warnings
 
 
 # --- reports --------------------------------------------------------------------------
@@ -517,8 +457,9 @@ class BoundRow:
     clip : the clip norm used (ELS: per-example clip; ULS: Ĉ(G)).
     predicted_noise : ULS — N(G) = σ·Ĉ(G)·S(G)/(B·n_users), the noise std of the normalised
         (per-user mean) update; ELS — σ·Ĉ/B, the noise std of the per-example mean update.
-    certified_epsilon : the certified ε(δ) at σ (≤ the target).
-    calibrator : "calibrate" (accountant.calibration) or "bisection" (the private fallback).
+    epsilon : ε(δ) at σ: a proven upper bound (≤ the target) when ``certified``, the
+        method's estimate otherwise (then σ may spend more than the target).
+    certified : whether ``epsilon`` is a proven bound (``kind``: "certified"/"estimate").
     """
 
     G: int
@@ -527,8 +468,19 @@ class BoundRow:
     noise_multiplier: float
     clip: float
     predicted_noise: float
-    certified_epsilon: float = math.nan
-    calibrator: str = "calibrate"
+    epsilon: float = math.nan
+    certified: bool = False
+    warnings: Tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return kind_of(self.certified)
+
+    def as_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["kind"] = self.kind
+        d["warnings"] = list(self.warnings)
+        return d
 
 
 @dataclass(frozen=True)
@@ -547,6 +499,11 @@ class ContributionBound:
     median: float
     rule: str
 
+    @property
+    def certified(self) -> bool:
+        """True when every row's σ carries a proven ε ≤ the target."""
+        return all(r.certified for r in self.rows)
+
     def row(self, G: int) -> BoundRow:
         for r in self.rows:
             if r.G == G:
@@ -557,16 +514,26 @@ class ContributionBound:
         return {"sampling": self.sampling, "bound": self.bound, "rule": self.rule,
                 "epsilon": self.epsilon, "delta": self.delta, "batch_size": self.batch_size,
                 "steps": self.steps, "n_users": self.n_users, "method": self.method,
-                "median": self.median, "rows": [r.__dict__.copy() for r in self.rows]}
+                "median": self.median, "certified": self.certified,
+                "kind": kind_of(self.certified), "rows": [r.as_dict() for r in self.rows]}
 
     def table(self) -> str:
         noise = "N(G)" if self.sampling == "uls" else "sigma*C/B"
-        lines = [f"{self.sampling.upper()}: chosen G = {self.bound} ({self.rule})",
-                 f"{'G':>6} {'S(G)':>10} {'rate':>10} {'sigma':>10} {'clip':>8} {noise:>12}"]
+        lines = [f"{self.sampling.upper()}: chosen G = {self.bound} ({self.rule})"]
+        if not self.certified:
+            lines.append(f"ESTIMATE: method {self.method!r} gives estimates, not proven "
+                         f"bounds; these sigmas may spend more than epsilon = {self.epsilon:g}")
+        eps_head = "eps (cert.)" if self.certified else "eps (est.)"
+        lines.append(f"{'G':>6} {'S(G)':>10} {'rate':>10} {'sigma':>10} {'clip':>8} "
+                     f"{noise:>12} {eps_head:>12}")
         for r in self.rows:
             mark = " *" if r.G == self.bound else ""
+            est = "" if r.certified else " est."
             lines.append(f"{r.G:>6} {r.S:>10} {r.sample_rate:>10.4g} {r.noise_multiplier:>10.4g} "
-                         f"{r.clip:>8.4g} {r.predicted_noise:>12.4g}{mark}")
+                         f"{r.clip:>8.4g} {r.predicted_noise:>12.4g} {r.epsilon:>12.5g}"
+                         f"{est}{mark}")
+        for r in self.rows:
+            lines += [f"warning: G = {r.G}: {w}" for w in r.warnings]
         return "\n".join(lines)
 
 
@@ -601,7 +568,10 @@ class SamplingComparison:
 
     def table(self) -> str:
         lines = ["ELS vs ULS at equal compute (noise std on the sum of B examples, "
-                 "per-example clip units)",
+                 "per-example clip units)"]
+        if not (self.els.certified and self.uls.certified):
+            lines.append("ESTIMATE: the sigmas come from an estimate method, not proven bounds")
+        lines += [
                  f"{'G':>6} {'S(G)':>10} {'rate':>10} {'sigma_ELS':>10} {'sigma_ULS':>10} "
                  f"{'ELS std':>10} {'ULS std':>10} {'ULS/ELS':>8}"]
         for r in self.rows:
@@ -635,7 +605,8 @@ def _rows(n, sampling, Gs, batch_size, steps, epsilon, delta, n_users, clip_mode
     for G in Gs:
         S = int(np.minimum(n, G).sum())
         rate = min(1.0, batch_size / S)
-        sigma, eps, how = _calibrate(sampling, epsilon, delta, rate, steps, G, method, guess)
+        sigma, eps, certified, warns = _calibrate(sampling, epsilon, delta, rate, steps, G,
+                                                  method, guess)
         if sampling == "uls":
             c = _clip(clip_model, G)
             noise = sigma * c * S / (batch_size * n_users)
@@ -643,7 +614,7 @@ def _rows(n, sampling, Gs, batch_size, steps, epsilon, delta, n_users, clip_mode
             c = example_clip
             noise = sigma * c / batch_size
         guess = sigma
-        rows.append(BoundRow(G, S, rate, sigma, c, noise, eps, how))
+        rows.append(BoundRow(G, S, rate, sigma, c, noise, eps, certified, tuple(warns)))
     return tuple(rows)
 
 
@@ -841,7 +812,7 @@ def run(a) -> int:
     if a.sampling == "both":
         rep = compare_sampling(counts, **kw)
         if a.json:
-            print(json.dumps(rep.as_dict()))
+            print(dumps(rep.as_dict()))
             return 0
         print(rep.els.table())
         print()
@@ -851,7 +822,7 @@ def run(a) -> int:
         return 0
     rep = choose_contribution_bound(counts, a.sampling, **kw)
     if a.json:
-        print(json.dumps(rep.as_dict()))
+        print(dumps(rep.as_dict()))
         return 0
     print(rep.table())
     return 0

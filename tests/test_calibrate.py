@@ -161,7 +161,7 @@ def test_cli_calibrate_json(capsys):
                  "--steps", "5000", "--json", "--no-lookup"])
     assert code == 0
     d = json.loads(capsys.readouterr().out)
-    for key in ("noise_multiplier", "certified_epsilon", "method", "seconds", "path"):
+    for key in ("noise_multiplier", "epsilon", "certified", "kind", "method", "seconds", "path"):
         assert key in d
     assert d["path"] == "calibration" and d["method"] == "pld"
     assert SIGMA_STAR <= d["noise_multiplier"] <= SIGMA_STAR * 1.001
@@ -172,7 +172,8 @@ def test_cli_calibrate_text_and_errors(capsys):
                  "--epochs", "2", "--no-lookup"]) == 0
     out = capsys.readouterr().out
     assert "noise_multiplier" in out and "path = calibration" in out
-    assert main(["calibrate", "--epsilon", "-2", "--delta", "1e-5", "--steps", "10"]) == 2
+    assert main(["calibrate", "--epsilon", "-2", "--delta", "1e-5", "--sample-rate", "1",
+                 "--steps", "10"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "target_epsilon" in err
     assert main(["calibrate", "--epsilon", "2", "--delta", "1e-5"]) == 2

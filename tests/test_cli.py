@@ -36,7 +36,8 @@ def test_method_all_table_and_json(capsys):
     assert isinstance(rows, list) and {"rdp"} <= {r["method"] for r in rows}
     for r in rows:
         if "error" not in r:
-            assert r["lower"] <= r["upper"]
+            assert r["lower"] <= float(r["upper"])
+            assert r["kind"] == ("certified" if r["certified"] else "estimate")
             assert r["certified"] in (True, False)
 
 
@@ -49,17 +50,25 @@ def test_user_level_flags(capsys):
     assert els1 == pytest.approx(psg, rel=1e-9)
 
 
+Q = ["--sample-rate", "0.01", "--steps", "100"]
+
+
 @pytest.mark.parametrize("argv,needle", [
-    (["epsilon", "--noise-multiplier", "0", "--delta", "1e-5"], "noise_multiplier"),
-    (["epsilon", "--noise-multiplier", "nan", "--delta", "1e-5"], "noise_multiplier"),
-    (["epsilon", "--noise-multiplier", "1", "--sample-rate", "1.5", "--delta", "1e-5"], "sample_rate"),
-    (["epsilon", "--noise-multiplier", "1", "--delta", "1"], "delta"),
-    (["epsilon", "--noise-multiplier", "1", "--steps", "0", "--delta", "1e-5"], "steps"),
-    (["epsilon", "--noise-multiplier", "1", "--steps", "2.5", "--delta", "1e-5"], "steps"),
-    (["delta", "--noise-multiplier", "1", "--epsilon", "-1"], "epsilon"),
-    (["epsilon", "--noise-multiplier", "1", "--delta", "1e-5", "--method", "nope"], "method"),
-    (["epsilon", "--noise-multiplier", "1", "--delta", "1e-5", "--sampling", "els"], "examples-per-user"),
-    (["epsilon", "--delta", "1e-5"], "noise-multiplier"),
+    (["epsilon", "--noise-multiplier", "0", *Q, "--delta", "1e-5"], "noise_multiplier"),
+    (["epsilon", "--noise-multiplier", "nan", *Q, "--delta", "1e-5"], "noise_multiplier"),
+    (["epsilon", "--noise-multiplier", "1", "--sample-rate", "1.5", "--steps", "10",
+      "--delta", "1e-5"], "sample_rate"),
+    (["epsilon", "--noise-multiplier", "1", *Q, "--delta", "1"], "delta"),
+    (["epsilon", "--noise-multiplier", "1", "--sample-rate", "0.1", "--steps", "0",
+      "--delta", "1e-5"], "steps"),
+    (["epsilon", "--noise-multiplier", "1", "--sample-rate", "0.1", "--steps", "2.5",
+      "--delta", "1e-5"], "steps"),
+    (["delta", "--noise-multiplier", "1", *Q, "--epsilon", "-1"], "epsilon"),
+    (["epsilon", "--noise-multiplier", "1", *Q, "--delta", "1e-5", "--method", "nope"], "method"),
+    (["epsilon", "--noise-multiplier", "1", *Q, "--delta", "1e-5", "--sampling", "els"],
+     "examples-per-user"),
+    (["epsilon", *Q, "--delta", "1e-5"], "noise-multiplier"),
+    (["epsilon", "--noise-multiplier", "1", *Q, "--epochs", "3", "--delta", "1e-5"], "not both"),
     (["frobnicate"], "invalid choice"),
 ])
 def test_errors_are_one_line_exit_2(capsys, argv, needle):
@@ -72,7 +81,8 @@ def test_errors_are_one_line_exit_2(capsys, argv, needle):
 
 def test_module_entry_point_exit_code():
     proc = subprocess.run([sys.executable, "-m", "accountant", "epsilon", "--noise-multiplier",
-                           "-2", "--delta", "1e-5"], capture_output=True, text=True, timeout=120)
+                           "-2", *Q, "--delta", "1e-5"], capture_output=True, text=True,
+                          timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "noise_multiplier" in proc.stderr
 
@@ -93,3 +103,68 @@ def test_state_file(tmp_path, capsys):
     assert main(["epsilon", "--state", str(path), "--delta", "1e-5"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "state" in err[0].lower()
+
+
+@pytest.mark.parametrize("argv,missing", [
+    # the case: σ and δ given, q and T silently became 1 (ε = 3.92 "certified")
+    (["epsilon", "--noise-multiplier", "1.1", "--delta", "1e-5"],
+     ["--sample-rate", "--steps (or --epochs)"]),
+    (["epsilon"], ["--noise-multiplier", "--sample-rate", "--steps", "--delta"]),
+    (["delta", "--noise-multiplier", "1", "--sample-rate", "0.01", "--steps", "5"],
+     ["--epsilon"]),
+    (["calibrate", "--epsilon", "2", "--delta", "1e-5"], ["--sample-rate", "--steps"]),
+    (["calibrate", "--sample-rate", "0.1", "--steps", "10"], ["--epsilon", "--delta"]),
+    (["epsilon", "--state", "s.json"], ["--delta"]),
+])
+def test_quantities_that_change_the_answer_are_required(capsys, argv, missing):
+    assert main(argv) == 2
+    cap = capsys.readouterr()
+    lines = cap.err.strip().splitlines()
+    assert cap.out == "" and len(lines) == 1
+    for flag in missing:
+        assert flag in lines[0]
+
+
+def test_full_batch_single_step_must_be_stated(capsys):
+    assert main(["epsilon", "--noise-multiplier", "1.1", "--sample-rate", "1", "--steps", "1",
+                 "--delta", "1e-5", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["certified"] and r["lower"] <= r["upper"] and abs(r["upper"] - 3.92125) < 1e-5
+    # epochs are steps = ceil(epochs / q)
+    assert main(["epsilon", "--noise-multiplier", "1.1", "--sample-rate", "0.01", "--epochs",
+                 "2", "--delta", "1e-5", "--method", "rdp", "--json"]) == 0
+    by_epochs = json.loads(capsys.readouterr().out)["epsilon"]
+    assert main(["epsilon", "--noise-multiplier", "1.1", "--sample-rate", "0.01", "--steps",
+                 "200", "--delta", "1e-5", "--method", "rdp", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["epsilon"] == by_epochs
+
+
+def test_estimates_are_labelled_and_warnings_printed(capsys):
+    argv = ["epsilon", "--noise-multiplier", "1.1", *BASE[2:], "--delta", "1e-5"]
+    assert main(argv + ["--method", "edgeworth"]) == 0
+    out = capsys.readouterr().out
+    first = out.splitlines()[0]
+    assert "ESTIMATE, not a proven bound" in first and "certified" not in first
+    assert "warning: vacuous_interval" in out
+    assert main(argv + ["--method", "edgeworth", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["certified"] is False and d["kind"] == "estimate"
+    assert "vacuous_interval" in d["warnings"]
+    assert d["upper"] == "inf"          # the schema: infinities as strings, strict JSON
+    # a certified PLD bracket that is wider than asked says so in the text report
+    assert main(["epsilon", "--noise-multiplier", "1", "--sample-rate", "1e-5", "--steps",
+                 "1000", "--delta", "1e-15"]) == 0
+    out = capsys.readouterr().out
+    assert "certified bracket" in out and "warning: bracket_wider_than_requested" in out
+
+
+def test_calibrate_with_an_estimate_method_is_not_called_certified(capsys):
+    assert main(["calibrate", "--epsilon", "2", "--delta", "1e-5", "--sample-rate", "0.01",
+                 "--epochs", "1", "--method", "edgeworth", "--no-lookup"]) == 0
+    out = capsys.readouterr().out
+    assert "certified" not in out and "ESTIMATE" in out
+    assert main(["calibrate", "--epsilon", "2", "--delta", "1e-5", "--sample-rate", "0.01",
+                 "--epochs", "1", "--method", "edgeworth", "--no-lookup", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["kind"] == "estimate" and d["certified"] is False
+    assert "certified_epsilon" not in d
