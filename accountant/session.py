@@ -797,22 +797,46 @@ class PrivacyAccountant:
 
     @classmethod
     def load(cls, path) -> "PrivacyAccountant":
-        """A new accountant from a file written by :meth:`save` (ValueError if invalid)."""
-        state = _read_state(path)
+        """A new accountant from a state file (ValueError, one line, if invalid).
+
+        The file is read as our JSON state first (written by :meth:`save`, checked strictly).
+        A PyTorch file (zip or legacy pickle) is read as an Opacus state instead — an
+        accountant's ``state_dict()`` saved with ``torch.save``, or a
+        ``PrivacyEngine.save_checkpoint`` file — when torch is installed, with
+        ``torch.load(weights_only=True)`` (no code from the file runs); its
+        ``(noise_multiplier, sample_rate, steps)`` history is validated strictly
+        (:func:`accountant.adapters.opacus.check_history`) and accounted with method "pld"
+        ("rdp" for a ``dpacc_rdp`` state). Anything else is refused.
+        """
+        path = os.fspath(path)
+        raw = _read_bytes(path)
+        try:
+            state = _decode_json(path, raw)
+        except ValueError:
+            if not _is_torch_file(raw):
+                raise
+            from .adapters.opacus import read_torch_state   # lazy: imports torch on use
+            history, mechanism = read_torch_state(raw, f"state file {path!r}")
+            acc = cls.__new__(cls)
+            cls.__init__(acc, "rdp" if mechanism == "dpacc_rdp" else "pld")
+            for sigma, q, n in history:
+                acc.step(sigma, q, n)
+            return acc
         acc = cls.__new__(cls)
         cls.__init__(acc)
         return acc.load_state_dict(state)
 
 
 def load_schedule(path) -> Schedule:
-    """The history saved in a state file, as a Schedule (for ``dp-accountant --state FILE``).
+    """The history saved in a state file, as a Schedule (any file :meth:`PrivacyAccountant.load`
+    reads).
 
     Raises ValueError when the file is missing, truncated, edited, foreign or empty.
     """
-    _, _, _, segments = _parse_state(_read_state(path))
-    if not segments:
+    acct = PrivacyAccountant.load(path)
+    if not len(acct):
         raise ValueError(f"state file {os.fspath(path)!r} holds no steps")
-    return Schedule(tuple(segments))
+    return acct.schedule
 
 
 # ----------------------------------------------------------------------------------------
@@ -1010,8 +1034,7 @@ def _parse_state(state):
     return method, settings, options, segments
 
 
-def _read_state(path):
-    path = os.fspath(path)
+def _read_bytes(path):
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
@@ -1019,11 +1042,22 @@ def _read_state(path):
         raise ValueError(f"cannot read state file {path!r}: {exc.strerror or exc}") from None
     if not raw.strip():
         raise ValueError(f"state file {path!r} is empty")
+    return raw
+
+
+def _is_torch_file(raw) -> bool:
+    """torch.save output: a zip archive, or (legacy format) a pickle of protocol 2 to 5."""
+    return raw[:4] == b"PK\x03\x04" or (raw[:1] == b"\x80" and raw[1:2] in (b"\x02", b"\x03",
+                                                                           b"\x04", b"\x05"))
+
+
+def _decode_json(path, raw):
     try:
         text = raw.decode("utf-8")
         return json.loads(text)
     except UnicodeDecodeError:
-        raise ValueError(f"state file {path!r} is not UTF-8 text (not a dp-accountant state)") from None
+        raise ValueError(f"state file {path!r} is neither a dp-accountant JSON state nor a "
+                         "PyTorch file (Opacus state)") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"state file {path!r} is not valid JSON (truncated or corrupted?): "
                          f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None

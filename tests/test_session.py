@@ -283,6 +283,26 @@ def test_corrupt_files_are_refused_without_changing_anything(tmp_path):
         PrivacyAccountant.load(tmp_path / "missing.json")
 
 
+def test_non_json_state_files_are_detected(tmp_path, monkeypatch):
+    # Not JSON: a PyTorch file (zip or legacy pickle) is read as an Opacus state when torch
+    # is installed; anything else is refused in one line. Without torch, say so.
+    import sys
+    binary = tmp_path / "binary.bin"
+    binary.write_bytes(bytes(range(128, 256)))
+    with pytest.raises(ValueError, match="neither a dp-accountant JSON state nor a PyTorch"):
+        PrivacyAccountant.load(binary)
+    monkeypatch.setitem(sys.modules, "torch", None)          # import torch fails
+    for name, head in (("zip.pt", b"PK\x03\x04"), ("legacy.pt", b"\x80\x02\x8a\n")):
+        path = tmp_path / name
+        path.write_bytes(head + b"\x00" * 64)
+        for load in (PrivacyAccountant.load, load_schedule):
+            with pytest.raises(ValueError, match=r"is a PyTorch file .* torch is not installed"):
+                load(path)
+    with pytest.raises(ValueError, match="not valid JSON"):   # a text file stays a JSON error
+        (tmp_path / "t.json").write_text("PK not json")
+        PrivacyAccountant.load(tmp_path / "t.json")
+
+
 def test_valid_checksum_but_invalid_content_is_refused():
     from accountant.session import _checksum
     a = _sample_accountant()
