@@ -233,8 +233,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     _add_method_args(pd)
     for p in (pe, pd):
         p.add_argument("--state", default=None, metavar="FILE",
-                       help="account a history saved by PrivacyAccountant.save (replaces the "
-                            "mechanism flags)")
+                       help="account a saved history: a PrivacyAccountant.save JSON state, or "
+                            "an Opacus accountant state_dict/checkpoint saved with torch "
+                            "(replaces the mechanism flags)")
     for name, (_, help_text) in _PLUGINS.items():
         if name != command:
             sub.add_parser(name, help=help_text, add_help=False)
