@@ -18,6 +18,14 @@ question asked:
   GDP CLT of Bu et al. 2020, an estimate that can fall below the true ε.
 * autodp 0.2.3: RDP of ``AmplificationBySampling(ExactGaussianMechanism)``.
 
+Every row says what its value is: ``kind`` is "certified" (a proven bound) or "estimate"
+(the project's JSON schema), with a ``note`` for the details (a loose certified baseline, a
+vacuous interval, a peer's upper estimate with no lower side). A peer is "certified" only
+where its bracket is proven (prv_accountant, and Opacus PRV which is the same algorithm);
+the others are estimates as far as this comparison can vouch. Any value outside our
+certified PLD bracket is flagged (``outside_certified_bracket``: "below" — it under-reports
+the ε spent — or "above"), in the text, the JSON and the plot.
+
 Timings are wall-clock seconds of one call after a warm-up (numba's compiled-code load is
 paid once per process and excluded); our caches are cleared before each timed call so that
 our figure includes the one-step work a peer also redoes.
@@ -25,16 +33,19 @@ our figure includes the one-step work a peer also redoes.
 from __future__ import annotations
 
 import importlib
+import io
 import math
 import sys
 import time
+import warnings
 from typing import Callable, Dict, List, Sequence, Tuple
 
 from . import api
+from ._json import dumps, kind_of
 from .mechanisms import ELS, ULS, Gaussian, Laplace, Schedule, SubsampledGaussian, as_schedule
 
-__all__ = ["compare", "curves", "plot", "peer_status", "run_peer", "clear_caches",
-           "PEERS", "Unsupported", "Absent", "DEFAULT"]
+__all__ = ["compare", "curves", "plot", "plot_formats", "peer_status", "run_peer",
+           "clear_caches", "Curve", "PEERS", "PEER_KINDS", "Unsupported", "Absent", "DEFAULT"]
 
 # The README's main example: MNIST DP-SGD, batch 256 of 60 000, 60 epochs.
 DEFAULT = dict(noise_multiplier=1.1, sample_rate=256 / 60000, steps=14063, delta=1e-5)
@@ -62,6 +73,21 @@ _REQUIRES = {
 }
 #: peers whose (lower, upper) is a real two-sided bracket
 BRACKETED = frozenset({"prv_accountant", "Opacus PRV"})
+_RDP_NOTE = "the peer's RDP upper bound, not verified here; no lower side"
+#: what each peer's value is: (kind, note). "certified" only for a proven bracket; an
+#: unknown peer is an estimate.
+PEER_KINDS = {
+    "dp_accounting RDP": ("estimate", _RDP_NOTE),
+    "dp_accounting PLD": ("estimate", "pessimistic PLD: an upper estimate, no lower side"),
+    "prv_accountant": ("certified", "bracket estimate ± eps_error (Gopi, Lee, Wutschitz "
+                                    "2021, Thm 5.5)"),
+    "Opacus RDP": ("estimate", _RDP_NOTE),
+    "Opacus PRV": ("certified", "upper end of Opacus's PRV bracket (eps_error 0.01); lower "
+                                "end taken as upper − 0.02"),
+    "Opacus GDP": ("estimate", "GDP central limit approximation (Bu et al. 2020), can "
+                               "be below the true ε"),
+    "autodp RDP": ("estimate", _RDP_NOTE),
+}
 
 
 def peer_status() -> Dict[str, str]:
@@ -292,6 +318,40 @@ def _timed(fn, repeat, slow_once=True):
     return out, times[len(times) // 2], len(times)
 
 
+#: relative slack before a value counts as outside our bracket: a certified bound that
+#: equals ours up to round-off is not a finding.
+_OUTSIDE_RTOL = 1e-9
+
+
+def _outside(value, lower, upper):
+    """"below" / "above" when ``value`` lies outside [lower, upper], else None."""
+    if value is None or lower is None or upper is None or not math.isfinite(value):
+        return None
+    if value < lower * (1 - _OUTSIDE_RTOL):
+        return "below"
+    if value > upper * (1 + _OUTSIDE_RTOL):
+        return "above"
+    return None
+
+
+def _reference(rows):
+    """Our certified PLD row (the bracket every other value is checked against), or None."""
+    for r in rows:
+        if r.get("source") == "ours" and r.get("name") == "pld" and "error" not in r \
+                and r.get("certified") and math.isfinite(r["upper"]):
+            return r
+    return None
+
+
+def _our_kind(method, result):
+    """(kind, note) of one of our results: kind is the schema's, the note the nuance."""
+    if result.certified:
+        note = ("loose baseline (group privacy from example-level guarantees)"
+                if method.startswith("group-") else None)
+        return kind_of(True), note
+    return kind_of(False), ("rigorous interval vacuous" if result.vacuous else None)
+
+
 def compare(mechanism, delta: float, steps: int = 1, methods: Sequence[str] | None = None,
             peers: bool | Sequence[str] = True, repeat: int = 2) -> List[dict]:
     """ε(δ) of ``mechanism`` over ``steps`` from every method of ours and every installed peer.
@@ -309,8 +369,11 @@ def compare(mechanism, delta: float, steps: int = 1, methods: Sequence[str] | No
     Returns
     -------
     list of dicts, ours first: ``name, source ("ours"|"peer"), epsilon, estimate, lower,
-    upper, certified, kind, seconds, runs`` — or ``name, source, error`` for an entry that
-    is absent, unsupported or failed.
+    upper, certified, kind ("certified"|"estimate"), note (str or None), warnings (list),
+    outside_certified_bracket ("below"|"above"|None: ``epsilon`` against our certified PLD
+    bracket, when "pld" is among the methods), seconds, runs`` — or ``name, source, error``
+    for an entry that is absent, unsupported or failed. A peer without a proven lower side
+    has ``lower=None`` (and ``upper=None`` unless its bracket is proven).
     """
     from . import _validate as v
     d = v.delta("delta", delta)
@@ -327,11 +390,10 @@ def compare(mechanism, delta: float, steps: int = 1, methods: Sequence[str] | No
         except (ValueError, NotImplementedError) as exc:
             rows.append({"name": m, "source": "ours", "error": str(exc).splitlines()[0]})
             continue
+        kind, note = _our_kind(m, r)
         rows.append({"name": m, "source": "ours", "epsilon": float(r), "estimate": r.estimate,
-                     "lower": r.lower, "upper": r.upper, "certified": r.certified,
-                     "kind": ("certified, loose baseline" if r.certified and m.startswith("group-")
-                              else "certified" if r.certified else
-                              "estimate, interval vacuous" if r.vacuous else "estimate"),
+                     "lower": r.lower, "upper": r.upper, "certified": bool(r.certified),
+                     "kind": kind, "note": note, "warnings": list(r.warnings),
                      "seconds": sec, "runs": n})
     if peers is True:
         names = tuple(PEERS)
@@ -348,7 +410,11 @@ def compare(mechanism, delta: float, steps: int = 1, methods: Sequence[str] | No
             rows.append({"name": name, "source": "peer", "error": status[name]})
             continue
         try:
-            (lo, est, up), sec, n = _timed(lambda: PEERS[name](schedule, d), repeat)
+            # A peer's warnings (e.g. Opacus GDP's "can underestimate") belong to its row,
+            # once, not repeated on stderr by every timed call.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                (lo, est, up), sec, n = _timed(lambda: PEERS[name](schedule, d), repeat)
         except Unsupported as exc:
             rows.append({"name": name, "source": "peer", "error": f"unsupported: {exc}"})
             continue
@@ -357,10 +423,22 @@ def compare(mechanism, delta: float, steps: int = 1, methods: Sequence[str] | No
             rows.append({"name": name, "source": "peer",
                          "error": f"failed: {exc.__class__.__name__}: {msg}"[:160]})
             continue
-        rows.append({"name": name, "source": "peer", "epsilon": up if name in BRACKETED else est,
-                     "estimate": est, "lower": lo, "upper": up, "certified": False,
-                     "kind": "peer bracket" if name in BRACKETED else "peer value",
+        kind, note = PEER_KINDS.get(name, (kind_of(False), None))
+        two_sided = name in BRACKETED
+        rows.append({"name": name, "source": "peer", "epsilon": up if two_sided else est,
+                     "estimate": est, "lower": lo if two_sided else None,
+                     "upper": up if two_sided else None, "certified": kind == kind_of(True),
+                     "kind": kind, "note": note,
+                     "warnings": list(dict.fromkeys(
+                         str(w.message).strip().splitlines()[0] for w in caught
+                         if str(w.message).strip())),
                      "seconds": sec, "runs": n})
+    ref = _reference(rows)
+    for r in rows:
+        if "error" in r:
+            continue
+        r["outside_certified_bracket"] = (None if ref is None or r is ref else
+                                          _outside(r["epsilon"], ref["lower"], ref["upper"]))
     return rows
 
 
@@ -374,27 +452,72 @@ def step_grid(steps: int, points: int = 8) -> List[int]:
     return out
 
 
+class Curve(tuple):
+    """One entry of :func:`curves`: the 4-tuple ``(steps, epsilon, lower, upper)`` (so
+    ``xs, ys, lo, up = curve`` works) with ``kind``, the schema kind of each point
+    ("certified" or "estimate": the saddle point can be either along one curve)."""
+
+    def __new__(cls, steps, epsilon, lower, upper, kind=None):
+        self = super().__new__(cls, (steps, epsilon, lower, upper))
+        self.kind = list(kind) if kind is not None else [kind_of(False)] * len(steps)
+        return self
+
+    def __reduce__(self):
+        return (Curve, (*self, self.kind))
+
+    steps = property(lambda self: self[0])
+    epsilon = property(lambda self: self[1])
+    lower = property(lambda self: self[2])
+    upper = property(lambda self: self[3])
+
+
 def curves(mechanism, delta: float, steps: int, methods=None, peers=True, points: int = 8):
-    """ε(δ) at :func:`step_grid` step counts: {name: (steps_list, eps, lower, upper)}.
+    """ε(δ) at :func:`step_grid` step counts: {name: :class:`Curve` (steps_list, eps, lower,
+    upper) with per-point ``kind``}; ``lower``/``upper`` hold None where the entry has no
+    such side.
 
     Entries that fail at some point keep the points they have; absent peers are left out.
     """
     grid = step_grid(steps, points)
-    out: Dict[str, tuple] = {}
+    series: Dict[str, tuple] = {}
     for t in grid:
         for row in compare(mechanism, delta, t, methods=methods, peers=peers, repeat=1):
             if "error" in row:
                 continue
-            xs, ys, lo, up = out.setdefault(row["name"], ([], [], [], []))
+            xs, ys, lo, up, kinds = series.setdefault(row["name"], ([], [], [], [], []))
             xs.append(t)
             ys.append(row["epsilon"])
             lo.append(row["lower"])
             up.append(row["upper"])
-    return out
+            kinds.append(row["kind"])
+    return {name: Curve(*vals) for name, vals in series.items()}
+
+
+# ----------------------------------------------------------------------------------------
+# Plot
+# ----------------------------------------------------------------------------------------
+def plot_formats() -> Tuple[str, ...]:
+    """File extensions matplotlib can write (".png", ".pdf", ".svg", …)."""
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise ValueError("--plot needs matplotlib: pip install matplotlib") from None
+    return tuple(sorted("." + e for e in FigureCanvasBase.get_supported_filetypes()))
 
 
 def plot(curve_data: dict, path: str, title: str = "", delta: float | None = None):
-    """Draw ε vs steps for every entry of :func:`curves` into a PNG (or any matplotlib format)."""
+    """Draw ε vs steps for every entry of :func:`curves` into ``path`` (PNG or any format
+    matplotlib writes, by extension; written atomically).
+
+    Certified values are solid lines with filled markers; estimates dashed with hollow
+    markers and "(estimate)" in the legend (an entry without kinds, e.g. a plain 4-tuple, is
+    drawn as an estimate). Our PLD bracket is drawn as its two certified bounds; a lower
+    panel shows every entry relative to the PLD upper bound, on a scale on which the
+    bracket (≈ 0.1 % wide) is visible. Points below our certified lower bound are ringed in
+    red in both panels.
+    """
+    from .tables import check_output, write_atomically
+    ext = check_output(path, plot_formats(), "plot path")
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -402,60 +525,118 @@ def plot(curve_data: dict, path: str, title: str = "", delta: float | None = Non
     except ImportError:
         raise ValueError("--plot needs matplotlib: pip install matplotlib") from None
     ref = curve_data.get("pld")
-    if ref is not None and len(ref[0]) > 0:
-        fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 7), dpi=110, sharex=True,
+    ref_ok = (ref is not None and len(ref[0]) > 0
+              and all(x is not None and math.isfinite(x) and x > 0 for x in ref[2] + ref[3]))
+    if ref_ok:
+        fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8.5, 8), dpi=110, sharex=True,
                                       gridspec_kw={"height_ratios": [3, 2]})
-        ref_at = {x: 0.5 * (lo + up) for x, lo, up in zip(ref[0], ref[2], ref[3])}
-        rel_min = [0.0]
+        lo_at = dict(zip(ref[0], ref[2]))
+        up_at = dict(zip(ref[0], ref[3]))
     else:
-        fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
-        ax2, ref_at = None, {}
-    styles = {"pld": dict(color="black", lw=2.2, marker="o", zorder=5),
-              "rdp": dict(color="tab:red", lw=1.8, marker="s"),
-              "edgeworth": dict(color="tab:purple", lw=1.5, marker="^"),
-              "saddlepoint": dict(color="tab:green", lw=1.5, marker="v")}
-    peer_colors = iter(["tab:blue", "tab:orange", "tab:cyan", "tab:brown", "tab:pink",
-                        "tab:olive", "tab:gray"] * 4)
-    peer_markers = iter(["x", "+", "1", "2", "3", "4", "*"] * 4)
-    for name, (xs, ys, lo, up) in curve_data.items():
+        fig, ax = plt.subplots(figsize=(8.5, 5), dpi=110)
+        ax2, lo_at, up_at = None, {}, {}
+
+    def rel(x, y):   # ε relative to our certified upper bound, in %
+        return 100.0 * (y / up_at[x] - 1.0)
+
+    styles = {"pld": dict(color="black", marker="o", zorder=5),
+              "rdp": dict(color="tab:red", marker="s"),
+              "edgeworth": dict(color="tab:purple", marker="^"),
+              "saddlepoint": dict(color="tab:green", marker="v"),
+              "group-vadhan": dict(color="tab:olive", marker="D"),
+              "group-rdp": dict(color="tab:brown", marker="P")}
+    # No greys: grey is our PLD lower bound.
+    peer_colors = iter(["tab:blue", "tab:orange", "tab:cyan", "tab:pink", "darkgoldenrod",
+                        "slateblue", "teal"] * 4)
+    peer_markers = iter(["X", "P", "*", "h", "d", "p", "8"] * 4)
+    below_pts = []        # (x, y) of every value under our certified lower bound
+    rel_vals = [0.0]
+    for name, c in curve_data.items():
+        xs, ys, lo, up = c[0], c[1], c[2], c[3]
+        kinds = list(getattr(c, "kind", None) or [kind_of(False)] * len(xs))
         ours = name in api.METHODS
-        kw = dict(styles.get(name, {}))
-        if not ours:
-            kw.update(ls="--", lw=1.2, marker=next(peer_markers), color=next(peer_colors),
-                      ms=7)
-        label = f"{name} (ours)" if ours else name
-        kw.setdefault("ms", 4)
-        ax.plot(xs, ys, label=label, **kw)
-        if name == "pld":
-            ax.fill_between(xs, lo, up, color="grey", alpha=0.3, label="pld certified bracket")
+        base = dict(styles.get(name, {})) if ours else dict(color=next(peer_colors),
+                                                             marker=next(peer_markers))
+        certified = [k == kind_of(True) for k in kinds]
+        if all(certified):
+            tag, ls = "certified", "-"
+        elif any(certified):
+            tag, ls = "estimate at some steps", "--"
+        else:
+            tag, ls = "estimate", "--"
+        who = "ours, " if ours else ""
+        if name == "pld" and ref_ok:
+            # The bracket is ~0.1 % wide: a shaded band is invisible at this scale, so its
+            # two certified ends are drawn as two lines (and magnified in the lower panel).
+            ax.plot(xs, up, color="black", lw=2.0, ls=ls, marker="o", ms=4, zorder=5,
+                    label=f"pld upper ({who}{tag})")
+            ax.plot(xs, lo, color="0.45", lw=1.2, ls=ls, marker="_", ms=9, zorder=5,
+                    label=f"pld lower ({who}{tag})")
+            ax.fill_between(xs, lo, up, color="grey", alpha=0.3, lw=0)
+            continue
+        lw = 1.6 if ours else 1.2
+        # Markers: filled for certified points, hollow for estimates (the legend shows the
+        # entry's hollow marker as soon as one point is an estimate).
+        style = dict(color=base["color"], marker=base["marker"], ms=6, mec=base["color"],
+                     zorder=base.get("zorder", 3))
+        ax.plot(xs, ys, ls=ls, lw=lw, mfc=base["color"] if all(certified) else "none",
+                label=f"{name} ({who}{tag})", **style)
+        if any(certified) and not all(certified):
+            pts = [(x, y) for x, y, ok in zip(xs, ys, certified) if ok]
+            ax.plot(*zip(*pts), ls="none", mfc=base["color"], **style)
+        for x, y in zip(xs, ys):
+            if x in lo_at and _outside(y, lo_at[x], up_at[x]) == "below":
+                below_pts.append((x, y))
         if ax2 is not None:
-            pts = [(x, 100.0 * (y / ref_at[x] - 1.0)) for x, y in zip(xs, ys)
-                   if x in ref_at and ref_at[x] > 0 and math.isfinite(y)]
+            pts = [(x, rel(x, y), ok) for x, y, ok in zip(xs, ys, certified)
+                   if x in up_at and y is not None and math.isfinite(y)]
             if pts:
-                ax2.plot(*zip(*pts), **kw)
-                rel_min.append(min(p[1] for p in pts))
-            if name == "pld":
-                ax2.fill_between(xs, [100.0 * (v / ref_at[x] - 1.0) for x, v in zip(xs, lo)],
-                                 [100.0 * (v / ref_at[x] - 1.0) for x, v in zip(xs, up)],
-                                 color="grey", alpha=0.3)
+                ax2.plot([p[0] for p in pts], [p[1] for p in pts], ls=ls, lw=lw,
+                         mfc=base["color"] if all(certified) else "none", **style)
+                sel = [p for p in pts if p[2]]
+                if sel and not all(certified):
+                    ax2.plot([p[0] for p in sel], [p[1] for p in sel], ls="none",
+                             mfc=base["color"], **style)
+                rel_vals.extend(p[1] for p in pts)
+    if below_pts:
+        ax.scatter(*zip(*below_pts), s=170, facecolors="none", edgecolors="red", lw=1.8,
+                   zorder=6, label="below our certified lower bound (under-reports ε)")
     ax.set_xscale("log")
     ax.set_ylabel(f"ε at δ = {delta:g}" if delta else "ε")
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="upper left")
     last = ax
     if ax2 is not None:
-        ax2.set_yscale("symlog", linthresh=1.0)
-        lo_lim = min(rel_min)
-        ax2.set_ylim(bottom=-0.5 if lo_lim > -0.5 else 1.5 * lo_lim)
-        ax2.set_ylabel("ε vs PLD bracket midpoint (%)")
-        ax2.axhline(0.0, color="black", lw=0.8)
+        xs = list(ref[0])
+        lo_rel = [rel(x, lo_at[x]) for x in xs]
+        width = max(-v for v in lo_rel) if lo_rel else 0.0
+        ax2.plot(xs, [0.0] * len(xs), color="black", lw=2.0, label="pld upper")
+        ax2.plot(xs, lo_rel, color="0.45", lw=1.2, marker="_", ms=9, label="pld lower")
+        ax2.fill_between(xs, lo_rel, [0.0] * len(xs), color="grey", alpha=0.3, lw=0)
+        if below_pts:
+            ax2.scatter([p[0] for p in below_pts], [rel(*p) for p in below_pts], s=170,
+                        facecolors="none", edgecolors="red", lw=1.8, zorder=6)
+        # Linear within a few bracket widths, logarithmic beyond: the bracket and the peers
+        # several % away are readable on one axis (the threshold a power of ten, so that the
+        # ticks fall on round values).
+        lin = 10.0 ** math.ceil(math.log10(max(1.5 * width, 1e-4)))
+        ax2.set_yscale("symlog", linthresh=lin, linscale=1.5)
+
+        def margin(v):
+            return 2.0 * v if abs(v) > lin else math.copysign(1.5 * lin, v)
+        ax2.set_ylim(margin(min(rel_vals + lo_rel)), margin(max(rel_vals)))
+        ax2.set_ylabel("ε relative to the PLD upper bound (%)")
+        ax2.set_title(f"our certified PLD bracket is at most {width:.2g} % wide "
+                      "(shaded); positive = above our upper bound", fontsize=8)
         ax2.grid(True, which="both", alpha=0.3)
         last = ax2
     last.set_xlabel("steps")
     fig.tight_layout()
-    fig.savefig(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=ext[1:])
     plt.close(fig)
+    write_atomically(path, buf.getvalue(), "plot path")
     return path
 
 
@@ -472,7 +653,8 @@ def add_arguments(p):
                    help="'installed' (default), 'none', or comma-separated peer names")
     p.add_argument("--repeat", type=int, default=2,
                    help="calls per entry; the first is a warm-up (default 2)")
-    p.add_argument("--plot", metavar="FILE", default=None, help="draw epsilon vs steps into FILE")
+    p.add_argument("--plot", metavar="FILE", default=None,
+                   help="draw epsilon vs steps into FILE (.png, .pdf, .svg, ...)")
     p.add_argument("--points", type=int, default=8, help="step counts on the plot (default 8)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(noise_multiplier=DEFAULT["noise_multiplier"],
@@ -492,9 +674,28 @@ def _describe(mech, steps, delta):
     return f"{what}, steps={steps}, δ={delta:g}"
 
 
-def run(a) -> int:
-    import json
+def _label(r):
+    return f"{r['name']} (ours)" if r["source"] == "ours" else r["name"]
 
+
+def _remarks(r, ref):
+    """The row's flag against our bracket, then its note."""
+    out = []
+    where = r.get("outside_certified_bracket")
+    if where == "below":
+        out.append(f"BELOW our certified lower bound {ref['lower']:.6g}: under-reports epsilon")
+    elif where == "above":
+        out.append(f"above our certified upper bound {ref['upper']:.6g}")
+    if r.get("note"):
+        out.append(r["note"])
+    return "; ".join(out)
+
+
+def _warning_lines(rows):
+    return [f"{_label(r)}: {w}" for r in rows if "error" not in r for w in r.get("warnings", ())]
+
+
+def run(a) -> int:
     from . import _validate as v
     from .cli import mechanism_from_args
     mech = mechanism_from_args(a)
@@ -512,50 +713,45 @@ def run(a) -> int:
     if a.points < 2:
         raise ValueError(f"--points must be >= 2, got {a.points}")
     if a.plot is not None:
-        try:
-            import matplotlib  # noqa: F401 - fail before any work
-        except ImportError:
-            raise ValueError("--plot needs matplotlib: pip install matplotlib") from None
+        # Before any work: matplotlib present, a known format, a writable directory.
+        from .tables import check_output
+        check_output(a.plot, plot_formats(), "--plot")
     rows = compare(mech, a.delta, steps, methods=methods, peers=peers, repeat=a.repeat)
     if a.plot is not None:
         data = curves(mech, a.delta, steps, methods=methods, peers=peers, points=a.points)
         plot(data, a.plot, title=_describe(mech, steps, a.delta), delta=a.delta)
+    warns = _warning_lines(rows)
     if a.json:
         out = {"setting": {"mechanism": repr(mech), "steps": steps, "delta": a.delta},
-               "results": rows}
+               "results": rows, "warnings": warns}
         if a.plot is not None:
             out["plot"] = a.plot
-        print(json.dumps(_json_safe(out), allow_nan=False))
+        print(dumps(out))
         return 0
     print(_describe(mech, steps, a.delta))
     ours = [r for r in rows if r["source"] == "ours" and "error" not in r]
-    ref = next((r for r in ours if r["name"] == "pld"), ours[0] if ours else None)
-    print(f"{'method':<20} {'epsilon':>10} {'lower':>10} {'upper':>10}  {'kind':<26}"
-          f" {'seconds':>8} {'vs pld':>8}")
+    ref = _reference(rows)
+    timing = ref or (ours[0] if ours else None)
+    vs = f"vs {timing['name']}" if timing else ""
+    print(f"{'method':<20} {'epsilon':>10} {'lower':>10} {'upper':>10}  {'kind':<9}"
+          f" {'seconds':>8} {vs:>8}  remarks")
     for r in rows:
-        label = f"{r['name']} (ours)" if r["source"] == "ours" else r["name"]
         if "error" in r:
-            print(f"{label:<20} n/a: {r['error']}")
+            print(f"{_label(r):<20} n/a: {r['error']}")
             continue
-        ratio = (f"{r['seconds'] / ref['seconds']:7.1f}x" if ref and ref["seconds"] > 0
-                 else "")
-        print(f"{label:<20} {r['epsilon']:>10.6g} {_fmt(r['lower']):>10} {_fmt(r['upper']):>10}"
-              f"  {r['kind']:<26} {r['seconds']:>8.3f} {ratio:>8}")
+        ratio = (f"{r['seconds'] / timing['seconds']:7.1f}x"
+                 if timing and timing["seconds"] > 0 else "")
+        print(f"{_label(r):<20} {r['epsilon']:>10.6g} {_fmt(r['lower']):>10} "
+              f"{_fmt(r['upper']):>10}  {r['kind']:<9} {r['seconds']:>8.3f} {ratio:>8}  "
+              f"{_remarks(r, ref)}".rstrip())
+    for w in warns:
+        print(f"warning: {w}")
     if a.plot is not None:
         print(f"plot written to {a.plot}")
     return 0
 
 
 def _fmt(x):
+    if x is None:
+        return "—"
     return "inf" if math.isinf(x) else f"{x:.6g}"
-
-
-def _json_safe(obj):
-    """Strict JSON: an infinite bound (a vacuous interval) is written as the string "inf"."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return "inf" if obj > 0 else ("-inf" if obj < 0 else "nan")
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    return obj
