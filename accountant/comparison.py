@@ -72,7 +72,9 @@ _REQUIRES = {
     "autodp RDP": "autodp",
 }
 #: peers whose (lower, upper) is a real two-sided bracket
-BRACKETED = frozenset({"prv_accountant", "Opacus PRV"})
+BRACKETED = frozenset({"prv_accountant"})
+#: peers whose value is a proven upper bound with no lower side reported
+UPPER_ONLY = frozenset({"Opacus PRV"})
 _RDP_NOTE = "the peer's RDP upper bound, not verified here; no lower side"
 #: what each peer's value is: (kind, note). "certified" only for a proven bracket; an
 #: unknown peer is an estimate.
@@ -82,8 +84,8 @@ PEER_KINDS = {
     "prv_accountant": ("certified", "bracket estimate ± eps_error (Gopi, Lee, Wutschitz "
                                     "2021, Thm 5.5)"),
     "Opacus RDP": ("estimate", _RDP_NOTE),
-    "Opacus PRV": ("certified", "upper end of Opacus's PRV bracket (eps_error 0.01); lower "
-                                "end taken as upper − 0.02"),
+    "Opacus PRV": ("certified", "upper end of Opacus's PRV bracket (eps_error 0.01); Opacus "
+                                "reports no lower side"),
     "Opacus GDP": ("estimate", "GDP central limit approximation (Bu et al. 2020), can "
                                "be below the true ε"),
     "autodp RDP": ("estimate", _RDP_NOTE),
@@ -215,8 +217,10 @@ def _opacus(cls_name, schedule, delta):
     a = getattr(O, cls_name)()
     a.history = history
     e = float(a.get_epsilon(delta))
-    if cls_name == "PRVAccountant":   # Opacus returns the upper end of estimate ± 0.01
-        return max(e - 0.02, 0.0), max(e - 0.01, 0.0), e
+    if cls_name == "PRVAccountant":
+        # Opacus returns only the upper end of its estimate ± 0.01: the estimate is that
+        # minus eps_error; no lower end is reported, so none is shown.
+        return None, max(e - 0.01, 0.0), e
     return e, e, e
 
 
@@ -424,10 +428,12 @@ def compare(mechanism, delta: float, steps: int = 1, methods: Sequence[str] | No
                          "error": f"failed: {exc.__class__.__name__}: {msg}"[:160]})
             continue
         kind, note = PEER_KINDS.get(name, (kind_of(False), None))
-        two_sided = name in BRACKETED
-        rows.append({"name": name, "source": "peer", "epsilon": up if two_sided else est,
+        two_sided, upper_only = name in BRACKETED, name in UPPER_ONLY
+        rows.append({"name": name, "source": "peer",
+                     "epsilon": up if two_sided or upper_only else est,
                      "estimate": est, "lower": lo if two_sided else None,
-                     "upper": up if two_sided else None, "certified": kind == kind_of(True),
+                     "upper": up if two_sided or upper_only else None,
+                     "certified": kind == kind_of(True),
                      "kind": kind, "note": note,
                      "warnings": list(dict.fromkeys(
                          str(w.message).strip().splitlines()[0] for w in caught

@@ -246,7 +246,9 @@ def test_peer_kinds_only_certified_with_a_proven_bracket(fake_peer):
     assert pld["lower"] is None and "no lower side" in pld["note"]     # one-sided
     assert rows["Opacus GDP"]["kind"] == "estimate"
     assert all(C.PEER_KINDS[n][0] in KINDS for n in C.PEERS)
-    assert {n for n in C.PEERS if C.PEER_KINDS[n][0] == "certified"} <= set(C.BRACKETED)
+    assert {n for n in C.PEERS if C.PEER_KINDS[n][0] == "certified"} <= \
+        set(C.BRACKETED) | set(C.UPPER_ONLY)
+    assert not set(C.BRACKETED) & set(C.UPPER_ONLY)
 
 
 def test_peer_below_our_bracket_is_flagged(fake_peer, capsys):
