@@ -437,7 +437,7 @@ def sec_calibrate(timer, peers, quick, log, goals):
                       False))
         return rows
     sigma = float(c)
-    cert = getattr(c, "certified_epsilon", math.nan)
+    cert = c.epsilon if c.certified else math.nan
     rel = sigma / sig_star - 1
     rows.append(dict(name="calibrate (pld)", sigma=sigma, cert=cert, seconds=t, runs=n,
                      note=f"σ/σ* − 1 = {rel:+.2e}"))
