@@ -36,12 +36,26 @@ def nonnegative(name: str, value) -> float:
     return v
 
 
-def sample_rate(name: str, value) -> float:
-    """A probability in (0, 1]."""
+def sample_rate(name: str, value, *, allow_zero: bool = False) -> float:
+    """A probability in (0, 1] (or [0, 1] with ``allow_zero``: a rate of 0 samples no one,
+    which the mechanisms accept and the accountants answer with ε = 0 exactly)."""
     v = _as_float(name, value)
+    if allow_zero:
+        if not (0 <= v <= 1):
+            raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+        return v
     if not (0 < v <= 1):
         raise ValueError(f"{name} must be in (0, 1], got {value!r}")
     return v
+
+
+def noise_multiplier(name: str, value) -> float:
+    """A noise scale in (0, inf); 0 gets its own explanation (no noise, no privacy)."""
+    v = _as_float(name, value)
+    if v == 0:
+        raise ValueError(f"{name} must be in (0, inf), got {value!r}: a mechanism without "
+                         "noise is not private (epsilon = inf)")
+    return positive(name, value)
 
 
 def delta(name: str, value) -> float:

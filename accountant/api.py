@@ -13,7 +13,7 @@ from typing import Callable, Dict
 
 from . import _validate as v
 from .bounds import Result, emit_warnings
-from .mechanisms import as_schedule
+from .mechanisms import active_part, as_schedule
 
 METHODS = ("pld", "rdp", "edgeworth", "saddlepoint", "group-vadhan", "group-rdp")
 DEFAULT_METHOD = "pld"
@@ -110,9 +110,21 @@ def query(quantity: str, mechanism, at: float, steps: int = 1, method: str | Non
 
 
 def _run(mechanism, steps, method, options, **at) -> Result:
-    """Validate, dispatch to the accountant and time it (``at`` is delta= or epsilon=)."""
+    """Validate, dispatch to the accountant and time it (``at`` is delta= or epsilon=).
+
+    Steps that touch no one's data (sample rate 0, :func:`accountant.mechanisms.is_identity`)
+    are dropped here, for every method; a schedule with nothing else left is answered
+    exactly: ε = 0 at every δ, δ = 0 at every ε ≥ 0 (lower = upper = 0, certified)."""
     schedule = as_schedule(mechanism, steps)
-    fn = _resolve(method or DEFAULT_METHOD)
+    name = method or DEFAULT_METHOD
+    fn = _resolve(name)
     t0 = time.perf_counter()
-    res = fn(schedule, **at, **options)
+    active = active_part(schedule)
+    if active is None:
+        (quantity, value), = at.items()
+        res = Result("epsilon" if quantity == "delta" else "delta", value, 0.0, 0.0, 0.0, True,
+                     name, details={"exact": "no step samples anyone (sample rate 0): "
+                                             "epsilon = 0, delta = 0"})
+    else:
+        res = fn(active, **at, **options)
     return dataclasses.replace(res, seconds=time.perf_counter() - t0)

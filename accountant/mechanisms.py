@@ -11,6 +11,13 @@ Neighbouring relation: ``"add_remove"`` (default) or ``"replace_one"``. Under re
 clipped contribution can move the sum by 2, so Gaussian and Laplace mechanisms behave as with
 sensitivity 2, consistently in every accountant. Fixed-size sampling (``sampling="fixed"``)
 is only defined under replace-one, which is then its default.
+
+Degenerate steps. A sample rate of 0 is accepted (no example, or user, is ever sampled: the
+step touches no one's data); so is a mixture whose every component has shift 0. Such a step
+is the identity for privacy: :func:`active_part` drops it, and :func:`accountant.epsilon` /
+:func:`accountant.delta` answer a schedule made only of such steps with ε = 0 (δ = 0 at
+every ε ≥ 0), exactly, in every method. A noise multiplier of 0 is refused: a mechanism
+without noise is not private (ε = ∞).
 """
 from __future__ import annotations
 
@@ -30,7 +37,7 @@ def _set(obj, name, value):
 
 def _check_scale(obj):
     """Validation shared by the mechanisms described by one noise scale."""
-    _set(obj, "noise_multiplier", v.positive("noise_multiplier", obj.noise_multiplier))
+    _set(obj, "noise_multiplier", v.noise_multiplier("noise_multiplier", obj.noise_multiplier))
     v.choice("neighboring", obj.neighboring, NEIGHBORING)
 
 
@@ -58,7 +65,8 @@ class Laplace:
 
 @dataclass(frozen=True)
 class SubsampledGaussian:
-    """Gaussian mechanism on a subsample: Poisson at rate q, or a fixed-size batch q·n.
+    """Gaussian mechanism on a subsample: Poisson at rate q, or a fixed-size batch q·n;
+    q ∈ [0, 1] (q = 0 samples no one: ε = 0).
 
     Poisson sampling under add/remove has the dominating pair N(0,σ²) vs
     (1−q)N(0,σ²) + qN(1,σ²); replace-one (Poisson or fixed size) has
@@ -71,8 +79,9 @@ class SubsampledGaussian:
     neighboring: str | None = None
 
     def __post_init__(self):
-        _set(self, "noise_multiplier", v.positive("noise_multiplier", self.noise_multiplier))
-        _set(self, "sample_rate", v.sample_rate("sample_rate", self.sample_rate))
+        _set(self, "noise_multiplier",
+             v.noise_multiplier("noise_multiplier", self.noise_multiplier))
+        _set(self, "sample_rate", v.sample_rate("sample_rate", self.sample_rate, allow_zero=True))
         v.choice("sampling", self.sampling, SAMPLING)
         if self.neighboring is None:
             _set(self, "neighboring", "replace_one" if self.sampling == "fixed" else "add_remove")
@@ -98,7 +107,8 @@ class MixtureOfGaussians:
     neighboring: str = "add_remove"
 
     def __post_init__(self):
-        _set(self, "noise_multiplier", v.positive("noise_multiplier", self.noise_multiplier))
+        _set(self, "noise_multiplier",
+             v.noise_multiplier("noise_multiplier", self.noise_multiplier))
         try:
             sens = tuple(float(c) for c in self.sensitivities)
             probs = tuple(float(p) for p in self.probabilities)
@@ -129,7 +139,7 @@ class MixtureOfGaussians:
 class ELS:
     """Example-level sampling with user-level add/remove (Ganesh 2024, Thm 3.1).
 
-    Examples are Poisson-sampled at rate q and clipped one by one; a user holds at most
+    Examples are Poisson-sampled at rate q ∈ [0, 1] and clipped one by one; a user holds at most
     ``max_examples_per_user`` = k examples. The user-level privacy loss is the mixture of
     Gaussians with shifts j = 0..k and Binomial(k, q) weights; k = 1 is the subsampled
     Gaussian.
@@ -140,8 +150,9 @@ class ELS:
     max_examples_per_user: int
 
     def __post_init__(self):
-        _set(self, "noise_multiplier", v.positive("noise_multiplier", self.noise_multiplier))
-        _set(self, "sample_rate", v.sample_rate("sample_rate", self.sample_rate))
+        _set(self, "noise_multiplier",
+             v.noise_multiplier("noise_multiplier", self.noise_multiplier))
+        _set(self, "sample_rate", v.sample_rate("sample_rate", self.sample_rate, allow_zero=True))
         _set(self, "max_examples_per_user", v.count("max_examples_per_user", self.max_examples_per_user))
 
     @property
@@ -151,7 +162,7 @@ class ELS:
 
 @dataclass(frozen=True)
 class ULS:
-    """User-level sampling: users Poisson-sampled at rate q_u, each sampled user's examples
+    """User-level sampling: users Poisson-sampled at rate q_u ∈ [0, 1], each sampled user's examples
     combined and clipped once. Accounted as the subsampled Gaussian at q_u; the number of
     examples per user does not enter the accounting.
     """
@@ -161,8 +172,9 @@ class ULS:
     max_examples_per_user: int | None = None
 
     def __post_init__(self):
-        _set(self, "noise_multiplier", v.positive("noise_multiplier", self.noise_multiplier))
-        _set(self, "sample_rate", v.sample_rate("sample_rate", self.sample_rate))
+        _set(self, "noise_multiplier",
+             v.noise_multiplier("noise_multiplier", self.noise_multiplier))
+        _set(self, "sample_rate", v.sample_rate("sample_rate", self.sample_rate, allow_zero=True))
         if self.max_examples_per_user is not None:
             _set(self, "max_examples_per_user",
                  v.count("max_examples_per_user", self.max_examples_per_user))
@@ -250,3 +262,23 @@ def as_schedule(mechanism, steps=1) -> Schedule:
             f"MixtureOfGaussians, ELS, ULS or a Schedule, got {type(mechanism).__name__}"
         )
     return Schedule(((mechanism, steps),))
+
+
+def is_identity(mechanism) -> bool:
+    """True when a step of ``mechanism`` has the same output law on neighbouring datasets
+    (ε = 0, δ = 0): a sample rate of 0, or a mixture whose every weighted shift is 0."""
+    if isinstance(mechanism, (SubsampledGaussian, ELS, ULS)):
+        return mechanism.sample_rate == 0.0
+    if isinstance(mechanism, MixtureOfGaussians):
+        return all(c == 0.0 or w == 0.0
+                   for c, w in zip(mechanism.sensitivities, mechanism.probabilities))
+    return False
+
+
+def active_part(schedule: Schedule) -> "Schedule | None":
+    """``schedule`` without its identity steps (:func:`is_identity`); None when nothing
+    is left (the whole schedule is private at ε = 0, δ = 0)."""
+    segs = tuple((m, s) for m, s in schedule.segments if not is_identity(m))
+    if len(segs) == len(schedule.segments):
+        return schedule
+    return Schedule(segs) if segs else None

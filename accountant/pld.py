@@ -802,26 +802,20 @@ def _details(best, history):
             "refinements": [(hh, lo, up) for hh, lo, up in history]}
 
 
-_ONE_STEP_REL = 1e-7  # relative margin on the core's one-step δ (tested to ≤ 3.5e-8)
-
-
 def _single_step(schedule, delta, epsilon):
-    """One step needs no discretisation: δ(ε) is the core's exact hockey stick (max over
-    directions), accurate to a relative 3.5e-8 against mpmath (tests/test_privacy_loss.py);
-    the bracket widens it by ``_ONE_STEP_REL`` on each side, and ε(δ) is its root taken at
-    δ(1 ∓ margin) on the matching side."""
+    """One step needs no discretisation: ε(δ) and δ(ε) come from the exact one-step hockey
+    stick (max over directions), each side a proven bound that includes the rounding of
+    its evaluation (:func:`accountant._exact.one_step_log_delta_bound`)."""
     (mech, _), = schedule.counts()
     pls = privacy_losses(mech)
     details = {"method": "exact one-step hockey stick (steps = 1)",
-               "relative_margin": _ONE_STEP_REL}
+               "error_bound": "rounding bound computed at the point (accountant._exact)"}
     if delta is not None:
-        up = max(_exact.one_step_epsilon(pl, delta * (1 - _ONE_STEP_REL), "upper") for pl in pls)
-        lo = max(_exact.one_step_epsilon(pl, delta * (1 + _ONE_STEP_REL), "lower") for pl in pls)
-        lo = min(lo, up)
+        lo, up = _exact.one_step_epsilon_bracket(pls, delta)
         return Result("epsilon", delta, up, lo, up, True, "pld", details=details)
-    v = max(float(pl.hockey_stick(np.array([float(epsilon)]))[0]) for pl in pls)
-    up = min(1.0, v * (1 + _ONE_STEP_REL))
-    lo = min(up, max(0.0, v * (1 - _ONE_STEP_REL)))
+    brackets = [_exact.one_step_delta_bracket(pl, float(epsilon)) for pl in pls]
+    up = max(b[1] for b in brackets)
+    lo = min(up, max(b[0] for b in brackets))
     return Result("delta", epsilon, up, lo, up, True, "pld", details=details)
 
 

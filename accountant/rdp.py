@@ -16,7 +16,9 @@ Laplace steps also satisfy pure ε₀-DP; the pure bound Σ T_i ε₀,i is taken
 and so is basic composition (each step at δ/T), which is what certifies ε → 0 as q → 0
 or σ → ∞.
 The lower bound reported beside the upper one is exact for Gaussian-only schedules (μ-GDP)
-and otherwise the exact ε of the leakiest single step (post-processing).
+and otherwise the exact ε of the leakiest single step (post-processing); both, and the
+one-step values basic composition adds up, come from :mod:`accountant._exact` as bounds
+rounded to their side (a single step is therefore bracketed, not rounded to nearest).
 """
 from __future__ import annotations
 
@@ -188,7 +190,8 @@ def certify(quantity: str, at: float, value: float, info: dict, up_sched, lo_sch
                 upper, info = basic, {"basic_composition": True}
         lower = min(_exact.composed_lower_epsilon(lo_sched, at), upper)
     else:
-        upper = math.exp(min(value, 0.0))  # log δ ≥ 0 means δ ≤ 1 says nothing
+        # log δ ≥ 0 means δ ≤ 1 says nothing; an underflow is rounded up, not to 0
+        upper = _exact.exp_up(min(value, 0.0))
         basic = _exact.basic_composition_delta(up_sched, at)
         if basic < upper:
             upper, info = basic, {"basic_composition": True}

@@ -73,12 +73,113 @@ def test_opacus_state_dict_round_trip_and_checks():
     b = RDPOpacusAccountant()
     b.load_state_dict(sd)
     assert b.history == a.history and b.get_epsilon(1e-5) == a.get_epsilon(1e-5)
-    for bad, match in (({}, "empty"), ({"history": []}, "mechanism"),
-                       ({"history": [], "mechanism": "rdp"}, "cannot be loaded"),
-                       ({"history": [(1.0, 2.0, 1)], "mechanism": "dpacc_rdp"}, "sample_rate")):
+    eps = b.get_epsilon(1e-5)
+    ok = (0.9, 0.02, 1)
+    for bad, match in (
+            ({}, "empty"), (None, "empty"), ({"history": []}, "mechanism"),
+            ({"mechanism": "rdp"}, "history"),
+            ([("history", [])], "must be a dict"),
+            ({"history": [], "mechanism": "foo"}, r"mechanism 'foo' cannot be loaded.*rdp, prv, gdp"),
+            ({"history": [], "mechanism": None}, "mechanism None cannot be loaded"),
+            ({"history": "1,2,3", "mechanism": "rdp"}, "history must be a list"),
+            ({"history": {"a": 1}, "mechanism": "rdp"}, "history must be a list"),
+            ({"history": [ok, (1.0, 0.01)], "mechanism": "rdp"}, r"history\[1\] must be a"),
+            ({"history": [ok, 5], "mechanism": "rdp"}, r"history\[1\] must be a"),
+            ({"history": [(1.0, 2.0, 1)], "mechanism": "dpacc_rdp"},
+             r"history\[0\] sample_rate must be in \(0, 1\], got 2.0"),
+            ({"history": [(1.0, 0.0, 1)], "mechanism": "prv"}, r"sample_rate must be in \(0, 1\]"),
+            ({"history": [(1.0, float("nan"), 1)], "mechanism": "rdp"}, "sample_rate must be in"),
+            ({"history": [(0.0, 0.5, 1)], "mechanism": "rdp"},
+             r"noise_multiplier must be in \(0, inf\)"),
+            ({"history": [(-1.0, 0.5, 1)], "mechanism": "gdp"}, "noise_multiplier must be in"),
+            ({"history": [(float("inf"), 0.5, 1)], "mechanism": "rdp"}, "noise_multiplier must be in"),
+            ({"history": [("1.0", 0.5, 1)], "mechanism": "rdp"}, "noise_multiplier must be a real number"),
+            ({"history": [(True, 0.5, 1)], "mechanism": "rdp"}, "noise_multiplier must be a real number"),
+            ({"history": [(1.0, 0.5, 0)], "mechanism": "rdp"}, r"steps must be an integer >= 1, got 0"),
+            ({"history": [(1.0, 0.5, 2.5)], "mechanism": "rdp"}, "steps must be an integer >= 1"),
+            ({"history": [(1.0, 0.5, True)], "mechanism": "rdp"}, "steps must be a real number"),
+            ({"history": [(1.0, 0.5, None)], "mechanism": "rdp"}, "steps must be a real number")):
         with pytest.raises(ValueError, match=match):
             b.load_state_dict(bad)
-        assert b.history == a.history                 # unchanged on failure
+        assert b.history == a.history and b.get_epsilon(1e-5) == eps    # unchanged on failure
+
+
+@pytest.mark.parametrize("mechanism", ["rdp", "prv", "gdp", "dpacc", "dpacc_pld", "dpacc_rdp"])
+def test_opacus_state_of_any_known_mechanism_is_carried_over(mechanism):
+    # Opacus's accountants all record (σ, q, steps) of the Poisson-subsampled Gaussian.
+    hist = [(1.0, 0.01, 300), (1.5, 0.02, 200), (2, 1, 3)]      # ints and q = 1 are valid
+    a = PLDOpacusAccountant()
+    a.load_state_dict({"history": hist, "mechanism": mechanism})
+    assert a.history == [(1.0, 0.01, 300), (1.5, 0.02, 200), (2.0, 1.0, 3)]
+    assert all(type(s) is float and type(q) is float and type(n) is int for s, q, n in a.history)
+    assert len(a) == 503
+    ref = acc.epsilon(Schedule(((SubsampledGaussian(1.0, 0.01), 300),
+                                (SubsampledGaussian(1.5, 0.02), 200), (Gaussian(2.0), 3))),
+                      1e-5, method="pld")
+    assert a.get_epsilon(1e-5) == pytest.approx(float(ref), rel=1e-9)
+    a.step(noise_multiplier=2.0, sample_rate=1.0)                # continues the history
+    assert a.history[-1] == (2.0, 1.0, 4) and len(a) == 504
+
+
+def test_opacus_from_opacus_sources():
+    from accountant.adapters.opacus import OpacusAccountant
+    hist = [(1.1, 0.01, 100), (0.9, 0.02, 50)]
+    sd = {"history": list(hist), "mechanism": "rdp"}
+    src = SimpleNamespace(history=list(hist), mechanism=lambda: "prv")   # an accountant
+    checkpoint = {"module_state_dict": {}, "privacy_accountant_state_dict": sd}
+    built = [PLDOpacusAccountant.from_opacus(sd), PLDOpacusAccountant.from_opacus(src),
+             PLDOpacusAccountant.from_opacus(checkpoint)]
+    for a in built:
+        assert type(a) is PLDOpacusAccountant and a.history == hist
+        assert a.get_epsilon(1e-5) == built[0].get_epsilon(1e-5)
+    r = OpacusAccountant.from_opacus(sd, method="rdp")
+    assert r.accountant.method == "rdp" and r.history == hist
+    assert RDPOpacusAccountant.from_opacus(sd).accountant.method == "rdp"
+    # A checkpoint is not an accountant state: load_state_dict refuses it.
+    with pytest.raises(ValueError, match="does not have the key `history`"):
+        PLDOpacusAccountant().load_state_dict(checkpoint)
+    with pytest.raises(ValueError, match="privacy_accountant_state_dict.*sample_rate"):
+        PLDOpacusAccountant.from_opacus({"privacy_accountant_state_dict":
+                                         {"history": [(1.0, 1.5, 1)], "mechanism": "rdp"}})
+    with pytest.raises(ValueError, match="mechanism 'custom'"):
+        PLDOpacusAccountant.from_opacus(SimpleNamespace(history=[], mechanism=lambda: "custom"))
+    with pytest.raises(ValueError, match="source must be"):
+        PLDOpacusAccountant.from_opacus(42)
+    with pytest.raises(ValueError, match="cannot read"):
+        PLDOpacusAccountant.from_opacus("/nonexistent/opacus_state.pt")
+
+
+def test_opacus_get_privacy_spent():
+    a = PLDOpacusAccountant()
+    assert a.get_privacy_spent(delta=1e-5) == (0.0, None)      # no steps yet
+    a.history = [(1.0, 0.01, 1000)]
+    eps, order = a.get_privacy_spent(delta=1e-5)
+    assert order is None and eps == a.get_epsilon(1e-5) and isinstance(eps, float)
+    assert a.get_privacy_spent(delta=1e-5, alphas=[2, 4, 8]) == (eps, None)   # alphas ignored
+    with pytest.raises(TypeError):
+        a.get_privacy_spent(1e-5)                    # keyword-only, as in RDPAccountant
+    r = RDPOpacusAccountant()
+    r.history = [(1.0, 0.01, 1000)]
+    eps_r, alpha = r.get_privacy_spent(delta=1e-5)
+    res = r.get_epsilon_result(1e-5)
+    assert eps_r == float(res) and alpha == res.details["order"]
+    assert isinstance(alpha, float) and 1.0 < alpha < 256
+    assert eps < eps_r                               # PLD is tighter than RDP here
+    with pytest.raises(ValueError, match="delta"):
+        a.get_privacy_spent(delta=0.0)
+
+
+def test_opacus_adapter_does_not_import_torch():
+    import subprocess
+    code = ("import sys, tempfile, os, accountant, accountant.adapters.opacus, accountant.cli\n"
+            "a = accountant.PrivacyAccountant(); a.step(1.0, 0.01, 10)\n"
+            "p = os.path.join(tempfile.mkdtemp(), 's.json'); a.save(p)\n"
+            "accountant.PrivacyAccountant.load(p)\n"
+            "accountant.adapters.opacus.PLDOpacusAccountant.from_opacus("
+            "{'history': [(1.0, 0.01, 10)], 'mechanism': 'rdp'}).get_epsilon(1e-5)\n"
+            "assert 'torch' not in sys.modules and 'opacus' not in sys.modules, 'imported'\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
 
 
 def test_opacus_assigned_history_is_read():
@@ -104,6 +205,9 @@ def test_opacus_register_needs_opacus():
 def test_opacus_privacy_engine_uses_registered_accountant():
     names = register()
     assert set(names) == {"dpacc_pld", "dpacc_rdp"}
+    assert register() == names                      # idempotent
+    from opacus.accountants import create_accountant
+    assert type(create_accountant("dpacc_pld")) is type(create_accountant("dpacc_pld"))
     from opacus import PrivacyEngine
     from opacus.accountants.accountant import IAccountant
     engine = PrivacyEngine(accountant="dpacc_pld")
@@ -115,6 +219,33 @@ def test_opacus_privacy_engine_uses_registered_accountant():
     sigma = get_noise_multiplier(target_epsilon=3.0, target_delta=1e-5, sample_rate=0.01,
                                  steps=1000, accountant="dpacc_rdp")
     assert 0.5 < sigma < 2.0
+
+
+@needs_opacus
+def test_opacus_own_accountants_state_into_ours():
+    import warnings
+    from opacus.accountants import GaussianAccountant, PRVAccountant, RDPAccountant
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                 # GDP's "experimental" warning
+        theirs = {"rdp": RDPAccountant(), "prv": PRVAccountant(), "gdp": GaussianAccountant()}
+    for name, peer in theirs.items():
+        for _ in range(20):
+            peer.step(noise_multiplier=1.0, sample_rate=0.05)
+        if name != "gdp":                              # GDP wants a constant (σ, q)
+            peer.step(noise_multiplier=1.2, sample_rate=0.05)
+        sd = peer.state_dict()
+        assert sd["mechanism"] == name
+        ours = PLDOpacusAccountant()
+        ours.load_state_dict(sd)
+        assert ours.history == [tuple(h) for h in peer.history]
+        assert ours.history == PLDOpacusAccountant.from_opacus(peer).history
+        r = ours.get_epsilon_result(1e-5)
+        assert r.certified and r.lower <= r.upper
+        if name == "rdp":
+            eps_rdp, alpha = peer.get_privacy_spent(delta=1e-5)
+            eps, order = ours.get_privacy_spent(delta=1e-5)
+            assert order is None and eps < eps_rdp            # RDP is an upper bound, looser
+            assert r.lower <= eps_rdp
 
 
 # ---------------------------------------------------------------------------- dp_accounting
@@ -163,20 +294,21 @@ def test_unsupported_events_name_the_event():
     from dp_accounting import dp_event as e
     from accountant.adapters.dp_accounting import DpEventAccountant, from_dp_event
     for ev, name in ((e.RandomizedResponseDpEvent(0.5, 4), "RandomizedResponseDpEvent"),
-                     (e.NonPrivateDpEvent(), "NonPrivateDpEvent"),
+                     (e.NonPrivateDpEvent(), "NonPrivateDpEvent"),     # ε = ∞: no Schedule
                      (e.PoissonSampledDpEvent(0.1, e.LaplaceDpEvent(1.0)), "PoissonSampledDpEvent"),
                      (e.ComposedDpEvent([e.GaussianDpEvent(1.0), e.UnsupportedDpEvent()]),
                       "UnsupportedDpEvent"),
-                     (e.GaussianDpEvent(0.0), "GaussianDpEvent")):
+                     (e.GaussianDpEvent(0.0), "GaussianDpEvent"),
+                     (e.PoissonSampledDpEvent(0.1, e.GaussianDpEvent(0.0)), "noise-free")):
         with pytest.raises(ValueError, match=name):
             from_dp_event(ev)
     a = DpEventAccountant()
-    assert not a.supports(e.NonPrivateDpEvent())
-    with pytest.raises(ValueError, match="NonPrivateDpEvent"):
-        a.compose(e.NonPrivateDpEvent())
-    assert len(a.accountant) == 0
-    with pytest.raises(ValueError, match="no privacy-relevant"):
-        from_dp_event(e.NoOpDpEvent())
+    assert not a.supports(e.RandomizedResponseDpEvent(0.5, 4))
+    with pytest.raises(ValueError, match="RandomizedResponseDpEvent"):
+        a.compose(e.RandomizedResponseDpEvent(0.5, 4))
+    assert len(a.accountant) == 0 and a.get_epsilon(1e-5) == 0.0
+    # Degenerate events are answered (tests/test_degenerate.py), not refused.
+    assert a.supports(e.NonPrivateDpEvent())
 
 
 @needs_dpa
@@ -239,12 +371,27 @@ def _fake_opacus(monkeypatch, with_registry):
         raise ValueError(f"Unexpected accounting mechanism: {mechanism}")
     oa.create_accountant = create_accountant
     pe.create_accountant = create_accountant
+    # Stand-ins for every module register() may patch, so that the real ones (when opacus is
+    # installed and already imported) are never touched.
+    ut = types.ModuleType("opacus.accountants.utils")
+    ut.create_accountant = create_accountant
     mods = {"opacus": opacus, "opacus.accountants": oa, "opacus.accountants.accountant": acc_mod,
-            "opacus.privacy_engine": pe}
+            "opacus.privacy_engine": pe, "opacus.accountants.utils": ut}
     table = {}
     if with_registry:
         reg = types.ModuleType("opacus.accountants.registry")
-        reg.register_accountant = lambda name, cls: table.__setitem__(name, cls)
+
+        def register_accountant(name, cls, force=False):       # as Opacus 1.6
+            if name in table and not force:
+                raise ValueError(f"Accountant for mechanism {name} is already registered")
+            table[name] = cls
+
+        def create_registered(name):
+            if name in table:
+                return table[name]()
+            raise ValueError(f"Unexpected accounting mechanism: {name}")
+        reg.register_accountant = register_accountant
+        reg.create_accountant = create_registered
         mods["opacus.accountants.registry"] = reg
     else:
         monkeypatch.setitem(sys.modules, "opacus.accountants.registry", None)
@@ -259,12 +406,29 @@ def test_register_with_stand_in_opacus(monkeypatch, with_registry):
     names = register()
     assert set(names) == {"dpacc_pld", "dpacc_rdp"}
     if with_registry:
+        first = dict(table)
+        assert register() == names                               # idempotent
+        assert table == first                                    # the very same classes
         inst = table["dpacc_rdp"]()
     else:
         inst = pe.create_accountant("dpacc_rdp")
         assert oa.create_accountant("rdp") == "opacus-rdp"       # others still work
-        register()                                               # idempotent
+        assert register() == names                               # idempotent
         assert pe.create_accountant("rdp") == "opacus-rdp"
+        assert type(pe.create_accountant("dpacc_rdp")) is type(inst)
+        import opacus.accountants.utils as ut
+        assert ut.create_accountant is pe.create_accountant is oa.create_accountant
     assert isinstance(inst, IAccountant) and isinstance(inst, RDPOpacusAccountant)
     inst.step(noise_multiplier=1.0, sample_rate=0.01)
     assert inst.mechanism() == "dpacc_rdp" and len(inst) == 1
+
+
+def test_register_refuses_a_foreign_class_under_our_name(monkeypatch):
+    IAccountant, oa, pe, table = _fake_opacus(monkeypatch, True)
+
+    class Foreign(IAccountant):
+        def __init__(self):
+            self.history = []
+    table["dpacc_pld"] = Foreign
+    with pytest.raises(ValueError, match="'dpacc_pld' is already registered to Foreign"):
+        register()

@@ -17,12 +17,24 @@ def test_bad_noise_multiplier_named(sigma):
             make(sigma)
 
 
-@pytest.mark.parametrize("q", [0, -0.1, 1.0000001, math.nan, math.inf])
+@pytest.mark.parametrize("q", [-0.1, -1e-300, 1.0000001, math.nan, math.inf])
 def test_bad_sample_rate_named(q):
-    with pytest.raises(ValueError, match=r"sample_rate must be in \(0, 1\]"):
+    with pytest.raises(ValueError, match=r"sample_rate must be in \[0, 1\]"):
         acc.SubsampledGaussian(1.0, q)
     with pytest.raises(ValueError, match="sample_rate"):
         acc.ELS(1.0, q, 3)
+
+
+def test_sample_rate_zero_is_a_mechanism():
+    # q = 0 samples no one; every accountant answers ε = 0 (tests/test_degenerate.py).
+    for m in (acc.SubsampledGaussian(1.0, 0), acc.SubsampledGaussian(1.0, 0.0, "fixed"),
+              acc.ELS(1.0, 0.0, 3), acc.ULS(1.0, 0)):
+        assert m.sample_rate == 0.0 and isinstance(m.sample_rate, float)
+
+
+def test_zero_noise_says_why():
+    with pytest.raises(ValueError, match="not private"):
+        acc.Gaussian(0.0)
 
 
 @pytest.mark.parametrize("k", [0, -2, 1.5, math.nan])
