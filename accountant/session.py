@@ -45,7 +45,7 @@ from ._optimize import minimize_bounded
 from . import _validate as v
 from .bounds import Result, emit_warnings
 from .mechanisms import (ELS, MECHANISM_TYPES, ULS, Gaussian, MixtureOfGaussians,
-                         Schedule, SubsampledGaussian, as_schedule)
+                         Schedule, SubsampledGaussian, as_schedule, is_identity)
 from ._kernels import mixture as _km
 from .privacy_loss import GaussianMixtureLoss, LaplaceLoss, loss_for, privacy_losses
 from .privacy_loss.mixture import _RTOL as _MIX_RTOL
@@ -627,7 +627,8 @@ class PrivacyAccountant:
                 self._segments[-1][1] += s
             else:
                 self._segments.append([m, s])
-            self._counts[m] = self._counts.get(m, 0) + s
+            if not is_identity(m):  # a step that samples no one spends nothing
+                self._counts[m] = self._counts.get(m, 0) + s
             self._steps += s
         self._changed()
         return self
@@ -688,8 +689,8 @@ class PrivacyAccountant:
             return hit
         import time
         t0 = time.perf_counter()
-        if not self._segments:
-            res = Result(kind, at, 0.0, 0.0, 0.0, True, method, details={"steps": 0})
+        if not self._counts:  # no step, or only steps that sample no one (q = 0)
+            res = Result(kind, at, 0.0, 0.0, 0.0, True, method, details={"steps": self._steps})
         elif method == "rdp":
             res = self._rdp_query(kind, at)
         elif method == "pld":
@@ -728,16 +729,12 @@ class PrivacyAccountant:
             return api.query(kind, schedule, at, **kw)
         opts = self._method_options("pld")
         counts = tuple(self._counts.items())
-        mu = _gaussian_only(counts)
-        if mu is not None:
+        if _gaussian_only(counts) is not None:
             # Gaussian mechanisms only: exactly μ-GDP with μ² = Σ T_i/σ_i² (Dong–Roth–Su 2019,
-            # Cor. 3.3); the closed form is the exact answer (Private Evolution, histograms).
-            if kind == "epsilon":
-                lo, up = _exact.gdp_epsilon(mu, at, "lower"), _exact.gdp_epsilon(mu, at, "upper")
-            else:
-                lo = up = _exact.gdp_delta(mu, at)
-            return Result(kind, at, up, min(lo, up), up, True, "pld",
-                          details={"exact": "mu-GDP", "mu": mu})
+            # Cor. 3.3), bracketed for its own rounding (Private Evolution, histograms).
+            sched = Schedule(counts)
+            return _exact.gaussian_result(sched, "pld", **{"delta" if kind == "epsilon"
+                                                            else "epsilon": at})
         cap = self._settings["max_merged"]
         if len(counts) <= cap:
             return fn(self.schedule, at, method="pld", **opts)
@@ -854,7 +851,7 @@ def _mechanism(sigma, q, k, sampling):
         return ULS(sigma, q, k)
     if k is not None and v.count("examples_per_user", k) != 1:
         raise ValueError("examples_per_user > 1 needs sampling='els' or 'uls'")
-    q = v.sample_rate("sample_rate", q)
+    q = v.sample_rate("sample_rate", q, allow_zero=True)
     if q == 1.0 and sampling == "poisson":
         return Gaussian(sigma)
     return SubsampledGaussian(sigma, q, sampling)

@@ -205,3 +205,35 @@ def test_degenerate_events_as_schedules():
     assert a.get_epsilon(1e-5) == 0.0
     with pytest.raises(ValueError, match="delta"):
         DpEventAccountant().compose(e.NonPrivateDpEvent()).get_epsilon(0.0)
+
+
+def test_zero_rate_in_the_trainer_and_opacus_accountants():
+    """q = 0 gets the same answer (ε = 0, no effect on later steps) in the trainer
+    accountant and the Opacus adapter as in acc.epsilon."""
+    from accountant.adapters.opacus import OpacusAccountant
+    for method in ("pld", "rdp"):
+        a = acc.PrivacyAccountant(method=method)
+        a.step(1.0, 0.0, steps=100)
+        r = a.get_epsilon(1e-5)
+        assert r.certified and r.lower == r.upper == 0.0
+        a.step(1.0, 0.01, steps=100)
+        b = acc.PrivacyAccountant(method=method)
+        b.step(1.0, 0.01, steps=100)
+        assert float(a.get_epsilon(1e-5)) == float(b.get_epsilon(1e-5))
+    o = OpacusAccountant()
+    o.step(noise_multiplier=1.0, sample_rate=0.0)
+    assert o.get_epsilon(1e-5) == 0.0
+    o2 = OpacusAccountant()
+    o2.load_state_dict({"history": [(1.0, 0.0, 5), (1.0, 0.01, 10)], "mechanism": "rdp"})
+    o3 = OpacusAccountant()
+    o3.load_state_dict({"history": [(1.0, 0.01, 10)], "mechanism": "rdp"})
+    assert o2.get_epsilon(1e-5) == o3.get_epsilon(1e-5)
+
+
+def test_gaussian_only_trainer_delta_is_a_bracket():
+    a = acc.PrivacyAccountant()
+    a.step(7.0710678118654755, 1.0, steps=20)
+    r = a.get_delta(1.0)
+    exact = acc.delta(acc.Gaussian(7.0710678118654755), epsilon=1.0, steps=20)
+    assert r.certified and r.lower <= exact.upper and exact.lower <= r.upper
+    assert r.lower < r.upper          # padded for its own rounding, not a bare value

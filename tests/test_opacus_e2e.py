@@ -214,7 +214,7 @@ def test_bad_torch_state_files_are_refused_in_one_line(tmp_path, capsys):
     case("model.pt", "does not have the key `history`", obj=nn.Linear(2, 2).state_dict())
     case("tensor.pt", "must be a dict", obj=torch.zeros(3))
     case("object.pt", r"refuses.*weights_only|weights_only.*refuses", obj={"x": _Opaque()})
-    case("bad_q.pt", r"history\[0\] sample_rate must be in \(0, 1\], got 1.5",
+    case("bad_q.pt", r"history\[0\] sample_rate must be in \[0, 1\], got 1.5",
          obj={"history": [(1.0, 1.5, 4)], "mechanism": "rdp"})
     case("tensor_sigma.pt", r"history\[0\] noise_multiplier must be a real number",
          obj={"history": [(torch.tensor(1.0), Q, 4)], "mechanism": "rdp"})

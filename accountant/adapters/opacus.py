@@ -220,7 +220,8 @@ def check_history(hist, where: str = "history") -> History:
     """Validate an Opacus history; return it as a list of ``(float σ, float q, int steps)``.
 
     Each entry is a tuple (or list) ``(noise_multiplier, sample_rate, steps)`` of plain
-    numbers with σ in (0, inf), q in (0, 1] and steps an integer >= 1. ValueError naming the
+    numbers with σ in (0, inf), q in [0, 1] (q = 0 samples no one and spends nothing, as
+    everywhere in the package) and steps an integer >= 1. ValueError naming the
     entry, the field and the allowed range otherwise.
     """
     if isinstance(hist, (str, bytes, Mapping)) or not isinstance(hist, (list, tuple)):
@@ -236,7 +237,7 @@ def check_history(hist, where: str = "history") -> History:
         for name, val in (("noise_multiplier", sigma), ("sample_rate", q), ("steps", n)):
             _number(f"{at} {name}", val)
         sigma = v.positive(f"{at} noise_multiplier", sigma)
-        q = v.sample_rate(f"{at} sample_rate", q)
+        q = v.sample_rate(f"{at} sample_rate", q, allow_zero=True)
         n = v.count(f"{at} steps", n)          # an integral float (3.0) is accepted
         out.append((sigma, q, n))
     return out
