@@ -1,22 +1,41 @@
-"""Argument checks shared by the API, the accountants and the CLI.
+"""Argument checks shared by the API, the accountants and the CLI: the one place where
+input is validated.
 
 Every check raises ``ValueError`` whose message names the argument and the allowed range,
-so that the CLI can print it as a one-line error.
+so that the CLI can print it as a one-line error. Numbers must be real numbers of a numeric
+type — Python ``int``/``float``, ``fractions.Fraction``, numpy scalars — never ``bool`` or a
+string (``"2.0"`` is refused: the CLI converts its own text); integers must fit what the
+kernels compute exactly (≤ :data:`MAX_COUNT`); choices are exact strings.
 """
 from __future__ import annotations
 
 import math
 import numbers
 
+#: Largest integer argument (steps, examples per user, …): every integer up to 2**53 is
+#: exact in the float64 kernels.
+MAX_COUNT = 2 ** 53
+#: Noise multipliers outside this range are refused: below it the one-step privacy loss
+#: (~1/σ²) leaves the floating-point range of the kernels, above it every ε is 0 to
+#: double precision.
+NOISE_RANGE = (1e-6, 1e12)
+
+
+def _show(value) -> str:
+    """A short repr for messages (a 400-digit integer is not printed in full)."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}…({len(text)} characters)"
+
 
 def _as_float(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    # NaN is left to the range checks, which all fail on it and name the allowed range.
-    return float(value)
+        raise ValueError(f"{name} must be a real number (int, float or numpy scalar), got "
+                         f"{type(value).__name__} {_show(value)}")
+    try:
+        # NaN is left to the range checks, which all fail on it and name the allowed range.
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be a finite real number, got {_show(value)}") from None
 
 
 def positive(name: str, value, *, allow_inf: bool = False) -> float:
@@ -24,7 +43,7 @@ def positive(name: str, value, *, allow_inf: bool = False) -> float:
     v = _as_float(name, value)
     if not v > 0 or (math.isinf(v) and not allow_inf):
         hi = "inf]" if allow_inf else "inf)"
-        raise ValueError(f"{name} must be in (0, {hi}, got {value!r}")
+        raise ValueError(f"{name} must be in (0, {hi}, got {_show(value)}")
     return v
 
 
@@ -32,7 +51,7 @@ def nonnegative(name: str, value) -> float:
     """A finite float in [0, inf)."""
     v = _as_float(name, value)
     if not (0 <= v < math.inf):
-        raise ValueError(f"{name} must be in [0, inf), got {value!r}")
+        raise ValueError(f"{name} must be in [0, inf), got {_show(value)}")
     return v
 
 
@@ -50,12 +69,18 @@ def sample_rate(name: str, value, *, allow_zero: bool = False) -> float:
 
 
 def noise_multiplier(name: str, value) -> float:
-    """A noise scale in (0, inf); 0 gets its own explanation (no noise, no privacy)."""
+    """A noise scale in :data:`NOISE_RANGE`; 0 gets its own explanation (no noise, no
+    privacy)."""
     v = _as_float(name, value)
     if v == 0:
-        raise ValueError(f"{name} must be in (0, inf), got {value!r}: a mechanism without "
-                         "noise is not private (epsilon = inf)")
-    return positive(name, value)
+        raise ValueError(f"{name} must be in (0, inf), got {_show(value)}: a mechanism "
+                         "without noise is not private (epsilon = inf)")
+    v = positive(name, value)
+    lo, hi = NOISE_RANGE
+    if not lo <= v <= hi:
+        raise ValueError(f"{name} must be in [{lo:g}, {hi:g}] (the range the accountants "
+                         f"compute), got {_show(value)}")
+    return v
 
 
 def delta(name: str, value) -> float:
@@ -71,24 +96,26 @@ def epsilon(name: str, value) -> float:
     return nonnegative(name, value)
 
 
-def count(name: str, value, *, minimum: int = 1) -> int:
-    """An integer >= ``minimum`` (floats accepted only when integral)."""
+def count(name: str, value, *, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
+    """An integer in [``minimum``, ``maximum``] (floats accepted only when integral)."""
+    what = f"{name} must be an integer >= {minimum} and <= {maximum}"
     if isinstance(value, bool):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{what}, got {value!r}")
     if isinstance(value, numbers.Integral):
         v = int(value)
     else:
         f = _as_float(name, value)
         if not math.isfinite(f) or f != math.floor(f):
-            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+            raise ValueError(f"{what}, got {_show(value)}")
         v = int(f)
-    if v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if not minimum <= v <= maximum:
+        raise ValueError(f"{what}, got {_show(value)}")
     return v
 
 
 def choice(name: str, value, allowed) -> str:
-    if value not in allowed:
+    """``value`` when it is exactly one of the strings ``allowed``."""
+    if not isinstance(value, str) or value not in allowed:
         opts = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"{name} must be one of {opts}, got {value!r}")
+        raise ValueError(f"{name} must be one of {opts}, got {_show(value)}")
     return value

@@ -116,7 +116,7 @@ def _run(mechanism, steps, method, options, **at) -> Result:
     are dropped here, for every method; a schedule with nothing else left is answered
     exactly: ε = 0 at every δ, δ = 0 at every ε ≥ 0 (lower = upper = 0, certified)."""
     schedule = as_schedule(mechanism, steps)
-    name = method or DEFAULT_METHOD
+    name = DEFAULT_METHOD if method is None else method
     fn = _resolve(name)
     t0 = time.perf_counter()
     active = active_part(schedule)

@@ -734,7 +734,7 @@ class _RateProblem(_Problem):
 def _common(target_epsilon, delta, method, rtol):
     target = v.positive("target_epsilon", target_epsilon)
     d = v.delta("delta", delta)
-    method = method or "pld"
+    method = "pld" if method is None else method
     v.choice("method", method, api.METHODS)
     rtol = v.positive("rtol", rtol)
     if not rtol < 0.5:

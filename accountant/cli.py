@@ -137,7 +137,7 @@ def _query_fn(a, quantity):
 
 def _run_query(a, quantity):
     mech, run = _query_fn(a, quantity)
-    methods = api.built_methods() if a.method == "all" else (a.method or api.DEFAULT_METHOD,)
+    methods = api.built_methods() if a.method == "all" else (api.DEFAULT_METHOD if a.method is None else a.method,)
     if a.method == "all":
         # Group baselines apply only to ELS.
         if not isinstance(mech, ELS):

@@ -522,7 +522,8 @@ def plot(curve_data: dict, path: str, title: str = "", delta: float | None = Non
     bracket (≈ 0.1 % wide) is visible. Points below our certified lower bound are ringed in
     red in both panels.
     """
-    from .tables import check_output, write_atomically
+    from ._files import write_atomically
+    from .tables import check_output
     ext = check_output(path, plot_formats(), "plot path")
     try:
         import matplotlib

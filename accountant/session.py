@@ -25,9 +25,33 @@ Incremental work. A new step never recomputes the past:
 Durable state. :meth:`PrivacyAccountant.state_dict` is a JSON-ready dict with a format name,
 a schema version, the payload (method, options, history; every float as ``float.hex`` so it
 round-trips bit-exactly) and the SHA-256 of the canonical payload. :meth:`save` writes it
-atomically (temporary file in the same directory, fsync, ``os.replace``);
+atomically (:func:`accountant._files.write_atomically`: temporary file
+``.<name>.tmp-<hex>`` in the same directory, fsync, ``os.replace``; a leftover of a write
+killed midway is removed by the next save of the same path once it is 5 minutes old);
 :meth:`load` / :meth:`load_state_dict` refuse truncated, edited or foreign content with a
 ``ValueError`` saying what is wrong, and never change an accountant when they refuse.
+
+Reading is strict. :meth:`load` reads regular files only (a symlink to one is fine; a FIFO,
+device, socket or directory is refused without blocking) of at most 64 MiB
+(:data:`accountant._files.STATE_MAX_BYTES`; 2 GiB, ``TORCH_MAX_BYTES``, for an Opacus
+checkpoint saved by PyTorch). The state must be exactly what :meth:`save`
+writes: strict JSON (no ``NaN``/``Infinity``, no duplicate keys, nesting beyond Python's
+recursion limit refused), ``schema_version`` the integer 1 (not ``true``), every float a
+canonical ``float.hex`` string (``"1.1"`` is refused, not read as hex), every integer a JSON
+integer, every field of every mechanism present with its own type, and nothing else.
+
+Recordable histories. Every entry point — :meth:`~PrivacyAccountant.step`,
+:meth:`~PrivacyAccountant.compose`, :meth:`~PrivacyAccountant.load` — applies the same
+limits, so whatever an accountant holds can be saved and loaded again, and a loaded history
+holds nothing the accountants cannot compute:
+
+* noise multipliers: the range every mechanism accepts
+  (:func:`accountant._validate.noise_multiplier`), checked when a mechanism is built — from
+  a state file too;
+* steps: integers in [1, :data:`MAX_STEPS`] = [1, 2**53], for every segment and for the
+  total, so that every count is exact in floating point;
+* examples per user k (ELS, ULS) at most :data:`MAX_EXAMPLES_PER_USER` = 10**5: the ELS
+  privacy loss is a mixture of k + 1 Gaussians (seconds at 10**5, minutes at 10**6).
 """
 from __future__ import annotations
 
@@ -35,7 +59,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from typing import Dict, List, Tuple
 
 import numpy as np
@@ -43,6 +66,7 @@ import numpy as np
 from . import _exact
 from ._optimize import minimize_bounded
 from . import _validate as v
+from ._files import STATE_MAX_BYTES, TORCH_MAX_BYTES, read_user_file, write_atomically
 from .bounds import Result, emit_warnings
 from .mechanisms import (ELS, MECHANISM_TYPES, ULS, Gaussian, MixtureOfGaussians,
                          Schedule, SubsampledGaussian, as_schedule, is_identity)
@@ -52,11 +76,14 @@ from .privacy_loss.mixture import _RTOL as _MIX_RTOL
 from .rdp import certify, log_delta_from_rdp
 
 __all__ = ["PrivacyAccountant", "load_schedule", "dominating_schedule", "STATE_FORMAT",
-           "SCHEMA_VERSION"]
+           "SCHEMA_VERSION", "MAX_STEPS", "MAX_EXAMPLES_PER_USER"]
 
 METHODS = ("pld", "rdp", "edgeworth", "saddlepoint")
 STATE_FORMAT = "dp-accountant/PrivacyAccountant"
 SCHEMA_VERSION = 1
+# Limits of a recorded history (module docstring, "Recordable histories").
+MAX_STEPS = 2 ** 53
+MAX_EXAMPLES_PER_USER = 10 ** 5
 
 
 # ----------------------------------------------------------------------------------------
@@ -610,18 +637,33 @@ class PrivacyAccountant:
         "els" (example-level sampling, user-level add/remove; needs ``examples_per_user``) or
         "uls" (user-level sampling). Giving ``examples_per_user`` > 1 without ``sampling``
         means "els". q = 1 with Poisson sampling is the plain Gaussian mechanism.
+
+        Limits (as for :meth:`compose` and :meth:`load`): σ as every mechanism accepts it,
+        steps an integer in [1, 2**53] (the history's total too), ``examples_per_user`` ≤
+        10**5; ValueError naming the argument and its range otherwise, and nothing is
+        recorded.
         """
         mech = _mechanism(noise_multiplier, sample_rate, examples_per_user, sampling)
         return self.compose(mech, steps)
 
     def compose(self, mechanism, steps: int = 1):
-        """Record ``steps`` repetitions of a mechanism (or of a Schedule)."""
+        """Record ``steps`` repetitions of a mechanism (or of a Schedule).
+
+        The limits of a recorded history apply (module docstring: steps in [1, 2**53] per
+        segment and in total, examples per user ≤ 10**5); ValueError, and nothing recorded,
+        otherwise.
+        """
         sched = as_schedule(mechanism, steps)
         if self._segments:
             rel = self._segments[0][0].neighboring
             if sched.neighboring != rel:
                 raise ValueError(f"mechanism must use the history's neighboring relation "
                                  f"{rel!r}, got {sched.neighboring!r}")
+        added = 0
+        for m, s in sched.segments:
+            _check_recordable(m, s)
+            added += s
+        _check_total_steps(self._steps, added)
         for m, s in sched.segments:
             if self._segments and self._segments[-1][0] == m:
                 self._segments[-1][1] += s
@@ -771,16 +813,15 @@ class PrivacyAccountant:
     def load_state_dict(self, state) -> "PrivacyAccountant":
         """Replace this accountant's method, settings and history by ``state``.
 
-        Everything is validated before anything changes: on ``ValueError`` the accountant is
-        untouched.
+        ``state`` must be exactly what :meth:`state_dict` returns (module docstring,
+        "Reading is strict"; the limits of "Recordable histories" apply). Everything is
+        validated before anything changes: on ``ValueError`` the accountant is untouched.
         """
-        method, settings, options, segments = _parse_state(state)
-        fresh = PrivacyAccountant(method, **settings, **options)
-        for m, s in segments:
-            fresh.compose(m, s)
+        fresh = _parse_state(state)
         # Commit (no exception can happen past this point).
-        same_method = method == self._method
-        self._method, self._settings, self._options = method, fresh._settings, fresh._options
+        same_method = fresh._method == self._method
+        self._method, self._settings = fresh._method, fresh._settings
+        self._options = fresh._options
         self._segments, self._counts, self._steps = fresh._segments, fresh._counts, fresh._steps
         if not same_method:
             self._rdp = _RdpEngine()
@@ -788,22 +829,29 @@ class PrivacyAccountant:
         return self
 
     def save(self, path) -> None:
-        """Write the state to ``path`` atomically (temp file + fsync + os.replace)."""
+        """Write the state to ``path`` atomically (:func:`accountant._files.write_atomically`:
+        temp file ``.<name>.tmp-<hex>`` beside it, fsync, ``os.replace``; the temp file is
+        removed on any error, and a leftover of a save killed midway is removed by the next
+        successful save of the same path once it is 5 minutes old). ValueError naming
+        ``path`` when it cannot be written."""
         text = json.dumps(self.state_dict(), indent=1, sort_keys=True, ensure_ascii=True) + "\n"
-        _atomic_write(os.fspath(path), text)
+        write_atomically(path, text.encode("ascii"), "path")
 
     @classmethod
     def load(cls, path) -> "PrivacyAccountant":
         """A new accountant from a state file (ValueError, one line, if invalid).
 
-        The file is read as our JSON state first (written by :meth:`save`, checked strictly).
-        A PyTorch file (zip or legacy pickle) is read as an Opacus state instead — an
-        accountant's ``state_dict()`` saved with ``torch.save``, or a
+        Only a regular file (or a symlink to one) of at most 64 MiB (2 GiB for a PyTorch
+        file) is read; a FIFO, device, socket or directory is refused without blocking. The
+        file is read as our JSON state first (written by :meth:`save`, checked strictly:
+        module docstring). A PyTorch file (zip or legacy pickle) is read as an Opacus state
+        instead — an accountant's ``state_dict()`` saved with ``torch.save``, or a
         ``PrivacyEngine.save_checkpoint`` file — when torch is installed, with
         ``torch.load(weights_only=True)`` (no code from the file runs); its
         ``(noise_multiplier, sample_rate, steps)`` history is validated strictly
-        (:func:`accountant.adapters.opacus.check_history`) and accounted with method "pld"
-        ("rdp" for a ``dpacc_rdp`` state). Anything else is refused.
+        (:func:`accountant.adapters.opacus.check_history`, then the limits of a recorded
+        history) and accounted with method "pld" ("rdp" for a ``dpacc_rdp`` state).
+        Anything else is refused.
         """
         path = os.fspath(path)
         raw = _read_bytes(path)
@@ -816,8 +864,11 @@ class PrivacyAccountant:
             history, mechanism = read_torch_state(raw, f"state file {path!r}")
             acc = cls.__new__(cls)
             cls.__init__(acc, "rdp" if mechanism == "dpacc_rdp" else "pld")
-            for sigma, q, n in history:
-                acc.step(sigma, q, n)
+            try:
+                for sigma, q, n in history:
+                    acc.step(sigma, q, n)
+            except ValueError as exc:
+                raise ValueError(f"state file {path!r}: {exc}") from None
             return acc
         acc = cls.__new__(cls)
         cls.__init__(acc)
@@ -839,6 +890,41 @@ def load_schedule(path) -> Schedule:
 # ----------------------------------------------------------------------------------------
 # Helpers: mechanisms from step arguments, options, encoding
 # ----------------------------------------------------------------------------------------
+def _describe(x) -> str:
+    """``repr(x)`` for a message, shortened (a huge integer's repr is slow, and fails beyond
+    4300 digits)."""
+    if isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > 64:
+        return f"an integer of about {int(x.bit_length() * 0.30103) + 1} digits"
+    try:
+        r = repr(x)
+    except (ValueError, RecursionError):
+        return f"a {type(x).__name__}"
+    return r if len(r) <= 80 else r[:77] + "..."
+
+
+def _check_recordable(m, steps, where: str = "") -> None:
+    """ValueError unless ``steps`` repetitions of mechanism ``m`` are within the limits of a
+    recorded history (module docstring, "Recordable histories"). ``where`` prefixes the
+    argument names (e.g. "payload.history[3] "). The noise multiplier is not checked here:
+    every mechanism checked it when it was built (:func:`accountant._validate.noise_multiplier`),
+    on load too."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"{where}steps must be an integer in [1, 2**53 = {MAX_STEPS}], "
+                         f"got {_describe(steps)}")
+    k = getattr(m, "max_examples_per_user", None)
+    if k is not None and k > MAX_EXAMPLES_PER_USER:
+        raise ValueError(f"{where}max_examples_per_user must be an integer in "
+                         f"[1, {MAX_EXAMPLES_PER_USER}] in a PrivacyAccountant history (an ELS "
+                         f"step is a mixture of k + 1 Gaussians), got {_describe(k)}")
+
+
+def _check_total_steps(recorded: int, added: int, where: str = "") -> None:
+    if recorded + added > MAX_STEPS:
+        raise ValueError(f"{where}steps must total at most 2**53 = {MAX_STEPS} over a "
+                         f"PrivacyAccountant history, got {recorded} recorded + "
+                         f"{_describe(added)} more")
+
+
 def _mechanism(sigma, q, k, sampling):
     if sampling is None:
         sampling = "els" if (k is not None and v.count("examples_per_user", k) > 1) else "poisson"
@@ -876,12 +962,18 @@ def _hex(x) -> str:
 
 
 def _unhex(name, s) -> float:
-    if not isinstance(s, str):
-        raise ValueError(f"{name} must be a float in hex notation (float.hex), got {s!r}")
-    try:
-        return float.fromhex(s)
-    except (ValueError, OverflowError):
-        raise ValueError(f"{name} is not a valid float.hex string: {s!r}") from None
+    """The float of a canonical ``float.hex`` string, exactly as :func:`_hex` writes it:
+    "1.1" (which ``float.fromhex`` would read as 1.0625), " 0x1p0", "0X1P0", "inf" or "nan"
+    are refused, never reinterpreted."""
+    if isinstance(s, str):
+        try:
+            x = float.fromhex(s)
+        except (ValueError, OverflowError):
+            x = None
+        if x is not None and math.isfinite(x) and x.hex() == s:
+            return x
+    raise ValueError(f"{name} must be a finite float written by float.hex (e.g. "
+                     f"{(1.1).hex()!r} for 1.1), got {_describe(s)}")
 
 
 def _encode_options(opts):
@@ -893,20 +985,50 @@ def _encode_options(opts):
     return out
 
 
-def _decode_options(name, obj):
+_SETTING_KINDS = {"max_merged": "int", "merge_ratio": "float", "lower_mechanisms": "int"}
+
+
+def _option_kinds(method) -> dict:
+    """The options :func:`_check_options` accepts for ``method``, with how each is stored."""
+    if method == "pld":
+        return {k: "float" for k in _PLD_OPTIONS}
+    if method == "edgeworth":
+        return {"order": "int"}
+    return {}
+
+
+def _keys_text(keys) -> str:
+    return ", ".join(sorted(repr(k) for k in keys)) or "none"
+
+
+def _decode_options(name, obj, kinds, required=()):
+    """Settings or options of a state: ``{key: {"int": n} | {"float": hex}}`` with each key's
+    own kind (``kinds``), no unknown key, every ``required`` key present."""
+    where = f"payload.{name}"
     if not isinstance(obj, dict):
-        raise ValueError(f"payload.{name} must be an object")
+        raise ValueError(f"{where} must be an object, got {_describe(obj)}")
+    unknown = set(obj) - set(kinds)
+    if unknown:
+        raise ValueError(f"{where} has unknown key(s) {_keys_text(unknown)} "
+                         f"(allowed: {_keys_text(kinds)})")
+    missing = [k for k in required if k not in obj]
+    if missing:
+        raise ValueError(f"{where} is missing {_keys_text(missing)}")
     out = {}
-    for k, val in obj.items():
-        if not (isinstance(val, dict) and len(val) == 1):
-            raise ValueError(f"payload.{name}.{k} must be {{'int': n}} or {{'float': hex}}")
-        (kind, x), = val.items()
-        if kind == "int" and isinstance(x, int) and not isinstance(x, bool):
+    for k, kind in kinds.items():
+        if k not in obj:
+            continue
+        val, at = obj[k], f"{where}.{k}"
+        what = "an integer" if kind == "int" else "a float.hex string"
+        if not (isinstance(val, dict) and len(val) == 1 and kind in val):
+            raise ValueError(f"{at} must be {{{kind!r}: {what}}}, got {_describe(val)}")
+        x = val[kind]
+        if kind == "float":
+            out[k] = _unhex(f"{at}.float", x)
+        elif type(x) is int:
             out[k] = x
-        elif kind == "float":
-            out[k] = _unhex(f"payload.{name}.{k}", x)
         else:
-            raise ValueError(f"payload.{name}.{k} must be {{'int': n}} or {{'float': hex}}")
+            raise ValueError(f"{at}.int must be a JSON integer, got {_describe(x)}")
     return out
 
 
@@ -929,32 +1051,47 @@ def _encode_mechanism(m) -> dict:
     return out
 
 
+_STR_FIELDS = ("sampling", "neighboring")
+
+
 def _decode_mechanism(where, obj):
+    """A mechanism from its saved object: the ``type`` and every field of that class, each
+    with the type :func:`_encode_mechanism` writes, nothing else."""
     import dataclasses
     if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
         raise ValueError(f"{where} must be an object with a 'type' string")
     cls = _MECHS.get(obj["type"])
     if cls is None:
         raise ValueError(f"{where}.type must be one of {', '.join(sorted(_MECHS))}, "
-                         f"got {obj['type']!r}")
-    names = {f.name for f in dataclasses.fields(cls)}
-    extra = set(obj) - names - {"type"}
+                         f"got {_describe(obj['type'])}")
+    fields = dataclasses.fields(cls)
+    extra = set(obj) - {f.name for f in fields} - {"type"}
     if extra:
-        raise ValueError(f"{where} has unknown field(s) {', '.join(sorted(extra))}")
+        raise ValueError(f"{where} has unknown field(s) {_keys_text(extra)}")
+    missing = [f.name for f in fields if f.name not in obj]
+    if missing:
+        raise ValueError(f"{where} ({cls.__name__}) is missing field(s) {_keys_text(missing)}")
     kwargs = {}
-    for name in names:
-        if name not in obj:
-            continue
-        val = obj[name]
-        if name in _FLOAT_FIELDS:
-            val = _unhex(f"{where}.{name}", val)
-        elif name in _TUPLE_FIELDS:
-            if not isinstance(val, list):
-                raise ValueError(f"{where}.{name} must be a list of float.hex strings")
-            val = tuple(_unhex(f"{where}.{name}", x) for x in val)
-        elif val is not None and not isinstance(val, (str, int)) or isinstance(val, bool):
-            raise ValueError(f"{where}.{name} has an invalid value {val!r}")
-        kwargs[name] = val
+    for f in fields:
+        val, at = obj[f.name], f"{where}.{f.name}"
+        if f.name in _FLOAT_FIELDS:
+            val = _unhex(at, val)
+        elif f.name in _TUPLE_FIELDS:
+            if not isinstance(val, list) or not val:
+                raise ValueError(f"{at} must be a non-empty list of float.hex strings, "
+                                 f"got {_describe(val)}")
+            val = tuple(_unhex(f"{at}[{j}]", x) for j, x in enumerate(val))
+        elif f.name in _STR_FIELDS:
+            if not isinstance(val, str):
+                raise ValueError(f"{at} must be a string, got {_describe(val)}")
+        elif val is None:
+            if f.default is not None:
+                raise ValueError(f"{at} must be a JSON integer, got null")
+        elif type(val) is not int:
+            raise ValueError(f"{at} must be a JSON integer"
+                             + (" or null" if f.default is None else "")
+                             + f", got {_describe(val)}")
+        kwargs[f.name] = val
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
@@ -970,73 +1107,127 @@ def _checksum(payload) -> str:
     return hashlib.sha256(_canonical(payload)).hexdigest()
 
 
-def _parse_state(state):
-    """Validate a state dict fully; return (method, settings, options, segments)."""
+_STATE_KEYS = ("format", "schema_version", "payload", "sha256")
+_PAYLOAD_KEYS = ("method", "settings", "options", "history")
+
+
+def _first_difference(got, want, where="payload"):
+    """(path, got, expected) of the first place where a payload as read differs from the
+    payload :meth:`PrivacyAccountant.state_dict` writes for it, or None. Types count: ``true``
+    is not ``1``, ``1.0`` is not ``1``."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        for k in sorted(set(got) | set(want), key=repr):
+            if k not in got or k not in want:
+                return f"{where}.{k}", got.get(k, "nothing"), want.get(k, "nothing")
+            d = _first_difference(got[k], want[k], f"{where}.{k}")
+            if d is not None:
+                return d
+        return None
+    if isinstance(got, list) and isinstance(want, list):
+        for i, (a, b) in enumerate(zip(got, want)):
+            d = _first_difference(a, b, f"{where}[{i}]")
+            if d is not None:
+                return d
+        if len(got) != len(want):
+            return where, f"{len(got)} entries", f"{len(want)} entries"
+        return None
+    if type(got) is type(want) and got == want:
+        return None
+    return where, got, want
+
+
+def _parse_state(state) -> "PrivacyAccountant":
+    """Validate a state dict fully; return a new accountant holding it (ValueError, saying
+    what is wrong, for anything :meth:`PrivacyAccountant.state_dict` would not have written
+    or a recorded history may not hold)."""
     if not isinstance(state, dict):
         raise ValueError(f"state must be a JSON object, got {type(state).__name__}")
     fmt = state.get("format")
-    if fmt != STATE_FORMAT:
-        raise ValueError(f"not a dp-accountant state: format is {fmt!r}, expected {STATE_FORMAT!r}")
+    if not isinstance(fmt, str) or fmt != STATE_FORMAT:
+        raise ValueError(f"not a dp-accountant state: format is {_describe(fmt)}, "
+                         f"expected {STATE_FORMAT!r}")
     ver = state.get("schema_version")
-    if ver != SCHEMA_VERSION:
-        raise ValueError(f"unsupported schema_version {ver!r} (this version reads {SCHEMA_VERSION})")
-    missing = [k for k in ("payload", "sha256") if k not in state]
+    if type(ver) is not int or ver != SCHEMA_VERSION:
+        raise ValueError(f"unsupported schema_version {_describe(ver)} (this version reads the "
+                         f"integer {SCHEMA_VERSION})")
+    missing = [k for k in _STATE_KEYS if k not in state]
     if missing:
         raise ValueError(f"state is missing {', '.join(missing)}")
-    extra = set(state) - {"format", "schema_version", "payload", "sha256"}
+    extra = set(state) - set(_STATE_KEYS)
     if extra:
-        raise ValueError(f"state has unknown key(s) {', '.join(sorted(extra))}")
-    payload = state["payload"]
+        raise ValueError(f"state has unknown key(s) {_keys_text(extra)}")
+    payload, recorded = state["payload"], state["sha256"]
     if not isinstance(payload, dict):
         raise ValueError("state payload must be an object")
+    if not isinstance(recorded, str):
+        raise ValueError(f"state sha256 must be a string of 64 hex digits, got "
+                         f"{type(recorded).__name__}")
     try:
         digest = _checksum(payload)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"state payload is not canonical JSON: {exc}") from None
-    if digest != state["sha256"]:
+    except (TypeError, ValueError, RecursionError) as exc:
+        msg = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ValueError(f"state payload is not canonical JSON: {msg}") from None
+    if digest != recorded:
         raise ValueError("checksum mismatch: the state was edited or corrupted "
-                         f"(sha256 of payload {digest[:12]}…, recorded {str(state['sha256'])[:12]}…)")
-    for k in ("method", "settings", "options", "history"):
-        if k not in payload:
-            raise ValueError(f"state payload is missing {k!r}")
+                         f"(sha256 of payload {digest[:12]}…, recorded {recorded[:12]!r}…)")
+    missing = [k for k in _PAYLOAD_KEYS if k not in payload]
+    if missing:
+        raise ValueError(f"state payload is missing {_keys_text(missing)}")
+    extra = set(payload) - set(_PAYLOAD_KEYS)
+    if extra:
+        raise ValueError(f"state payload has unknown key(s) {_keys_text(extra)}")
     method = payload["method"]
-    if method not in METHODS:
-        raise ValueError(f"payload.method must be one of {', '.join(METHODS)}, got {method!r}")
-    settings = _decode_options("settings", payload["settings"])
-    bad = set(settings) - set(_SESSION_OPTIONS)
-    if bad:
-        raise ValueError(f"payload.settings has unknown key(s) {', '.join(sorted(bad))}")
-    options = _decode_options("options", payload["options"])
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"payload.method must be one of {', '.join(METHODS)}, "
+                         f"got {_describe(method)}")
+    settings = _decode_options("settings", payload["settings"], _SETTING_KINDS,
+                               required=tuple(_SETTING_KINDS))
+    options = _decode_options("options", payload["options"], _option_kinds(method))
     try:
-        PrivacyAccountant(method, **settings, **options)
-    except ValueError as exc:
+        fresh = PrivacyAccountant(method, **settings, **options)
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"payload settings/options are invalid: {exc}") from None
     hist = payload["history"]
     if not isinstance(hist, list):
         raise ValueError("payload.history must be a list of [mechanism, steps] pairs")
-    segments = []
+    rel = None
     for i, item in enumerate(hist):
+        at = f"payload.history[{i}]"
         if not (isinstance(item, list) and len(item) == 2):
-            raise ValueError(f"payload.history[{i}] must be a [mechanism, steps] pair")
-        m = _decode_mechanism(f"payload.history[{i}]", item[0])
+            raise ValueError(f"{at} must be a [mechanism, steps] pair")
+        m = _decode_mechanism(at, item[0])
         s = item[1]
-        if isinstance(s, bool) or not isinstance(s, int) or s < 1:
-            raise ValueError(f"payload.history[{i}] steps must be an integer >= 1, got {s!r}")
-        segments.append((m, s))
-    if segments:
-        rels = {m.neighboring for m, _ in segments}
-        if len(rels) > 1:
-            raise ValueError("payload.history mixes neighboring relations "
-                             + " and ".join(sorted(rels)))
-    return method, settings, options, segments
+        if type(s) is not int:
+            raise ValueError(f"{at} steps must be a JSON integer in [1, 2**53 = {MAX_STEPS}], "
+                             f"got {_describe(s)}")
+        _check_recordable(m, s, at + " ")
+        _check_total_steps(fresh._steps, s, "payload.history ")
+        if rel is None:
+            rel = m.neighboring
+        elif m.neighboring != rel:
+            raise ValueError(f"payload.history mixes neighboring relations {rel} and "
+                             f"{m.neighboring}")
+        if fresh._segments and fresh._segments[-1][0] == m:
+            raise ValueError(f"{at} repeats the mechanism of payload.history[{i - 1}] (save() "
+                             "writes adjacent equal steps as one segment)")
+        fresh.compose(m, s)
+    # Anything else save() would not have written (e.g. adjacent equal segments, which
+    # compose merges) is refused too: what loads is exactly what the file says.
+    diff = _first_difference(payload, fresh.state_dict()["payload"])
+    if diff is not None:
+        where, got, want = diff
+        raise ValueError(f"{where} is not as save() writes it (edited by hand?): got "
+                         f"{_describe(got)}, save() writes {_describe(want)}")
+    return fresh
+
+
+def _torch_limit(head) -> int:
+    return TORCH_MAX_BYTES if _is_torch_file(head) else STATE_MAX_BYTES
 
 
 def _read_bytes(path):
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise ValueError(f"cannot read state file {path!r}: {exc.strerror or exc}") from None
+    """A state file's bytes: a regular file of at most 64 MiB (2 GiB for a PyTorch file)."""
+    raw = read_user_file(path, what="state file", limit=STATE_MAX_BYTES, head_limit=_torch_limit)
     if not raw.strip():
         raise ValueError(f"state file {path!r} is empty")
     return raw
@@ -1048,39 +1239,36 @@ def _is_torch_file(raw) -> bool:
                                                                            b"\x04", b"\x05"))
 
 
+def _reject_constant(name):
+    raise ValueError(f"{name} is not JSON (strict JSON has no NaN or Infinity)")
+
+
+def _reject_duplicates(pairs):
+    out = {}
+    for k, val in pairs:
+        if k in out:
+            raise ValueError(f"duplicate key {k!r}")
+        out[k] = val
+    return out
+
+
 def _decode_json(path, raw):
+    """The JSON value of a state file's bytes: strict JSON (no NaN/Infinity, no duplicate
+    keys); ValueError, one line, otherwise — nesting too deep for the parser included."""
     try:
         text = raw.decode("utf-8")
-        return json.loads(text)
     except UnicodeDecodeError:
         raise ValueError(f"state file {path!r} is neither a dp-accountant JSON state nor a "
                          "PyTorch file (Opacus state)") from None
+    try:
+        return json.loads(text, object_pairs_hook=_reject_duplicates,
+                          parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise ValueError(f"state file {path!r} is not valid JSON (truncated or corrupted?): "
                          f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
-
-
-def _atomic_write(path, text):
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:   # make the rename itself durable (best effort: not every platform allows it)
-        dfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+    except RecursionError:
+        raise ValueError(f"state file {path!r} is nested too deeply to be a dp-accountant "
+                         "state (corrupted?)") from None
+    except ValueError as exc:          # a duplicate key, NaN, a 5000-digit integer, …
+        raise ValueError(f"state file {path!r} is not strict JSON: "
+                         f"{(str(exc).splitlines() or ['invalid'])[0]}") from None

@@ -30,7 +30,6 @@ import csv
 import io
 import math
 import os
-import secrets
 import signal
 import sys
 import threading
@@ -40,6 +39,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import List
 
 from . import _validate as v
+from ._files import new_temp as _new_temp, write_atomically
 from ._json import dumps, kind_of
 
 __all__ = ["noise_table", "write_table", "check_output", "COLUMNS", "TABLE_FORMATS",
@@ -517,46 +517,6 @@ def check_output(path, extensions=TABLE_FORMATS, name="output") -> str:
 def _or(items):
     items = list(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
-
-
-def _new_temp(path):
-    """(fd, name) of a new file beside ``path``; mode 0o666 so the umask applies as for any
-    file (mkstemp's 0o600 would make a shared table private)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    base = os.path.basename(path)
-    for _ in range(100):
-        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(4)}.tmp")
-        try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL
-                           | getattr(os, "O_BINARY", 0), 0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"no free temporary name beside {path!r}")
-
-
-def write_atomically(path, data: bytes, name="output"):
-    """Write ``data`` to ``path`` through a temporary file in the same directory and
-    ``os.replace``: readers see the old file or the whole new one, never a partial one
-    (an interrupted run leaves no truncated table). OSError → ValueError naming ``name``."""
-    p = os.fspath(path)
-    try:
-        fd, tmp = _new_temp(p)
-    except OSError as exc:
-        raise ValueError(f"{name}: cannot write {p!r} ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise ValueError(f"{name}: cannot write {p!r} ({exc.strerror or exc})") from None
-        raise
 
 
 def _ceil_sig(x, digits=6):

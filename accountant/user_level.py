@@ -23,6 +23,7 @@ import io
 import json
 import math
 import numbers
+import os
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, Tuple
 
@@ -31,6 +32,7 @@ import numpy as np
 from . import _exact
 from ._optimize import minimize_bounded
 from . import _validate as v
+from ._files import COUNTS_MAX_BYTES, read_user_file
 from .api import register
 from ._json import dumps, kind_of
 from .bounds import Result
@@ -720,14 +722,36 @@ def _parse_count(text: str, where: str) -> int:
     return val
 
 
+def _read_counts_file(path, name: Optional[str] = None) -> str:
+    """The text of the counts file at ``path``: a regular file (or a symlink to one) of at
+    most 256 MiB (:data:`accountant._files.COUNTS_MAX_BYTES`) in UTF-8 — a FIFO, device,
+    socket or directory is refused without blocking. ValueError, one line, otherwise."""
+    name = name or f"counts file {os.fspath(path)}"
+    raw = read_user_file(path, what="counts file", limit=COUNTS_MAX_BYTES)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{name} must be UTF-8 text: invalid byte at offset "
+                         f"{exc.start}") from None
+
+
 def read_counts(text_or_file, column: Optional[str] = None, name: str = "counts file") -> list:
     """Parse examples-per-user counts: one integer per line, or a CSV with a header row.
 
-    A first non-blank line that is not an integer is read as a CSV header; ``column``
-    names the column to use (default the first). Blank lines are skipped. A line that
-    cannot be parsed raises ``ValueError`` naming its line number.
+    ``text_or_file`` is the text itself (a ``str``), a path (``os.PathLike``, read with
+    :func:`_read_counts_file`: regular files of at most 256 MiB) or an open text file (at
+    most 256 Mi characters are read). A first non-blank line that is not an integer is read
+    as a CSV header; ``column`` names the column to use (default the first). Blank lines are
+    skipped. A line that cannot be parsed raises ``ValueError`` naming its line number.
     """
-    text = text_or_file if isinstance(text_or_file, str) else text_or_file.read()
+    if isinstance(text_or_file, str):
+        text = text_or_file
+    elif isinstance(text_or_file, os.PathLike):
+        text = _read_counts_file(text_or_file)
+    else:
+        text = text_or_file.read(COUNTS_MAX_BYTES + 1)
+        if len(text) > COUNTS_MAX_BYTES:
+            raise ValueError(f"{name} must be at most {COUNTS_MAX_BYTES // 2 ** 20} MiB")
     lines = text.splitlines()
     first = next((i for i, ln in enumerate(lines) if ln.strip()), None)
     if first is None:
@@ -790,11 +814,7 @@ def add_arguments(p) -> None:
 
 
 def run(a) -> int:
-    try:
-        with open(a.counts, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise ValueError(f"counts: cannot read {a.counts!r}: {exc.strerror}") from None
+    text = _read_counts_file(a.counts)
     counts = read_counts(text, a.column, name=f"counts file {a.counts}")
     cands = None
     if a.candidates is not None:

@@ -95,7 +95,7 @@ def test_opacus_state_dict_round_trip_and_checks():
             ({"history": [(float("inf"), 0.5, 1)], "mechanism": "rdp"}, "noise_multiplier must be in"),
             ({"history": [("1.0", 0.5, 1)], "mechanism": "rdp"}, "noise_multiplier must be a real number"),
             ({"history": [(True, 0.5, 1)], "mechanism": "rdp"}, "noise_multiplier must be a real number"),
-            ({"history": [(1.0, 0.5, 0)], "mechanism": "rdp"}, r"steps must be an integer >= 1, got 0"),
+            ({"history": [(1.0, 0.5, 0)], "mechanism": "rdp"}, r"steps must be an integer >= 1 and <= 9007199254740992, got 0"),
             ({"history": [(1.0, 0.5, 2.5)], "mechanism": "rdp"}, "steps must be an integer >= 1"),
             ({"history": [(1.0, 0.5, True)], "mechanism": "rdp"}, "steps must be a real number"),
             ({"history": [(1.0, 0.5, None)], "mechanism": "rdp"}, "steps must be a real number")):

@@ -1,4 +1,4 @@
-"""Tables (grid → CSV/JSON/Markdown) and the shipped lookup table."""
+"""Tables (grid → CSV/JSON/Markdown); the shipped lookup table is in test_lookup.py."""
 import csv
 import dataclasses
 import importlib.util
@@ -14,13 +14,11 @@ import time
 import warnings
 
 import pytest
-from hypothesis import given, settings, strategies as st
 
 import accountant as acc
 import accountant.tables as tables
 from accountant.calibration import calibrate
 from accountant.cli import main
-from accountant.lookup import exact_entry, lookup_noise, table_axes
 from accountant.tables import COLUMNS, noise_table, write_table
 
 GRID = dict(epsilons="2,4", deltas="1e-5", sample_rates="0.02,0.05", epochs="1,3")
@@ -394,52 +392,3 @@ def test_build_lookup_keeps_certified_cells(tmp_path):
 def test_dask_missing_is_a_clear_error():
     with pytest.raises(ValueError, match="dask"):
         noise_table("2", "1e-5", "0.05", epochs="1", dask_scheduler="tcp://127.0.0.1:1")
-
-
-# ----------------------------------------------------------------------------------------
-# Lookup
-# ----------------------------------------------------------------------------------------
-def test_lookup_exact_grid_point_is_the_calibrated_value():
-    ax = table_axes()
-    e, d, q, T = 3.0, 1e-5, 0.01, 5000
-    assert e in ax["epsilon"] and d in ax["delta"] and q in ax["sample_rate"] and T in ax["steps"]
-    s = lookup_noise(e, d, q, T)
-    assert 1.21089 <= s <= 1.21089 * 1.001       # the issue's anchor, precomputed
-    sig, ce = exact_entry(e, d, q, T)
-    assert sig == s and ce <= e
-    r = calibrate(e, d, q, T, lookup=True)
-    assert r.source == "lookup" and r.noise_multiplier == s
-
-
-def test_lookup_outside_grid():
-    ax = table_axes()
-    assert lookup_noise(min(ax["epsilon"]) / 2, 1e-5, 0.01, 100) is None      # ε below grid
-    assert lookup_noise(3.0, min(ax["delta"]) / 10, 0.01, 100) is None        # δ below grid
-    assert lookup_noise(3.0, 1e-5, 0.01, max(ax["steps"]) + 1) is None        # T above grid
-    s = lookup_noise(3.0, 1e-5, 0.01, max(ax["steps"]) + 1, fallback=True)
-    assert s is not None and s > 0
-
-
-def test_lookup_bad_input():
-    for args, name in [((0.0, 1e-5, 0.01, 10), "epsilon"), ((1.0, 1.0, 0.01, 10), "delta"),
-                       ((1.0, 1e-5, 0.0, 10), "sample_rate"), ((1.0, 1e-5, 0.1, 0), "steps")]:
-        with pytest.raises(ValueError, match=name):
-            lookup_noise(*args)
-
-
-@settings(max_examples=5, deadline=None)
-@given(eps=st.floats(1.0, 9.0), logd=st.floats(-8, -5), logq=st.floats(math.log(0.005),
-       math.log(0.3)), T=st.integers(10, 20000))
-def test_lookup_is_conservative(eps, logd, logq, T):
-    delta, q = 10 ** logd, math.exp(logq)
-    s = lookup_noise(eps, delta, q, T)
-    assert s is not None
-    # A dominating grid point's σ is ≥ the optimum, which calibrate brackets within rtol.
-    r = calibrate(eps, delta, q, T)
-    assert s >= r.noise_multiplier / (1 + r.rtol)
-    # And it is certified directly on the query (when not the very same value, a σ above
-    # the calibrated one has an upper bound below it on the same grid).
-    if s > r.noise_multiplier * (1 + 1e-6):
-        up = acc.epsilon(acc.SubsampledGaussian(s, q), delta=delta, steps=T, method="pld",
-                         h=r.details.get("grid_step", 1e-4)).upper
-        assert up <= eps

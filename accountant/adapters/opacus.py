@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from typing import Callable, List, Optional, Tuple
 
 from .. import _validate as v
+from .._files import TORCH_MAX_BYTES, read_user_file
 from ..session import PrivacyAccountant
 
 __all__ = ["OpacusAccountant", "PLDOpacusAccountant", "RDPOpacusAccountant", "register",
@@ -154,16 +155,13 @@ class OpacusAccountant:
         ``GaussianAccountant``, or one of ours), its ``state_dict()``, the dict written by
         ``PrivacyEngine.save_checkpoint`` (its ``"privacy_accountant_state_dict"``), or the
         path of a file holding either, written with ``torch.save`` (read with
-        ``torch.load(weights_only=True)``, which runs no code from the file; needs torch).
+        ``torch.load(weights_only=True)``, which runs no code from the file; needs torch;
+        a regular file, or a symlink to one, of at most 2 GiB).
         ``options`` go to the constructor (``method=`` for this base class).
         """
         if isinstance(source, (str, os.PathLike)):
             path = os.fspath(source)
-            try:
-                with open(path, "rb") as fh:
-                    raw = fh.read()
-            except OSError as exc:
-                raise ValueError(f"cannot read {path!r}: {exc.strerror or exc}") from None
+            raw = read_user_file(path, what="state file", limit=TORCH_MAX_BYTES)
             hist, _ = read_torch_state(raw, f"file {path!r}")
         elif isinstance(source, Mapping):
             hist, _ = parse_opacus_state(source, checkpoint=True)
