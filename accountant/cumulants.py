@@ -15,6 +15,12 @@ relative accuracy) and one pass for all central moments about that mean — no r
 cancellation. Panels break at every component, at the tilted peaks and at the point where
 L equals the centre (the kink of |L − c|). The Gaussian pair and the Laplace pair are in
 closed form / exact piecewise integrals.
+
+Every pass is bounded in work (``_WORK``, in units of panel evaluations × components:
+mixtures with hundreds of components cost ~100× more per panel); a panel layout beyond
+reach returns NaN values with an infinite error (``Tilted``) or NaN moments, which the
+accountants refuse rather than score. ``Tilted.work`` records the cost, which the
+saddle-point accountant's per-query budget counts.
 """
 from __future__ import annotations
 
@@ -36,6 +42,32 @@ __all__ = ["StepMoments", "Tilted", "step_moments", "mechanism_moments", "tilted
 # orders of magnitude; 1e-12 gives cumulants to ~1e-13 relative (tests/test_cumulants.py).
 _RTOL = 1e-12
 _RTOL_TILT = 1e-11
+# Work of one quadrature pass, in "work units": 15-point panel evaluations × (mixture
+# components + 20) — one evaluation costs ~2.5 µs plus ~0.13 µs per component (both
+# mixtures are summed at 15 points for 8 moments), so a unit is ~0.13 µs on one core.
+# Panels are laid out around every component and tilted peak, so a mixture with m
+# components has O(m) panels costing O(m) each: an ELS with k = 256 took 0.3–6 s per
+# tilted quadrature under the fixed 100 000-visit cap, and a saddle-point query needs
+# dozens of them (issue 13: > 60 s). Adaptive refinement stops at _WORK (~0.4 s; this
+# leaves the cap at 100 000 visits up to 10 components: every usual mechanism); an
+# initial layout above 4·_WORK alone is out of reach (NaN values, infinite error).
+_WORK = 3e6
+_VISITS = 100000
+_CALL_WORK = 800.0    # Python overhead of one quadrature (~0.1 ms), in work units
+
+
+def _visits(loss, breaks) -> int:
+    """Panel visits allowed to one pass over ``breaks`` (−1: out of reach)."""
+    per = _per_panel(loss)
+    panels = breaks.shape[0] - 1
+    if panels * per > 4.0 * _WORK:
+        return -1
+    return int(min(_VISITS, max(_WORK / per - panels, 0.0)))
+
+
+def _per_panel(loss) -> float:
+    """Work units of one 15-point panel evaluation of ``loss``'s mixtures."""
+    return loss.pm.shape[0] + loss.qm.shape[0] + 20.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +115,8 @@ class Tilted:
     K3: float = 0.0   # third to fifth tilted cumulants (estimates only: the SPA-MSD
     K4: float = 0.0   # correction, and derivative data of the Hermite surrogate between
     K5: float = 0.0   # lattice tilts in accountant/saddlepoint.py)
+    work: float = 0.0  # what the quadrature cost, in work units (see _WORK): the
+                       # saddle-point accountant's budget is counted in them
 
 
 def _from_central(mean, mu2, mu3, mu4, mu5, abs1, abs3, rel_err):
@@ -116,11 +150,22 @@ def _mixture_moments(loss: GaussianMixtureLoss, under: str) -> StepMoments:
     # Means from non-negative integrands: −E_P[L] = E_P[expm1 L − L], E_Q[L] = E_P[L e^L − expm1 L].
     br0 = _breaks_with(loss, 0.0)
     kind = 4 if under == "Q" else 3
-    v, e = _ke.integrate_moments(kind, br0, *loss.args, 0.0, 0.0, 0.0, _RTOL)
+    nv = _visits(loss, br0)
+    if nv < 0:
+        return _failed_moments()
+    v, e, _ = _ke.integrate_moments(kind, br0, *loss.args, 0.0, 0.0, 0.0, _RTOL, 255, nv)
     mean = v[1] if under == "Q" else -v[1]
+    if not math.isfinite(mean):
+        return _failed_moments()
     err_mean = e[1] / max(abs(v[1]), 1e-300)
     br = _breaks_with(loss, 0.0, mean)
-    v, e = _ke.integrate_moments(1 if under == "Q" else 0, br, *loss.args, 0.0, 0.0, mean, _RTOL)
+    nv = _visits(loss, br)
+    if nv < 0:
+        return _failed_moments()
+    v, e, _ = _ke.integrate_moments(1 if under == "Q" else 0, br, *loss.args, 0.0, 0.0, mean,
+                                    _RTOL, 255, nv)
+    if not (v[0] > 0 and np.all(np.isfinite(v)) and np.all(np.isfinite(e))):
+        return _failed_moments()
     m0 = v[0]
     # Normalise by the computed mass (≈ 1) so the moments are of a probability law.
     mu = v / m0
@@ -134,35 +179,62 @@ def _mixture_moments(loss: GaussianMixtureLoss, under: str) -> StepMoments:
     return _from_central(mean + r, mu2, mu3, mu4, mu5, mu[6], mu[7], rel)
 
 
+def _failed_moments():
+    """Moments the quadrature cannot reach (too many panels × components, or values out
+    of floating-point range): NaN values and an infinite error, which the accountants
+    refuse rather than score."""
+    nan = math.nan
+    return StepMoments(nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, math.inf)
+
+
 def _mixture_tilted(loss: GaussianMixtureLoss, t: float, centre=None) -> Tilted:
     if loss.pm.shape[0] == 1 and loss.qm.shape[0] == 1:
         # Gaussian pair: under Q_t, L ~ N(μ²(1/2 + t), μ²); K(t) = t(1+t)μ²/2.
         mu2 = (loss.qm[0] - loss.pm[0]) ** 2 / loss.sigma ** 2
         return Tilted(t, 0.5 * t * (1 + t) * mu2, mu2 * (0.5 + t), mu2,
-                      2.0 * math.sqrt(2.0 / math.pi) * mu2 ** 1.5, 1e-16 * t * (1 + t) * mu2)
+                      2.0 * math.sqrt(2.0 / math.pi) * mu2 ** 1.5, 1e-16 * t * (1 + t) * mu2,
+                      work=1.0)
     br0 = _breaks_with(loss, t)
+    per = _per_panel(loss)
+    work = _CALL_WORK
+    nv = _visits(loss, br0)
+    if nv < 0:
+        # before the peak scan too, which alone costs as much as a pass
+        return _failed(t, work)
     shift = _km.tilted_log_peak(br0, *loss.args, t)
+    work += (br0.shape[0] / 15.0) * per
     # Components needed: mass, moments 1..5 and the absolute third moment (bits 0-5, 7).
     need = 0b10111111
     if centre is None or not math.isfinite(centre):
         # Pass 1 only locates the centre c ≈ K′(t) (a coarse tolerance suffices: pass 2
         # measures the residual mean about c and breaks its panels at the kink of |L − c|).
-        v1, _ = _ke.integrate_moments(2, br0, *loss.args, t, shift, 0.0, 1e-5, 3)
+        v1, _, n = _ke.integrate_moments(2, br0, *loss.args, t, shift, 0.0, 1e-5, 3, nv)
+        work += n * per
         if not (v1[0] > 0 and math.isfinite(v1[1])):
-            return _failed(t)
+            return _failed(t, work)
         c = v1[1] / v1[0]
     else:
         c = float(centre)
     br = _breaks_with(loss, t, c)
-    v, e = _ke.integrate_moments(2, br, *loss.args, t, shift, c, _RTOL_TILT, need)
+    nv = _visits(loss, br)
+    if nv < 0:
+        return _failed(t, work)
+    v, e, n = _ke.integrate_moments(2, br, *loss.args, t, shift, c, _RTOL_TILT, need, nv)
+    work += n * per
     if not (v[0] > 0 and np.all(np.isfinite(v))):
-        return _failed(t)
+        return _failed(t, work)
     r = v[1] / v[0]
     if centre is not None and r * r > 1e-8 * max(v[2] / v[0] - r * r, 1e-300):
         # The hint was off by more than 1e-4 sd: centre again so P_t stays tight.
         c = c + r
         br = _breaks_with(loss, t, c)
-        v, e = _ke.integrate_moments(2, br, *loss.args, t, shift, c, _RTOL_TILT, need)
+        nv = _visits(loss, br)
+        if nv < 0:
+            return _failed(t, work)
+        v, e, n = _ke.integrate_moments(2, br, *loss.args, t, shift, c, _RTOL_TILT, need, nv)
+        work += n * per
+        if not (v[0] > 0 and np.all(np.isfinite(v))):
+            return _failed(t, work)
     m0 = v[0]
     r = v[1] / m0
     K1 = c + r
@@ -178,14 +250,16 @@ def _mixture_tilted(loss: GaussianMixtureLoss, t: float, centre=None) -> Tilted:
     if not (math.isfinite(rel) and math.isfinite(abs_err_K)):
         rel = math.inf
     k3, k4, k5 = _higher(v, m0, r)
-    return Tilted(t, float(K), float(K1), float(K2), float(Pt), float(abs_err_K), rel, k3, k4, k5)
+    return Tilted(t, float(K), float(K1), float(K2), float(Pt), float(abs_err_K), rel, k3, k4, k5,
+                  float(work))
 
 
-def _failed(t):
+def _failed(t, work=_CALL_WORK):
     """The tilted law is out of the quadrature's reach at t (its mass underflows between
-    the panels, e.g. t ~ 1e8 on a bounded loss): NaN values, infinite error."""
+    the panels, e.g. t ~ 1e8 on a bounded loss, or the panel layout alone exceeds the work
+    cap): NaN values, infinite error."""
     nan = math.nan
-    return Tilted(t, nan, nan, nan, nan, math.inf, math.inf, nan, nan, nan)
+    return Tilted(t, nan, nan, nan, nan, math.inf, math.inf, nan, nan, nan, float(work))
 
 
 def _higher(v, m0, r):
@@ -271,7 +345,8 @@ def _laplace_tilted(loss: LaplaceLoss, t: float) -> Tilted:
     K2 = v[2] / v[0] - r * r
     Pt = v[7] / v[0] + 3.0 * abs(r) * (v[2] / v[0] + 2 * abs(r) * v[6] / v[0] + r * r)
     k3, k4, k5 = _higher(v, v[0], r)
-    return Tilted(t, K, float(K1), float(K2), float(Pt), 1e-13 * (1 + abs(K)), 1e-12, k3, k4, k5)
+    return Tilted(t, K, float(K1), float(K2), float(Pt), 1e-13 * (1 + abs(K)), 1e-12, k3, k4, k5,
+                  _CALL_WORK)
 
 
 # ----------------------------------------------------------------------------------------

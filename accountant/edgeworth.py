@@ -18,6 +18,11 @@ non-identical) and A.3 (i.i.d.), "no continuity" case, centred moments) on
 sup_x |F(x) − F̃₁(x)| for the order-1 expansion F̃₁ of each of X and Y. That interval is
 usually vacuous ([0, inf]) at DP-SGD sizes (its error term is of order 1/√(n·q)); the
 result then says so in ``warnings`` ("vacuous_interval") and ``details["interval"]``.
+
+A direction whose cumulants the quadrature cannot give (NaN: out of floating-point range
+or beyond the quadrature's work cap, :mod:`accountant.cumulants`) is refused with a
+ValueError: an estimate without one of its directions is not an estimate, and NaN, which
+compares false everywhere, used to score that direction ε = 0 silently.
 """
 from __future__ import annotations
 
@@ -175,6 +180,26 @@ def _top(KX, KY, hi_total):
 _NGRID = 257
 
 
+def _check_cumulants(schedule, direction, KX, KY):
+    """Refuse a direction whose cumulants are not finite numbers (a variance ≥ 0).
+
+    Every comparison with NaN is false, so NaN cumulants made δ̃ NaN on the whole grid,
+    the search found no ε with δ̃ > δ and the direction was scored ε = 0 — silently
+    dropping the leakier direction (issue 13: ε 0.092 where PLD says up to 624). An
+    estimate without one of its directions is not an estimate of the mechanism, so this
+    is an error, not a warning."""
+    for under, K in (("P", KX), ("Q", KY)):
+        if not (np.all(np.isfinite(K)) and K[1] >= 0.0):
+            bad = ", ".join(f"{m!r} x {s}" for m, s in schedule.counts()
+                            if not all(math.isfinite(c) for c in
+                                       mechanism_moments(m, direction, under).cumulants))
+            raise ValueError(
+                f"method 'edgeworth': the cumulants of the privacy loss ({direction} "
+                f"direction, under {under}) are out of the quadrature's reach"
+                + (f" for {bad}" if bad else "")
+                + "; no estimate without that direction: use method='pld' or 'rdp'")
+
+
 @lru_cache(maxsize=1024)
 def _curve(schedule, direction, order, interval):
     """Everything a query needs for one direction, cached per (schedule, direction, order):
@@ -183,6 +208,7 @@ def _curve(schedule, direction, order, interval):
     parts = schedule.counts()
     KX = np.array(composed_cumulants(schedule, direction, "P"))
     KY = np.array(composed_cumulants(schedule, direction, "Q"))
+    _check_cumulants(schedule, direction, KX, KY)
     hi_total = _hi_loss_total(parts, direction)
     warn = []
     for K in (KX, KY):
@@ -285,6 +311,11 @@ def compute(schedule, *, delta=None, epsilon=None, order=2, interval=True, **opt
                 up_d = _ke.ew_interval(eps, c["KX"], c["KY"], c["dX"], c["dY"], True)
             else:
                 lo_d, up_d = 0.0, 1.0
+        if any(x != x for x in (e_d, lo_d, up_d)):
+            # NaN compares false everywhere (max() would keep the other direction): never
+            # let a direction drop out of the worst case silently
+            raise ValueError(f"method 'edgeworth': the {d} direction produced no number "
+                             "(NaN) at this query; use method='pld' or 'rdp'")
         # Monotonicity matters down to a little below the δ the answer is read at.
         floor = 1e-3 * (delta if delta is not None else max(e_d, 1e-300))
         if _ke.ew_non_monotone_vals(c["vals"][0], floor):

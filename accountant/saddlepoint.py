@@ -24,9 +24,18 @@ K′(t₀) = ε + 1/t₀ + 1/(1+t₀) (it nearly minimises the bound); root-find
 affect validity. **SPA-MSD** (the method of steepest descent at t₀) is the estimate:
 δ_MSD = e^{F(t₀)}/√(2π F″(t₀)), F(t) = K(t) − tε − log t − log(1+t).
 
-Quadrature errors of K, K′, K″, P_t (reported by the adaptive rule) are propagated into
-the bound; ``certified=True`` only when they are small and the interval is not vacuous.
+Quadrature errors of K, K′, K″, P_t (reported by the adaptive rule) and the rounding of
+the evaluation itself are propagated into the bound (kernel ``spa_log``: at extreme tilts,
+t ~ 1e-7 where γ ~ 1e7, log δ_CLT is formed without the cancelling Gaussian exponents that
+once certified δ = 1.08); ``certified=True`` only when they are small and the interval is
+not vacuous. A δ lower bound above 1, or any lower bound above its upper bound, proves an
+escaped error: it is replaced by 0, not certified, and named in the warnings.
 Add/remove pairs: each direction is composed separately and the larger value reported.
+
+**Work budget.** Each lattice tilt costs a quadrature of the tilted law; a query spends
+at most ``work_budget`` quadrature work units (accountant.cumulants; default ≈ 3 s of
+quadrature, far above what usual mechanisms need), then the searches stop at the tilts
+already evaluated (the bounds stay valid, the warning "budget_exhausted" says so).
 
 **Tilt lattice** (what queries use; speed). Since the bound holds at every t, the bounds
 are taken at the tilts t_k = 2^{k/8}, whose quadratures (K..K^(5), P_t per step) are
@@ -49,6 +58,7 @@ cached per mechanism and shared by every T, δ and ε (T steps scale them by T):
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
@@ -77,6 +87,19 @@ _PATTERN_MAX = 10     # ... up to this many while it predicts over 100 × _BOUND
 _BOUND_RTOL = 1e-4    # ... stopped when the predicted gain is below this (relative ε, or
                       # absolute in log δ)
 _PREFILL = 6          # lattice tilts filled on each side of the first query's saddle point
+# Work budget of one query (both directions together; option ``work_budget``), in the
+# quadrature work units of accountant.cumulants (15-point panel evaluations × (mixture
+# components + 20), ~0.13 µs each on one core: 2e7 ≈ 2.6 s). A lattice tilt costs one
+# quadrature of the tilted law per distinct mechanism: ~1e3–1e4 units for the usual
+# mechanisms (up to ~2e6 at tilts past 1e4; a usual query spends 1e4–2e6 in all), but
+# ~5e6 for a mixture of hundreds of components (an ELS with k = 256), and a query visits
+# dozens of tilts (issue 13: > 60 s). Past the budget the searches stop at the tilts
+# already evaluated: every bound reported was evaluated at a real tilt, so it holds, but
+# it may be wide (warning "budget_exhausted").
+# Work units, not seconds: the result does not depend on the machine's speed or load,
+# nor on the time a first call spends compiling the kernels.
+_WORK_BUDGET = 2e7
+_STATE = threading.local()   # the running query's work left (queries may run in threads)
 _CURVE_CACHE: dict = {}
 _START_CACHE: dict = {}
 _LATTICE_CACHE: dict = {}
@@ -89,6 +112,27 @@ def _lat_t(k):
 class _BadTilt(Exception):
     """The quadrature cannot reach the tilted law at this lattice tilt (see
     cumulants.Tilted): searches treat it as the end of the lattice."""
+
+
+class _OutOfBudget(_BadTilt):
+    """The query's work budget is spent: no new quadrature. Searches treat it like an
+    unreachable tilt (they continue on the tilts already evaluated, which give valid
+    bounds); unlike a bad tilt it is not remembered, so a later query may evaluate it."""
+
+
+def _check_budget():
+    """Raise _OutOfBudget when the running query has spent its work budget (checked
+    before a new quadrature; cached tilts stay free)."""
+    left = getattr(_STATE, "left", None)
+    if left is not None and left <= 0.0:
+        _STATE.exhausted = True
+        raise _OutOfBudget()
+
+
+def _charge(work):
+    left = getattr(_STATE, "left", None)
+    if left is not None:
+        _STATE.left = left - work
 
 
 class _StepLattice:
@@ -113,11 +157,15 @@ class _StepLattice:
         self.accepted = {}
 
     def node(self, k):
-        r = self.nodes.get(k)
-        if r is None:
+        # ``in``, not ``get``: a tilt that failed is stored as None and must not be
+        # integrated again on every visit
+        if k not in self.nodes:
             if k > self.kmax:
                 raise _BadTilt(k)
             t = _lat_t(k)
+            fresh = (self.mechanism, self.direction, t) not in _TILT_CACHE
+            if fresh:
+                _check_budget()
             hint = None
             if self.nodes:
                 # centre hint: K′ extrapolated from the nearest lattice tilt evaluated
@@ -126,10 +174,13 @@ class _StepLattice:
                 if abs(kn - k) <= 4 and n is not None:
                     hint = n[2] + n[3] * (t - n[0])
             tl = mechanism_tilted(self.mechanism, self.direction, t, hint)
+            if fresh:
+                _charge(tl.work)
             r = (t, tl.K, tl.K1, tl.K2, tl.Pt, tl.abs_err_K, tl.rel_err, tl.K3, tl.K4, tl.K5)
-            if not all(math.isfinite(x) for x in r[1:5]):
+            if not (all(math.isfinite(x) for x in r[1:5]) and r[3] > 0.0 and r[4] > 0.0):
                 r = None
             self.nodes[k] = r
+        r = self.nodes[k]
         if r is None:
             raise _BadTilt(k)
         return r
@@ -669,16 +720,24 @@ def _prefill(curve, k):
     by a fraction of an octave) find their quadratures cached."""
     if k is None:
         return
-    for lat, _ in curve.lats:
-        if lat.prefilled:
-            continue
-        lat.prefilled = True
-        for j in range(1, _PREFILL + 1):
-            for kk in (k + j, k - j):
-                try:
-                    lat.node(kk)
-                except _BadTilt:
-                    pass
+    # Filling the cache does not change this query's result: running out of budget here
+    # is not reported.
+    spent = getattr(_STATE, "exhausted", False)
+    try:
+        for lat, _ in curve.lats:
+            if lat.prefilled:
+                continue
+            lat.prefilled = True
+            for j in range(1, _PREFILL + 1):
+                for kk in (k + j, k - j):
+                    try:
+                        lat.node(kk)
+                    except _OutOfBudget:
+                        return
+                    except _BadTilt:
+                        pass
+    finally:
+        _STATE.exhausted = spent
 
 
 def _remember_start(curve, k):
@@ -704,6 +763,8 @@ def _delta_direction(curve, eps):
         return -_lat_t(k) * curve.nval(k)[4]
 
     ka, kb = _lattice_cross(g, slope, curve.start)
+    if ka is None and kb is None:
+        raise _BadTilt()    # no tilt of the lattice could be evaluated
     _remember_start(curve, ka)
 
     def at_t0(sv):
@@ -722,6 +783,8 @@ def _delta_direction(curve, eps):
     t0 = math.exp(s0)
     clt = math.exp(lc) if lc > -745.0 else 0.0
     msd = math.exp(min(lm, 700.0)) if lm > -745.0 else 0.0
+    if getattr(_STATE, "exhausted", False):
+        msd = clt = math.nan     # as in _eps_direction: no estimate from a cut search
 
     logs = {}
 
@@ -751,7 +814,8 @@ def _delta_direction(curve, eps):
     lower = math.exp(v_lo) if v_lo > -745.0 else 0.0
     ok = all(curve.nodes[k][6] <= _INPUT_REL_OK for k in curve.touched)
     _prefill(curve, k0)
-    return clt, lower, max(upper, lower), msd, t0, ok
+    # not max(upper, lower): crossing bounds are a symptom the caller reports
+    return clt, lower, upper, msd, t0, ok
 
 
 def _log_add(a, b):
@@ -802,8 +866,14 @@ def _eps_direction(curve, delta):
         return max(e, 0.0), a
 
     clt, kc = estimate(1, g_clt, curve.start)
+    if kc is None:
+        raise _BadTilt()    # no tilt of the lattice could be evaluated
     _remember_start(curve, kc)
     msd, _ = estimate(2, g_msd, kc)
+    if getattr(_STATE, "exhausted", False):
+        # the searches stopped at the evaluated tilts: a crossing "found" there is an
+        # artefact, not an estimate (the caller reports the upper bound instead)
+        msd = clt = math.nan
 
     xtol = 1e-10
     bnd = {}
@@ -822,15 +892,38 @@ def _eps_direction(curve, delta):
     _, v_up = _walk(lambda k: -bounds(k)[0], kc, tol)
     _, v_lo = _walk(lambda k: bounds(k)[1], kc, tol, lo_flat=-1.0)
     upper = min(-v_up, top)
-    lower = min(max(v_lo, 0.0), upper)
+    # not clipped to the upper bound: crossing bounds are a symptom the caller reports
+    lower = max(v_lo, 0.0)
     ok = all(curve.nodes[k][6] <= _INPUT_REL_OK for k in curve.touched)
     _prefill(curve, kc)
     return msd, clt, lower, upper, ok
 
 
+def _consistent(d, lower, upper, ok, untrusted):
+    """(lower, ok) of one direction after checking lower ≤ upper.
+
+    Both are proven bounds on the same number, so a lower bound above the upper one
+    (by more than 1e-9 relative; the crossings are solved to 1e-10) proves that an error
+    escaped the error bound: the lower bound is replaced by 0 (always valid) and the
+    direction is not certified; the caller warns. Within the tolerance they meet."""
+    if lower <= upper:
+        return lower, ok
+    if lower <= upper * (1.0 + 1e-9) + 1e-300:
+        return upper, ok
+    untrusted.append(f"{d}: lower bound {lower:.17g} > upper bound {upper:.17g}")
+    return 0.0, False
+
+
 @register("saddlepoint")
-def compute(schedule, *, delta=None, epsilon=None, **options) -> Result:
+def compute(schedule, *, delta=None, epsilon=None, work_budget=None, **options) -> Result:
     """ε(δ) or δ(ε) by the saddle-point method with its rigorous error bound.
+
+    Parameters
+    ----------
+    work_budget : quadrature work one query may spend, in work units (15-point panel
+        evaluations × (mixture components + 20), ~0.13 µs each; default 2e7, ~3 s).
+        Past it the tilt searches stop at the tilts already evaluated and the (valid,
+        possibly wide) interval carries the warning "budget_exhausted".
 
     Returns
     -------
@@ -840,50 +933,112 @@ def compute(schedule, *, delta=None, epsilon=None, **options) -> Result:
     """
     if options:
         raise ValueError(f"unknown option(s) for method 'saddlepoint': {', '.join(sorted(options))}")
+    budget = _WORK_BUDGET if work_budget is None else work_budget
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not (
+            0 < budget < math.inf):
+        raise ValueError(f"work_budget must be a number in (0, inf), got {work_budget!r}")
+    budget = float(budget)
     dirs = directions_of(schedule)
     details = {"directions": {}, "theorem": "Alghamdi et al. 2023 (arXiv 2208.09595), SPA-CLT "
                "error bound with the Berry-Esseen constant 0.56 (non-identical steps)"}
     warn = []
     ok_all = True
-    if epsilon is not None:
-        eps = float(epsilon)
-        est = clt_v = lo = up = 0.0
-        for d in dirs:
-            curve = _curve_for(schedule, d)
-            try:
-                clt, lo_d, up_d, msd, t0, ok = _delta_direction(curve, eps)
-            except _BadTilt:      # nothing reliable: the vacuous interval, not certified
-                clt, lo_d, up_d, msd, t0, ok = 1.0, 0.0, 1.0, 1.0, math.nan, False
-            msd_c = min(max(msd, lo_d), up_d)
-            details["directions"][d] = {"t0": t0, "clt": clt, "msd": msd, "lower": lo_d,
-                                        "upper": up_d}
-            est, clt_v, lo, up = max(est, msd_c), max(clt_v, clt), max(lo, lo_d), max(up, up_d)
-            ok_all = ok_all and ok
-        details["clt"] = clt_v
-        quantity, at = "delta", eps
-        vacuous = lo <= 0.0 and up >= 1.0
-    else:
-        est = clt_v = lo = up = 0.0
-        for d in dirs:
-            curve = _curve_for(schedule, d)
-            try:
-                msd, clt, lo_d, up_d, ok = _eps_direction(curve, delta)
-            except _BadTilt:      # nothing reliable: the vacuous interval, not certified
-                top = curve.hi if math.isfinite(curve.hi) else math.inf
-                msd, clt, lo_d, up_d, ok = top, top, 0.0, top, False
-            msd_c = min(max(msd, lo_d), up_d)
-            details["directions"][d] = {"msd": msd, "clt": clt, "lower": lo_d, "upper": up_d}
-            est, clt_v, lo, up = max(est, msd_c), max(clt_v, clt), max(lo, lo_d), max(up, up_d)
-            ok_all = ok_all and ok
-        details["clt"] = clt_v
-        quantity, at = "epsilon", delta
-        vacuous = lo <= 0.0 and not math.isfinite(up)
-        if not math.isfinite(est):
-            est = up if math.isfinite(up) else est
+    left = [budget]
+    exhausted = []
+    untrusted = []
+    no_estimate = []
+    unreachable = []
+
+    def start(i, d):
+        # each direction may use what the earlier ones left, shared with the later ones
+        _STATE.left = share = max(left[0], 0.0) / (len(dirs) - i)
+        _STATE.exhausted = False
+        left[0] -= share
+        return _curve_for(schedule, d)
+
+    def finish(d):
+        left[0] += max(_STATE.left, 0.0)
+        if getattr(_STATE, "exhausted", False):
+            exhausted.append(d)
+
+    try:
+        if epsilon is not None:
+            eps = float(epsilon)
+            est = clt_v = lo = up = 0.0
+            for i, d in enumerate(dirs):
+                curve = start(i, d)
+                try:
+                    clt, lo_d, up_d, msd, t0, ok = _delta_direction(curve, eps)
+                except _BadTilt:      # nothing reliable: the vacuous interval, not certified
+                    clt, lo_d, up_d, msd, t0, ok = 1.0, 0.0, 1.0, 1.0, None, False
+                    unreachable.append(d)
+                finish(d)
+                up_d = min(up_d, 1.0)       # δ ≤ 1: the trivially valid upper bound
+                # δ ≤ 1 always: a lower bound above 1 (or above the upper bound) proves
+                # that some input or rounding error escaped the error bound here
+                lo_d, ok = _consistent(d, lo_d, up_d, ok, untrusted)
+                if not (msd == msd and clt == clt):
+                    no_estimate.append(d)
+                    msd = clt = up_d        # no estimate: the upper bound stands in
+                msd_c = min(max(msd, lo_d), up_d)
+                details["directions"][d] = {"t0": t0, "clt": clt, "msd": msd, "lower": lo_d,
+                                            "upper": up_d}
+                est, clt_v = max(est, msd_c), max(clt_v, clt)
+                lo, up = max(lo, lo_d), max(up, up_d)
+                ok_all = ok_all and ok
+            details["clt"] = clt_v
+            quantity, at = "delta", eps
+            vacuous = lo <= 0.0 and up >= 1.0
+        else:
+            est = clt_v = lo = up = 0.0
+            for i, d in enumerate(dirs):
+                curve = start(i, d)
+                try:
+                    msd, clt, lo_d, up_d, ok = _eps_direction(curve, delta)
+                except _BadTilt:      # nothing reliable: the vacuous interval, not certified
+                    top = curve.hi if math.isfinite(curve.hi) else math.inf
+                    msd, clt, lo_d, up_d, ok = top, top, 0.0, top, False
+                    unreachable.append(d)
+                finish(d)
+                lo_d, ok = _consistent(d, lo_d, up_d, ok, untrusted)
+                if not (msd == msd and clt == clt):
+                    no_estimate.append(d)
+                    msd = clt = up_d        # no estimate: the upper bound stands in
+                msd_c = min(max(msd, lo_d), up_d)
+                details["directions"][d] = {"msd": msd, "clt": clt, "lower": lo_d,
+                                            "upper": up_d}
+                est, clt_v = max(est, msd_c), max(clt_v, clt)
+                lo, up = max(lo, lo_d), max(up, up_d)
+                ok_all = ok_all and ok
+            details["clt"] = clt_v
+            quantity, at = "epsilon", delta
+            vacuous = lo <= 0.0 and not math.isfinite(up)
+            if not math.isfinite(est):
+                est = up if math.isfinite(up) else est
+    finally:
+        _STATE.left = None
+        _STATE.exhausted = False
     if vacuous:
         warn.append("vacuous_interval")
     if not ok_all:
         warn.append("inaccurate_inputs")
+    if exhausted:
+        warn.append(f"budget_exhausted: the tilt search of the {'/'.join(exhausted)} "
+                    f"direction stopped when its share of the work budget ({budget:g} units) "
+                    "was spent (each tilt of this mechanism needs a slow quadrature); the "
+                    "interval holds but may be wide (option work_budget=...)")
+    unreachable = [d for d in unreachable if d not in exhausted]
+    if unreachable:
+        warn.append(f"out_of_reach: no tilt of the {'/'.join(unreachable)} direction could be "
+                    "evaluated (the tilted law is beyond the quadrature: too many mixture "
+                    "components for its panels, or tilts past the lattice); that direction "
+                    "is the trivial interval: use method='pld' or 'rdp'")
+    if untrusted:
+        warn.append("lower_bound_untrusted: " + "; ".join(untrusted)
+                    + " (lowered to 0, not certified)")
+    if no_estimate:
+        warn.append(f"no_estimate: the {'/'.join(no_estimate)} direction has no saddle-point "
+                    "estimate; its upper bound is reported instead")
     certified = bool(ok_all and not vacuous and math.isfinite(up))
     if not math.isfinite(est):
         est = math.inf

@@ -121,6 +121,9 @@ _CASES = [
     ("ELS k=3", acc.ELS(noise_multiplier=2.0, sample_rate=0.05, max_examples_per_user=3), "remove"),
     ("ELS k=3 add", acc.ELS(noise_multiplier=2.0, sample_rate=0.05, max_examples_per_user=3), "add"),
     ("replace-one", acc.SubsampledGaussian(1.2, 0.02, neighboring="replace_one"), "remove"),
+    # σ = 0.05: L reaches ~950 at the panels' ends, where e^L overflowed against P's
+    # underflow (0·inf = NaN in every cumulant; issue 13)
+    ("psg sigma 0.05", acc.SubsampledGaussian(0.05, 9.176681639306093e-05), "remove"),
 ]
 
 

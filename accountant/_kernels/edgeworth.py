@@ -42,8 +42,18 @@ def _values(kind, x, pm, plw, qm, qlw, sigma, t, shift, c, out):
     else:
         w = math.exp(base + A)
         out[0] = w
-        g = _small_expm1_minus(L) if kind == 3 else _small_yexp_minus(L)
-        out[1] = w * g
+        if L > 1.0:
+            # P·e^L = Q: written with Q's own exponent, so that e^L overflowing where P
+            # underflows (σ = 0.05: L ≈ 950 at the panels' ends) does not make 0·inf = NaN
+            # (which used to turn every cumulant of the direction into NaN). For L > 1
+            # kind 4 adds positive terms and kind 3's difference e^L − (1 + L) keeps at
+            # least a quarter of e^L: no cancellation to speak of.
+            wq = math.exp(base + B)
+            g = wq - w * (1.0 + L) if kind == 3 else wq * (L - 1.0) + w
+            out[1] = g
+        else:
+            g = _small_expm1_minus(L) if kind == 3 else _small_yexp_minus(L)
+            out[1] = w * g
         for k in range(2, NV):
             out[k] = 0.0
         return
@@ -87,19 +97,25 @@ def _gk15v(kind, a, b, pm, plw, qm, qlw, sigma, t, shift, c, res, err, buf):
 
 
 @njit(cache=True)
-def integrate_moments(kind, breaks, pm, plw, qm, qlw, sigma, t, shift, c, rtol, need=255):
+def integrate_moments(kind, breaks, pm, plw, qm, qlw, sigma, t, shift, c, rtol, need=255,
+                      visits=100000):
     """Adaptive vector Gauss–Kronrod over the panels given by sorted ``breaks``.
 
     A panel is accepted when, for every component k in the bit mask ``need``, its Kronrod–Gauss difference is below
     rtol·|panel value| or below 1e-2·rtol·(Σ over the initial panels of |value_k|). Returns
     (values, error estimates), both of length NV; the error estimate bounds the sum of the
     accepted panels' Kronrod–Gauss differences (a conservative proxy for analytic
-    integrands). After 100 000 panel visits the remaining panels are accepted as they
-    are (their differences still enter the error estimate): a tilted law far out of
-    the panels' reach costs a bounded time and reports its error.
+    integrands). After ``visits`` panel visits (100 000 by default; callers lower it for
+    mixtures with many components, whose every evaluation costs more) the remaining
+    panels are accepted as they are (their differences still enter the error estimate):
+    a tilted law far out of the panels' reach costs a bounded time and reports its error.
+    Also returns the number of 15-point panel evaluations done (the work, for budgets).
+    More initial panels than the stack holds: NaN values (out of reach), no work.
     """
     npan = breaks.shape[0] - 1
     cap = 40000
+    if npan + 2 >= cap:
+        return np.full(NV, np.nan), np.full(NV, np.inf), 0
     sa = np.empty(cap)
     sb = np.empty(cap)
     sv = np.empty((cap, NV))
@@ -121,7 +137,8 @@ def integrate_moments(kind, breaks, pm, plw, qm, qlw, sigma, t, shift, c, rtol, 
     total = np.zeros(NV)
     terr = np.zeros(NV)
     n = npan
-    budget = 100000       # panel halvings: beyond it panels are accepted as they are
+    evals = npan
+    budget = visits       # panel visits: beyond it panels are accepted as they are
     while n > 0:
         n -= 1
         ok = True
@@ -159,7 +176,8 @@ def integrate_moments(kind, breaks, pm, plw, qm, qlw, sigma, t, shift, c, rtol, 
             se[n + 1, k] = er[k]
         depth[n + 1] = d + 1
         n += 2
-    return total, terr
+        evals += 2
+    return total, terr, evals
 
 
 # Offsets (in σ) of the panel ends around each centre: out to ±38σ, where a Gaussian factor
@@ -619,33 +637,145 @@ def ew_negative_density(K, order):
 _LOG_2BE = math.log(2.0 * 0.56)   # 2 × Berry–Esseen constant (Shevtsova 2010)
 
 
+_U = 2.0 ** -53                   # unit round-off
+
+
 @njit(cache=True, error_model="numpy")
 def _log_q(z):
-    """log q(z) = log(√(2π)·e^{z²/2}·Φ̄(z))."""
+    """log q(z) = log(√(2π)·e^{z²/2}·Φ̄(z)) (the log Mills ratio).
+
+    Past z = 25 from the asymptotic series directly (−log z + log Σ…): adding z²/2 back
+    to log Φ̄(z) ≈ −z²/2 − … would keep only the absolute rounding of z²/2 (1e-2 at
+    z = 1e7, i.e. a 1 % error in δ)."""
+    if z > 25.0:
+        z2 = z * z
+        s = 1.0
+        term = 1.0
+        for k in range(1, 13):
+            term *= -(2.0 * k - 1.0) / z2
+            s += term
+        return -math.log(z) + math.log(s)
     return LOG_SQRT_2PI + 0.5 * z * z + log_sf_normal(z)
 
 
 @njit(cache=True, error_model="numpy")
-def spa_log(eps, t, K, K1, K2, P, errK, rel):
-    """(log δ_CLT, log of the error bound with the propagated input errors) at ε, tilt t.
+def _rq(z):
+    """Rounding bound (absolute) of :func:`_log_q` at z: a few ulp of the terms summed."""
+    if z > 25.0:
+        return 8.0 * _U * (abs(math.log(z)) + 1.0)
+    return 8.0 * _U * (1.0 + 0.5 * z * z + abs(log_sf_normal(z)))
 
-    err = e^{K − tε}·t^t/(1+t)^{1+t}·1.12·P/K″^{3/2}; input errors (absolute errK in K,
-    relative ``rel`` in K″ and P) add (δ_CLT + err)·(e^{errK} − 1 + 10·rel).
+
+@njit(cache=True, error_model="numpy")
+def _log1mexp_err(d, dd):
+    """(log(1 − e^d), bound on its error) for d ≤ 0 known to ±dd (absolute).
+
+    The slope of log(1 − e^d) is 1/expm1(−d): where −d is not resolved from 0 by its
+    error the value is only bounded above (by log(−d + dd)) and the error returned is
+    infinite, which the caller turns into an error bound with no lower side."""
+    md = -d
+    if md > 2.0 * dd:
+        v = log1mexp(d)
+        return v, dd / math.expm1(md - dd) + 4.0 * _U * abs(v)
+    return math.log(max(md, 0.0) + dd), math.inf
+
+
+@njit(cache=True, error_model="numpy")
+def spa_log(eps, t, K, K1, K2, P, errK, rel):
+    """(log δ_CLT, log of the error bound with the propagated input and rounding errors)
+    at ε, tilt t.
+
+    δ_CLT = e^{K − tε − γ²/2}·(q(α) − q(β))/√(2π) and err = e^{K − tε}·t^t/(1+t)^{1+t}·
+    1.12·P/K″^{3/2}. Input errors (absolute errK in K, relative ``rel`` in K′, K″ and P)
+    and the rounding of this evaluation are added to err, so that δ_CLT ± err brackets
+    the true δ whatever the tilt. With f = e^{errK} − 1 + 10·rel (as before) the error
+    returned is
+
+        err·(1 + f)·e^{eta_e} + δ_CLT·((1 + f)·e^{eta} − 1),
+
+    eta_e bounding the rounding of log err, and eta that of log δ_CLT plus the
+    first-order effect on it of rel in K′ and K″ (which move γ, α, β), term by term.
+    Where q(α) − q(β) is not resolved from 0 by its own error (K″ below ~1e-28) δ_CLT is
+    only bounded above: the value returned is that bound and the error is ≥ it.
+
+    At α < 0 the Gaussian factors e^{−γ²/2} and e^{α²/2} (inside q(α)) are each huge
+    where tilts are extreme (tiny t: γ ≈ 1/(t√K″) reaches 1e7), and their quotient was
+    formed by subtracting two numbers of size γ²/2 ≈ 1e14: an absolute error of ~1e-2 in
+    log δ, enough to report δ_CLT = 1.019 and a "certified" δ > 1. There the exact
+    identity (α² − γ²)/2 = t²K″/2 − t(K′ − ε) gives
+
+        log δ_CLT = K − tK′ + t²K″/2 + log Φ̄(α) + log(1 − q(β)/q(α)),
+
+    with no large cancelling terms.
     """
+    if not (K2 > 0.0 and P > 0.0 and t > 0.0 and math.isfinite(K) and math.isfinite(K1)
+            and math.isfinite(K2) and math.isfinite(P) and math.isfinite(eps)):
+        # Nothing to approximate with: δ_CLT = 1 and an infinite error (no bound at all).
+        return 0.0, np.inf
     s = math.sqrt(K2)
-    gam = (K1 - eps) / s
-    alpha = t * s - gam
+    D = K1 - eps
+    gam = D / s
+    ts = t * s
+    alpha = ts - gam
     beta = alpha + s
-    la = _log_q(alpha)
-    lb = _log_q(beta)
-    base = K - t * eps
-    diff = la + log1mexp(lb - la) if lb < la else -np.inf
-    log_clt = base - 0.5 * gam * gam + diff - LOG_SQRT_2PI
+    # First-order absolute errors of γ, α, β: rounding and the relative input error rel
+    # of K′ (through K′ − ε) and of K″ (through s).
+    hrel = 0.5 * rel
+    dgam = abs(gam) * (3.0 * _U + hrel) + (_U * abs(D) + rel * abs(K1)) / s
+    dalpha = dgam + ts * (3.0 * _U + hrel) + _U * abs(alpha)
+    dbeta = dalpha + s * (2.0 * _U + hrel) + _U * abs(beta)
+    if alpha >= 0.0:
+        la = _log_q(alpha)
+        lb = _log_q(beta)
+        # |d log q/dz| ≤ 1 for z ≥ 0 (q′ = zq − 1 and z < 1/q(z) < z + 1/z)
+        dla = dalpha + _rq(alpha)
+        dlb = dbeta + _rq(beta)
+        d = lb - la
+        l1, dl1 = _log1mexp_err(d, dla + dlb + _U * abs(d))
+        g2 = 0.5 * gam * gam
+        base = K - t * eps
+        log_clt = base - g2 + la + l1 - LOG_SQRT_2PI
+        eta = (abs(gam) * dgam + dla
+               + 6.0 * _U * (abs(K) + abs(t * eps) + g2 + abs(la) + abs(l1) + 1.0))
+    else:
+        lsa = log_sf_normal(alpha)
+        # log Φ̄ has slope −φ/Φ̄ ∈ (−0.8, 0) for z < 0; erfc is good to a few ulp
+        dlsa = dalpha + 8.0 * _U * (1.0 + abs(lsa))
+        if beta < 0.0:
+            lsb = log_sf_normal(beta)
+            h = 0.5 * s * (alpha + beta)           # (β² − α²)/2, as (β − α)(β + α)/2
+            d = h + lsb - lsa
+            dd = ((0.5 * s + 1.0) * (dalpha + dbeta) + abs(h) * (hrel + 4.0 * _U)
+                  + 8.0 * _U * (2.0 + abs(lsa) + abs(lsb)))
+        else:
+            lb = _log_q(beta)
+            la_rest = LOG_SQRT_2PI + 0.5 * alpha * alpha
+            d = lb - la_rest - lsa
+            dd = (dbeta + _rq(beta) + (abs(alpha) + 1.0) * dalpha
+                  + 8.0 * _U * (1.0 + la_rest + abs(lsa)))
+        l1, dl1 = _log1mexp_err(d, dd + _U * abs(d))
+        m = K - t * K1 + 0.5 * t * t * K2
+        log_clt = m + lsa + l1
+        eta = (t * rel * abs(K1) + 0.5 * t * t * K2 * rel + dlsa
+               + 6.0 * _U * (abs(K) + abs(t * K1) + 0.5 * t * t * K2 + abs(lsa) + abs(l1)))
     log_gmax = t * math.log(t) - (1.0 + t) * math.log1p(t)
-    log_err = base + log_gmax + _LOG_2BE + math.log(P) - 1.5 * math.log(K2)
-    f = math.expm1(errK) + 10.0 * rel
-    if f > 0.0:
-        log_err = logaddexp(log_err + math.log1p(f), log_clt + math.log(f))
+    base = K - t * eps
+    lp = math.log(P)
+    lk = math.log(K2)
+    log_err = base + log_gmax + _LOG_2BE + lp - 1.5 * lk
+    eta_e = 8.0 * _U * (abs(K) + abs(t * eps) + abs(t * math.log(t)) + (1.0 + t) * math.log1p(t)
+                        + abs(lp) + 1.5 * abs(lk) + 2.0)
+    lf = math.log1p(math.expm1(errK) + 10.0 * rel)
+    log_err += eta_e + lf
+    if math.isinf(dl1):
+        # δ_CLT is only bounded above (by e^{log_clt + eta}): an error ≥ δ_CLT·e^{eta}
+        # leaves no lower side
+        eta += math.log(2.0)
+    else:
+        eta += dl1
+    hc = math.expm1(eta + lf)
+    if hc > 0.0:
+        log_err = logaddexp(log_err, log_clt + math.log(hc))
     return log_clt, log_err
 
 
