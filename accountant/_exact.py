@@ -534,7 +534,7 @@ def _mixture_log_delta_bound(p: _Pair, eps: float, side: str) -> float:
         ld = _NEG
     if not up:
         return ld + _log1mexp(log_err - ld) if ld > log_err else _NEG
-    log_p = _lse([lw - 0.5 * ((x - m) / sig) ** 2 for m, lw in zip(p.pm, p.plw)])
+    log_p = _lse([lw - 0.5 * ((x - m) / sig) * ((x - m) / sig) for m, lw in zip(p.pm, p.plw)])
     log_pbar = _lse([lw + log_sf_normal((x - m) / sig) for m, lw in zip(p.pm, p.plw)])
     miss = _logaddexp(lg, le) - log_p + log_pbar + math.log(2.0)
     return _logaddexp(_logaddexp(ld, log_err), miss)

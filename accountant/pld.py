@@ -52,7 +52,16 @@ Error terms, all added to the upper δ / subtracted from the lower δ:
   inverse transform; bounded per bin in tilted space, then untilted exactly.
 * Mass outside the window: tilted Chernoff bound η, untilted by e^{−λℓ + F(λ)}.
 * Mass at +∞ of the upper PLDs: 1 − Π(1 − δ_m(ε_top))^{T_m}, exact.
-* A relative margin T·2e-13 for the quadrature of the one-step cell integrals.
+* A relative margin T·5e-13 for the quadrature of the one-step cell integrals.
+* Q-mass outside the integrated outcome span (±40σ around the mixture components, below
+  the smallest double) goes to the upper PLD's mass at +∞. (The span was ±20σ and the
+  1e-88 left out was not added: at δ = 1e-300 the upper bound fell below the exact value
+  of a single step.)
+
+Leakiest step — every result's lower bound is at least the exact ε (δ) of the leakiest
+single step (post-processing, :func:`accountant._exact.composed_lower_epsilon`). An upper
+bound below it would be a bug in the error accounting; the RDP upper bound is then
+reported instead, with a ``pld_upper_below_proven_lower`` warning.
 
 ε(δ) is read from the exact δ(ε) of the discrete PLD (linear in e^ε between grid points);
 the result is the max over directions of each side.
@@ -60,8 +69,10 @@ the result is the max over directions of each side.
 Grid step — chosen from the requested accuracy: a pilot at h = 4e-3, then h from the measured
 law width ∝ h^p (p from the last two grids, 2 by default) until upper − lower ≤
 max(rtol·value, atol); ``h=`` fixes it. Grids are capped (one step: 4e6 points, composed
-window: 2^22); beyond that the coarser bracket is returned with a ``grid_capped`` warning,
-and a loss beyond ±600 raises ValueError (use RDP).
+window: 2^22); beyond that the coarser bracket is returned with a ``grid_capped`` warning.
+One-step grids are kept within ±600 (e^ℓ must be a double): the mass beyond the top is
+the exact δ(ε_top) at +∞, so clipping is always valid; a step whose δ(600) is not
+negligible raises ValueError (use RDP).
 
 Limits — when a step's privacy loss is concentrated far below the grid step (q ≲ 3e-4),
 both discretisations lose their second-order accuracy (each step's mean-preserving spread
@@ -125,9 +136,63 @@ class _OneStep:
         self.h = h
 
 
+_MAX_LOSS = 600.0
+
+
+def _check_loss_range(reach):
+    """The grid holds e^ℓ as a double: one-step losses beyond ±600 are refused."""
+    if not reach <= _MAX_LOSS:
+        raise ValueError("noise_multiplier too small for the PLD accountant: the one-step "
+                         f"privacy loss reaches {reach:.0f} (limit {_MAX_LOSS:.0f}); "
+                         "use method='rdp'")
+
+
 def _tail_z(tau):
-    """z with Φ̄(z) ≤ e^{−z²/2}/2 ≤ tau."""
-    return math.sqrt(2.0 * math.log(0.5 / tau))
+    """z with Φ̄(z) ≤ e^{−z²/2}/2 ≤ tau (tau > 0, subnormal allowed)."""
+    return math.sqrt(max(2.0 * (math.log(0.5) - math.log(tau)), 0.0))
+
+
+def _grid_end(means, logw, sigma, tau, sign):
+    """An outcome x with mixture mass ≤ tau beyond it (above for sign = 1, below for −1),
+    component by component: w_j·Φ̄(z) ≤ tau/K. A component of weight ≤ tau/K needs no
+    room at all (ELS puts weights of 1e-200 on shifts of 100σ: they set the grid end at a
+    loss of 4681 and the accountant refused). Only accuracy depends on it: the mass beyond
+    the grid is accounted exactly by the caller."""
+    K = means.shape[0]
+    best = None
+    for c, lw in zip(means, logw):
+        r = tau / K * math.exp(-lw) if lw > -700 else math.inf
+        if r >= 1.0:
+            continue
+        x = c + sign * sigma * _tail_z(min(r, 0.25))
+        best = x if best is None else (max(best, x) if sign > 0 else min(best, x))
+    if best is None:  # every component is lighter than tau/K: the heaviest one decides
+        j = int(np.argmax(logw))
+        best = means[j] + sign * sigma * _tail_z(0.25)
+    return float(best)
+
+
+def _lower_extension(pl, e_lo, tau_hi, tau_lo):
+    """A loss ε ≤ e_lo below which the P-mass no longer matters to the lower PLD:
+    e^ε·P[L ≤ ε] ≤ 1e-3·tau_hi (on [0, e^ε] the lowered profile 1 − u undershoots the true
+    one by at most that), searched in steps of σ/2 from the Q-tail point down to P's own
+    tail (P[X < x] ≤ tau_lo). Only accuracy depends on it."""
+    pm, plw, qm, qlw, sigma = pl.args
+    x = _grid_end(qm, qlw, sigma, tau_lo, -1.0)
+    x_stop = _grid_end(pm, plw, sigma, tau_lo, -1.0)
+    lt = math.log(1e-3 * tau_hi)
+    L = e_lo
+    for _ in range(400):
+        if L < -_MAX_LOSS:
+            break
+        lF = _km.log_sf_mixture(-x, -pm, plw, sigma)      # log P[X < x]
+        if L + lF <= lt or x <= x_stop:
+            break
+        x -= 0.5 * sigma
+        L = _km.loss(x, *pl.args)
+        if L != L:
+            return e_lo
+    return min(L, e_lo)
 
 
 def _mixture_one_step(pl: GaussianMixtureLoss, h, tau_hi, tau_lo):
@@ -135,23 +200,42 @@ def _mixture_one_step(pl: GaussianMixtureLoss, h, tau_hi, tau_lo):
     lo, hi = pl.lo_loss, pl.hi_loss
     # Grid ends: Q[X < x_lo] ≤ tau_lo and Q[X > x_hi] ≤ tau_hi, component by component
     # (w_j·Φ̄(z) ≤ tau/K for each of the K components of Q).
-    K = qm.shape[0]
     if math.isfinite(lo):
-        i0 = math.floor(lo / h)
+        e_lo = lo
     else:
-        x_lo = min(c - sigma * _tail_z(min(tau_lo / (K * math.exp(lw)), 0.25))
-                   for c, lw in zip(qm, qlw))
-        i0 = math.floor(_km.loss(x_lo, *pl.args) / h)
+        e_lo = _km.loss(_grid_end(qm, qlw, sigma, tau_lo, -1.0), *pl.args)
     if math.isfinite(hi):
-        i1 = math.ceil(hi / h)
+        e_hi = hi
     else:
-        x_hi = max(c + sigma * _tail_z(min(tau_hi / (K * math.exp(lw)), 0.25))
-                   for c, lw in zip(qm, qlw))
-        i1 = math.ceil(_km.loss(x_hi, *pl.args) / h)
-    if abs(i1 * h) > 600 or abs(i0 * h) > 600:
-        raise ValueError("noise_multiplier too small for the PLD accountant: the one-step "
-                         f"privacy loss reaches {max(abs(i0), abs(i1)) * h:.0f} (limit 600); "
-                         "use method='rdp'")
+        e_hi = _km.loss(_grid_end(qm, qlw, sigma, tau_hi, 1.0), *pl.args)
+    if not (e_lo == e_lo and e_hi == e_hi):
+        raise ValueError(f"the privacy loss of {pl!r} cannot be evaluated; use method='rdp'")
+    # The grid is kept within ±600 (e^ℓ must be a double). Below, the Q-mass moved up to
+    # ε_0 is < e^{−600}; above, the mass beyond ε_n goes to +∞ as the exact δ(ε_n), so
+    # clipping is always valid; it is refused only when δ(ε_n) is large enough to matter
+    # (a loss concentrated beyond 600: the step is not private enough for the PLD).
+    clipped = e_hi > _MAX_LOSS
+    i0 = math.floor(max(e_lo, -_MAX_LOSS) / h)
+    i1 = math.ceil(min(e_hi, _MAX_LOSS) / h) if not clipped else math.floor(_MAX_LOSS / h)
+    if clipped:
+        en = i1 * h
+        dt = math.exp(_km.log_hockey_stick(en, pm, plw, qm, qlw, sigma, lo, hi))
+        if dt > 1e3 * tau_hi:
+            _check_loss_range(e_hi)
+    # The grid ends above come from Q's tails (what the upper PLD needs). The lowered-chord
+    # construction follows the line 1 − u on [0, u_0]: that is a valid lower profile only
+    # for u_0 < 1 (the grid must start below ε = 0), and a tight one only when little
+    # P-mass lies below ε_0 (f − (1 − u) ≈ u·P[L ≤ ε_0] there). Extend the grid down to
+    # P's lower tail (the cells carry P-mass and almost no Q-mass) within a budget of
+    # max(npts, 1e5) points; if it still starts at ε_0 ≥ 0 the lower PLD is given up (the
+    # caller's leakiest-step bound remains).
+    lower_ok = True
+    if not math.isfinite(lo):
+        lp = _lower_extension(pl, e_lo, tau_hi, tau_lo)
+        ip = math.floor(max(lp, -_MAX_LOSS) / h) if lp == lp else i0
+        i0 = max(min(i0, ip, -1), i0 - max(i1 - i0 + 1, 100_000))
+    if i0 > -1:
+        lower_ok = False
     npts = i1 - i0 + 1
     if npts > _MAX_ONE_STEP:
         raise _GridTooLarge(npts)
@@ -169,33 +253,32 @@ def _mixture_one_step(pl: GaussianMixtureLoss, h, tau_hi, tau_lo):
     Pt = math.exp(_km.log_sf_mixture(xn, pm, plw, sigma)) if xn < np.inf else 0.0
     en = e0 + (npts - 1) * h
     dtop = math.exp(_km.log_hockey_stick(en, pm, plw, qm, qlw, sigma, lo, hi))
+    # Q-mass outside the integrated span (see _kernels.pld.mixture_cells), rounded up.
+    cmin, cmax = min(pm.min(), qm.min()), max(pm.max(), qm.max())
+    lost = (_exact.exp_up(_km.log_sf_mixture(cmax + _kp.SPAN_Z * sigma, qm, qlw, sigma))
+            + _exact.exp_up(_km.log_sf_mixture(-(cmin - _kp.SPAN_Z * sigma), -qm, qlw, sigma)))
     pi_up, pi_lo, ok = _kp.profiles(a, b, e0, h, Fb, Qb, r0, Pt, dtop)
-    return _OneStep(i0, pi_up, pi_lo, dtop, ok, h)
+    if not lower_ok:
+        pi_lo, ok = np.zeros_like(pi_lo), False
+    return _OneStep(i0, pi_up, pi_lo, dtop + lost, ok, h)
 
 
 def _generic_one_step(pl, h, tau_hi, tau_lo):
-    """Any PrivacyLoss with exact hockey stick and log_sf (e.g. Laplace): cell integrals from
-    the grid values, a_i = −s_i − S_P(ε_{i+1}), b_i = S_P(ε_i) + s_i with s_i the chord slope."""
+    """A bounded privacy loss whose cell integrals are known in closed form
+    (``pl.pld_cells``, e.g. Laplace). Differences of tail probabilities are never taken:
+    at s/b ≳ 30 they lose every digit (the P-mass of the upper PMF summed to 297)."""
     lo, hi = pl.lo_loss, pl.hi_loss
-    if not (math.isfinite(lo) and math.isfinite(hi)):
+    cells = getattr(pl, "pld_cells", None)
+    if cells is None or not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"unsupported privacy loss for the PLD accountant: {pl!r}")
+    _check_loss_range(max(abs(lo), abs(hi)))
     i0, i1 = math.floor(lo / h), math.ceil(hi / h)
     npts = i1 - i0 + 1
     if npts > _MAX_ONE_STEP:
         raise _GridTooLarge(npts)
-    e = (i0 + np.arange(npts)) * h
-    f = np.asarray(pl.hockey_stick(e), dtype=float)
-    S = np.exp(np.asarray(pl.log_sf(e, "P"), dtype=float))
-    SQ0 = math.exp(float(pl.log_sf(e[0], "Q")))
-    u = np.exp(e)
-    du = u[:-1] * math.expm1(h)
-    s = np.diff(f) / du
-    a = np.maximum(-s - S[1:], 0.0)
-    b = np.maximum(S[:-1] + s, 0.0)
-    Fb, Qb = 1.0 - S[0], 1.0 - SQ0
-    r0 = max(f[0] - (1.0 - u[0]), 0.0)
-    pi_up, pi_lo, ok = _kp.profiles(a, b, e[0], h, Fb, Qb, r0, S[-1], f[-1])
-    return _OneStep(i0, pi_up, pi_lo, f[-1], ok, h)
+    a, b, Fb, Qb, r0, Pt, dtop = cells(i0, h, npts)
+    pi_up, pi_lo, ok = _kp.profiles(a, b, i0 * h, h, Fb, Qb, r0, Pt, dtop)
+    return _OneStep(i0, pi_up, pi_lo, dtop, ok, h)
 
 
 class _GridTooLarge(Exception):
@@ -349,8 +432,8 @@ def _window_holds(parts, lam, w_lo, w_hi, sd, eta):
     le = math.log(eta)
     if not (w_lo < m1 < w_hi):
         return False
-    s_hi = (w_hi - m1) / sd ** 2
-    s_lo = (m1 - w_lo) / sd ** 2
+    s_hi = (w_hi - m1) / (sd * sd)
+    s_lo = (m1 - w_lo) / (sd * sd)
     ok_hi = parts.F(lam + s_hi)[0] - F0 - s_hi * w_hi <= le
     ok_lo = parts.F(lam - s_lo)[0] - F0 + s_lo * w_lo <= le
     return ok_hi and ok_lo
@@ -605,7 +688,8 @@ def _pow2_floor(x: float) -> float:
 def _eps_at_h(schedule, delta, h, dirs=None):
     counts = schedule.counts()
     T = schedule.steps
-    tau_hi = _pow2_floor(min(1e-5 * delta, 1e-10) / T)
+    # (floored at 1e-320: the grid end only sets accuracy, the mass above it is exact)
+    tau_hi = _pow2_floor(max(min(1e-5 * delta, 1e-10) / T, 1e-320))
     out = {}
     order = list(dirs if dirs is not None else list(directions_of(schedule)))
     if "remove" in order:  # usually the larger ε: its lower bound lets the others skip
@@ -769,8 +853,10 @@ def epsilon_bracket(schedule, delta, rtol=1e-3, atol=1e-3, h=None, max_refine=6)
     up = max(b[1] for b in best.values())
     if up > 0 and any(not b[2].lower_ok for b in best.values()):
         warns += ("lower_bound_degenerate: grid too coarse for the lowered-chord bound",)
+    # (only the direction that sets the upper bound: another one's terms at its own,
+    # smaller, ε say nothing about this answer)
     floor = max((b[2].error_floor(b[1]) for b in best.values()
-                 if math.isfinite(b[1]) and b[2].up is not None), default=0.0)
+                 if b[1] == up and math.isfinite(b[1]) and b[2].up is not None), default=0.0)
     if floor > 1e-2 * delta:
         warns += (f"delta_below_certifiable: the certified error terms reach {floor:.2g} "
                   f"near the answer (δ = {delta:g}); the bracket is valid but loose",)
@@ -858,7 +944,10 @@ def compute(schedule, *, delta=None, epsilon=None, rtol=None, atol=None, h=None,
             atol=(1e-3 if rtol is None else rtol) if atol is None else atol, h=h)
         if pure < up:
             up, details = pure, {**details, "pure_dp_bound": pure}
-            lo = min(lo, up)
+        r_, a_ = (1e-3 if rtol is None else rtol), ((1e-3 if rtol is None else rtol)
+                                                   if atol is None else atol)
+        lo, up, details, warns = _with_exact_lower(schedule, "epsilon", delta, lo, up,
+                                                   details, warns, r_, a_)
         return Result("epsilon", delta, up, lo, up, True, "pld", warns, details)
     if epsilon >= pure:
         return Result("delta", epsilon, 0.0, 0.0, 0.0, True, "pld",
@@ -866,5 +955,50 @@ def compute(schedule, *, delta=None, epsilon=None, rtol=None, atol=None, h=None,
     lo, up, details, warns = delta_bracket(
         schedule, epsilon, rtol=1e-3 if rtol is None else rtol,
         atol=0.0 if atol is None else atol, h=h)
+    lo, up, details, warns = _with_exact_lower(
+        schedule, "delta", epsilon, min(lo, 1.0), up, details, warns,
+        1e-3 if rtol is None else rtol, 0.0 if atol is None else atol)
     return Result("delta", epsilon, up, lo, up, True, "pld", warns, details)
 
+
+def _with_exact_lower(schedule, quantity, at, lo, up, details, warns, rtol, atol):
+    """Combine the PLD bracket with the exact bound of the leakiest single step
+    (post-processing: the composition leaks at least as much as any one of its steps,
+    :func:`accountant._exact.composed_lower_epsilon`).
+
+    The lower bound is the larger of the two. An upper bound below that proven lower
+    bound would mean an error term of the discretisation was not accounted for (it
+    happened at δ = 1e-300); should that ever occur again the PLD upper bound is not
+    trusted: the RDP upper bound (a different, independent proof) replaces it, with a
+    warning."""
+    if quantity == "epsilon":
+        exact = _exact.composed_lower_epsilon(schedule, at)
+    else:
+        exact = _exact.composed_lower_delta(schedule, at)
+    details = dict(details)
+    if exact > lo:
+        lo = exact
+        details["lower_from"] = "exact leakiest single step"
+        # The refinement's width warnings were about the PLD's own lower bound.
+        tgt = max(rtol * up, atol)
+        kept = []
+        for w in warns:
+            if w.startswith("lower_bound_degenerate"):
+                w += "; the lower bound is the exact value of the leakiest single step"
+            elif w.startswith("bracket_wider_than_requested"):
+                if up - lo <= tgt:
+                    continue
+                w = (f"bracket_wider_than_requested: width {up - lo:.3g} > {tgt:.3g}"
+                     + (" (limited by round-off/truncation terms, not by h)"
+                        if "limited by" in w else ""))
+            kept.append(w)
+        warns = tuple(kept)
+    if up < lo:
+        from . import rdp as _rdp
+        r = _rdp.compute(schedule, **{("delta" if quantity == "epsilon" else "epsilon"): at})
+        details["pld_upper_rejected"] = up
+        warns = tuple(warns) + (
+            f"pld_upper_below_proven_lower: the PLD upper bound {up:.6g} fell below the "
+            f"exact single-step lower bound {lo:.6g}; the RDP upper bound is reported",)
+        up = max(r.upper, lo)
+    return min(lo, up), up, details, warns

@@ -23,6 +23,7 @@ rounded to their side (a single step is therefore bracketed, not rounded to near
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -95,6 +96,10 @@ def _minimise(objective, orders=None, scan_values=None):
             more = 1.0 + (scan[0] - 1.0) * np.array([0.0625, 0.25])
             scan, vals = np.concatenate([more, scan]), np.concatenate([evaluate(more), vals])
     if not np.any(np.isfinite(vals)):
+        if orders is not None:
+            raise ValueError("orders: none of the given orders yields a finite RDP bound "
+                             "(the divergence overflows there); give smaller orders or "
+                             "omit orders")
         raise RuntimeError("internal error: no RDP order could be evaluated")
     best = int(np.argmin(vals))
     value, alpha = float(vals[best]), float(scan[best])
@@ -201,6 +206,39 @@ def certify(quantity: str, at: float, value: float, info: dict, up_sched, lo_sch
     return Result(quantity, at, upper, lower, upper, True, "rdp", details=info)
 
 
+_ORDERS_MSG = "orders must be a non-empty list of finite real numbers in (1, inf)"
+
+
+def _check_orders(orders) -> np.ndarray:
+    """A 1-d float array of orders α > 1, or a ValueError naming ``orders`` (a dict, a
+    set, a string, complex or non-numeric entries are refused, not passed to numpy)."""
+    if isinstance(orders, (str, bytes, dict, set, frozenset)):
+        raise ValueError(f"{_ORDERS_MSG}, got {type(orders).__name__}")
+    if isinstance(orders, np.ndarray):
+        items = orders.ravel().tolist() if orders.ndim == 1 else None
+    else:
+        try:
+            items = list(orders)
+        except TypeError:
+            items = None
+    if not items:
+        raise ValueError(f"{_ORDERS_MSG}, got {orders!r:.60}")
+    out = []
+    for a in items:
+        if isinstance(a, bool) or not isinstance(a, numbers.Real):
+            raise ValueError(f"{_ORDERS_MSG}, got an entry {a!r:.40}")
+        try:
+            f = float(a)
+        except (OverflowError, ValueError, TypeError):
+            raise ValueError(f"{_ORDERS_MSG}, got an entry {a!r:.40}") from None
+        if not (1.0 < f < math.inf):
+            raise ValueError(f"{_ORDERS_MSG}, got an entry {a!r:.40}")
+        out.append(f)
+    if len(out) > 10_000:
+        raise ValueError(f"orders must hold at most 10000 orders, got {len(out)}")
+    return np.array(out)
+
+
 @register("rdp")
 def compute(schedule, *, delta=None, epsilon=None, orders=None) -> Result:
     """RDP ε(δ) or δ(ε) of a schedule.
@@ -211,9 +249,7 @@ def compute(schedule, *, delta=None, epsilon=None, orders=None) -> Result:
         reproduce a peer's grid).
     """
     if orders is not None:
-        orders = np.asarray(orders, dtype=float)
-        if orders.ndim != 1 or orders.size == 0 or not np.all(orders > 1) or not np.all(np.isfinite(orders)):
-            raise ValueError("orders must be a non-empty list of finite numbers in (1, inf)")
+        orders = _check_orders(orders)
     dirs = directions_of(schedule)
     if delta is not None:
         def obj(d, a, r=None):

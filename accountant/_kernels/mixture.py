@@ -389,6 +389,71 @@ def _gval(x, pm, plw, qm, qlw, s2, t):
             - 0.5 * x * x / s2)
 
 
+#: Largest scan of ``_cgf_panels``; a CGF that would need more points takes the coupling
+#: bound (``cgf_coupling_bound``) instead.
+SCAN_MAX = 400000
+
+
+@njit(cache=True)
+def scan_size(t, pm, qm, sigma):
+    """Number of points the scan of ``_cgf_panels`` needs at t (as a float: it can be
+    astronomically large, σ = 1e-6 with shifts 0..100 needs ~1e17)."""
+    s2 = sigma * sigma
+    lo = np.inf
+    hi = -np.inf
+    for i in range(pm.shape[0]):
+        lo = min(lo, pm[i])
+        hi = max(hi, pm[i])
+    vp = 0.25 * (hi - lo) ** 2
+    for j in range(qm.shape[0]):
+        lo = min(lo, qm[j])
+        hi = max(hi, qm[j])
+        for i in range(pm.shape[0]):
+            c = (1.0 + t) * qm[j] - t * pm[i]
+            lo = min(lo, c)
+            hi = max(hi, c)
+    lo -= 10.0 * sigma
+    hi += 10.0 * sigma
+    if qm.shape[0] == 1 and t >= 0.0:
+        h = 4.0 * sigma
+    else:
+        h = 4.0 * sigma / math.sqrt(1.0 + max(t, 0.0) * vp / s2)
+    return (hi - lo) / h + 1.0
+
+
+@njit(cache=True)
+def cgf_coupling_bound(t, pm, plw, qm, qlw, sigma):
+    """An upper bound on K(t) = log ∫ Q^{1+t}P^{−t} for t > 0, from joint convexity:
+    (x, y) ↦ x^{1+t}y^{−t} is jointly convex on (0, ∞)² (the perspective of x^{1+t}), so for
+    any coupling π of Q's weights w_j and P's weights u_i,
+    ∫ Q^{1+t}P^{−t} ≤ Σ_ij π_ij ∫ N(c_j)^{1+t}N(a_i)^{−t} = Σ_ij π_ij e^{t(1+t)(c_j − a_i)²/(2σ²)}.
+    The smaller of the product coupling (in log space: no weight underflows) and, when P
+    and Q have the same number of components, the index-wise one (replace-one pairs, where
+    it is nearly tight) is returned. NaN for t ≤ 0 (no bound of this form)."""
+    if not t > 0.0:
+        return np.nan
+    c2 = t * (1.0 + t) / (2.0 * sigma * sigma)
+    best = NEG_INF
+    for i in range(pm.shape[0]):
+        for j in range(qm.shape[0]):
+            d = qm[j] - pm[i]
+            v = plw[i] + qlw[j] + c2 * d * d
+            best = logaddexp(best, v)
+    if pm.shape[0] == qm.shape[0] and pm.shape[0] > 1:
+        same = True
+        for i in range(pm.shape[0]):
+            if plw[i] != qlw[i]:
+                same = False
+        if same:
+            diag = NEG_INF
+            for i in range(pm.shape[0]):
+                d = qm[i] - pm[i]
+                diag = logaddexp(diag, plw[i] + c2 * d * d)
+            best = min(best, diag)
+    # the sums above carry a relative rounding error of a few ulps per term
+    return best + 1e-12 * (abs(best) + 1.0)
+
+
 @njit(cache=True)
 def _cgf_panels(t, pm, plw, qm, qlw, sigma, small):
     """Sorted panel ends covering the mass of Q^{1+t}P^{−t} (and, if ``small``, of P and Q
@@ -415,9 +480,10 @@ def _cgf_panels(t, pm, plw, qm, qlw, sigma, small):
         h = 4.0 * sigma
     else:
         h = 4.0 * sigma / math.sqrt(1.0 + max(t, 0.0) * vp / s2)
-    npt = int(math.ceil((hi - lo) / h)) + 1
-    if npt > 400000:
-        npt = 400000
+    npt = int(min(math.ceil((hi - lo) / h), 1e15)) + 1
+    if npt > SCAN_MAX:
+        # (cgf does not get here: it takes the coupling bound first)
+        npt = SCAN_MAX
     h = (hi - lo) / (npt - 1)
     g = np.empty(npt)
     best = 0
@@ -607,6 +673,11 @@ def cgf(t, pm, plw, qm, qlw, sigma, rtol):
             and t > 0.0 and t <= 5000.0):
         c = qm[1] - qm[0]
         return _log_binom_two_point(int(t) + 1, qlw[1], qlw[0], c * c / (2.0 * s2))
+    if scan_size(t, pm, qm, sigma) > SCAN_MAX:
+        # The quadrature cannot resolve the integrand within bounded work (tiny σ against
+        # the spread of the means): the joint-convexity bound, valid for t > 0, is what
+        # the RDP accountant needs (an upper bound); NaN (never trusted) for t < 0.
+        return cgf_coupling_bound(t, pm, plw, qm, qlw, sigma)
     ends, gpk = _cgf_panels(t, pm, plw, qm, qlw, sigma, False)
     shift = gpk - math.log(sigma) - LOG_SQRT_2PI
     val = _integrate_runs(0, ends, pm, plw, qm, qlw, sigma, t, shift, rtol)

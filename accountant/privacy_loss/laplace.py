@@ -59,6 +59,56 @@ class LaplaceLoss(PrivacyLoss):
             out = np.where(e >= self.eps0, -np.inf, np.where(e < -self.eps0, 0.0, val))
         return out if out.ndim else float(out)
 
+    def pld_cells(self, i0: int, h: float, npts: int):
+        """Cell integrals of the PLD discretisation on the grid ε_i = (i0 + i)·h, i < npts,
+        in closed form (notes/math.md §1, :mod:`accountant._kernels.pld`):
+        ``(a, b, Fb, Qb, r0, Pt, dtop)`` with, for cell i = (ε_i, ε_{i+1}],
+        a_i = E_P[expm1(L − ε_i); cell]/expm1(h) and b_i = E_P[e^h − e^{L−ε_i}; cell]/expm1(h);
+        Fb = P[L ≤ ε_0], Qb = Q[L ≤ ε_0], r0 = E_P[(e^{ε_0} − e^L)_+], Pt = P[L > ε_{n}],
+        dtop = δ(ε_n). The grid must cover [−ε₀, ε₀] (ε_0 ≤ −s/b, ε_n ≥ s/b).
+
+        Under P, L has an atom ½ at −ε₀, an atom ½e^{−ε₀} at ε₀ and the density
+        ¼e^{−(ℓ+ε₀)/2} on (−ε₀, ε₀). On the part [ε_i + t0, ε_i + t1] of a cell (c = the
+        density at ε_i):
+        ∫ c e^{−t/2}(e^t − 1) dt = 2c·e^{t0/2}·expm1((t1 − t0)/2)·(−expm1(−(t0 + t1)/2)),
+        ∫ c e^{−t/2}(e^h − e^t) dt = 2c·e^{t0/2}·expm1((t1 − t0)/2)·expm1(h − (t0 + t1)/2),
+        products of non-negative factors (no cancellation, a few ulps each), unlike
+        differences of the tail probabilities, which lose everything at s/b ≳ 30.
+        """
+        e0 = self.eps0
+        em1h = math.expm1(h)
+        ncell = npts - 1
+        eps = (i0 + np.arange(npts)) * h
+        if not (eps[0] <= -e0 and eps[-1] >= e0):
+            raise ValueError("the PLD grid must cover the Laplace loss range")
+        el = eps[:-1]
+        t0 = np.clip(-e0 - el, 0.0, h)
+        t1 = np.clip(e0 - el, 0.0, h)
+        width = np.maximum(t1 - t0, 0.0)
+        # log of 2c = ½e^{−(ε_i + ε₀)/2}, then ×e^{t0/2}
+        lc = math.log(0.5) - 0.5 * (el + e0) + 0.5 * t0
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            common = np.where(width > 0, np.exp(lc) * np.expm1(0.5 * width), 0.0)
+            a = common * -np.expm1(-0.5 * (t0 + t1)) / em1h
+            b = common * np.expm1(np.maximum(h - 0.5 * (t0 + t1), 0.0)) / em1h
+        Fb = Qb = 0.0
+        # Atom ½ at −ε₀ (Q-mass ½e^{−ε₀}).
+        j = int(np.searchsorted(eps, -e0, side="left"))   # eps[j] ≥ −ε₀ > eps[j−1]
+        if j == 0:
+            Fb, Qb = 0.5, 0.5 * math.exp(-e0)
+        else:
+            t = -e0 - eps[j - 1]
+            a[j - 1] += 0.5 * math.expm1(t) / em1h
+            b[j - 1] += 0.5 * math.exp(t) * math.expm1(h - t) / em1h
+        # Atom ½e^{−ε₀} at ε₀ (Q-mass ½).
+        k = int(np.searchsorted(eps, e0, side="left"))
+        if 0 < k <= ncell:
+            t = e0 - eps[k - 1]
+            m = 0.5 * math.exp(-e0)
+            a[k - 1] += m * math.expm1(t) / em1h
+            b[k - 1] += m * math.exp(t) * math.expm1(h - t) / em1h
+        return a, b, Fb, Qb, 0.0, 0.0, 0.0
+
     def cgf(self, t):
         """K_Y(t) = log[ (1+t)/(1+2t)·e^{t s/b} + t/(1+2t)·e^{−(1+t) s/b} ] (Mironov 2017,
         Laplace RDP with α = 1 + t); the removable singularity at t = −½ is taken by its limit."""

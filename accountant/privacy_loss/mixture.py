@@ -19,26 +19,33 @@ _RTOL = 1e-11
 _OFFSETS = np.array([-38.0, -16.0, -8.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 38.0])
 
 
-def _clean(means, weights):
+def _clean(means, weights, log_weights=False):
+    """Sorted distinct means with their log weights (components of weight 0 dropped;
+    equal means merged so that the limits of L are exact). ``log_weights``: the weights
+    are given as logarithms, so that weights below the smallest double (ELS: the
+    Binomial(k, q) pmf at large j) are kept, not rounded to 0."""
     means = np.asarray(means, dtype=float)
-    weights = np.asarray(weights, dtype=float)
-    keep = weights > 0
-    means, weights = means[keep], weights[keep]
-    # Merge equal means so that limits of L are exact.
+    lw = np.asarray(weights, dtype=float)
+    if not log_weights:
+        with np.errstate(divide="ignore"):
+            lw = np.log(lw)
+    keep = lw > -np.inf
+    means, lw = means[keep], lw[keep]
     um = np.unique(means)
-    uw = np.array([weights[means == m].sum() for m in um])
-    return um, uw
+    ulw = np.array([np.logaddexp.reduce(lw[means == m]) for m in um])
+    return um, ulw
 
 
 class GaussianMixtureLoss(PrivacyLoss):
     """L(x) = log Σ_j w_j N(x; c_j, σ²) − log Σ_i u_i N(x; a_i, σ²), increasing in x."""
 
-    def __init__(self, sigma, p_means, p_weights, q_means, q_weights, direction="remove"):
+    def __init__(self, sigma, p_means, p_weights, q_means, q_weights, direction="remove",
+                 log_weights=False):
         self.sigma = float(sigma)
-        pm, pw = _clean(p_means, p_weights)
-        qm, qw = _clean(q_means, q_weights)
-        self.pm, self.plw = pm, np.log(pw)
-        self.qm, self.qlw = qm, np.log(qw)
+        pm, plw = _clean(p_means, p_weights, log_weights)
+        qm, qlw = _clean(q_means, q_weights, log_weights)
+        self.pm, self.plw = pm, plw
+        self.qm, self.qlw = qm, qlw
         self.direction = direction
         # Limits of L at ∓∞ come from the outermost components (notes/math.md §2).
         # At x → −∞ the lowest mean dominates each density; at +∞ the highest.
