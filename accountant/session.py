@@ -50,8 +50,9 @@ holds nothing the accountants cannot compute:
   a state file too;
 * steps: integers in [1, :data:`MAX_STEPS`] = [1, 2**53], for every segment and for the
   total, so that every count is exact in floating point;
-* examples per user k (ELS, ULS) at most :data:`MAX_EXAMPLES_PER_USER` = 10**5: the ELS
-  privacy loss is a mixture of k + 1 Gaussians (seconds at 10**5, minutes at 10**6).
+* examples per user k (ELS, ULS) at most :data:`MAX_EXAMPLES_PER_USER`, the mechanisms'
+  own ELS limit (:data:`accountant.mechanisms.MAX_ELS_EXAMPLES` = 256): the ELS privacy
+  loss is a mixture of k + 1 Gaussians.
 """
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ from ._optimize import minimize_bounded
 from . import _validate as v
 from ._files import STATE_MAX_BYTES, TORCH_MAX_BYTES, read_user_file, write_atomically
 from .bounds import Result, emit_warnings
-from .mechanisms import (ELS, MECHANISM_TYPES, ULS, Gaussian, MixtureOfGaussians,
+from .mechanisms import (ELS, MAX_ELS_EXAMPLES, MECHANISM_TYPES, ULS, Gaussian, MixtureOfGaussians,
                          Schedule, SubsampledGaussian, as_schedule, is_identity)
 from ._kernels import mixture as _km
 from .privacy_loss import GaussianMixtureLoss, LaplaceLoss, loss_for, privacy_losses
@@ -83,7 +84,7 @@ STATE_FORMAT = "dp-accountant/PrivacyAccountant"
 SCHEMA_VERSION = 1
 # Limits of a recorded history (module docstring, "Recordable histories").
 MAX_STEPS = 2 ** 53
-MAX_EXAMPLES_PER_USER = 10 ** 5
+MAX_EXAMPLES_PER_USER = MAX_ELS_EXAMPLES
 
 
 # ----------------------------------------------------------------------------------------
@@ -640,7 +641,7 @@ class PrivacyAccountant:
 
         Limits (as for :meth:`compose` and :meth:`load`): σ as every mechanism accepts it,
         steps an integer in [1, 2**53] (the history's total too), ``examples_per_user`` ≤
-        10**5; ValueError naming the argument and its range otherwise, and nothing is
+        MAX_EXAMPLES_PER_USER; ValueError naming the argument and its range otherwise, and nothing is
         recorded.
         """
         mech = _mechanism(noise_multiplier, sample_rate, examples_per_user, sampling)
@@ -650,7 +651,7 @@ class PrivacyAccountant:
         """Record ``steps`` repetitions of a mechanism (or of a Schedule).
 
         The limits of a recorded history apply (module docstring: steps in [1, 2**53] per
-        segment and in total, examples per user ≤ 10**5); ValueError, and nothing recorded,
+        segment and in total, examples per user ≤ MAX_EXAMPLES_PER_USER); ValueError, and nothing recorded,
         otherwise.
         """
         sched = as_schedule(mechanism, steps)

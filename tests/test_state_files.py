@@ -355,9 +355,9 @@ def test_step_and_compose_apply_the_same_limits():
            (lambda: a.step(1.0, 0.01, examples_per_user=10 ** 400, sampling="els"),
             "max_examples_per_user"),
            (lambda: a.step(1.0, 0.01, examples_per_user=MAX_EXAMPLES_PER_USER + 1,
-                           sampling="els"), "max_examples_per_user", "100000"),
+                           sampling="els"), "max_examples_per_user", str(MAX_EXAMPLES_PER_USER)),
            (lambda: a.compose(ULS(1.0, 0.1, MAX_EXAMPLES_PER_USER + 1)),
-            "max_examples_per_user", "100000")]
+            "max_examples_per_user", str(MAX_EXAMPLES_PER_USER))]
     for call, *needles in bad:
         with pytest.raises(ValueError) as e:
             call()
