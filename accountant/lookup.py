@@ -1,51 +1,169 @@
-"""Microsecond noise-multiplier lookup in the shipped precomputed table.
+"""Microsecond noise-multiplier lookup with proven bounds, from a shipped certified lattice.
 
-The table (``accountant/data/noise_table.npz``, built by
-:func:`accountant.tables.build_lookup`) holds, for a grid of (ε, δ, q, T), the σ returned
-by :func:`accountant.calibration.calibrate` with the PLD accountant (Poisson sampling,
-add/remove): its certified ε is ≤ the grid ε, and it is within the table's rtol of the
-optimum.
+``lookup_noise(epsilon, delta, sample_rate, steps)`` answers "which σ makes T steps of the
+Poisson-subsampled Gaussian (add/remove) spend at most ε at δ?" in microseconds, with a
+σ that is *certified sufficient* (its PLD-certified ε at the query is ≤ ε, so it is never
+below the smallest sufficient σ, nor below :func:`accountant.calibrate`'s answer) and a
+*proven* bound ``max_excess`` on how far above the optimum it can be. Outside the table's
+ranges it calibrates (``fallback=True``, the default) or raises ValueError.
 
-Conservative answers: the true ε of DP-SGD grows with q and T and shrinks with σ, and the
-smallest σ meeting (ε, δ) grows as ε or δ shrink. So the entry at the grid point
-(ε′, δ′, q′, T′) with ε′ ≤ ε, δ′ ≤ δ, q′ ≥ q, T′ ≥ T (the nearest such point on each axis)
-is a σ whose certified ε at (q′, T′) is ≤ ε′ ≤ ε, hence a valid σ for the query. Outside
-the grid there is no dominating point and :func:`lookup_noise` returns None (or calibrates
-with ``fallback=True``).
+The table (``accountant/data/noise_table.npz``, built by :mod:`accountant.lookup_build`)
+is a lattice, not a grid of calibrations. For sample rates q (ratio 1.05 apart), step
+counts T (ratio ≤ 1.12 apart, sparser where σ hardly depends on T) and noise multipliers
+σ_j = 1.03^j, it stores the PLD accountant's certified bracket lower ≤ ε(δ) ≤ upper at
+seven δ from 1e-8 to 1e-5 (half-decades); one FFT composition per lattice point serves all
+seven. Storing ε per σ instead of σ per ε removes the ε axis: any ε in [1, 8] is answered
+by the first σ_j whose bound fits, so the σ spacing (3 %) is the whole cost of the ε axis.
+
+Why the answer is proven sufficient (docs/math.md, "Noise lookup table"):
+
+* Monotonicity: ε(δ) of the mechanism grows with q and T and falls as σ grows (each is a
+  post-processing of the other: drop steps, replace a step's output by pure noise with
+  probability 1 − q/q′, add independent Gaussian noise). So the lattice point
+  (q′ ≥ q, T′ ≥ T, σ_j ≤ σ) bounds the query's ε from above.
+* Between the stored δ: for a fixed mechanism, δ as a function of x = e^ε is convex and
+  non-increasing (a supremum of affine functions of x), so x(δ) = e^{ε(δ)} is convex in δ
+  and lies below the chord between two stored δ; the chord of the stored upper bounds is a
+  proven upper bound on e^{ε(δ)}. The answer is the first σ_j whose chord is ≤ e^ε.
+* Stored values are rounded outward (upper bounds up, lower bounds down, on a 1/4096 grid
+  in ln ε, with a further 1e-6 relative margin), and the returned σ is raised by 1e-12
+  relative to cover the last-ulp differences of exp between platforms.
+
+Why ``max_excess`` is proven: at the dominated corner (q″ ≤ q, T″ ≤ T, δ″ ≥ δ) the largest
+σ_j whose certified *lower* bound exceeds ε has a true ε above the target, and so does the
+query's mechanism at σ_j (monotonicity again): the optimal σ is above σ_j, hence
+σ/σ_opt − 1 ≤ σ/σ_j − 1 = ``max_excess``. It is an upper bound on the excess over the
+optimum, and therefore over ``calibrate``'s σ (which is ≥ the optimum).
+
+A query that is exactly one of the calibrated grid points kept from the earlier table
+(ε ∈ {1, 2, 3, 4, 8}, δ ∈ {1e-8, 1e-6, 1e-5}, ten q, nine T) returns that calibration
+(``calibrate(..., lookup=True)`` uses the same entries through :func:`exact_entry`).
 """
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["lookup_noise", "exact_entry", "table_axes"]
+from . import _validate as v
+
+__all__ = ["NoiseLookup", "lookup_noise", "exact_entry", "table_axes"]
 
 _FILE = "noise_table.npz"
+# Relative margin on returned σ (up) and proven lower σ (down): covers exp's last-ulp
+# differences between the build machine and this one.
+_SAFETY = 1e-12
 
 
+@dataclass(frozen=True, slots=True)
+class NoiseLookup:
+    """Answer of :func:`lookup_noise`.
+
+    Attributes
+    ----------
+    noise_multiplier : σ; certified sufficient (its certified ε at the query ≤ target).
+    source : "table" (shipped lattice or a kept calibration) or "calibrate" (fallback).
+    max_excess : proven bound on σ/σ_opt − 1, σ_opt the smallest σ whose true ε(δ) ≤ the
+        target (hence also on the excess over :func:`accountant.calibrate`'s σ); inf when
+        nothing is proven.
+    epsilon : a certified upper bound on ε(δ) at (σ, sample_rate, steps) — ≤ target.
+    certified : whether ``epsilon`` is a proven bound (always, for method "pld").
+    lower_bound : the proven lower bound on σ_opt behind ``max_excess`` (0 when none).
+    target_epsilon, delta, sample_rate, steps : the query.
+    method : the accountant that certifies the numbers ("pld").
+    """
+
+    noise_multiplier: float
+    source: str
+    max_excess: float
+    epsilon: float
+    certified: bool
+    lower_bound: float
+    target_epsilon: float
+    delta: float
+    sample_rate: float
+    steps: int
+    method: str = "pld"
+
+    def __float__(self) -> float:
+        return float(self.noise_multiplier)
+
+    def as_dict(self) -> dict:
+        return {"noise_multiplier": self.noise_multiplier, "source": self.source,
+                "max_excess": self.max_excess, "epsilon": self.epsilon,
+                "certified": self.certified, "kind": "certified" if self.certified else "estimate",
+                "lower_bound": self.lower_bound, "target_epsilon": self.target_epsilon,
+                "delta": self.delta, "sample_rate": self.sample_rate, "steps": self.steps,
+                "method": self.method}
+
+
+# ----------------------------------------------------------------------------------------
+# The shipped table
+# ----------------------------------------------------------------------------------------
 class _Table:
-    __slots__ = ("eps", "delta", "q", "steps", "sigma", "ceps", "rtol")
+    __slots__ = ("q", "rows", "deltas", "neg_up", "neg_lo", "scale", "log_s", "eps_range",
+                 "exact", "exact_axes", "exact_rtol", "all_steps")
 
-    def __init__(self):
+    def __init__(self, path=None):
         import numpy as np
         try:
-            from importlib.resources import files
-            blob = files("accountant").joinpath("data").joinpath(_FILE)
-            with blob.open("rb") as fh:
+            if path is None:
+                from importlib.resources import files
+                path = files("accountant").joinpath("data").joinpath(_FILE)
+            with path.open("rb") if hasattr(path, "open") else open(path, "rb") as fh:
                 z = np.load(fh)
                 data = {k: z[k] for k in z.files}
         except (FileNotFoundError, ModuleNotFoundError, OSError):
             raise RuntimeError("the lookup table accountant/data/noise_table.npz is missing "
                                "from this installation") from None
-        # Plain Python lists: bisect and indexing on them cost ~100 ns each.
-        self.eps = [float(x) for x in data["epsilon"]]
-        self.delta = [float(x) for x in data["delta"]]
-        self.q = [float(x) for x in data["sample_rate"]]
-        self.steps = [int(x) for x in data["steps"]]
-        self.sigma = data["noise_multiplier"].tolist()
-        self.ceps = data["certified_epsilon"].tolist()
-        self.rtol = float(data["rtol"])
+        if int(data.get("format", 1)) != 2:
+            raise RuntimeError("accountant/data/noise_table.npz has an old format; rebuild "
+                               "it with python -m accountant.lookup_build")
+        # Plain lists and arrays: bisect on them costs ~100 ns a probe, numpy far more.
+        self.q = [float(x) for x in data["q"]]
+        rs = [int(x) for x in data["row_start"]]
+        steps = [int(x) for x in data["steps"]]
+        j0 = [int(x) for x in data["j0"]]
+        nj = [int(x) for x in data["nj"]]
+        off = [int(x) for x in data["offset"]]
+        self.rows = [(steps[rs[a]:rs[a + 1]],
+                      [(j0[c], nj[c], off[c]) for c in range(rs[a], rs[a + 1])])
+                     for a in range(len(self.q))]
+        self.all_steps = sorted(set(steps))
+        self.deltas = [float(x) for x in data["delta"]]
+        self.scale = float(data["scale"])
+        self.log_s = float(data["sigma_log_step"])
+        self.eps_range = tuple(float(x) for x in data["epsilon_range"])
+        up = np.cumsum(data["dup"], dtype=np.int32)
+        gap = data["gap"]
+        lo = up - gap.astype(np.int32)
+        # A lower bound may always be lowered: clamped into int16 (never used: ε ≥ 1 here).
+        np.maximum(lo, -32767, out=lo)
+        lo[gap == int(data["gap_none"])] = -32767
+        # Columns decrease along σ; negated they increase, as bisect needs.
+        np.negative(up, out=up)
+        np.negative(lo, out=lo)
+        self.neg_up = array("h", up.astype(np.int16).tobytes())
+        self.neg_lo = array("h", lo.astype(np.int16).tobytes())
+        self.exact, self.exact_axes, self.exact_rtol = {}, None, None
+        if "exact_noise_multiplier" in data:
+            e = data["exact_epsilon"].tolist()
+            d = data["exact_delta"].tolist()
+            qq = data["exact_sample_rate"].tolist()
+            tt = [int(x) for x in data["exact_steps"]]
+            sig = data["exact_noise_multiplier"].tolist()
+            ce = data["exact_certified_epsilon"].tolist()
+            self.exact_axes = (e, d, qq, tt)
+            self.exact_rtol = float(data["exact_rtol"])
+            for i, ei in enumerate(e):
+                for j, dj in enumerate(d):
+                    for k, qk in enumerate(qq):
+                        for m, tm in enumerate(tt):
+                            s = sig[i][j][k][m]
+                            if s == s:
+                                self.exact[(ei, dj, qk, tm)] = (s, ce[i][j][k][m])
 
 
 @lru_cache(maxsize=1)
@@ -54,72 +172,165 @@ def _table() -> _Table:
 
 
 def table_axes() -> dict:
-    """The grid of the shipped table (epsilon, delta, sample_rate, steps) and its rtol."""
+    """Ranges and nodes of the shipped table: ``epsilon`` (lowest, highest), ``delta``,
+    ``sample_rate`` and ``steps`` (all nodes; each sample-rate row uses a subset of the
+    steps), and ``rtol`` of the calibrated grid points kept for exact hits."""
     t = _table()
-    return {"epsilon": tuple(t.eps), "delta": tuple(t.delta), "sample_rate": tuple(t.q),
-            "steps": tuple(t.steps), "rtol": t.rtol}
+    return {"epsilon": t.eps_range, "delta": tuple(t.deltas), "sample_rate": tuple(t.q),
+            "steps": tuple(t.all_steps), "rtol": t.exact_rtol}
 
 
-def _check(epsilon, delta, sample_rate, steps):
-    # Inline checks (the validators cost more than the lookup itself).
-    if not (isinstance(epsilon, (int, float)) and epsilon > 0 and epsilon < math.inf):
-        raise ValueError(f"epsilon must be in (0, inf), got {epsilon!r}")
-    if not (isinstance(delta, (int, float)) and 0 < delta < 1):
-        raise ValueError(f"delta must be in (0, 1), got {delta!r}")
-    if not (isinstance(sample_rate, (int, float)) and 0 < sample_rate <= 1):
-        raise ValueError(f"sample_rate must be in (0, 1], got {sample_rate!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        if isinstance(steps, float) and steps.is_integer() and steps >= 1:
-            return int(steps)
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    return steps
+def _ranges(t) -> str:
+    return (f"epsilon in [{t.eps_range[0]:g}, {t.eps_range[1]:g}], delta in "
+            f"[{t.deltas[0]:g}, {t.deltas[-1]:g}], sample_rate in [{t.q[0]:g}, {t.q[-1]:g}], "
+            f"steps in [{t.all_steps[0]}, {t.all_steps[-1]}]")
 
 
-def lookup_noise(epsilon, delta, sample_rate, steps, *, fallback=False, **calibrate_options):
-    """A certified-sufficient noise multiplier from the shipped table, in microseconds.
+def _inside(t, eps, delta, q, T) -> bool:
+    return (t.eps_range[0] <= eps <= t.eps_range[1] and t.deltas[0] <= delta <= t.deltas[-1]
+            and t.q[0] <= q <= t.q[-1] and t.all_steps[0] <= T <= t.all_steps[-1])
 
-    Returns the σ of the nearest dominating grid point (ε′ ≤ ε, δ′ ≤ δ, q′ ≥ q, T′ ≥ T),
-    or None when the query is outside the grid (or that cell is out of range). With
-    ``fallback=True`` the query is calibrated instead (``calibrate(...).noise_multiplier``,
-    options passed on).
+
+def _from_table(t, eps, delta, q, T):
+    """(σ, certified ε at the query, proven lower bound on σ_opt), or None."""
+    S = t.scale
+    x = S * math.log(eps)
+    U = t.neg_up
+    # Upper: dominating lattice point q′ ≥ q, T′ ≥ T.
+    steps, cells = t.rows[bisect_left(t.q, q)]
+    j0, nj, off = cells[bisect_left(steps, T)]
+    m = bisect_right(t.deltas, delta) - 1
+    base = off + m * nj
+    # First σ_j whose stored upper ε at δ_m is ≤ ε (u ≤ floor(x); u carries a margin).
+    thr = -math.floor(x)
+    jm = bisect_left(U, thr, base, base + nj) - base
+    if jm >= nj:
+        return None
+    dm = t.deltas[m]
+    if delta > dm:
+        # δ between two stored δ: the chord of e^ε (convex in δ) over the two columns; its
+        # first fitting σ_j lies between the two columns' own answers.
+        lam = (delta - dm) / (t.deltas[m + 1] - dm)
+        base2 = base + nj
+        j = bisect_left(U, thr, base2, base2 + nj) - base2
+        while True:
+            e1 = math.exp(-U[base + j] / S)
+            e2 = math.exp(-U[base2 + j] / S)
+            chord = (1.0 - lam) * math.exp(min(e1 - eps, 700.0)) + lam * math.exp(e2 - eps)
+            if chord <= 1.0 - 1e-12 or j >= jm:
+                break
+            j += 1
+        eps_cert = eps + math.log(chord) if chord <= 1.0 - 1e-12 else min(e1, eps)
+    else:
+        j = jm
+        # (Stored values carry a margin above the bound: capping the report at ε is safe.)
+        eps_cert = min(math.exp(-U[base + j] / S), eps)
+    sigma = math.exp((j0 + j) * t.log_s) * (1.0 + _SAFETY)
+    # Proven lower bound: dominated lattice point q″ ≤ q, T″ ≤ T, δ″ ≥ δ; the largest σ_j
+    # whose certified lower ε exceeds ε (stored ℓ = floor(S ln lower) > x).
+    steps, cells = t.rows[bisect_right(t.q, q) - 1]
+    j0, nj, off = cells[bisect_right(steps, T) - 1]
+    base = off + bisect_left(t.deltas, delta) * nj
+    jl = bisect_right(t.neg_lo, -(math.floor(x + 1e-6) + 1), base, base + nj) - base - 1
+    lower = math.exp((j0 + jl) * t.log_s) * (1.0 - _SAFETY) if jl >= 0 else 0.0
+    return sigma, eps_cert, lower
+
+
+# ----------------------------------------------------------------------------------------
+# Public functions
+# ----------------------------------------------------------------------------------------
+def lookup_noise(epsilon, delta, sample_rate, steps, *, method="pld", fallback=True):
+    """A certified-sufficient noise multiplier in microseconds, with a proven excess bound.
+
+    Parameters
+    ----------
+    epsilon : target ε > 0.
+    delta : in (0, 1).
+    sample_rate : Poisson sampling rate q in (0, 1] (add/remove adjacency).
+    steps : integer ≥ 1.
+    method : "pld" only: the table is certified with the PLD accountant (None = "pld").
+    fallback : outside the table's ranges, calibrate (True, milliseconds to a second) or
+        raise ValueError (False).
+
+    Returns
+    -------
+    NoiseLookup — ``float(result)`` is σ; ``result.max_excess`` bounds σ/σ_opt − 1.
+
+    Raises
+    ------
+    ValueError : bad arguments; ``method`` other than "pld"; a query outside the table
+        with ``fallback=False`` (the message gives the table's ranges); or, on fallback,
+        whatever :func:`accountant.calibrate` raises (e.g. a target out of its σ range).
     """
-    steps = _check(epsilon, delta, sample_rate, steps)
+    # Plain floats and ints (the common case) skip the general checks, which cost as much
+    # as the lookup; anything else (numpy scalars, …) goes through them.
+    if type(epsilon) is float and 0.0 < epsilon < math.inf:
+        eps = epsilon
+    else:
+        eps = v.positive("epsilon", epsilon)
+    if type(delta) is float and 0.0 < delta < 1.0:
+        d = delta
+    else:
+        d = v.delta("delta", delta)
+    if type(sample_rate) is float and 0.0 < sample_rate <= 1.0:
+        q = sample_rate
+    else:
+        q = v.sample_rate("sample_rate", sample_rate)
+    if type(steps) is int and steps >= 1:
+        T = steps
+    else:
+        T = v.count("steps", steps)
+    if method is not None and method != "pld":
+        raise ValueError(f"method must be 'pld' (the shipped table is certified with the "
+                         f"PLD accountant; use calibrate(..., method=...)), got {method!r}")
     t = _table()
-    i = bisect_right(t.eps, epsilon * (1 + 1e-12)) - 1
-    j = bisect_right(t.delta, delta * (1 + 1e-12)) - 1
-    k = bisect_left(t.q, sample_rate * (1 - 1e-12))
-    m = bisect_left(t.steps, steps)
-    if i >= 0 and j >= 0 and k < len(t.q) and m < len(t.steps):
-        s = t.sigma[i][j][k][m]
-        if s == s:  # not NaN
-            return s
-    if fallback:
-        from .calibration import calibrate
-        return calibrate(epsilon, delta, sample_rate, steps, **calibrate_options).noise_multiplier
-    return None
+    hit = t.exact.get((eps, d, q, T))
+    if hit is not None:
+        sig, ce = hit
+        # A calibration with rtol: σ ≤ σ_opt·(1 + rtol) (calibrate's certified promise).
+        r = t.exact_rtol
+        return NoiseLookup(sig, "table", r, ce, True, sig / (1.0 + r), eps, d, q, T)
+    if _inside(t, eps, d, q, T):
+        got = _from_table(t, eps, d, q, T)
+        if got is not None:
+            sig, ce, low = got
+            excess = sig / low - 1.0 if low > 0 else math.inf
+            return NoiseLookup(sig, "table", excess, ce, True, low, eps, d, q, T)
+    if not fallback:
+        raise ValueError(f"the query (epsilon={eps:g}, delta={d:g}, sample_rate={q:g}, "
+                         f"steps={T}) is outside the lookup table's grid ({_ranges(t)}); "
+                         "use fallback=True or calibrate()")
+    from .calibration import calibrate
+    c = calibrate(eps, d, q, T)
+    proven = c.certified and c.optimality in ("certified", "table")
+    excess = c.rtol if proven else math.inf
+    low = c.noise_multiplier / (1.0 + c.rtol) if proven else 0.0
+    return NoiseLookup(c.noise_multiplier, "calibrate", excess, c.epsilon, c.certified, low,
+                       eps, d, q, T)
 
 
 def exact_entry(epsilon, delta, sample_rate, steps, rtol=None):
-    """(σ, certified ε) when the query is exactly a grid point of the table (and the
-    table's rtol is ≤ ``rtol``), else None."""
+    """(σ, certified ε) when the query is exactly one of the calibrated grid points kept in
+    the table (and their rtol is ≤ ``rtol``), else None. These are
+    :func:`accountant.calibrate`'s own answers, precomputed."""
     try:
         t = _table()
     except RuntimeError:
         return None
-    if rtol is not None and t.rtol > rtol * (1 + 1e-9):
+    if t.exact_axes is None:
         return None
+    if rtol is not None and t.exact_rtol > rtol * (1 + 1e-9):
+        return None
+    e, d, qq, tt = t.exact_axes
 
     def find(axis, x):
-        p = bisect_left(axis, x * (1 - 1e-12))
-        if p < len(axis) and abs(axis[p] - x) <= 1e-12 * abs(x):
-            return p
+        for a in axis:
+            if abs(a - x) <= 1e-12 * abs(x):
+                return a
         return None
 
-    i, j, k = find(t.eps, epsilon), find(t.delta, delta), find(t.q, sample_rate)
-    m = bisect_left(t.steps, steps)
-    if None in (i, j, k) or m >= len(t.steps) or t.steps[m] != steps:
+    key = (find(e, epsilon), find(d, delta), find(qq, sample_rate),
+           steps if steps in tt else None)
+    if None in key:
         return None
-    s = t.sigma[i][j][k][m]
-    if s != s:
-        return None
-    return s, t.ceps[i][j][k][m]
+    return t.exact.get(key)
