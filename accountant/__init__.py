@@ -19,6 +19,7 @@ _LAZY = {
     "calibrate_steps": "calibration",
     "calibrate_sample_rate": "calibration",
     "lookup_noise": "lookup",
+    "NoiseLookup": "lookup",
     "choose_contribution_bound": "user_level",
     "compare_sampling": "user_level",
     "compare": "comparison",
