@@ -950,13 +950,8 @@ def calibrate_sample_rate(noise_multiplier, target_epsilon, delta, steps, method
 def add_arguments(p):
     p.add_argument("--epsilon", type=float, default=None, help="target epsilon (> 0, required)")
     p.add_argument("--delta", type=float, default=None, help="delta in (0, 1) (required)")
-    p.add_argument("--sample-rate", type=float, default=None,
-                   help="Poisson sampling rate q in (0, 1] (user rate for --sampling uls); "
-                        "required: give 1 for full batches")
-    p.add_argument("--steps", type=float, default=None,
-                   help="number of steps (integer >= 1); required unless --epochs is given")
-    p.add_argument("--epochs", type=float, default=None,
-                   help="alternative to --steps: steps = ceil(epochs / sample_rate)")
+    from .cli import add_rate_and_steps
+    add_rate_and_steps(p)
     p.add_argument("--method", default="pld",
                    help="pld | rdp | saddlepoint (certified) | edgeworth (an estimate: the "
                         "sigma may spend more than the target)")

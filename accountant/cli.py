@@ -24,16 +24,21 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
-def _add_mechanism_args(p: argparse.ArgumentParser, *, need_sigma: bool = True):
-    p.add_argument("--noise-multiplier", type=float, required=False,
-                   help="noise standard deviation per unit sensitivity (Laplace: scale)")
+def add_rate_and_steps(p: argparse.ArgumentParser) -> None:
+    """--sample-rate and --steps | --epochs: no defaults (each changes the answer)."""
     p.add_argument("--sample-rate", type=float, default=None,
-                   help="Poisson sampling rate q in (0, 1] (user rate for --sampling uls); "
+                   help="Poisson sampling rate q in [0, 1] (user rate for --sampling uls); "
                         "required: give 1 for full batches")
     p.add_argument("--steps", type=float, default=None,
                    help="number of steps (integer >= 1); required unless --epochs is given")
     p.add_argument("--epochs", type=float, default=None,
                    help="alternative to --steps: steps = ceil(epochs / sample_rate)")
+
+
+def _add_mechanism_args(p: argparse.ArgumentParser, *, need_sigma: bool = True):
+    p.add_argument("--noise-multiplier", type=float, required=False,
+                   help="noise standard deviation per unit sensitivity (Laplace: scale)")
+    add_rate_and_steps(p)
     p.add_argument("--mechanism", choices=("gaussian", "laplace"), default="gaussian")
     p.add_argument("--sampling", choices=("poisson", "fixed", "els", "uls"), default="poisson",
                    help="poisson (default), fixed (replace-one), or user-level els|uls")
