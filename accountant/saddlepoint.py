@@ -1040,6 +1040,22 @@ def compute(schedule, *, delta=None, epsilon=None, work_budget=None, **options) 
         warn.append(f"no_estimate: the {'/'.join(no_estimate)} direction has no saddle-point "
                     "estimate; its upper bound is reported instead")
     certified = bool(ok_all and not vacuous and math.isfinite(up))
+    if certified:
+        # A certified upper bound can never be below the proven one-step lower bound
+        # (docs/math.md; _exact.composed_lower_*): where the SPA bound says otherwise (seen
+        # for Laplace at few steps) it is not trusted, and the result is no certificate.
+        from . import _exact
+        floor = (_exact.composed_lower_epsilon(schedule, delta) if quantity == "epsilon"
+                 else _exact.composed_lower_delta(schedule, epsilon))
+        if up < floor:
+            warn.append(f"upper_below_proven_lower: the saddle-point upper bound {up:.6g} is "
+                        f"below the proven one-step lower bound {floor:.6g}; not certified: "
+                        "use method='pld'")
+            certified, lo, up = False, float(floor), math.inf
+            est = max(est, floor) if math.isfinite(est) else floor
+        elif floor > lo:
+            lo = float(floor)
+            est = min(max(est, lo), up)
     if not math.isfinite(est):
         est = math.inf
     return Result(quantity, at, float(est), float(lo), float(up), certified, "saddlepoint",

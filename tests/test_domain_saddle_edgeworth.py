@@ -374,3 +374,12 @@ def test_agrees_with_pld(m, steps, delta, eps):
         if r.certified and p.upper - p.lower <= 1e-9 * p.upper:
             slack = 1e-9 * p.upper
             assert r.lower <= p.lower + slack and p.upper <= r.upper + slack
+
+
+def test_saddle_never_certifies_below_the_proven_one_step_bound():
+    # found by the fuzz suite: Laplace(1) certified [0, 0] (true ε = 1 at one step)
+    for steps in (1, 2):
+        r = _quiet(acc.epsilon, acc.Laplace(1.0), delta=1e-5, steps=steps, method="saddlepoint")
+        exact = acc.epsilon(acc.Laplace(1.0), delta=1e-5, steps=steps, method="pld")
+        assert r.lower <= exact.upper
+        assert (not r.certified) or r.upper >= exact.lower
