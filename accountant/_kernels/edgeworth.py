@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from .mixture import _small_expm1_minus, _small_yexp_minus, _WG, _WGK, _XGK, log_parts
-from .special import LOG_SQRT_2PI, log1mexp, log_sf_normal, logaddexp
+from .special import LOG_SQRT_2PI, log1mexp, log_mills_tail, log_sf_normal, logaddexp
 
 NV = 8
 
@@ -648,13 +648,7 @@ def _log_q(z):
     to log Φ̄(z) ≈ −z²/2 − … would keep only the absolute rounding of z²/2 (1e-2 at
     z = 1e7, i.e. a 1 % error in δ)."""
     if z > 25.0:
-        z2 = z * z
-        s = 1.0
-        term = 1.0
-        for k in range(1, 13):
-            term *= -(2.0 * k - 1.0) / z2
-            s += term
-        return -math.log(z) + math.log(s)
+        return log_mills_tail(z)
     return LOG_SQRT_2PI + 0.5 * z * z + log_sf_normal(z)
 
 

@@ -25,13 +25,21 @@ def log_sf_normal(z):
         return math.log(0.5 * math.erfc(z / SQRT2))
     if z == np.inf:
         return NEG_INF
+    return -0.5 * z * z - LOG_SQRT_2PI + log_mills_tail(z)
+
+
+@njit(cache=True)
+def log_mills_tail(z):
+    """log(√(2π)·e^{z²/2}·Φ̄(z)) for z > 25 from the asymptotic series of Mills' ratio
+    (12 terms: relative error below 1e-20 there); computed directly, not as z²/2 +
+    log Φ̄(z), whose cancellation keeps only the absolute rounding of z²/2."""
     z2 = z * z
     s = 1.0
     term = 1.0
     for k in range(1, 13):
         term *= -(2.0 * k - 1.0) / z2
         s += term
-    return -0.5 * z2 - math.log(z) - LOG_SQRT_2PI + math.log(s)
+    return -math.log(z) + math.log(s)
 
 
 @njit(cache=True)
