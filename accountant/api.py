@@ -13,6 +13,7 @@ from typing import Callable, Dict
 
 from . import _validate as v
 from .bounds import Result, emit_warnings
+from ._exact import pure_epsilon
 from .mechanisms import active_part, as_schedule
 
 METHODS = ("pld", "rdp", "edgeworth", "saddlepoint", "group-vadhan", "group-rdp")
@@ -127,4 +128,9 @@ def _run(mechanism, steps, method, options, **at) -> Result:
                                              "epsilon = 0, delta = 0"})
     else:
         res = fn(active, **at, **options)
+        if res.quantity == "delta" and res.upper <= 0.0 and res.at < pure_epsilon(active):
+            # below ε_pure the true δ is positive, however far below the smallest double:
+            # an upper bound of 0 would claim δ = 0 exactly (docs/math.md §"Domain")
+            tiny = 5e-324
+            res = dataclasses.replace(res, upper=tiny, estimate=max(res.estimate, 0.0))
     return dataclasses.replace(res, seconds=time.perf_counter() - t0)

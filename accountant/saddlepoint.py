@@ -99,6 +99,7 @@ _PREFILL = 6          # lattice tilts filled on each side of the first query's s
 # Work units, not seconds: the result does not depend on the machine's speed or load,
 # nor on the time a first call spends compiling the kernels.
 _WORK_BUDGET = 2e7
+_MAX_INPUT_LOG_ERR = 30.0   # a lattice tilt whose input errors exceed e^30 is unusable
 _STATE = threading.local()   # the running query's work left (queries may run in threads)
 _CURVE_CACHE: dict = {}
 _START_CACHE: dict = {}
@@ -178,6 +179,12 @@ class _StepLattice:
                 _charge(tl.work)
             r = (t, tl.K, tl.K1, tl.K2, tl.Pt, tl.abs_err_K, tl.rel_err, tl.K3, tl.K4, tl.K5)
             if not (all(math.isfinite(x) for x in r[1:5]) and r[3] > 0.0 and r[4] > 0.0):
+                r = None
+            elif r[5] + r[6] * t * abs(r[2]) > _MAX_INPUT_LOG_ERR:
+                # Past here the input errors alone (errK, and rel·t·K′ in tK′) exceed
+                # e^{_MAX_INPUT_LOG_ERR}: no useful bound, and the Gaussian terms formed
+                # from K − tK′ are noise that misleads the searches (issue 13: a Laplace
+                # query walked to t ~ 1e16 and certified ε ≤ 0). The lattice ends here.
                 r = None
             self.nodes[k] = r
         r = self.nodes[k]
@@ -765,7 +772,8 @@ def _delta_direction(curve, eps):
     ka, kb = _lattice_cross(g, slope, curve.start)
     if ka is None and kb is None:
         raise _BadTilt()    # no tilt of the lattice could be evaluated
-    _remember_start(curve, ka)
+    if ka is not None and kb is not None:
+        _remember_start(curve, ka)
 
     def at_t0(sv):
         t0, K, K1, K2, K3, K4 = sv
@@ -780,8 +788,10 @@ def _delta_direction(curve, eps):
         k0 = ka
         # logs: the tolerances are on relative δ (and relative t₀)
         lc, lm, s0 = curve.refined_root(0, g, ka, eps, at_t0, scale_free=True)
-    t0 = math.exp(s0)
-    clt = math.exp(lc) if lc > -745.0 else 0.0
+    t0 = math.exp(min(s0, 700.0))
+    # δ_CLT is only an estimate (clipped to the bounds by the caller); e^700 stands for
+    # "far above 1" without overflowing
+    clt = math.exp(min(lc, 700.0)) if lc > -745.0 else 0.0
     msd = math.exp(min(lm, 700.0)) if lm > -745.0 else 0.0
     if getattr(_STATE, "exhausted", False):
         msd = clt = math.nan     # as in _eps_direction: no estimate from a cut search
@@ -859,17 +869,20 @@ def _eps_direction(curve, delta):
     def estimate(what, g, k_start):
         a, b = _lattice_cross(g, slope, k_start, floor=floor)
         if a is None:
-            return 0.0, b
+            return 0.0, b, False
         if b is None:
-            return top, a
+            return top, a, False
         e = curve.refined_root(what, g, a, log_d, saddle_eps)[0]
-        return max(e, 0.0), a
+        return max(e, 0.0), a, True
 
-    clt, kc = estimate(1, g_clt, curve.start)
+    clt, kc, crossed = estimate(1, g_clt, curve.start)
     if kc is None:
         raise _BadTilt()    # no tilt of the lattice could be evaluated
-    _remember_start(curve, kc)
-    msd, _ = estimate(2, g_msd, kc)
+    if crossed:
+        # only a real crossing is a good start for other T and δ: an end of the lattice
+        # (no crossing at this T) would send them to the wrong octaves
+        _remember_start(curve, kc)
+    msd, _, _ = estimate(2, g_msd, kc)
     if getattr(_STATE, "exhausted", False):
         # the searches stopped at the evaluated tilts: a crossing "found" there is an
         # artefact, not an estimate (the caller reports the upper bound instead)

@@ -770,6 +770,9 @@ def spa_log(eps, t, K, K1, K2, P, errK, rel):
     hc = math.expm1(eta + lf)
     if hc > 0.0:
         log_err = logaddexp(log_err, log_clt + math.log(hc))
+    if not log_err == log_err or not log_clt == log_clt:
+        # an input error too large to propagate (errK ~ 1e3 at tilts ~ 1e16): no bound
+        return 0.0, np.inf
     return log_clt, log_err
 
 
@@ -802,7 +805,9 @@ def spa_node(t, K, K1, K2, P, errK, rel, K3, K4):
 def _h_bound(upper, eps, t, K, K1, K2, P, errK, rel, log_d):
     lc, le = spa_log(eps, t, K, K1, K2, P, errK, rel)
     if upper:
-        return logaddexp(lc, le) - log_d
+        # NaN never passes for "δ_upper ≤ δ": an undefined bound is no bound
+        h = logaddexp(lc, le) - log_d
+        return h if h == h else np.inf
     if le < lc:
         return lc + log1mexp(le - lc) - log_d
     return -np.inf

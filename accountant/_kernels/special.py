@@ -54,6 +54,9 @@ def logaddexp(a, b):
         return b
     if b == NEG_INF:
         return a
+    if a == np.inf or b == np.inf:
+        # inf − inf would give NaN below; a NaN operand stays NaN
+        return a + b
     if a > b:
         return a + math.log1p(math.exp(b - a))
     return b + math.log1p(math.exp(a - b))
