@@ -29,11 +29,17 @@ _MODULES = {
     "group-rdp": "accountant.user_level",
 }
 _REGISTRY: Dict[str, Callable[..., Result]] = {}
+_OPTIONS: Dict[str, Callable[..., object]] = {}
 
 
-def register(name: str):
+def register(name: str, options: Callable[..., object] | None = None):
+    """Register ``compute`` under ``name``; ``options(**opts)`` validates the method's
+    options on its own (ValueError naming the option), for queries answered without
+    calling ``compute`` (a schedule in which no step samples anyone)."""
     def deco(fn):
         _REGISTRY[name] = fn
+        if options is not None:
+            _OPTIONS[name] = options
         return fn
     return deco
 
@@ -122,6 +128,12 @@ def _run(mechanism, steps, method, options, **at) -> Result:
     t0 = time.perf_counter()
     active = active_part(schedule)
     if active is None:
+        # answered without the method, but its options are still the caller's mistakes
+        if name in _OPTIONS:
+            _OPTIONS[name](**options)
+        elif options:
+            raise ValueError(f"unknown option(s) for method {name!r}: "
+                             f"{', '.join(sorted(options))}")
         (quantity, value), = at.items()
         res = Result("epsilon" if quantity == "delta" else "delta", value, 0.0, 0.0, 0.0, True,
                      name, details={"exact": "no step samples anyone (sample rate 0): "

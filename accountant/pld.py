@@ -905,7 +905,24 @@ def _single_step(schedule, delta, epsilon):
     return Result("delta", epsilon, up, lo, up, True, "pld", details=details)
 
 
-@register("pld")
+def check_options(rtol=None, atol=None, h=None, closed_form=True, **options):
+    """(rtol, atol, h, closed_form) validated: ValueError naming an unknown or bad option."""
+    if options:
+        raise ValueError(f"unknown option(s) for method 'pld': {', '.join(sorted(options))}")
+    if rtol is not None:
+        rtol = v.positive("rtol", rtol)
+    if atol is not None:
+        atol = v.nonnegative("atol", atol)
+    if h is not None:
+        h = v.positive("h", h)
+        if not (_H_MIN <= h <= _H_MAX):
+            raise ValueError(f"h must be in [{_H_MIN}, {_H_MAX}], got {h!r}")
+    if not isinstance(closed_form, (bool, np.bool_)):
+        raise ValueError(f"closed_form must be True or False, got {closed_form!r:.40}")
+    return rtol, atol, h, bool(closed_form)
+
+
+@register("pld", options=check_options)
 def compute(schedule, *, delta=None, epsilon=None, rtol=None, atol=None, h=None,
             closed_form=True, **options):
     """PLD accountant: certified bracket (see the module docstring for the proofs).
@@ -919,16 +936,7 @@ def compute(schedule, *, delta=None, epsilon=None, rtol=None, atol=None, h=None,
         μ-GDP closed form, and a single step with the exact one-step hockey stick
         (default); False forces the discretisation.
     """
-    if options:
-        raise ValueError(f"unknown option(s) for method 'pld': {', '.join(sorted(options))}")
-    if rtol is not None:
-        rtol = v.positive("rtol", rtol)
-    if atol is not None:
-        atol = v.nonnegative("atol", atol)
-    if h is not None:
-        h = v.positive("h", h)
-        if not (_H_MIN <= h <= _H_MAX):
-            raise ValueError(f"h must be in [{_H_MIN}, {_H_MAX}], got {h!r}")
+    rtol, atol, h, closed_form = check_options(rtol, atol, h, closed_form, **options)
     if closed_form:
         exact = _exact.gaussian_result(schedule, "pld", delta=delta, epsilon=epsilon)
         if exact is not None:

@@ -239,8 +239,15 @@ def _check_orders(orders) -> np.ndarray:
     return np.array(out)
 
 
-@register("rdp")
-def compute(schedule, *, delta=None, epsilon=None, orders=None) -> Result:
+def check_options(orders=None, **options):
+    """orders validated (None: the continuous search); ValueError naming a bad option."""
+    if options:
+        raise ValueError(f"unknown option(s) for method 'rdp': {', '.join(sorted(options))}")
+    return None if orders is None else _check_orders(orders)
+
+
+@register("rdp", options=check_options)
+def compute(schedule, *, delta=None, epsilon=None, orders=None, **options) -> Result:
     """RDP ε(δ) or δ(ε) of a schedule.
 
     Parameters
@@ -248,8 +255,7 @@ def compute(schedule, *, delta=None, epsilon=None, orders=None) -> Result:
     orders : optional fixed list of orders α > 1 (disables the continuous search, e.g. to
         reproduce a peer's grid).
     """
-    if orders is not None:
-        orders = _check_orders(orders)
+    orders = check_options(orders, **options)
     dirs = directions_of(schedule)
     if delta is not None:
         def obj(d, a, r=None):

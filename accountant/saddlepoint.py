@@ -927,7 +927,18 @@ def _consistent(d, lower, upper, ok, untrusted):
     return 0.0, False
 
 
-@register("saddlepoint")
+def check_options(work_budget=None, **options) -> float:
+    """The work budget (default _WORK_BUDGET); ValueError naming a bad option."""
+    if options:
+        raise ValueError(f"unknown option(s) for method 'saddlepoint': {', '.join(sorted(options))}")
+    budget = _WORK_BUDGET if work_budget is None else work_budget
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not (
+            0 < budget < math.inf):
+        raise ValueError(f"work_budget must be a number in (0, inf), got {work_budget!r}")
+    return float(budget)
+
+
+@register("saddlepoint", options=check_options)
 def compute(schedule, *, delta=None, epsilon=None, work_budget=None, **options) -> Result:
     """ε(δ) or δ(ε) by the saddle-point method with its rigorous error bound.
 
@@ -944,13 +955,7 @@ def compute(schedule, *, delta=None, epsilon=None, work_budget=None, **options) 
     ``lower``/``upper`` the certified interval from the error bound; ``certified`` is True
     when that interval is not vacuous and the quadrature inputs are accurate.
     """
-    if options:
-        raise ValueError(f"unknown option(s) for method 'saddlepoint': {', '.join(sorted(options))}")
-    budget = _WORK_BUDGET if work_budget is None else work_budget
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not (
-            0 < budget < math.inf):
-        raise ValueError(f"work_budget must be a number in (0, inf), got {work_budget!r}")
-    budget = float(budget)
+    budget = check_options(work_budget, **options)
     dirs = directions_of(schedule)
     details = {"directions": {}, "theorem": "Alghamdi et al. 2023 (arXiv 2208.09595), SPA-CLT "
                "error bound with the Berry-Esseen constant 0.56 (non-identical steps)"}

@@ -226,7 +226,18 @@ def _lower_delta(schedule, eps, upper):
     return min(_exact.composed_lower_delta(schedule, eps), upper)
 
 
-@register("group-vadhan")
+def _vadhan_options(base_method=None, **options):
+    if options:
+        raise ValueError(f"unknown option(s) for method 'group-vadhan': {', '.join(sorted(options))}")
+    return _base_methods(base_method)
+
+
+def _rdp_options(**options):
+    if options:
+        raise ValueError(f"unknown option(s) for method 'group-rdp': {', '.join(sorted(options))}")
+
+
+@register("group-vadhan", options=_vadhan_options)
 def compute_group_vadhan(schedule, *, delta=None, epsilon=None, base_method=None,
                          **options) -> Result:
     """Loose baseline: example-level accounting + Vadhan's group privacy (Lemma 2.2).
@@ -239,8 +250,7 @@ def compute_group_vadhan(schedule, *, delta=None, epsilon=None, base_method=None
     The upper bound is valid (certified) but loose; the lower bound is the exact one-step
     ELS ε (post-processing), not a tight lower bound.
     """
-    if options:
-        raise ValueError(f"unknown option(s) for method 'group-vadhan': {', '.join(sorted(options))}")
+    _vadhan_options(base_method, **options)
     ex, k = _example_level(schedule, "group-vadhan")
     if delta is not None:
         (up, info), used, warns = _with_base(
@@ -351,13 +361,12 @@ def group_rdp_delta(ex_schedule, k, eps):
     return math.exp(min(val, 0.0)), {"order": beta, "direction": d}
 
 
-@register("group-rdp")
+@register("group-rdp", options=_rdp_options)
 def compute_group_rdp(schedule, *, delta=None, epsilon=None, **options) -> Result:
     """Loose baseline: example-level RDP + the RDP group property (2^c ⇒ 3^c), then the
     Canonne–Kamath–Steinke 2020 conversion (Prop. 12). For k not a power of two,
     c = ⌈log₂ k⌉. Certified but loose; the lower bound is the exact one-step ELS value."""
-    if options:
-        raise ValueError(f"unknown option(s) for method 'group-rdp': {', '.join(sorted(options))}")
+    _rdp_options(**options)
     ex, k = _example_level(schedule, "group-rdp")
     details = {"baseline": _BASELINE, "group_size": k, "c": _group_c(k)}
     if delta is not None:

@@ -383,3 +383,84 @@ def test_saddle_never_certifies_below_the_proven_one_step_bound():
         exact = acc.epsilon(acc.Laplace(1.0), delta=1e-5, steps=steps, method="pld")
         assert r.lower <= exact.upper
         assert (not r.certified) or r.upper >= exact.lower
+
+
+@pytest.mark.parametrize("mech,delta,steps", [
+    (acc.Laplace(1.1), 1.0715708143051465e-51, 1),
+    (acc.Laplace(1.0, neighboring="replace_one"), 1e-100, 1),
+    (acc.Laplace(5.173990748553364), 1e-300, 1),
+    (acc.Laplace(1.0065432595046118), 5e-324, 1),
+    (acc.Laplace(0.5, neighboring="replace_one"), 5.489911796877336e-285, 1),
+])
+def test_laplace_at_tiny_delta_is_certified_at_the_exact_value(cold, mech, delta, steps):
+    # Found by the fuzz suite: the lattice reached tilts ~1e16 where K − tK′ is rounding
+    # noise, a NaN error bound passed as "δ_upper ≤ δ", and ε ≤ 0 was certified. One step
+    # of Laplace at tiny δ has ε just below its sup s/b; the bracket must hold it.
+    r = _quiet(acc.epsilon, mech, delta=delta, steps=steps, method="saddlepoint")
+    floor = _exact.composed_lower_epsilon(acc.mechanisms.as_schedule(mech, steps), delta)
+    top = _exact.pure_epsilon(acc.mechanisms.as_schedule(mech, steps))
+    assert r.certified and not r.warnings
+    assert floor <= r.upper <= top
+    assert r.lower <= r.upper
+
+
+def test_spa_log_with_errors_too_large_to_propagate_gives_no_bound():
+    # a lattice node at t ≈ 1.8e16 of Laplace(1.1): errK ≈ 1.6e3 made the error bound NaN
+    node = (1.8014398509481984e+16, 1.6376725917710894e+16, 0.9090909090909091,
+            9.095491978636361e-50, 1.5425212256078758e-65, 1637.6725917710896, 1e-12)
+    for eps in (0.0, 0.5, 0.9090909, 2.0):
+        lc, le = ks.spa_log(eps, *node)
+        assert le == math.inf and not math.isnan(lc)
+        assert ks._h_bound(True, eps, *node, math.log(1e-51)) == math.inf
+
+
+def test_saddle_answers_do_not_depend_on_query_order(cold):
+    # Found by the fuzz suite: after a one-step query (whose CLT crossing is at the end of
+    # the lattice) the 100-step query started there and returned [1, 100].
+    m = acc.Laplace(1.0)
+    first = _quiet(acc.epsilon, m, delta=1e-5, steps=100, method="saddlepoint")
+    for cache in (S._CURVE_CACHE, S._LATTICE_CACHE, S._START_CACHE, C._TILT_CACHE):
+        cache.clear()
+    _quiet(acc.epsilon, m, delta=1e-5, steps=1, method="saddlepoint")
+    again = _quiet(acc.epsilon, m, delta=1e-5, steps=100, method="saddlepoint")
+    assert (again.lower, again.upper) == (first.lower, first.upper)
+    exact = acc.epsilon(m, delta=1e-5, steps=100, method="pld")
+    assert first.lower <= exact.upper and exact.lower <= first.upper < 70.0
+
+
+@pytest.mark.parametrize("mech,eps,method", [
+    (acc.SubsampledGaussian(4.382974590560319, 1.0, sampling="fixed"), 1000.0, "saddlepoint"),
+    (acc.ULS(0.08362870663404465, 0.0007487255104914955), 1000.0, "saddlepoint"),
+    (acc.Gaussian(1.0), 50.0, "saddlepoint"),
+    (acc.ELS(0.2, 1e-8, 2), 1000.0, "group-rdp"),
+])
+def test_delta_upper_bound_is_positive_where_delta_is(cold, mech, eps, method):
+    # The true δ is positive (e^{-(εσ)²/2}-like, far below the smallest double): an upper
+    # bound of 0 claimed δ = 0 exactly. The smallest positive double bounds it.
+    r = _quiet(acc.delta, mech, epsilon=eps, method=method)
+    assert r.certified and r.upper == 5e-324 and r.lower == 0.0
+
+
+def test_delta_upper_bound_is_zero_past_the_pure_dp_epsilon():
+    r = acc.delta(acc.Laplace(0.5), epsilon=2.0, method="saddlepoint")
+    assert r.upper == 0.0 and r.certified
+
+
+def test_extreme_schedule_delta_does_not_overflow(cold):
+    # Found by the fuzz suite: OverflowError from e^{log δ_CLT} with log δ_CLT > 709.
+    from fractions import Fraction
+    sched = acc.Schedule(((acc.SubsampledGaussian(52851586353.53271, 0.0003315246846595922), 87),
+                          (acc.Gaussian(386547.200684654), 29),
+                          (acc.ULS(0.049626396747858056, 0.0027763105759272557), Fraction(54)),
+                          (acc.Laplace(0.5), Fraction(29))))
+    r = _quiet(acc.delta, sched, epsilon=8108.062581617572, steps=3, method="saddlepoint",
+               work_budget=2e6)
+    assert 0.0 <= r.lower <= r.upper <= 1.0 and not math.isnan(r.estimate)
+
+
+@pytest.mark.parametrize("method", ["pld", "rdp", "saddlepoint", "edgeworth"])
+def test_options_are_checked_when_no_step_samples_anyone(method):
+    m = acc.SubsampledGaussian(1.0, 0.0)
+    with pytest.raises(ValueError, match="unknown option.*foo"):
+        acc.epsilon(m, delta=1e-5, method=method, foo=1)
+    assert acc.epsilon(m, delta=1e-5, method=method).upper == 0.0
