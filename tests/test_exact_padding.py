@@ -235,3 +235,16 @@ def test_composed_lower_bound_is_below_the_leakiest_step():
                 assert max(delta_ref(a, r.lower), delta_ref(b, r.lower)) >= delta
     r = acc.delta(sched, epsilon=0.0, method="rdp")
     assert mp.mpf(r.lower) <= max(delta_ref(a, 0.0), delta_ref(b, 0.0))
+
+
+def test_mixture_of_one_tiny_shift_has_positive_delta():
+    # issue 13: a one-component mixture with shift 1.2e-38 (μ = 2.35e-38) was certified
+    # δ(0) = 0; the exact value is 2Φ(μ/2) − 1 ≈ μ/√(2π) = 9.379e-39.
+    m = acc.MixtureOfGaussians(0.5, [1.175494351e-38], [1.0])
+    mu = mp.mpf(1.175494351e-38) / mp.mpf(0.5)
+    with mp.workdps(DPS):
+        exact = 2 * mp.ncdf(mu / 2) - 1
+    for method in ("pld", "rdp"):
+        r = acc.delta(m, epsilon=0.0, method=method)
+        check_delta(r, exact)
+        assert r.lower > 0.0
