@@ -348,7 +348,26 @@ def main(argv=None) -> int:
         worker_main(args.call_seconds, args.memory_gib)
         return 0
     report = Report(args)
+    out = Path(args.out)
     t0 = time.monotonic()
+
+    def save():
+        # written at every progress line too, atomically: an hour's run is never lost to
+        # a crash or an interrupted session
+        rep = report.as_dict(time.monotonic() - t0)
+        rep["worker_restarts"] = report.restarts
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(json.dumps(rep, indent=1, default=str) + "\n")
+        os.replace(tmp, out)
+        return rep
+
+    # the output path is checked before the long work, not after it
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save()
+    except OSError as exc:
+        print(f"fuzz: error: cannot write the report to {out}: {exc}", file=sys.stderr)
+        return 2
     end = t0 + 60.0 * args.minutes
     counter = [args.start]
     lock = threading.Lock()
@@ -367,9 +386,9 @@ def main(argv=None) -> int:
                     index = args.only
                 kind = kind_of(args.seed, index)
                 outs, secs, repro = w.run({"seed": args.seed, "index": index, "kind": kind})
-                report.add(index, kind, outs, secs, repro)
                 now = time.monotonic()
                 with lock:
+                    report.add(index, kind, outs, secs, repro)
                     if now - progress[0] > 60:
                         progress[0] = now
                         c = report.counts
@@ -377,6 +396,7 @@ def main(argv=None) -> int:
                         print(f"fuzz: {report.calls} cases, {now - t0:.0f} s, failures {bad} "
                               f"({', '.join(f'{s} {c[s]}' for s in FAILED if c[s])})",
                               file=sys.stderr, flush=True)
+                        save()
         finally:
             w.stop()
             with lock:
@@ -391,9 +411,7 @@ def main(argv=None) -> int:
             t.join()
     except KeyboardInterrupt:
         print("fuzz: interrupted, writing the report", file=sys.stderr)
-    rep = report.as_dict(time.monotonic() - t0)
-    rep["worker_restarts"] = report.restarts
-    Path(args.out).write_text(json.dumps(rep, indent=1, default=str) + "\n")
+    rep = save()
     print(summary_text(rep))
     print(f"report: {args.out}")
     return 0
