@@ -5,12 +5,15 @@ Every check raises ``ValueError`` whose message names the argument and the allow
 so that the CLI can print it as a one-line error. Numbers must be real numbers of a numeric
 type — Python ``int``/``float``, ``fractions.Fraction``, numpy scalars — never ``bool`` or a
 string (``"2.0"`` is refused: the CLI converts its own text); integers must fit what the
-kernels compute exactly (≤ :data:`MAX_COUNT`); choices are exact strings.
+kernels compute exactly (≤ :data:`MAX_COUNT`); choices are exact strings. A sequence of
+numbers (:func:`items`) is an ordered collection, never a str or bytes, whose every element
+is checked as a number on its own (``sensitivities[1]`` in the message).
 """
 from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping, Set
 
 #: Largest integer argument (steps, examples per user, …): every integer up to 2**53 is
 #: exact in the float64 kernels.
@@ -55,16 +58,22 @@ def nonnegative(name: str, value) -> float:
     return v
 
 
+def probability(name: str, value) -> float:
+    """A probability in [0, 1]."""
+    v = _as_float(name, value)
+    if not (0 <= v <= 1):
+        raise ValueError(f"{name} must be in [0, 1], got {_show(value)}")
+    return v
+
+
 def sample_rate(name: str, value, *, allow_zero: bool = False) -> float:
     """A probability in (0, 1] (or [0, 1] with ``allow_zero``: a rate of 0 samples no one,
     which the mechanisms accept and the accountants answer with ε = 0 exactly)."""
-    v = _as_float(name, value)
     if allow_zero:
-        if not (0 <= v <= 1):
-            raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-        return v
+        return probability(name, value)
+    v = _as_float(name, value)
     if not (0 < v <= 1):
-        raise ValueError(f"{name} must be in (0, 1], got {value!r}")
+        raise ValueError(f"{name} must be in (0, 1], got {_show(value)}")
     return v
 
 
@@ -87,7 +96,7 @@ def delta(name: str, value) -> float:
     """A delta in (0, 1)."""
     v = _as_float(name, value)
     if not (0 < v < 1):
-        raise ValueError(f"{name} must be in (0, 1), got {value!r}")
+        raise ValueError(f"{name} must be in (0, 1), got {_show(value)}")
     return v
 
 
@@ -119,3 +128,21 @@ def choice(name: str, value, allowed) -> str:
         opts = ", ".join(repr(a) for a in allowed)
         raise ValueError(f"{name} must be one of {opts}, got {_show(value)}")
     return value
+
+
+def items(name: str, value) -> tuple:
+    """The elements of ``value``, an ordered collection (list, tuple, range, 1-D numpy
+    array, …), for the caller to check one by one (as ``name[i]``).
+
+    A str or bytes is refused although it is iterable: its elements are characters or
+    byte codes, never the numbers meant (``b"01"`` used to pass as the shifts 48 and 49).
+    So are sets and mappings: elements are paired by position with another sequence's,
+    and they have no order to pair by."""
+    if isinstance(value, (str, bytes, bytearray, memoryview, Set, Mapping)):
+        raise ValueError(f"{name} must be a sequence of real numbers (list, tuple or 1-D "
+                         f"array), got {type(value).__name__} {_show(value)}")
+    try:
+        return tuple(value)
+    except TypeError:
+        raise ValueError(f"{name} must be a sequence of real numbers (list, tuple or 1-D "
+                         f"array), got {type(value).__name__} {_show(value)}") from None

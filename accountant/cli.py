@@ -1,6 +1,8 @@
 """The ``dp-accountant`` command.
 
-Errors (bad arguments, bad values) print one line on stderr and exit with status 2.
+Errors (bad arguments, bad values, no command at all) print one line
+``dp-accountant: error: ...`` on stderr and exit with status 2 (:func:`main` returns 2);
+``--help`` (also ``<command> --help``) prints the help and exits with status 0.
 """
 from __future__ import annotations
 
@@ -264,8 +266,11 @@ def _main(argv) -> int:
         parser = build_parser(argv[0] if argv else None)
         a = parser.parse_args(argv)
         if a.command is None:
-            parser.print_help()
-            return 2
+            # a usage error like any other (one line, status 2): the full help on stdout
+            # read as output to scripts that check only stdout, and named no error
+            raise _UsageError("a command is required (one of "
+                              + ", ".join(("epsilon", "delta", *_PLUGINS))
+                              + "); see dp-accountant --help")
         if a.command in ("epsilon", "delta"):
             return _run_query(a, a.command)
         if a.command in _PLUGINS:

@@ -22,7 +22,11 @@ result then says so in ``warnings`` ("vacuous_interval") and ``details["interval
 A direction whose cumulants the quadrature cannot give (NaN: out of floating-point range
 or beyond the quadrature's work cap, :mod:`accountant.cumulants`) is refused with a
 ValueError: an estimate without one of its directions is not an estimate, and NaN, which
-compares false everywhere, used to score that direction ε = 0 silently.
+compares false everywhere, used to score that direction ε = 0 silently. So is a direction
+whose loss is so far from normal that the expansion's coefficients leave the double range
+(a step sampled at q = 1e-300 has skewness ≈ 1e150; :func:`_check_shape`). Moments that no
+law has (quadrature noise at subnormal scales: a fourth moment of 0 beside a positive
+variance) give no DGG bound: that side of the interval is vacuous, and says so.
 """
 from __future__ import annotations
 
@@ -61,8 +65,12 @@ def composed_cumulants(schedule, direction: str, under: str):
 
 
 def _shape(K):
-    s = math.sqrt(K[1])
-    return s, K[2] / s ** 3, K[3] / s ** 4, K[4] / s ** 5
+    """(s, γ, κ, λ) for K₂ > 0, as the kernels' ``_shape``: one factor of s at a time,
+    because s³ underflows to 0 (a division by zero) for K₂ below ~1e-205. Python floats:
+    an overflow is inf, without numpy's RuntimeWarning."""
+    _, K2, K3, K4, K5 = (float(c) for c in K)
+    s = math.sqrt(K2)
+    return s, K3 / s / s / s, K4 / K2 / K2, K5 / K2 / K2 / s
 
 
 def _bracket(z, g, k, l5, order):
@@ -88,8 +96,12 @@ def _tail(x, K, order):
         return np.where(np.asarray(x) < K[0], 1.0, 0.0)
     s, g, k, l5 = _shape(K)
     z = (np.asarray(x, dtype=float) - K[0]) / s
-    val = ndtr(-z) + _INV_SQRT_2PI * np.exp(-0.5 * z * z) * _bracket(z, g, k, l5, order)
-    return np.clip(val, 0.0, 1.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ph = _INV_SQRT_2PI * np.exp(-0.5 * z * z)
+        # where φ underflows the correction is below the smallest double; the polynomial
+        # alone may overflow there (0·inf = NaN), as in the kernels' _tail_value
+        corr = np.where(ph > 0.0, ph * _bracket(z, g, k, l5, order), 0.0)
+    return np.clip(ndtr(-z) + corr, 0.0, 1.0)
 
 
 def edgeworth_delta(eps, KX, KY, order=2):
@@ -122,30 +134,68 @@ def dgg_bound(parts):
     n = sum(s for s, _ in parts)
     if len(parts) == 1:
         shape = _dgg_shape(parts[0][1])
-        if shape is None:
-            return math.inf
-        K4, K3, K3t, lam = shape
     else:
-        B2 = sum(s * m.mu2 for s, m in parts) / n
-        if not B2 > 0:
-            return math.inf
-        B = math.sqrt(B2)
-        K4 = sum(s * m.mu4 for s, m in parts) / n / B2 ** 2
-        K3 = sum(s * m.abs3 for s, m in parts) / n / B ** 3
-        lam = sum(s * m.mu3 for s, m in parts) / n / B ** 3
-        K3t = K3 + sum(s * m.abs1 * m.mu2 for s, m in parts) / n / B ** 3
-    val = _ke.dgg_min(len(parts) == 1, float(n), K4, K3, K3t, lam)
+        shape = _dgg_shape_of(parts, n)
+    if shape is None:
+        return math.inf
+    val = _ke.dgg_min(len(parts) == 1, float(n), *shape)
     return float(max(val, 0.0)) if math.isfinite(val) else math.inf
 
 
 @lru_cache(maxsize=4096)
 def _dgg_shape(m):
     """(K₄, K₃, K̃₃, λ₃) of one step law (i.i.d. steps: independent of their number)."""
-    if not m.mu2 > 0:
+    return _dgg_shape_of(((1, m),), 1)
+
+
+def _dgg_shape_of(parts, n):
+    """(K₄, K₃, K̃₃, λ₃) of ``parts`` (n steps in all), or None when the moments cannot be
+    those of any law.
+
+    Every ratio is taken step law by step law against B̄² and one factor of B̄ at a time:
+    B̄³ and B̄⁴ underflow to 0 (a division by zero) for B̄² below ~1e-205. Moments that
+    break an inequality every law obeys (:func:`_possible`; then also B̄² > 0,
+    1 ≤ K₃ ≤ K₄^{3/4}, |λ₃| ≤ K₃ ≤ K̃₃ ≤ 2K₃ for the averages) are quadrature noise — at
+    subnormal scales the fourth moment came out 0 or negative — and the theorem, fed them,
+    would divide by zero or certify an interval from wrong numbers; the caller reports no
+    bound (inf: the vacuous interval) instead."""
+    if not n > 0:
         return None
-    B = math.sqrt(m.mu2)
-    return (m.mu4 / m.mu2 ** 2, m.abs3 / B ** 3, (m.abs3 + m.abs1 * m.mu2) / B ** 3,
-            m.mu3 / B ** 3)
+    moments = [(st, m.mu2, m.mu3, m.mu4, m.abs1, m.abs3) for st, m in parts]
+    if not all(_possible(*row[1:]) for row in moments):
+        return None
+    B2 = math.fsum(st * mu2 for st, mu2, *_ in moments) / n
+    if not (B2 > 0 and math.isfinite(B2)):
+        return None
+    B = math.sqrt(B2)
+    K4 = math.fsum(st * (mu4 / B2 / B2) for st, _, _, mu4, _, _ in moments) / n
+    K3 = math.fsum(st * (abs3 / B / B / B) for st, *_, abs3 in moments) / n
+    lam = math.fsum(st * (mu3 / B / B / B) for st, _, mu3, *_ in moments) / n
+    K3t = K3 + math.fsum(st * (abs1 / B) * (mu2 / B2) for st, mu2, _, _, abs1, _ in moments) / n
+    shape = (K4, K3, K3t, lam)
+    if not all(math.isfinite(x) for x in shape):
+        return None
+    if not (K4 >= 1.0 and 1.0 <= K3 <= K4 ** 0.75 and abs(lam) <= K3 <= K3t <= 2.0 * K3):
+        return None
+    return shape
+
+
+_SQRT_TINIEST = math.sqrt(math.ulp(0.0))
+
+
+def _possible(mu2, mu3, mu4, abs1, abs3):
+    """True when centred moments obey what every law's do: finite, E X² ≥ 0, and for
+    E X² > 0 Lyapunov's E|X| ≤ σ ≤ (E|X|³)^{1/3} ≤ (E X⁴)^{1/4} and |E X³| ≤ E|X|³ (as
+    scale-free ratios, one factor of σ at a time, so that no power underflows)."""
+    if not all(math.isfinite(x) for x in (mu2, mu3, mu4, abs1, abs3)) or mu2 < 0:
+        return False
+    if mu2 == 0:
+        # a point mass, up to a variance below the smallest double: E|X| ≤ σ < √5e-324
+        return mu3 == mu4 == abs3 == 0 and abs1 <= _SQRT_TINIEST
+    b = math.sqrt(mu2)
+    r4 = mu4 / mu2 / mu2
+    r3 = abs3 / b / b / b
+    return r4 >= 1.0 and 1.0 <= r3 <= r4 ** 0.75 and abs(mu3 / b / b / b) <= r3 and abs1 / b <= 1.0
 
 
 def _dgg_for(parts, direction, under):
@@ -200,6 +250,38 @@ def _check_cumulants(schedule, direction, KX, KY):
                 + "; no estimate without that direction: use method='pld' or 'rdp'")
 
 
+# Largest |coefficient| of a Hermite polynomial in the correction brackets. Where φ(z) > 0
+# (|z| < 38.6; beyond it the kernels drop the correction) every |He_j(z)|, j ≤ 9, is below
+# 1e15, so each term of a bracket, and their sum, stays finite below this cap; above it
+# the terms overflow, inf − inf is NaN and the tails would be clipped from NaN unseen.
+_COEF_CAP = 1e290
+
+
+def _check_shape(direction, under, K, order):
+    """(γ, κ) of K (None when K₂ = 0: a point mass), or a ValueError when the expansion of
+    this order cannot be evaluated in double precision.
+
+    A positive variance so small against the higher cumulants that γ, κ or λ (or the
+    products the brackets use) leave the double range belongs to a loss that is nothing
+    like a normal law — a subsampled step at q = 1e-300 has γ ≈ 1e150 — and the expansion
+    gives no number there: refused, as cumulants the quadrature cannot give are."""
+    if not K[1] > 0.0:
+        return None
+    _, g, k, l5 = _shape(K)
+    coefs = [g / 6.0]
+    if order >= 2:
+        coefs += [k / 24.0, g * g / 72.0]
+    if order >= 3:
+        coefs += [l5 / 120.0, g * k / 144.0, g * g * g / 1296.0]   # not **: it raises
+    if not all(math.isfinite(c) and abs(c) <= _COEF_CAP for c in coefs):
+        raise ValueError(
+            f"method 'edgeworth': the privacy loss ({direction} direction, under {under}) "
+            f"is too far from a normal law for the order-{order} expansion to be evaluated "
+            f"(variance {K[1]:.3g}, skewness {g:.3g}, excess kurtosis {k:.3g}); "
+            "no estimate: use method='pld' or 'rdp'")
+    return g, k
+
+
 @lru_cache(maxsize=1024)
 def _curve(schedule, direction, order, interval):
     """Everything a query needs for one direction, cached per (schedule, direction, order):
@@ -211,15 +293,15 @@ def _curve(schedule, direction, order, interval):
     _check_cumulants(schedule, direction, KX, KY)
     hi_total = _hi_loss_total(parts, direction)
     warn = []
-    for K in (KX, KY):
-        if K[1] <= 0:
+    for under, K in (("P", KX), ("Q", KY)):
+        shape = _check_shape(direction, under, K, order)
+        if shape is None:
             continue
         if _ke.ew_negative_density(K, order):
             warn.append("negative_density")
-        s = math.sqrt(K[1])
-        if abs(K[2] / s ** 3) > _SKEW_WARN:
+        if abs(shape[0]) > _SKEW_WARN:
             warn.append("large_skewness")
-        if abs(K[3] / s ** 4) > _KURT_WARN:
+        if abs(shape[1]) > _KURT_WARN:
             warn.append("large_kurtosis")
     dX = dY = math.inf
     if interval:

@@ -117,37 +117,34 @@ class MixtureOfGaussians:
     def __post_init__(self):
         _set(self, "noise_multiplier",
              v.noise_multiplier("noise_multiplier", self.noise_multiplier))
-        try:
-            sens = tuple(float(c) for c in self.sensitivities)
-            probs = tuple(float(p) for p in self.probabilities)
-        except (TypeError, ValueError):
-            raise ValueError("sensitivities and probabilities must be sequences of numbers") from None
-        if len(sens) == 0 or len(sens) != len(probs):
+        sens_in = v.items("sensitivities", self.sensitivities)
+        probs_in = v.items("probabilities", self.probabilities)
+        if len(sens_in) == 0 or len(sens_in) != len(probs_in):
             raise ValueError(
                 "sensitivities and probabilities must be non-empty and of equal length, "
-                f"got {len(sens)} and {len(probs)}"
+                f"got {len(sens_in)} and {len(probs_in)}"
             )
+        sens = tuple(v.nonnegative(f"sensitivities[{i}]", c) for i, c in enumerate(sens_in))
+        probs = tuple(v.probability(f"probabilities[{i}]", p) for i, p in enumerate(probs_in))
         tiny = MIN_RELATIVE_SENSITIVITY * self.noise_multiplier
-        for c in sens:
-            if not (math.isfinite(c) and c >= 0):
-                raise ValueError(f"sensitivities must be finite and in [0, inf), got {c!r}")
-            if 0 < c < tiny:
+        for i, (c, given) in enumerate(zip(sens, sens_in)):
+            # a nonzero Fraction below the double range converts to 0.0: still a shift
+            # other than 0, refused like any other below the resolvable range
+            if 0 < c < tiny or (c == 0 and given != 0):
                 raise ValueError(
-                    "sensitivities must be 0 or at least "
+                    f"sensitivities[{i}] must be 0 or at least "
                     f"{MIN_RELATIVE_SENSITIVITY:g} * noise_multiplier (= {tiny:.3g}), got "
-                    f"{c!r}: such a shift is below what the accountants resolve in double "
-                    "precision (its square is subnormal); use 0 or a larger shift")
-        for p in probs:
-            if not (math.isfinite(p) and 0 <= p <= 1):
-                raise ValueError(f"probabilities must be in [0, 1], got {p!r}")
+                    f"{v._show(given)}: such a shift is below what the accountants resolve "
+                    "in double precision (its square is subnormal); use 0 or a larger shift")
         if abs(math.fsum(probs) - 1.0) > 1e-12:
             raise ValueError(
                 f"probabilities must sum to 1 (tolerance 1e-12), got sum {math.fsum(probs)!r}"
             )
         _set(self, "sensitivities", sens)
         _set(self, "probabilities", probs)
-        if self.neighboring != "add_remove":
-            raise ValueError("neighboring must be 'add_remove' for a MixtureOfGaussians")
+        # v.choice, not !=: a numpy array compares element-wise and its truth value raises
+        v.choice("neighboring (a MixtureOfGaussians is add/remove only)", self.neighboring,
+                 ("add_remove",))
 
 
 @dataclass(frozen=True)
@@ -216,7 +213,8 @@ class Schedule:
     """A sequence of ``(mechanism, steps)`` segments, composed in order.
 
     Adjacent equal segments are merged; composition order does not change any accountant's
-    answer. All segments must use the same neighbouring relation.
+    answer. All segments must use the same neighbouring relation, and each mechanism's steps
+    in all (nested schedules multiplied out) are at most 2**53, as a single ``steps``.
     """
 
     segments: Tuple[Tuple[Mechanism, int], ...] = field(default_factory=tuple)
@@ -250,6 +248,16 @@ class Schedule:
                 merged[-1] = (m, merged[-1][1] + s)
             else:
                 merged.append((m, s))
+        # A nested schedule's steps multiply and equal segments add up: each total is a
+        # count of one mechanism's steps, which the kernels compose exactly only up to
+        # MAX_COUNT (the same limit as a single segment's steps).
+        totals: dict = {}
+        for m, s in merged:
+            totals[m] = totals.get(m, 0) + s
+        for m, total in totals.items():
+            if total > v.MAX_COUNT:
+                raise ValueError(f"steps must be an integer >= 1 and <= {v.MAX_COUNT} for each "
+                                 f"mechanism in all, got {v._show(total)} steps of {m!r}")
         rels = {m.neighboring for m, _ in merged}
         if len(rels) > 1:
             raise ValueError("segments must all use the same neighboring relation, got "

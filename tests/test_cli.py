@@ -168,3 +168,61 @@ def test_calibrate_with_an_estimate_method_is_not_called_certified(capsys):
     d = json.loads(capsys.readouterr().out)
     assert d["kind"] == "estimate" and d["certified"] is False
     assert "certified_epsilon" not in d
+
+
+@pytest.mark.parametrize("argv,needle", [
+    ([], "a command is required"),          # printed the help on stdout, no error line
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--json"], "unrecognized arguments"),
+    (["epsilon"], "missing required arguments"),
+    (["delta", "--bogus"], "unrecognized arguments"),
+])
+def test_usage_errors_follow_the_contract(capsys, argv, needle):
+    assert main(argv) == 2
+    cap = capsys.readouterr()
+    lines = cap.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dp-accountant: error: ")
+    assert needle in lines[0]
+    assert cap.out == "" and "Traceback" not in cap.err
+    if not argv:
+        for cmd in ("epsilon", "delta", "calibrate", "compare"):
+            assert cmd in lines[0]
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["-h"], ["epsilon", "--help"],
+                                  ["delta", "--help"], ["calibrate", "--help"]])
+def test_help_still_prints_and_exits_0(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 0
+    cap = capsys.readouterr()
+    assert "usage: dp-accountant" in cap.out and cap.err == ""
+
+
+def test_no_command_exits_2_from_the_shell():
+    proc = subprocess.run([sys.executable, "-m", "accountant"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("dp-accountant: error: a command is required")
+    assert proc.stderr.count("\n") == 1
+
+
+TINY = ["--noise-multiplier", "0.001", "--sample-rate", "4.9406564584124654e-324",
+        "--steps", "30"]
+
+
+def test_edgeworth_at_a_subnormal_rate_is_a_row_not_a_traceback(capsys):
+    # was ZeroDivisionError out of main(): the Edgeworth kernels divided by s³ = 0
+    assert main(["epsilon", *TINY, "--delta", "9.47305612507815e-05", "--sampling", "uls",
+                 "--examples-per-user", "1", "--method", "all"]) == 0
+    cap = capsys.readouterr()
+    assert "Traceback" not in cap.err and cap.err == ""
+    rows = {line.split()[0]: line for line in cap.out.splitlines() if line.strip()}
+    assert "pld" in rows and "certified" in rows["pld"]
+    assert "n/a: method 'edgeworth'" in rows["edgeworth"]
+    # asked alone, the refusal is the one-line error
+    assert main(["epsilon", *TINY, "--delta", "1e-4", "--method", "edgeworth"]) == 2
+    cap = capsys.readouterr()
+    lines = cap.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dp-accountant: error: method 'edgeworth'")
+    assert cap.out == ""

@@ -1,5 +1,6 @@
 """Edgeworth accountant: published values, honesty of its result, closed forms."""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -204,3 +205,128 @@ def test_dgg_min_equals_full_grid_minimum():
         f = K.dgg_iid if iid else K.dgg_inid
         full = min(f(0.005 * k, n, K4, K3, K3t, lam) for k in range(1, 66))
         assert K.dgg_min(iid, n, K4, K3, K3t, lam) == full
+
+
+# ----------------------------------------------------------------------------------------
+# Degenerate and subnormal scales (fuzz-found ZeroDivisionErrors, issue 13)
+# ----------------------------------------------------------------------------------------
+def test_loss_too_far_from_normal_is_refused_not_divided_by_zero():
+    # q = 1e-300: the loss under Q has variance 6e-279, so s³ underflowed to 0
+    # (ZeroDivisionError in the kernels); its skewness is 1e150 and the order-2 terms
+    # leave the double range: no estimate, said so
+    m = acc.ELS(2.5332850151331992e-06, 1e-300, 1)
+    with pytest.raises(ValueError) as info:
+        acc.epsilon(m, delta=9.276257245054117e-134, method="edgeworth")
+    msg = str(info.value)
+    assert "method 'edgeworth'" in msg and "direction" in msg and "'pld'" in msg
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_impossible_moments_give_the_vacuous_interval(order):
+    # σ·(1/q) tiny: the quadrature's moments of the add direction under Q have a fourth
+    # moment of 0 next to a variance of 1e-45 (no law has them), and DGG divided by
+    # K₄^{1/4} = 0. Now: no bound from such moments (the vacuous interval, named), and
+    # still a labelled estimate in [0, 1].
+    m = acc.SubsampledGaussian(2.194438938508529e-06, 3.8107307549144703e-10)
+    with pytest.warns(acc.AccountantWarning):
+        r = acc.delta(m, epsilon=1e-06, steps=1, method="edgeworth", order=order)
+    assert r.certified is False and r.kind == "estimate"
+    assert 0.0 <= r.estimate <= 1.0
+    assert r.lower == 0.0 and r.upper == 1.0
+    assert r.vacuous and "vacuous_interval" in r.warnings
+    assert r.details["directions"]["add"]["dgg_delta_Y"] == math.inf
+
+
+def _moments(**kw):
+    from accountant.cumulants import StepMoments
+    base = dict(k1=0.0, k2=1.0, k3=0.0, k4=0.0, k5=0.0, mu2=1.0, mu3=0.0, mu4=3.0, mu5=0.0,
+                abs1=math.sqrt(2 / math.pi), abs3=2 * math.sqrt(2 / math.pi))
+    base.update(kw)
+    return StepMoments(**base)
+
+
+def test_dgg_bound_refuses_moments_no_law_has():
+    normal = _moments()
+    assert math.isfinite(E.dgg_bound([(10 ** 6, normal)]))
+    bad = [
+        # the fuzz case: a variance of 1e-45 with a fourth moment of 0 (K₄ = 0)
+        _moments(mu2=1.401298464324817e-45, mu3=-1.99e-59, mu4=0.0, abs1=3.25e-15,
+                 abs3=3.45e-44),
+        _moments(mu2=1e-200, mu4=0.0, abs1=1e-100, abs3=1e-300),   # mu2² underflows to 0
+        _moments(mu4=-1.0),                                        # negative fourth moment
+        _moments(mu4=0.5),                                         # E X⁴ < (E X²)²
+        _moments(abs3=0.5),                                        # E|X|³ < (E X²)^{3/2}
+        _moments(mu3=5.0),                                         # |E X³| > E|X|³
+        _moments(abs1=1.5),                                        # E|X| > σ
+        _moments(mu2=0.0),                                         # a point mass with E X⁴ = 3
+        _moments(mu4=math.nan),
+    ]
+    for mm in bad:
+        assert E.dgg_bound([(10 ** 6, mm)]) == math.inf
+        # one impossible step law spoils the average of the non-identical theorem too
+        assert E.dgg_bound([(10 ** 6, mm), (10 ** 6, normal)]) == math.inf
+    # a point mass (variance rounded to 0) beside a normal step is a law: a bound
+    point = _moments(mu2=0.0, mu4=0.0, abs1=1e-300, abs3=0.0)
+    assert math.isfinite(E.dgg_bound([(10 ** 3, point), (10 ** 6, normal)]))
+
+
+def test_dgg_bound_is_scale_free_down_to_tiny_variances():
+    # the standardised moments are ratios: the bound of c·X equals that of X; the ratios
+    # are now taken one factor of B at a time (B³ underflows for B² < 1e-205)
+    mm = _moments(mu2=2.0, mu3=1.0, mu4=15.0, abs1=1.1, abs3=4.5)
+    ref = E.dgg_bound([(10 ** 6, mm)])
+    c = 1e-60
+    small = _moments(mu2=2.0 * c ** 2, mu3=1.0 * c ** 3, mu4=15.0 * c ** 4, abs1=1.1 * c,
+                     abs3=4.5 * c ** 3)
+    assert E.dgg_bound([(10 ** 6, small)]) == pytest.approx(ref, rel=1e-12)
+    assert E.dgg_bound([(10 ** 6, small), (10 ** 5, small)]) == pytest.approx(
+        E.dgg_bound([(10 ** 6, mm), (10 ** 5, mm)]), rel=1e-12)
+
+
+def test_kernel_shape_at_subnormal_variance():
+    from accountant._kernels import edgeworth as ke
+    # K₂ = 1e-218: s³ = 1e-327 underflows to 0 (was ZeroDivisionError); γ = 1e30
+    K = np.array([0.0, 1e-218, 1e-297, 0.0, 0.0])
+    s, g, k, l5 = ke._shape(K)
+    assert g == pytest.approx(1e30, rel=1e-12) and k == 0.0 and l5 == 0.0
+    assert ke.ew_negative_density(K, 1) in (True, False)
+    s2, g2, _, _ = E._shape(K)
+    assert (s2, g2) == pytest.approx((s, g), rel=1e-15)
+
+
+def test_tail_far_below_the_mean_is_one_not_a_clipped_nan():
+    # z = -1e200: φ(z) = 0 and the bracket overflows; 0·inf = NaN was clipped to 0,
+    # saying P(X > x) = 0 a vast number of standard deviations below the mean
+    from accountant._kernels import edgeworth as ke
+    K = np.array([0.0, 1.0, 1.0, 0.0, 0.0])
+    for order in (1, 2, 3):
+        assert ke.ew_tail(-1e200, K, order) == 1.0
+        assert ke.ew_tail(1e200, K, order) == 0.0
+        assert float(E._tail(np.array([-1e200]), K, order)[0]) == 1.0
+        assert float(E._tail(np.array([1e200]), K, order)[0]) == 0.0
+    grid, vals = ke.ew_prepare(np.array([1e200, 1.0, 1.0, 0.0, 0.0]),
+                               np.array([1e200, 1.0, 1.0, 0.0, 0.0]), 1.0, 3, 2, 2.0, 2.0)
+    assert not np.isnan(vals).any()
+
+
+@pytest.mark.parametrize("sigma", [1e-6, 1e-3, 0.01, 1.0])
+@pytest.mark.parametrize("q", [5e-324, 1e-310, 1e-300, 1e-200, 1e-30])
+def test_tiny_sample_rates_answer_or_refuse(sigma, q):
+    # every query either answers in range (an estimate, never NaN) or refuses with a
+    # ValueError naming the method; nothing else escapes
+    m = acc.SubsampledGaussian(sigma, q)
+    for order in (1, 2, 3):
+        for fn, at in ((acc.epsilon, {"delta": 1e-5}), (acc.delta, {"epsilon": 1.0})):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", acc.AccountantWarning)
+                    r = fn(m, steps=30, method="edgeworth", order=order, **at)
+            except ValueError as exc:
+                assert "edgeworth" in str(exc)
+                continue
+            assert not r.certified
+            for x in (r.estimate, r.lower, r.upper):
+                assert not math.isnan(x) and x >= 0.0
+            assert r.lower <= r.upper
+            if fn is acc.delta:
+                assert r.estimate <= 1.0 and r.upper <= 1.0

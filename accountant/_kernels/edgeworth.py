@@ -377,14 +377,34 @@ def _bracket(z, g, k, l5, order):
 
 
 @njit(cache=True)
+def _shape(K):
+    """(s, γ, κ, λ) = (√K₂, K₃/s³, K₄/s⁴, K₅/s⁵) for K₂ > 0, dividing by s (or K₂) one
+    factor at a time: s³ underflows to 0 for K₂ below ~1e-205 (a division by zero) and
+    overflows above ~1e205 (γ silently 0); one factor at a time, a quotient overflows only
+    when the standardised cumulant itself is beyond the double range."""
+    s = math.sqrt(K[1])
+    return s, K[2] / s / s / s, K[3] / K[1] / K[1], K[4] / K[1] / K[1] / s
+
+
+@njit(cache=True)
+def _tail_value(z, g, k, l5, order):
+    """Q(z) + φ(z)·bracket(z), not clipped."""
+    q = 0.5 * math.erfc(z / math.sqrt(2.0))
+    ph = _INV_SQRT_2PI * math.exp(-0.5 * z * z)
+    if ph == 0.0:
+        # |z| > 38.6: the correction φ·polynomial is below the smallest double, and the
+        # polynomial alone may overflow (0·inf = NaN, which min/max would clip to 0 unseen)
+        return q
+    return q + ph * _bracket(z, g, k, l5, order)
+
+
+@njit(cache=True)
 def ew_tail(x, K, order):
     """S̃(x) clipped to [0, 1]."""
     if K[1] <= 0.0:
         return 1.0 if x < K[0] else 0.0
-    s = math.sqrt(K[1])
-    z = (x - K[0]) / s
-    v = 0.5 * math.erfc(z / math.sqrt(2.0)) + _INV_SQRT_2PI * math.exp(-0.5 * z * z) * _bracket(
-        z, K[2] / s ** 3, K[3] / s ** 4, K[4] / s ** 5, order)
+    s, g, k, l5 = _shape(K)
+    v = _tail_value((x - K[0]) / s, g, k, l5, order)
     return min(1.0, max(0.0, v))
 
 
@@ -463,12 +483,6 @@ def ew_search(what, grid, delta, KX, KY, order, dX, dY, last):
 
 
 @njit(cache=True)
-def _shape(K):
-    s = math.sqrt(K[1])
-    return s, K[2] / s ** 3, K[3] / s ** 4, K[4] / s ** 5
-
-
-@njit(cache=True)
 def _tails2(x, K0, s, g, k, l5, order, degenerate):
     """(S̃ at ``order``, S̃ at order 1), each clipped to [0, 1]."""
     if degenerate:
@@ -477,6 +491,10 @@ def _tails2(x, K0, s, g, k, l5, order, degenerate):
     z = (x - K0) / s
     q = 0.5 * math.erfc(z / math.sqrt(2.0))
     ph = _INV_SQRT_2PI * math.exp(-0.5 * z * z)
+    if ph == 0.0:
+        # as in _tail_value: no correction below the smallest double, no 0·inf
+        v = min(1.0, max(0.0, q))
+        return v, v
     b1 = g / 6.0 * (z * z - 1.0)
     b = _bracket(z, g, k, l5, order) if order > 1 else b1
     return min(1.0, max(0.0, q + ph * b)), min(1.0, max(0.0, q + ph * b1))
@@ -611,8 +629,7 @@ def ew_negative_density(K, order):
     """True when the Edgeworth density −dS̃/dx is negative somewhere on z ∈ [−10, 10]."""
     if K[1] <= 0.0:
         return False
-    s = math.sqrt(K[1])
-    g, k, l5 = K[2] / s ** 3, K[3] / s ** 4, K[4] / s ** 5
+    s, g, k, l5 = _shape(K)
     for i in range(201):
         z = -10.0 + 0.1 * i
         z2 = z * z
