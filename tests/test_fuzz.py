@@ -933,17 +933,22 @@ def pairs_of(m):
 
 def _sf(t):
     """(Φ̄(t), bound on its error) at the working precision; Φ̄ below 1e-2600 is 0 ± that."""
-    if t > 110:
-        return mpf(0), mpmath.exp(-t * t / 2)
-    if t < -110:
-        return mpf(1), mpmath.exp(-t * t / 2)
+    if abs(t) > 110:
+        # past |t| = 1e6, e^{-t²/2} < 2^{-1e9}: that bound, since mpmath's exp refuses
+        # arguments with too many digits (a component of weight 5e-324 put t at ~1e300)
+        err = mpmath.exp(-t * t / 2) if abs(t) < 1e6 else mpmath.ldexp(mpf(1), -10 ** 9)
+        return (mpf(0) if t > 0 else mpf(1)), err
     return mpmath.ncdf(-t), mpf(0)
 
 
 def _lse(terms):
     """log Σ w·e^x over (log w, x)."""
     top = max(lw + x for lw, x in terms)
-    return top + mpmath.log(mpmath.fsum(mpmath.exp(lw + x - top) for lw, x in terms))
+    # terms below 2^-(prec+64) of the largest change nothing at this precision, and
+    # mpmath's exp refuses their arguments when they have too many digits
+    cut = -(mp.prec + 64) * mpmath.ln2
+    return top + mpmath.log(mpmath.fsum(mpmath.exp(lw + x - top) for lw, x in terms
+                                        if lw + x - top > cut))
 
 
 class _Mix:
@@ -968,7 +973,8 @@ class _Mix:
     def dL(self, z):
         def mean(terms):
             top = max(lw + a * z - a * a / 2 for lw, a in terms)
-            ws = [mpmath.exp(lw + a * z - a * a / 2 - top) for lw, a in terms]
+            cut = -(mp.prec + 64) * mpmath.ln2
+            ws = [mpmath.exp(max(lw + a * z - a * a / 2 - top, cut)) for lw, a in terms]
             return mpmath.fsum(a * w for (lw, a), w in zip(terms, ws)) / mpmath.fsum(ws)
         return mean(self.lQ) - mean(self.lP)
 
