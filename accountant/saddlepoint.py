@@ -66,6 +66,8 @@ from ._kernels import edgeworth as _ks
 from .api import register
 from .bounds import Result
 from .cumulants import _TILT_CACHE, mechanism_tilted
+from . import _exact
+from .mechanisms import Schedule
 from .privacy_loss import GaussianMixtureLoss, directions_of, loss_for
 
 __all__ = ["compute", "spa_terms", "saddle_point"]
@@ -99,6 +101,7 @@ _PREFILL = 6          # lattice tilts filled on each side of the first query's s
 # Work units, not seconds: the result does not depend on the machine's speed or load,
 # nor on the time a first call spends compiling the kernels.
 _WORK_BUDGET = 2e7
+_U = 2.0 ** -53
 _MAX_INPUT_LOG_ERR = 30.0   # a lattice tilt whose input errors exceed e^30 is unusable
 _STATE = threading.local()   # the running query's work left (queries may run in threads)
 _CURVE_CACHE: dict = {}
@@ -228,7 +231,14 @@ class _Curve:
         self.direction = direction
         self.memo = {}
         self.per_t = {}
-        self.hi = sum(s * float(loss_for(m, direction).hi_loss) for m, s in self.parts)
+        # sup of the composed loss, rounded UP: δ(ε) = 0 is claimed at ε ≥ hi and ε upper
+        # bounds are clipped to it (Laplace(1e-6): 1/b rounds below the true 1e6·(1+4.5e-17))
+        hi = math.fsum(s * float(loss_for(m, direction).hi_loss) for m, s in self.parts)
+        if math.isfinite(hi):
+            n = len(self.parts) + 2
+            hi = min(hi + 4.0 * n * _U * (abs(hi) + n),
+                     _exact.pure_epsilon(Schedule(tuple(self.parts))))
+        self.hi = hi
         self.nodes = {}     # lattice index k → (t, K, K′, K″, ΣTP_t, errK, rel, K‴, K⁗, K^(5))
         self.nvals = {}     # k → (saddle ε, log δ_CLT, log err, log δ_MSD, F″) at t_k
         self.coefs = {}     # (k, w, n) → Hermite coefficients on [s_k, s_{k+w}]
@@ -1062,7 +1072,6 @@ def compute(schedule, *, delta=None, epsilon=None, work_budget=None, **options) 
         # A certified upper bound can never be below the proven one-step lower bound
         # (docs/math.md; _exact.composed_lower_*): where the SPA bound says otherwise (seen
         # for Laplace at few steps) it is not trusted, and the result is no certificate.
-        from . import _exact
         floor = (_exact.composed_lower_epsilon(schedule, delta) if quantity == "epsilon"
                  else _exact.composed_lower_delta(schedule, epsilon))
         if up < floor:

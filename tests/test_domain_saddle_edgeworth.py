@@ -464,3 +464,11 @@ def test_options_are_checked_when_no_step_samples_anyone(method):
     with pytest.raises(ValueError, match="unknown option.*foo"):
         acc.epsilon(m, delta=1e-5, method=method, foo=1)
     assert acc.epsilon(m, delta=1e-5, method=method).upper == 0.0
+
+
+def test_laplace_sup_loss_is_rounded_up(cold):
+    # Found by the fuzz suite: 1/b for b = 1e-6 (the double just below) rounds to 1e6,
+    # below the true sup 1e6·(1 + 4.5e-17); the saddle point clipped its upper bound there.
+    r = _quiet(acc.epsilon, acc.Laplace(1e-6), delta=1e-300, method="saddlepoint")
+    assert r.upper >= _exact.pure_epsilon(acc.mechanisms.as_schedule(acc.Laplace(1e-6), 1))
+    assert r.upper > 1e6
