@@ -1945,7 +1945,6 @@ if pytest is not None:
     # ------------------------------------------------------------------------------------
     _G = lambda fn, **kw: Call(fn, **kw)                                  # noqa: E731
     _TINY_DELTA = "known, being fixed: PLD at tiny delta"
-    _SADDLE_EXTREMES = "known, being fixed: saddle point / Edgeworth extremes"
     _LAPLACE_SMALL = "known, being fixed: Laplace with small scale"
     REGRESSIONS = [
         # id, kind, case, xfail reason (None: a plain test)
@@ -1957,7 +1956,7 @@ if pytest is not None:
               method="saddlepoint"), None),
         ("saddlepoint-delta-upper-0-below-true-delta", "valid",
          Call("delta", _G("Gaussian", noise_multiplier=1.0), epsilon=50.0,
-              method="saddlepoint"), _SADDLE_EXTREMES),
+              method="saddlepoint"), None),
         ("group-rdp-delta-upper-0-below-true-delta", "valid",
          Call("delta", _G("ELS", noise_multiplier=0.2, sample_rate=1e-8,
                           max_examples_per_user=2), epsilon=1000.0, method="group-rdp"),
@@ -1970,7 +1969,7 @@ if pytest is not None:
               delta=5e-324, steps=2, method="rdp"), None),
         ("edgeworth-zero-division", "valid",
          Call("delta", _G("SubsampledGaussian", noise_multiplier=0.01, sample_rate=5e-324),
-              epsilon=1000.0, method="edgeworth"), _SADDLE_EXTREMES),
+              epsilon=1000.0, method="edgeworth"), None),
         ("options-not-checked-when-every-step-has-q-0", "bad",
          Call("epsilon", _G("SubsampledGaussian", noise_multiplier=1.0, sample_rate=0.0),
               delta=1e-5, foo=1), None),
@@ -1992,7 +1991,22 @@ if pytest is not None:
         ("cli-no-command-exit-2-without-error-line", "cli", [], None),
         ("cli-edgeworth-zero-division-traceback", "cli",
          ["epsilon", "--noise-multiplier", "0.001", "--sample-rate", "5e-324", "--steps", "30",
-          "--delta", "1e-4", "--method", "edgeworth"], _SADDLE_EXTREMES),
+          "--delta", "1e-4", "--method", "edgeworth"], None),
+        ("saddlepoint-laplace-one-step-tiny-delta-certifies-0", "valid",
+         Call("epsilon", _G("Laplace", noise_multiplier=1.1), delta=1.0715708143051465e-51,
+              method="saddlepoint"), None),
+        ("saddlepoint-laplace-sup-loss-rounded-down", "valid",
+         Call("epsilon", _G("Laplace", noise_multiplier=1e-06), delta=1e-300,
+              method="saddlepoint"), None),
+        ("edgeworth-dgg-zero-division", "valid",
+         Call("delta", _G("SubsampledGaussian", noise_multiplier=2.819997998974743e-06,
+                          sample_rate=0.00017022300138638057), epsilon=1e-06, steps=9387462,
+              method="edgeworth"), None),
+        ("truth-checker-mpmath-overflow-at-a-5e-324-component", "valid",
+         Call("delta", _G("MixtureOfGaussians", noise_multiplier=976.8303547097036,
+                          sensitivities=(0.0, 0.368969366576404, 0.0),
+                          probabilities=(0.7647058823529411, 5e-324, 0.23529411764705882)),
+              epsilon=1e-300, steps=234234), None),
         ("pld-laplace-upper-below-epsilon0-by-an-ulp", "valid",
          Call("epsilon", _G("Laplace", noise_multiplier=689956497.7990807), delta=1e-300,
               closed_form=False), None),
