@@ -126,16 +126,18 @@ def _signed_sum(terms):
 # ----------------------------------------------------------------------------------------
 # Schedule-level facts
 # ----------------------------------------------------------------------------------------
-def pure_epsilon(schedule) -> float:
+def pure_epsilon(schedule, direction=None) -> float:
     """Σ T_i · max over directions of sup L_i: the pure-DP ε of the schedule (basic
     composition of ε₀-DP steps, δ = 0); inf unless every step is pure DP (Laplace).
+    With ``direction``, only that direction's losses (the bound for one direction).
 
     Summed in rational arithmetic from the exact s/b of each Laplace step and rounded up
     to the next double, so ``ε ≥ pure_epsilon`` proves δ(ε) = 0."""
+    from .privacy_loss import loss_for
     total = Fraction(0)
     for m, steps in schedule.counts():
         best = Fraction(0)
-        for pl in privacy_losses(m):
+        for pl in (privacy_losses(m) if direction is None else (loss_for(m, direction),)):
             if isinstance(pl, LaplaceLoss):
                 val = Fraction(pl.sensitivity) / Fraction(pl.scale)
             else:
@@ -307,6 +309,9 @@ def _epsilon_from_bound(log_bound, delta: float, side: str, top: float, guess=No
     largest ε certified to lie below the true one (side "lower"). ``top`` is a point where
     the bound on δ is 0 (inf when there is none); ``guess`` (e.g. the other side's root)
     only saves evaluations: the root is bracketed around it by widening steps."""
+    if not delta > 0.0:
+        # (basic composition's δ/T can underflow; its caller refuses that case first)
+        raise ValueError(f"delta must be in (0, 1), got {delta!r}")
     ld = math.log(delta)
     f = lambda e: log_bound(e, side) - ld
     if f(0.0) <= 0:
@@ -322,15 +327,21 @@ def _epsilon_from_bound(log_bound, delta: float, side: str, top: float, guess=No
                 lo, hi = (guess, e) if fg > 0 else (e, guess)
                 return _root_side(f, lo, hi, side)
             r *= 64.0
+    lo = 0.0
     if math.isfinite(top):
         hi = top
     else:
+        # Doubling, then ×1e4 steps past 1e4: a bound that cannot certify anything (the
+        # loss lies below its rounding) took 1000 evaluations, 13 s, to reach 1e300.
         hi = 1.0
         while f(hi) > 0:
-            hi *= 2.0
+            lo = hi                   # f(lo) > 0 is known: the root lies above
+            hi *= 2.0 if hi < 1e4 else 1e4
             if hi > 1e300:
-                return math.inf
-    return _root_side(f, 0.0, hi, side)
+                # δ certified above the target at lo proves ε > lo (lower side),
+                # nothing finite on the upper side
+                return math.inf if side == "upper" else lo
+    return _root_side(f, lo, hi, side)
 
 
 def _gdp_direct_log_delta(mu: float, eps: float) -> float:
@@ -502,10 +513,16 @@ def _mixture_log_delta_bound(p: _Pair, eps: float, side: str) -> float:
         # Move left to a point where g's upper bound is ≤ 0 (certified x ≤ x*): secant
         # steps on the bound, at least doubling the distance each time.
         y0, y1 = x, x - (abs(x) + sig) * 1e-13
+        # Beyond 64σ below both x and every mean, L is its lower limit to within e^-2000:
+        # nothing further left certifies what nearer points did not (the walk went on to
+        # x = -1e105 at 0.2 ms a step for ELS(1e12, 1e-15, 256)).
+        stop = min(x, p.means[0]) - 64.0 * sig
         for _ in range(200):
             v1, lg, le = g_up(y1)
             if v1 <= 0:
                 break
+            if y1 < stop:
+                return 0.0 if up else _NEG
             slope = (v0 - v1) / (y0 - y1)
             jump = 1.25 * v1 / slope if slope > 0 and math.isfinite(slope) else math.inf
             y0, v0, y1 = y1, v1, y1 - max(min(jump, 64 * (y0 - y1)), 2 * (y0 - y1))
@@ -569,15 +586,21 @@ def one_step_log_delta_bound(pl, eps: float, side: str) -> float:
         raise TypeError(f"no certified one-step evaluation for {type(pl).__name__}")
     p = _pair(pl)
     if p.mu is not None:                      # one Gaussian each side: μ-GDP
-        return gdp_log_delta_bound(p.mu, eps, side, 8 * _U)
-    if eps >= p.hi + p.hi_err:
+        out = gdp_log_delta_bound(p.mu, eps, side, 8 * _U)
+    elif eps >= p.hi + p.hi_err:
         return _NEG
-    if eps > p.hi - p.hi_err:
+    elif eps > p.hi - p.hi_err:
         # Where the top of the loss is uncertain: 0 below, δ at a point below it above.
         if side != "upper":
             return _NEG
-        return _mixture_log_delta_bound(p, max(0.0, p.hi - 2.0 * p.hi_err), "upper")
-    return _mixture_log_delta_bound(p, eps, side)
+        out = _mixture_log_delta_bound(p, max(0.0, p.hi - 2.0 * p.hi_err), "upper")
+    else:
+        out = _mixture_log_delta_bound(p, eps, side)
+    if out != out:
+        # An evaluation that broke down (ELS(1e12, 1e-15, 256) at ε = 2e144: NaN) proves
+        # nothing; NaN compared as "not above the target" and certified ε = 3e144.
+        return 0.0 if side == "upper" else _NEG
+    return min(out, 0.0) if side == "upper" else out
 
 
 def one_step_delta_bracket(pl, eps: float):
@@ -597,9 +620,31 @@ def _top(pl) -> float:
     return p.hi + 2.0 * p.hi_err + 1e-300
 
 
+def _laplace_epsilon(pl: LaplaceLoss, delta: float, side: str) -> float:
+    """ε(δ) = max(0, ε₀ + 2·log(1 − δ)) in closed form. The root search on log δ cannot
+    resolve δ near 1: its pad of κu on log δ is 64 times the whole of log δ at
+    δ = 1 − 2⁻⁵³, where the bracket was [0, 37.7] around the true 29.31 (s/b = 102.8).
+    log1p is within 1 ulp; 4u on it and rational arithmetic for the rest (ε₀ exact) leave
+    only the final rounding, taken outward."""
+    if not 0.0 < delta < 1.0:
+        raise ValueError(f"delta must be in (0, 1), got {delta!r}")
+    lg = math.log1p(-delta)                       # < 0
+    lg = Fraction(lg) * (1 - Fraction(4, 2 ** 53) if side == "upper"
+                         else 1 + Fraction(4, 2 ** 53))
+    e = Fraction(pl.sensitivity) / Fraction(pl.scale) + 2 * lg
+    if e <= 0:
+        return 0.0
+    if side == "upper":
+        return _round_up(e)
+    f = float(e)
+    return f if Fraction(f) <= e else math.nextafter(f, 0.0)
+
+
 def one_step_epsilon(pl, delta: float, side: str = "upper", guess=None) -> float:
     """Exact ε(δ) of one step of a privacy loss (0 if δ(0) ≤ δ), as a proven bound on the
     requested side (``guess`` only saves evaluations)."""
+    if isinstance(pl, LaplaceLoss):
+        return _laplace_epsilon(pl, delta, side)
     return _epsilon_from_bound(lambda e, sd: one_step_log_delta_bound(pl, e, sd),
                                delta, side, _top(pl), guess)
 
@@ -661,6 +706,15 @@ def composed_lower_delta(schedule, eps: float) -> float:
     return best
 
 
+def _share_down(x: float, steps: int) -> float:
+    """The largest double ≤ x/steps, checked in rational arithmetic (a relative margin
+    does not round down among subnormals, where the quotient may round up by 50 %)."""
+    f = x / steps
+    while f > 0.0 and Fraction(f) * steps > Fraction(x):
+        f = math.nextafter(f, 0.0)
+    return f
+
+
 def basic_composition_epsilon(schedule, delta: float) -> float:
     """Basic composition (Dwork et al. 2006): every step at δ/T gives ε ≤ Σ T_i ε_i(δ/T).
 
@@ -668,8 +722,11 @@ def basic_composition_epsilon(schedule, delta: float) -> float:
     soon as T·δ_i(0) ≤ δ, which RDP conversion never reaches. Each ε_i is a certified
     upper bound, δ/T is rounded down and the sum up.
     """
-    total_steps = schedule.steps
-    per_step = delta / total_steps * (1.0 - 2 * _U)
+    per_step = _share_down(delta, schedule.steps)
+    if per_step == 0.0:
+        # δ/T below the smallest double: every step would have to hold at δ_i = 0, which
+        # only pure DP does (and pure_epsilon covers that)
+        return math.inf
     terms = [steps * one_step_epsilon_bracket(privacy_losses(m), per_step, lower=False)[1]
              for m, steps in schedule.counts()]
     return math.fsum(terms) * (1.0 + 2 * (len(terms) + 2) * _U)
@@ -678,8 +735,7 @@ def basic_composition_epsilon(schedule, delta: float) -> float:
 def basic_composition_delta(schedule, eps: float) -> float:
     """Basic composition: every step at ε/T gives δ ≤ Σ T_i δ_i(ε/T) (clipped at 1); ε/T
     is rounded down (so that Σ T_i·(ε/T) does not exceed ε), each δ_i and the sum up."""
-    total_steps = schedule.steps
-    e = eps / total_steps * (1.0 - 2 * _U)
+    e = _share_down(eps, schedule.steps)
     terms = [steps * max(one_step_delta_bracket(pl, e)[1] for pl in privacy_losses(m))
              for m, steps in schedule.counts()]
     return min(1.0, math.fsum(terms) * (1.0 + 2 * (len(terms) + 2) * _U))

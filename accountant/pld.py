@@ -31,7 +31,14 @@ are put on those lines, extending one point further into the middle so that the 
 segments joining the two kinds of points run *below* the original interpolant. The
 greatest convex minorant (pool-adjacent-violators on slopes) of that interpolant is a valid
 profile ≤ f with kinks only at grid points: a discrete PLD on the same grid whose error is
-second order in h, like the upper one (floor-rounding would drift by T·h/2).
+second order in h, like the upper one (floor-rounding would drift by T·h/2). A step whose
+construction degenerates (its loss lies within a cell of 0) gets the point mass at ε = 0,
+the pair P = Q, on the lower side: every pair dominates it (dropping that step's output
+is post-processing), so the other steps still give a lower bound.
+
+Laplace — s/b rounded to nearest may lie an ulp below the true s/b; the upper PMF is built
+for s/b rounded up and the lower one for s/b rounded down (the profile grows with s/b), and
+the pure-DP cap Σ T·s/b is summed exactly and rounded up.
 
 Directions — each direction is composed over all steps and the max of each side is taken.
 A direction whose Chernoff bound (δ(ε) ≤ P_∞ + e^{F(t) − tε}, F the CGF of the composed
@@ -51,7 +58,11 @@ Error terms, all added to the upper δ / subtracted from the lower δ:
   the power (|d(X^T)| ≤ T|X|^{T−1}|dX|, evaluated from the computed spectrum) and the
   inverse transform; bounded per bin in tilted space, then untilted exactly.
 * Mass outside the window: tilted Chernoff bound η, untilted by e^{−λℓ + F(λ)}.
-* Mass at +∞ of the upper PLDs: 1 − Π(1 − δ_m(ε_top))^{T_m}, exact.
+* Mass at +∞ of the upper PLDs: 1 − Π(1 − δ_m(ε_top))^{T_m}, exact (its union bound
+  Σ T_m·δ_m(ε_top) where that is below e^−600).
+
+δ itself, η, the tail thresholds of the grid ends and the mass at +∞ are handled as
+logarithms: at δ = 5e-324 with T = 1e7 neither η ≪ δ nor δ/T is a double.
 * A relative margin T·5e-13 for the quadrature of the one-step cell integrals.
 * Q-mass outside the integrated outcome span (±40σ around the mixture components, below
   the smallest double) goes to the upper PLD's mass at +∞. (The span was ±20σ and the
@@ -123,15 +134,18 @@ _CACHE_SIZE = 256
 class _OneStep:
     """One mechanism, one direction, one grid step: upper and lower PLDs as log Q-masses."""
 
-    __slots__ = ("i0", "logw_up", "logw_lo", "w_inf", "lower_ok", "h")
+    __slots__ = ("i0", "logw_up", "logw_lo", "w_inf", "log_w_inf", "lower_ok", "h")
 
-    def __init__(self, i0, pi_up, pi_lo, w_inf, lower_ok, h):
+    def __init__(self, i0, pi_up, pi_lo, log_w_inf, lower_ok, h):
         ell = (i0 + np.arange(pi_up.shape[0])) * h
         with np.errstate(divide="ignore"):
             self.logw_up = np.log(pi_up) + ell
             self.logw_lo = np.log(pi_lo) + ell
         self.i0 = int(i0)
-        self.w_inf = float(w_inf)
+        # (a logarithm: the Q-mass at +∞ of one step can be below the smallest double and
+        # still matter once multiplied by T = 1e7 at δ = 5e-324)
+        self.log_w_inf = float(log_w_inf)
+        self.w_inf = math.exp(self.log_w_inf)
         self.lower_ok = bool(lower_ok)
         self.h = h
 
@@ -147,40 +161,43 @@ def _check_loss_range(reach):
                          "use method='rdp'")
 
 
-def _tail_z(tau):
-    """z with Φ̄(z) ≤ e^{−z²/2}/2 ≤ tau (tau > 0, subnormal allowed)."""
-    return math.sqrt(max(2.0 * (math.log(0.5) - math.log(tau)), 0.0))
+def _tail_z(log_tau):
+    """z with Φ̄(z) ≤ e^{−z²/2}/2 ≤ e^log_tau."""
+    return math.sqrt(max(2.0 * (math.log(0.5) - log_tau), 0.0))
 
 
-def _grid_end(means, logw, sigma, tau, sign):
-    """An outcome x with mixture mass ≤ tau beyond it (above for sign = 1, below for −1),
-    component by component: w_j·Φ̄(z) ≤ tau/K. A component of weight ≤ tau/K needs no
-    room at all (ELS puts weights of 1e-200 on shifts of 100σ: they set the grid end at a
-    loss of 4681 and the accountant refused). Only accuracy depends on it: the mass beyond
-    the grid is accounted exactly by the caller."""
-    K = means.shape[0]
+def _grid_end(means, logw, sigma, log_tau, sign):
+    """An outcome x with mixture mass ≤ tau = e^log_tau beyond it (above for sign = 1,
+    below for −1), component by component: w_j·Φ̄(z) ≤ tau/K. A component of weight
+    ≤ tau/K needs no room at all (ELS puts weights of 1e-200 on shifts of 100σ: they set
+    the grid end at a loss of 4681 and the accountant refused). Only accuracy depends on
+    it: the mass beyond the grid is accounted exactly by the caller."""
+    lK = math.log(means.shape[0])
     best = None
     for c, lw in zip(means, logw):
-        r = tau / K * math.exp(-lw) if lw > -700 else math.inf
-        if r >= 1.0:
+        lr = log_tau - lK - lw
+        if lr >= 0.0:
             continue
-        x = c + sign * sigma * _tail_z(min(r, 0.25))
+        x = c + sign * sigma * _tail_z(min(lr, _LOG_QUARTER))
         best = x if best is None else (max(best, x) if sign > 0 else min(best, x))
     if best is None:  # every component is lighter than tau/K: the heaviest one decides
         j = int(np.argmax(logw))
-        best = means[j] + sign * sigma * _tail_z(0.25)
+        best = means[j] + sign * sigma * _tail_z(_LOG_QUARTER)
     return float(best)
+
+
+_LOG_QUARTER = math.log(0.25)
 
 
 def _lower_extension(pl, e_lo, tau_hi, tau_lo):
     """A loss ε ≤ e_lo below which the P-mass no longer matters to the lower PLD:
-    e^ε·P[L ≤ ε] ≤ 1e-3·tau_hi (on [0, e^ε] the lowered profile 1 − u undershoots the true
-    one by at most that), searched in steps of σ/2 from the Q-tail point down to P's own
-    tail (P[X < x] ≤ tau_lo). Only accuracy depends on it."""
+    e^ε·P[L ≤ ε] ≤ 1e-3·e^tau_hi (on [0, e^ε] the lowered profile 1 − u undershoots the
+    true one by at most that), searched in steps of σ/2 from the Q-tail point down to P's
+    own tail (P[X < x] ≤ e^tau_lo; both taus are logarithms). Only accuracy depends on it."""
     pm, plw, qm, qlw, sigma = pl.args
     x = _grid_end(qm, qlw, sigma, tau_lo, -1.0)
     x_stop = _grid_end(pm, plw, sigma, tau_lo, -1.0)
-    lt = math.log(1e-3 * tau_hi)
+    lt = math.log(1e-3) + tau_hi
     L = e_lo
     for _ in range(400):
         if L < -_MAX_LOSS:
@@ -196,6 +213,8 @@ def _lower_extension(pl, e_lo, tau_hi, tau_lo):
 
 
 def _mixture_one_step(pl: GaussianMixtureLoss, h, tau_hi, tau_lo):
+    """One step of a Gaussian-mixture pair; ``tau_hi``, ``tau_lo`` are logarithms of the
+    tail masses left beyond the grid ends."""
     pm, plw, qm, qlw, sigma = pl.args
     lo, hi = pl.lo_loss, pl.hi_loss
     # Grid ends: Q[X < x_lo] ≤ tau_lo and Q[X > x_hi] ≤ tau_hi, component by component
@@ -219,8 +238,8 @@ def _mixture_one_step(pl: GaussianMixtureLoss, h, tau_hi, tau_lo):
     i1 = math.ceil(min(e_hi, _MAX_LOSS) / h) if not clipped else math.floor(_MAX_LOSS / h)
     if clipped:
         en = i1 * h
-        dt = math.exp(_km.log_hockey_stick(en, pm, plw, qm, qlw, sigma, lo, hi))
-        if dt > 1e3 * tau_hi:
+        ldt = _km.log_hockey_stick(en, pm, plw, qm, qlw, sigma, lo, hi)
+        if ldt > math.log(1e3) + tau_hi:
             _check_loss_range(e_hi)
     # The grid ends above come from Q's tails (what the upper PLD needs). The lowered-chord
     # construction follows the line 1 − u on [0, u_0]: that is a valid lower profile only
@@ -252,15 +271,32 @@ def _mixture_one_step(pl: GaussianMixtureLoss, h, tau_hi, tau_lo):
         r0 = 0.0
     Pt = math.exp(_km.log_sf_mixture(xn, pm, plw, sigma)) if xn < np.inf else 0.0
     en = e0 + (npts - 1) * h
-    dtop = math.exp(_km.log_hockey_stick(en, pm, plw, qm, qlw, sigma, lo, hi))
+    ldtop = float(_km.log_hockey_stick(en, pm, plw, qm, qlw, sigma, lo, hi))
+    dtop = math.exp(ldtop)
     # Q-mass outside the integrated span (see _kernels.pld.mixture_cells), rounded up.
     cmin, cmax = min(pm.min(), qm.min()), max(pm.max(), qm.max())
-    lost = (_exact.exp_up(_km.log_sf_mixture(cmax + _kp.SPAN_Z * sigma, qm, qlw, sigma))
-            + _exact.exp_up(_km.log_sf_mixture(-(cmin - _kp.SPAN_Z * sigma), -qm, qlw, sigma)))
+    llost = _logaddexp(_km.log_sf_mixture(cmax + _kp.SPAN_Z * sigma, qm, qlw, sigma),
+                       _km.log_sf_mixture(-(cmin - _kp.SPAN_Z * sigma), -qm, qlw, sigma))
+    lw_inf = _logaddexp(ldtop, llost)
+    lw_inf += 64 * _U * (abs(lw_inf) + 1.0) if lw_inf > -math.inf else 0.0
     pi_up, pi_lo, ok = _kp.profiles(a, b, e0, h, Fb, Qb, r0, Pt, dtop)
-    if not lower_ok:
-        pi_lo, ok = np.zeros_like(pi_lo), False
-    return _OneStep(i0, pi_up, pi_lo, dtop + lost, ok, h)
+    if not (lower_ok and ok):
+        pi_lo, ok = _identity_lower(i0, pi_lo.shape[0])
+    return _OneStep(i0, pi_up, pi_lo, lw_inf, ok, h)
+
+
+def _identity_lower(i0, npts):
+    """The lower PMF of a step whose lowered chords degenerate (its loss lies within a
+    cell of 0): a point mass at ε = 0, the pair P = Q, which every pair dominates
+    (dropping a step's output is post-processing). The other steps still give a lower
+    bound; before, one such step (Laplace(1.6e11) in a schedule) zeroed the whole lower
+    PLD and the refinement ran on to h = 4e-5 for it, 57 s. (All zeros and False when the
+    grid does not hold ε = 0.)"""
+    pi = np.zeros(npts)
+    if 0 <= -i0 < npts:
+        pi[-i0] = 1.0
+        return pi, True
+    return pi, False
 
 
 def _generic_one_step(pl, h, tau_hi, tau_lo):
@@ -272,30 +308,48 @@ def _generic_one_step(pl, h, tau_hi, tau_lo):
     if cells is None or not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"unsupported privacy loss for the PLD accountant: {pl!r}")
     _check_loss_range(max(abs(lo), abs(hi)))
+    # The rounded s/b may lie an ulp below the true one: the top atom then sat below its
+    # true place (δ there is not 0 but ~ulp/2, which decides ε at δ = 1e-300). The upper
+    # PMF is built for the ε₀ rounded up (a dominating pair), the lower one for ε₀
+    # rounded down (a dominated pair), on one grid covering both.
+    e_dn, e_up = pl.eps0_bracket() if hasattr(pl, "eps0_bracket") else (hi, hi)
+    lo, hi = min(lo, -e_up), max(hi, e_up)
     i0, i1 = math.floor(lo / h), math.ceil(hi / h)
+    while i0 * h > lo:
+        i0 -= 1
+    while i1 * h < hi:
+        i1 += 1
     npts = i1 - i0 + 1
     if npts > _MAX_ONE_STEP:
         raise _GridTooLarge(npts)
-    a, b, Fb, Qb, r0, Pt, dtop = cells(i0, h, npts)
-    pi_up, pi_lo, ok = _kp.profiles(a, b, i0 * h, h, Fb, Qb, r0, Pt, dtop)
-    return _OneStep(i0, pi_up, pi_lo, dtop, ok, h)
+    a, b, Fb, Qb, r0, Pt, dtop = cells(i0, h, npts, e_up)
+    pi_up, _, _ = _kp.profiles(a, b, i0 * h, h, Fb, Qb, r0, Pt, dtop)
+    if e_dn != e_up:
+        a, b, Fb, Qb, r0, Pt, _ = cells(i0, h, npts, e_dn)
+    _, pi_lo, ok = _kp.profiles(a, b, i0 * h, h, Fb, Qb, r0, Pt, dtop)
+    if not ok:
+        pi_lo, ok = _identity_lower(i0, npts)
+    return _OneStep(i0, pi_up, pi_lo, _log(dtop), ok, h)
 
 
 class _GridTooLarge(Exception):
     pass
 
 
-def _one_step(mech, pl, h, tau_hi):
-    key = (mech, pl.direction, h, tau_hi)
+def _one_step(mech, pl, h, tau_hi=None, log_tau_hi=None):
+    """The Q-tail mass the grid may leave above its top: ``tau_hi``, or its logarithm
+    ``log_tau_hi`` (below the smallest double at δ = 5e-324)."""
+    lt_hi = math.log(tau_hi) if log_tau_hi is None else log_tau_hi
+    key = (mech, pl.direction, h, lt_hi)
     hit = _CACHE.get(key)
     if hit is not None:
         _CACHE.move_to_end(key)
         return hit
-    tau_lo = 1e-24
+    lt_lo = math.log(1e-24)
     if isinstance(pl, GaussianMixtureLoss):
-        out = _mixture_one_step(pl, h, tau_hi, tau_lo)
+        out = _mixture_one_step(pl, h, lt_hi, lt_lo)
     else:
-        out = _generic_one_step(pl, h, tau_hi, tau_lo)
+        out = _generic_one_step(pl, h, lt_hi, lt_lo)
     _CACHE[key] = out
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -395,41 +449,67 @@ def _chernoff_tilt(parts, delta):
     return float(ts[int(np.argmin(vals))])
 
 
-def _window(parts, lam, eta):
-    """Chernoff window [W_lo, W_hi] of the λ-tilted composition: tilted mass ≤ eta on each
-    side, since P̃[S > W] ≤ exp(F(λ+s) − F(λ) − sW) for every s > 0 (and likewise below).
-    Start from the Gaussian guess and widen until the exact Chernoff bound certifies it."""
+def _window(parts, lam, le):
+    """Chernoff window [W_lo, W_hi] of the λ-tilted composition: tilted mass ≤ e^le on each
+    side, since P̃[S > W] ≤ exp(F(λ+s) − F(λ) − sW) for every s > 0 (and likewise below),
+    with s searched from the Gaussian guess; never beyond the support of the composition."""
     F0, m1, var = parts.F(lam)
     sd = math.sqrt(max(var, 1e-300))
-    le = math.log(eta)
     z = math.sqrt(-2 * le)
     bounds = []
-    for sign in (1.0, -1.0):
-        # sign·W(s) = (F(λ + sign·s) − F(λ) − log η)/s is certified for every s > 0;
-        # minimise it over log s by a short pattern search from the Gaussian optimum.
-        def w(c):
-            s = c / sd
-            return (parts.F(lam + sign * s)[0] - F0 - le) / s
-        c, r = z, 1.5
-        wc = w(c)
-        wu, wd = w(c * r), w(c / r)
-        step = r if wu < wd else 1 / r
-        wn = min(wu, wd)
-        for _ in range(30):
-            if wn >= wc:
-                break
-            c, wc = c * step, wn
-            wn = w(c * step)
-        bounds.append(sign * min(wc, wn))
+    # The composed support ends hold every mass: a window end needs go no further.
+    support = (sum(T * ell[-1] for *_, ell, T in parts.items),
+               -sum(T * ell[0] for *_, ell, T in parts.items))
+    for sign, edge in zip((1.0, -1.0), support):
+        # sign·W(s) = (F(λ + sign·s) − F(λ) − log η)/s is certified for every s > 0; its
+        # minimiser solves N(s) = s·φ′ − φ + log η = 0 (φ(s) = F(λ + sign·s) − F(λ)),
+        # and N grows (N′ = s·φ″), so safeguarded Newton in log s finds it from the
+        # Gaussian guess in a few evaluations. (A pattern search by factors of 1.5 took 30
+        # per side where the law is far from Gaussian or the optimum is s → ∞, a bounded
+        # support: 90 % of a δ query's time at q = 1e-5.)
+        def nw(u):
+            s = math.exp(u)
+            K, K1, K2 = parts.F(lam + sign * s)
+            phi = K - F0
+            w = (phi - le) / s
+            n = s * sign * K1 - phi + le
+            return (w if w == w else math.inf), n, s * s * K2
+        best = _newton_window(nw, math.log(z / sd))
+        bounds.append(sign * min(best, edge))
     return bounds[1], bounds[0], F0, m1, sd
 
 
-def _window_holds(parts, lam, w_lo, w_hi, sd, eta):
-    """True when Chernoff certifies tilted mass ≤ eta beyond [w_lo, w_hi] for ``parts``
+def _newton_window(nw, u, max_eval=14):
+    """The smallest W over a safeguarded Newton search for N(e^u) = 0 (N increasing in
+    u); ``nw(u)`` gives (W, N, dN/du). Every W is a valid bound: this only tightens."""
+    best = math.inf
+    lo, hi = -math.inf, math.inf          # N(lo) < 0 < N(hi)
+    for _ in range(max_eval):
+        w, n, dn = nw(u)
+        # Still descending but no longer gaining: W tends to the support's end (s → ∞).
+        stalled = n < 0 and 0.0 <= best - w <= 1e-7 * (abs(w) + 1.0)
+        best = min(best, w)
+        if not (n == n and dn == dn) or stalled:
+            break
+        if n < 0:
+            lo = u
+        else:
+            hi = u
+        step = -n / dn if dn > 0 else (math.inf if n < 0 else -math.inf)
+        nxt = u + max(-4.0, min(4.0, step))
+        if not lo < nxt < hi:
+            nxt = 0.5 * (lo + hi) if math.isfinite(lo) and math.isfinite(hi) else nxt
+        if abs(nxt - u) < 0.02 or abs(nxt) > 700.0:
+            break
+        u = nxt
+    return best
+
+
+def _window_holds(parts, lam, w_lo, w_hi, sd, le):
+    """True when Chernoff certifies tilted mass ≤ e^le beyond [w_lo, w_hi] for ``parts``
     (tried at the Gaussian-optimal s on each side only; False means: search properly)."""
     F0, m1, var = parts.F(lam)
     sd = math.sqrt(max(var, 1e-300))
-    le = math.log(eta)
     if not (w_lo < m1 < w_hi):
         return False
     s_hi = (w_hi - m1) / (sd * sd)
@@ -522,31 +602,45 @@ def _side(parts_up, parts_lo, onesteps, lam, J_lo, n, eta):
 class _Direction:
     """Everything for one direction at one grid step h."""
 
-    def __init__(self, counts, direction, h, tau_hi):
+    def __init__(self, counts, direction, h, tau_hi=None, log_tau_hi=None):
         self.h = h
         self.onesteps = []
         for mech, T in counts:
             pl = loss_for(mech, direction)
-            self.onesteps.append((_one_step(mech, pl, h, tau_hi), T))
+            self.onesteps.append((_one_step(mech, pl, h, tau_hi, log_tau_hi), T))
         self.steps = sum(T for _, T in counts)
         self.parts_up = _Parts(self.onesteps, "up", h)
         self.lower_ok = all(one.lower_ok for one, _ in self.onesteps)
         self.parts_lo = _Parts(self.onesteps, "lo", h) if self.lower_ok else None
-        self.p_inf = -math.expm1(sum(T * math.log1p(-min(one.w_inf, 1.0))
-                                     for one, T in self.onesteps))
+        # Q-mass at +∞ of the composition, 1 − Π(1 − w_m)^{T_m} ≤ Σ T_m·w_m: the union
+        # bound (in logarithms) where it is within 1e-6 of the product, which is kept for
+        # larger masses (plus the union of any w_m too small to be a double).
+        union = _lse([math.log(T) + one.log_w_inf for one, T in self.onesteps])
+        if union < math.log(1e-6):
+            self.log_p_inf = union
+        else:
+            prod = _log(-math.expm1(sum(T * math.log1p(-min(one.w_inf, 1.0))
+                                        for one, T in self.onesteps)))
+            tiny = _lse([math.log(T) + one.log_w_inf for one, T in self.onesteps
+                         if one.w_inf == 0.0])
+            self.log_p_inf = _logaddexp(prod, tiny)
+        self.p_inf = math.exp(self.log_p_inf)
         self.quad = self.steps * _QUAD_REL
 
-    def compose(self, lam, around=None, eta=_ETA):
+    def compose(self, lam, around=None, eta=_ETA, log_eta=None):
         """FFT composition with tilt λ; the window covers the tilted mass (and ``around``),
-        leaving tilted mass ≤ eta outside on each side."""
+        leaving tilted mass ≤ eta outside on each side; ``log_eta`` gives log eta instead
+        (at δ = 5e-324 the η ≪ δ the callers want is no double)."""
+        if log_eta is None:
+            log_eta = math.log(eta)
         h = self.h
-        self.eta = eta
+        self.log_eta = log_eta
         # e^{−λh} must not underflow in the scans; the bounds stay valid for any λ ≥ 0.
         lam = min(lam, 20.0 / h)
-        w_lo, w_hi, F0, m1, sd = _window(self.parts_up, lam, eta)
+        w_lo, w_hi, F0, m1, sd = _window(self.parts_up, lam, log_eta)
         if self.parts_lo is not None and not _window_holds(self.parts_lo, lam, w_lo, w_hi,
-                                                           sd, eta):
-            a, b, *_ = _window(self.parts_lo, lam, eta)
+                                                           sd, log_eta):
+            a, b, *_ = _window(self.parts_lo, lam, log_eta)
             w_lo, w_hi = min(w_lo, a), max(w_hi, b)
         if around is not None:
             w_lo = min(w_lo, around - 4 * h)
@@ -562,13 +656,16 @@ class _Direction:
         self.lo = _Composed(self.parts_lo, lam, J_lo, n, "lo", 0.0) if self.parts_lo else None
         top = (J_lo + n - 1) * h
         # Untilted mass above the window (upper) ≤ e^{−λ·top + F(λ)}·η.
-        self.above = math.exp(min(-lam * top + self.up.log_c + math.log(eta), 0.0))
+        self.log_above = min(-lam * top + self.up.log_c + log_eta, 0.0)
+        self.above = math.exp(self.log_above)
         return self
 
     # δ at a point, each side, including every correction.
+    def _log_wrap(self, comp, k):
+        return min(-self.lam * comp.ell(k) + comp.log_c + _LOG2 + self.log_eta, 700.0)
+
     def _wrap(self, comp, k):
-        return math.exp(min(-self.lam * comp.ell(k) + comp.log_c + math.log(2 * self.eta),
-                            700.0))
+        return math.exp(self._log_wrap(comp, k))
 
     def delta_upper(self, eps):
         c = self.up
@@ -611,31 +708,35 @@ class _Direction:
     def eps_upper(self, delta):
         """Smallest ε with δ_upper(ε) ≤ δ; "below"/"above" when the window misses it."""
         c = self.up
-        target = delta / (1 + self.quad) - self.p_inf - self.above
-        if target <= 0:
+        lt = _log_slack(delta, self.quad, _logaddexp(self.log_p_inf, self.log_above))
+        if lt is None:
             return math.inf
-        k = c.first_below(math.log(target))
+        k = c.first_below(lt)
         if k >= c.n:
             return "above"
         if k == 0:
             return c.ell(0) if c.ell(0) <= 0 else "below"
-        return _solve(c, k - 1, target)
+        return _solve(c, k - 1, lt)
 
     def eps_lower(self, delta):
         """Largest ε with δ_lower(ε) > δ; "below"/"above" when the window misses it."""
         c = self.lo
         if c is None:
             return 0.0
-        target0 = delta / (1 - self.quad)
+        # log(δ/(1 − quad)), rounded up
+        lt0 = math.log(delta) - math.log1p(-self.quad)
+        lt0 += 8 * _U * (abs(lt0) + 1.0)
+        if lt0 >= 0.0:
+            return 0.0   # δ_lower ≤ 1 never exceeds it (δ = 1 − 2⁻⁵³ searched forever)
         # δ_lo(ℓ_k) = D_k − wrap_k > δ  ⇔  D_k > δ + wrap_k; wrap_k decreases in k, so
         # start from the last k with D_k > δ and step down (rarely more than once).
-        k = c.first_below(math.log(target0)) - 1
+        k = c.first_below(lt0) - 1
         if k >= c.n - 2:
             return "above"
         while k >= 0:
-            wrap = self._wrap(c, k)
-            if c.logd(k) > math.log(target0 + wrap):
-                return max(0.0, _solve(c, k, target0 + wrap))
+            lt = _logaddexp(lt0, self._log_wrap(c, k))
+            if c.logd(k) > lt:
+                return max(0.0, _solve(c, k, lt))
             k -= 1
         return 0.0 if c.ell(0) <= 0 else "below"
 
@@ -648,23 +749,56 @@ def _interp(c, k, eps):
     return Dk - frac * (Dk - Dk1)
 
 
-def _solve(c, k, target):
-    """ε ∈ [ℓ_k, ℓ_{k+1}] where the exact discrete δ equals target (D_k ≥ target ≥ D_{k+1})."""
-    Dk = math.exp(c.logd(k))
-    Dk1 = math.exp(c.logd(k + 1))
-    if Dk <= Dk1:
+def _solve(c, k, log_target):
+    """ε ∈ [ℓ_k, ℓ_{k+1}] where the exact discrete δ equals e^log_target
+    (D_k ≥ target ≥ D_{k+1}); in units of D_k, which may be subnormal."""
+    ldk = c.logd(k)
+    ldk1 = c.logd(k + 1)
+    if ldk <= ldk1:
         return c.ell(k + 1)
-    frac = min(max((Dk - target) / (Dk - Dk1), 0.0), 1.0)
+    r1 = math.exp(ldk1 - ldk)
+    rt = math.exp(min(log_target - ldk, 0.0))
+    frac = min(max((1.0 - rt) / (1.0 - r1), 0.0), 1.0)
     return c.ell(k) + math.log1p(frac * math.expm1(c.h))
+
+
+_LOG2 = math.log(2.0)
+
+
+def _log(x):
+    return math.log(x) if x > 0 else -math.inf
+
+
+def _lse(vals):
+    top = max(vals, default=-math.inf)
+    if top == -math.inf:
+        return top
+    return top + math.log(math.fsum(math.exp(v - top) for v in vals))
+
+
+def _logaddexp(a, b):
+    if a < b:
+        a, b = b, a
+    return a if b == -math.inf else a + math.log1p(math.exp(b - a))
+
+
+def _log_slack(delta, quad, log_extra):
+    """log(δ/(1 + quad) − e^log_extra), rounded down, or None when it is not positive;
+    in logarithms, since δ may be subnormal (5e-324/(1 + quad) rounds back to 5e-324)."""
+    lt = math.log(delta) - math.log1p(quad)
+    if log_extra >= lt:
+        return None
+    if log_extra > -math.inf:
+        lt += math.log1p(-math.exp(log_extra - lt))
+    return lt - 8 * _U * (abs(lt) + 1.0)
 
 
 # ----------------------------------------------------------------------------------------
 # One grid step: brackets per direction
 # ----------------------------------------------------------------------------------------
-def _chernoff_eps(parts, delta):
-    """Upper bound on ε(δ) of the composed upper PLD without an FFT:
+def _chernoff_eps(parts, ld):
+    """Upper bound on ε(e^ld) of the composed upper PLD without an FFT:
     δ(ε) ≤ Q[L > ε] ≤ e^{F(t) − tε} for every t > 0 (F includes no +∞ mass; added apart)."""
-    ld = math.log(delta)
 
     def b(t):
         return (parts.F(t)[0] - ld) / t
@@ -675,42 +809,49 @@ def _chernoff_eps(parts, delta):
     # Refine around the best grid point (any t gives a valid bound; this only tightens).
     for t in np.geomspace(ts[max(i - 1, 0)], ts[min(i + 1, len(ts) - 1)], 7)[1:-1]:
         best = min(best, b(t))
-    return best
+    return float(best)
 
 
 def _pow2_floor(x: float) -> float:
-    """x rounded down to a power of two. The one-step cache is keyed by the tail threshold;
-    rounding it down (a smaller threshold only tightens what is truncated, and every
-    truncation is accounted) lets queries with nearby T or δ share one-step PLDs."""
+    """x rounded down to a power of two (see :func:`_log_pow2_floor`)."""
     return 2.0 ** math.floor(math.log2(x))
+
+
+def _log_pow2_floor(lx: float) -> float:
+    """log x with x rounded down to a power of two. The one-step cache is keyed by the tail
+    threshold; rounding it down (a smaller threshold only tightens what is truncated, and
+    every truncation is accounted) lets queries with nearby T or δ share one-step PLDs."""
+    return math.floor(lx / _LOG2) * _LOG2
 
 
 def _eps_at_h(schedule, delta, h, dirs=None):
     counts = schedule.counts()
     T = schedule.steps
-    # (floored at 1e-320: the grid end only sets accuracy, the mass above it is exact)
-    tau_hi = _pow2_floor(max(min(1e-5 * delta, 1e-10) / T, 1e-320))
+    # (a logarithm: 1e-5·δ/T is no double at δ = 5e-324)
+    tau_hi = _log_pow2_floor(min(math.log(1e-5) + math.log(delta), math.log(1e-10))
+                             - math.log(T))
     out = {}
     order = list(dirs if dirs is not None else list(directions_of(schedule)))
     if "remove" in order:  # usually the larger ε: its lower bound lets the others skip
         order.remove("remove")
         order.insert(0, "remove")
     for d in order:
-        D = _Direction(counts, d, h, tau_hi)
+        D = _Direction(counts, d, h, log_tau_hi=tau_hi)
         top_lo = max((r[0] for r in out.values()), default=-math.inf)
         if out:
             # A cheap Chernoff bound may already show this direction cannot be the max.
-            slack = delta / (1 + D.quad) - D.p_inf
-            ch = _chernoff_eps(D.parts_up, slack) if slack > 0 else math.inf
+            slack = _log_slack(delta, D.quad, D.log_p_inf)
+            ch = _chernoff_eps(D.parts_up, slack) if slack is not None else math.inf
             if ch <= top_lo:
                 D.n, D.lam, D.up = 0, 0.0, None
                 out[d] = (0.0, max(ch, 0.0), D)
                 continue
         lam = _saddle_lambda_for_delta(D.parts_up, delta)
+        # Untilted tail terms are ≤ e^{F(λ) − λℓ}·eta: keep them ≪ δ even at λ ≈ 0.
+        log_eta = min(math.log(_ETA), math.log(1e-6) + math.log(delta))
         try:
             for _attempt in range(12):
-                # Untilted tail terms are ≤ e^{F(λ) − λℓ}·eta: keep them ≪ δ even at λ ≈ 0.
-                D.compose(lam, eta=min(_ETA, 1e-6 * delta))
+                D.compose(lam, log_eta=log_eta)
                 eu = D.eps_upper(delta)
                 el = D.eps_lower(delta)
                 if not isinstance(eu, str) and not isinstance(el, str):
@@ -722,18 +863,29 @@ def _eps_at_h(schedule, delta, h, dirs=None):
                 else:
                     lam = lam / 4 if lam > 1e-3 else 0.0
             else:
-                raise RuntimeError("PLD window search failed; please report this case")
+                # Still missed (the answer sits where the window's own error terms decide
+                # it): every side keeps a valid, if loose, bound. δ_up(ℓ_0) ≤ δ already
+                # makes ℓ_0 an upper bound; Chernoff bounds the rest; 0 is a lower bound.
+                if eu == "below":
+                    eu = D.up.ell(0)
+                elif isinstance(eu, str):
+                    slack = _log_slack(delta, D.quad, D.log_p_inf)
+                    eu = _chernoff_eps(D.parts_up, slack) if slack is not None else math.inf
+                if isinstance(el, str):
+                    el = 0.0
         except _GridTooLarge:
             if not out:
                 raise
             # Keep this direction's valid Chernoff upper bound (and the trivial lower 0).
-            slack = delta / (1 + D.quad) - D.p_inf
-            ch = _chernoff_eps(D.parts_up, slack) if slack > 0 else math.inf
+            slack = _log_slack(delta, D.quad, D.log_p_inf)
+            ch = _chernoff_eps(D.parts_up, slack) if slack is not None else math.inf
             D.n, D.lam, D.up = 0, 0.0, None
             out[d] = (0.0, max(ch, 0.0), D)
             continue
-        # Pure-DP cap: δ(ε) = 0 once ε reaches the largest possible composed loss.
-        pure = sum(T * loss_for(m, d).hi_loss for m, T in counts)
+        # Pure-DP cap: δ(ε) = 0 once ε reaches the largest possible composed loss, summed
+        # exactly and rounded up (Σ T·hi_loss in floats fell an ulp below s/b for
+        # Laplace(6.9e8), under the true ε at δ = 1e-300).
+        pure = _exact.pure_epsilon(schedule, d)
         out[d] = (min(max(el, 0.0), pure), min(max(eu, 0.0), pure), D)
     return out
 
@@ -741,13 +893,13 @@ def _eps_at_h(schedule, delta, h, dirs=None):
 def _delta_at_h(schedule, eps, h, dirs=None):
     counts = schedule.counts()
     T = schedule.steps
-    tau_hi = _pow2_floor(1e-30 / T)
+    tau_hi = _log_pow2_floor(math.log(1e-30) - math.log(T))
     out = {}
     for d in (dirs if dirs is not None else list(directions_of(schedule))):
-        D = _Direction(counts, d, h, tau_hi)
+        D = _Direction(counts, d, h, log_tau_hi=tau_hi)
         lam = _saddle_lambda_for_eps(D.parts_up, eps)
         try:
-            D.compose(lam, around=eps, eta=1e-30)
+            D.compose(lam, around=eps, log_eta=math.log(1e-30))
         except _GridTooLarge:
             if not out:
                 raise
@@ -846,9 +998,18 @@ def epsilon_bracket(schedule, delta, rtol=1e-3, atol=1e-3, h=None, max_refine=6)
         return any(r[2].up is not None and math.isfinite(r[1])
                    and r[2].error_floor(r[1]) > 1e-2 * delta for r in res.values())
 
+    near_one = delta >= 1.0 - schedule.steps * _QUAD_REL
+    if near_one:
+        # Within the relative quadrature margin of δ = 1 the lower PLD cannot exceed δ at
+        # any ε and the upper one is read at δ·(1 − margin): no grid narrows the bracket
+        # (Laplace at δ = 1 − 2⁻⁵³ refined for 6 s to the grid cap).
+        max_refine = 0
     best, history, warns = _refine(lambda hh, dirs: _eps_at_h(schedule, delta, hh, dirs),
                                    schedule, lambda up: max(rtol * up, atol), h, max_refine,
                                    limited)
+    if near_one:
+        warns += (f"delta_near_one: δ = {delta!r} lies within the PLD's quadrature margin "
+                  f"({schedule.steps * _QUAD_REL:.2g}) of 1; the bracket is valid but loose",)
     lo = max(b[0] for b in best.values())
     up = max(b[1] for b in best.values())
     if up > 0 and any(not b[2].lower_ok for b in best.values()):

@@ -1183,3 +1183,15 @@ _QUAD_REFS = [
     ('mog_remove', 3.0, None, None, 128.0, '3164.6823656331882773'),
     ('mog_add', 3.0, None, None, 128.0, '3.7828128037727463654'),
 ]
+
+
+def test_replace_one_cgf_at_large_orders_is_not_nan():
+    # Found by hypothesis (tests/test_rdp.py): the excess form's integrand overflowed
+    # (inf − inf) at t ≥ 133 for replace-one SG σ = 3.75, q = 0.005859375, and the RDP of
+    # that order was NaN. mpmath (60 digits) values of K(t):
+    m = SubsampledGaussian(3.75, 0.005859375, neighboring="replace_one")
+    pl = loss_for(m, "remove")
+    for t, ref in ((130.0, 0.0835499152523), (133.0, 0.0874533502798),
+                   (140.0, 0.0969130248664), (200.0, 397.44919935)):
+        assert pl.cgf(t) == pytest.approx(ref, rel=1e-9)
+        assert pl.cgf_many(np.array([t]))[0] == pytest.approx(ref, rel=1e-9)

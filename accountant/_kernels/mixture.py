@@ -422,6 +422,54 @@ def scan_size(t, pm, qm, sigma):
 
 
 @njit(cache=True)
+def _coupling_lse(c2, pm, plw, qm, qlw, diag):
+    """log Σ_ij π_ij e^{c2(c_j − a_i)²} over the product coupling (or, with ``diag``, the
+    index-wise one) and a first-order bound on its rounding error: each term
+    v = log π + c2·d² is within ~12u·(|log π| + c2·d²) of exact, and the sum is taken as
+    top + log1p(Σ e^{v − top}) so that a total near 0 keeps a small *absolute* error
+    (the former pad 1e-12·(|K| + 1) made the bound ≥ 1e-12 even where K ≈ 1e-40)."""
+    u = 1.1102230246251565e-16
+    n = pm.shape[0]
+    m = qm.shape[0]
+    top = NEG_INF
+    tmag = 0.0
+    ti = -1
+    tj = -1
+    for i in range(n):
+        for j in range(m):
+            if diag and j != i:
+                continue
+            d = qm[j] - pm[i]
+            v = (plw[i] if diag else plw[i] + qlw[j]) + c2 * d * d
+            if v > top:
+                top = v
+                tmag = abs(plw[i]) + (0.0 if diag else abs(qlw[j])) + c2 * d * d
+                ti = i
+                tj = j
+    if top == NEG_INF:
+        return NEG_INF, 0.0
+    s = 0.0
+    es = 0.0
+    cnt = 0
+    for i in range(n):
+        for j in range(m):
+            if diag and j != i:
+                continue
+            cnt += 1
+            if i == ti and j == tj:
+                continue
+            d = qm[j] - pm[i]
+            v = (plw[i] if diag else plw[i] + qlw[j]) + c2 * d * d
+            mag = abs(plw[i]) + (0.0 if diag else abs(qlw[j])) + c2 * d * d
+            w = math.exp(v - top)
+            s += w
+            es += w * (12.0 * u * (mag + tmag) + u * abs(v - top) + 2.0 * u)
+    val = top + math.log1p(s)
+    err = 12.0 * u * tmag + (es + cnt * u * s) / (1.0 + s) + 2.0 * u * abs(val)
+    return val, err
+
+
+@njit(cache=True)
 def cgf_coupling_bound(t, pm, plw, qm, qlw, sigma):
     """An upper bound on K(t) = log ∫ Q^{1+t}P^{−t} for t > 0, from joint convexity:
     (x, y) ↦ x^{1+t}y^{−t} is jointly convex on (0, ∞)² (the perspective of x^{1+t}), so for
@@ -429,29 +477,22 @@ def cgf_coupling_bound(t, pm, plw, qm, qlw, sigma):
     ∫ Q^{1+t}P^{−t} ≤ Σ_ij π_ij ∫ N(c_j)^{1+t}N(a_i)^{−t} = Σ_ij π_ij e^{t(1+t)(c_j − a_i)²/(2σ²)}.
     The smaller of the product coupling (in log space: no weight underflows) and, when P
     and Q have the same number of components, the index-wise one (replace-one pairs, where
-    it is nearly tight) is returned. NaN for t ≤ 0 (no bound of this form)."""
+    it is nearly tight) is returned, each rounded up by four times its rounding bound.
+    NaN for t ≤ 0 (no bound of this form)."""
     if not t > 0.0:
         return np.nan
     c2 = t * (1.0 + t) / (2.0 * sigma * sigma)
-    best = NEG_INF
-    for i in range(pm.shape[0]):
-        for j in range(qm.shape[0]):
-            d = qm[j] - pm[i]
-            v = plw[i] + qlw[j] + c2 * d * d
-            best = logaddexp(best, v)
+    val, err = _coupling_lse(c2, pm, plw, qm, qlw, False)
+    best = val + 4.0 * err
     if pm.shape[0] == qm.shape[0] and pm.shape[0] > 1:
         same = True
         for i in range(pm.shape[0]):
             if plw[i] != qlw[i]:
                 same = False
         if same:
-            diag = NEG_INF
-            for i in range(pm.shape[0]):
-                d = qm[i] - pm[i]
-                diag = logaddexp(diag, plw[i] + c2 * d * d)
-            best = min(best, diag)
-    # the sums above carry a relative rounding error of a few ulps per term
-    return best + 1e-12 * (abs(best) + 1.0)
+            val, err = _coupling_lse(c2, pm, plw, qm, qlw, True)
+            best = min(best, val + 4.0 * err)
+    return best
 
 
 @njit(cache=True)
@@ -686,6 +727,11 @@ def cgf(t, pm, plw, qm, qlw, sigma, rtol):
         return log_m
     ends, _ = _cgf_panels(t, pm, plw, qm, qlw, sigma, True)
     ex = _integrate_runs(6, ends, pm, plw, qm, qlw, sigma, t, 0.0, rtol)
+    if not (ex > -1.0 and ex < np.inf):
+        # the excess integrand overflows where e^{tL} does (far tails at large t, e.g.
+        # replace-one SG σ = 3.75 at t ≥ 133: inf − inf): the direct value, whose K is
+        # then not small relative to its own rounding anyway
+        return log_m
     return math.log1p(ex)
 
 

@@ -6,6 +6,7 @@ atoms at ±s/b. Everything is closed form.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -59,13 +60,25 @@ class LaplaceLoss(PrivacyLoss):
             out = np.where(e >= self.eps0, -np.inf, np.where(e < -self.eps0, 0.0, val))
         return out if out.ndim else float(out)
 
-    def pld_cells(self, i0: int, h: float, npts: int):
+    def eps0_bracket(self):
+        """(down, up): the doubles next to the exact s/b on either side. ``eps0`` is the
+        nearest one and may lie below s/b (b = 6.9e8: by 1e-25, and δ(eps0) = 4.5e-26)."""
+        exact = Fraction(self.sensitivity) / Fraction(self.scale)
+        f = float(exact)
+        if Fraction(f) == exact:
+            return f, f
+        return (f, math.nextafter(f, math.inf)) if Fraction(f) < exact else \
+            (math.nextafter(f, 0.0), f)
+
+    def pld_cells(self, i0: int, h: float, npts: int, eps0: float | None = None):
         """Cell integrals of the PLD discretisation on the grid ε_i = (i0 + i)·h, i < npts,
         in closed form (notes/math.md §1, :mod:`accountant._kernels.pld`):
         ``(a, b, Fb, Qb, r0, Pt, dtop)`` with, for cell i = (ε_i, ε_{i+1}],
         a_i = E_P[expm1(L − ε_i); cell]/expm1(h) and b_i = E_P[e^h − e^{L−ε_i}; cell]/expm1(h);
         Fb = P[L ≤ ε_0], Qb = Q[L ≤ ε_0], r0 = E_P[(e^{ε_0} − e^L)_+], Pt = P[L > ε_{n}],
         dtop = δ(ε_n). The grid must cover [−ε₀, ε₀] (ε_0 ≤ −s/b, ε_n ≥ s/b).
+        ``eps0`` replaces s/b (the profile grows with ε₀, so an ε₀ rounded up gives a
+        dominating pair and one rounded down a dominated pair).
 
         Under P, L has an atom ½ at −ε₀, an atom ½e^{−ε₀} at ε₀ and the density
         ¼e^{−(ℓ+ε₀)/2} on (−ε₀, ε₀). On the part [ε_i + t0, ε_i + t1] of a cell (c = the
@@ -75,7 +88,7 @@ class LaplaceLoss(PrivacyLoss):
         products of non-negative factors (no cancellation, a few ulps each), unlike
         differences of the tail probabilities, which lose everything at s/b ≳ 30.
         """
-        e0 = self.eps0
+        e0 = self.eps0 if eps0 is None else float(eps0)
         em1h = math.expm1(h)
         ncell = npts - 1
         eps = (i0 + np.arange(npts)) * h
