@@ -104,11 +104,25 @@ def _lse(vals) -> float:
     return top + math.log(math.fsum(math.exp(v - top) for v in vals))
 
 
+_TINY = 2.2250738585072014e-308   # below it doubles are subnormal: one ulp is 5e-324
+
+
 def exp_up(log_value: float) -> float:
     """e^log_value as an upper bound: a positive value that underflows becomes the smallest
-    positive double, never 0 (0 would claim δ = 0 exactly)."""
+    positive double, never 0 (0 would claim δ = 0 exactly). Among subnormals one rounding
+    of exp is up to half the value (the log-space margins do not cover it): the next
+    double up is returned there."""
+    if log_value == _NEG:
+        return 0.0
     v = math.exp(min(log_value, 709.0))
-    return v if (v > 0 or log_value == _NEG) else 5e-324
+    return math.nextafter(v, math.inf) if v < _TINY else v
+
+
+def exp_down(log_value: float) -> float:
+    """e^log_value as a lower bound: the next double down among subnormals (see
+    :func:`exp_up`; a true 1.31e-323 was reported as the lower bound 1.5e-323)."""
+    v = math.exp(min(log_value, 709.0))
+    return math.nextafter(v, 0.0) if 0.0 < v < _TINY else v
 
 
 def _signed_sum(terms):
@@ -280,7 +294,7 @@ def gdp_delta(mu: float, eps: float) -> float:
 
 def gdp_delta_bracket(mu: float, eps: float, mu_rel: float = _MU_REL):
     """(lower, upper): a proven bracket on δ(ε) of μ-GDP (μ known to a relative mu_rel)."""
-    lo = math.exp(gdp_log_delta_bound(mu, eps, "lower", mu_rel))
+    lo = exp_down(gdp_log_delta_bound(mu, eps, "lower", mu_rel))
     up = min(1.0, exp_up(gdp_log_delta_bound(mu, eps, "upper", mu_rel)))
     return min(lo, up), up
 
@@ -605,7 +619,7 @@ def one_step_log_delta_bound(pl, eps: float, side: str) -> float:
 
 def one_step_delta_bracket(pl, eps: float):
     """(lower, upper): a proven bracket on the one-step δ(ε) of ``pl``."""
-    lo = math.exp(one_step_log_delta_bound(pl, eps, "lower"))
+    lo = exp_down(one_step_log_delta_bound(pl, eps, "lower"))
     up = min(1.0, exp_up(one_step_log_delta_bound(pl, eps, "upper")))
     return min(lo, up), up
 

@@ -74,7 +74,12 @@ def steps_from(steps, epochs, sample_rate) -> int:
         return v.count("steps", steps)
     e = v.positive("epochs", epochs)
     q = v.sample_rate("sample_rate", sample_rate)
-    return max(1, math.ceil(e / q - 1e-9))
+    steps = e / q - 1e-9
+    if not steps <= v.MAX_COUNT:
+        # a subnormal rate made e/q infinite (OverflowError in ceil)
+        raise ValueError(f"--epochs {e:g} at --sample-rate {q:g} is more than "
+                         f"{v.MAX_COUNT} steps (the largest count computed exactly)")
+    return max(1, math.ceil(steps))
 
 
 def _missing_mechanism_flags(a):

@@ -226,3 +226,11 @@ def test_edgeworth_at_a_subnormal_rate_is_a_row_not_a_traceback(capsys):
     lines = cap.err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("dp-accountant: error: method 'edgeworth'")
     assert cap.out == ""
+
+
+def test_epochs_at_a_subnormal_rate_is_a_usage_error(capsys):
+    # found by the fuzz suite: epochs / 5e-324 = inf, and ceil(inf) raised OverflowError
+    rc = main(["epsilon", "--noise-multiplier", "3.2e8", "--sample-rate", "4.94066e-324",
+               "--epochs", "0.025", "--delta", "1e-5"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "--epochs" in err[0] and "steps" in err[0]

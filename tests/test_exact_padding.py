@@ -248,3 +248,15 @@ def test_mixture_of_one_tiny_shift_has_positive_delta():
         r = acc.delta(m, epsilon=0.0, method=method)
         check_delta(r, exact)
         assert r.lower > 0.0
+
+
+def test_subnormal_delta_bounds_round_outward():
+    # Found by the fuzz suite: exp of a log lower bound rounded to nearest among
+    # subnormals gave the lower bound 1.5e-323 for a true δ ≤ 1.31e-323 (one ulp there is
+    # 5e-324, half the value). mpmath truth of one step at ε = 5.536588815470053:
+    m = acc.SubsampledGaussian(3.1074232217072275, 0.0011216613492379952)
+    r = acc.delta(m, epsilon=5.536588815470053)
+    check_delta(r, delta_ref(m, 5.536588815470053))
+    assert 0.0 < r.lower <= 1.3094743974798531e-323 <= r.upper
+    log_v = float(mp.log(mp.mpf(1.3e-323)))
+    assert _exact.exp_down(log_v) < 1.3e-323 < _exact.exp_up(log_v)
