@@ -459,3 +459,11 @@ def test_group_baselines_delta_direction_is_consistent():
         assert d2.upper > 1e-6
         tight = acc.delta(m, epsilon=e.upper * 0.9, steps=500, method="rdp")
         assert d2.upper >= tight.lower
+
+
+def test_group_vadhan_delta_at_huge_epsilon_does_not_overflow():
+    # found by the fuzz suite: log δ of the group bound above 709 overflowed in exp
+    from fractions import Fraction
+    r = acc.delta(acc.ELS(Fraction(1, 2), 0.32967229142294197, 256), epsilon=25789.745556205427,
+                  method="group-vadhan")
+    assert r.certified and 0.0 < r.lower <= r.upper <= 1.0
