@@ -110,7 +110,8 @@ def _with_base(fn, base_method):
     for i, m in enumerate(methods):
         try:
             return fn(m), m, warns
-        except Exception as exc:  # e.g. PLD not built, σ too small, grid too large → RDP
+        except ValueError as exc:  # a deliberate refusal (request out of PLD's reach) → RDP;
+            # anything else is a bug and must surface, not switch algorithm silently
             if i == len(methods) - 1:
                 raise
             warns += (f"base_method_fallback: {m} failed ({type(exc).__name__}: {exc}); "
