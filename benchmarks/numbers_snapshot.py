@@ -27,17 +27,20 @@ import warnings
 import numpy as np
 
 
-def _mechanism(acc, rng):
-    kind = rng.choice(["gauss", "sg", "sgfixed", "laplace", "els", "uls", "mog"])
+def _mechanism(acc, rng, rel):
+    # the mechanisms defined under each relation (fixed batches: replace-one only)
+    kinds = ["gauss", "sg", "laplace", "els", "uls", "mog"]
+    if rel == "replace_one":
+        kinds = ["gauss", "sg", "sgfixed", "laplace"]
+    kind = rng.choice(kinds)
     sigma = float(10 ** rng.uniform(-0.5, 1.3))
     q = float(10 ** rng.uniform(-4, 0))
-    rel = str(rng.choice(["add_remove", "replace_one"]))
     if kind == "gauss":
         return acc.Gaussian(sigma, neighboring=rel)
     if kind == "sg":
-        return acc.SubsampledGaussian(sigma, q)
+        return acc.SubsampledGaussian(sigma, q, neighboring=rel)
     if kind == "sgfixed":
-        return acc.SubsampledGaussian(sigma, q, sampling="fixed")
+        return acc.SubsampledGaussian(sigma, q, sampling="fixed", neighboring="replace_one")
     if kind == "laplace":
         return acc.Laplace(float(10 ** rng.uniform(-0.5, 1.5)), neighboring=rel)
     if kind == "els":
@@ -55,12 +58,13 @@ def settings(acc, n: int, seed: int):
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
+        rel = str(rng.choice(["add_remove", "replace_one"]))
         if rng.random() < 0.2:
-            parts = [(_mechanism(acc, rng), int(rng.integers(1, 50))) for _ in range(2)]
+            parts = [(_mechanism(acc, rng, rel), int(rng.integers(1, 50))) for _ in range(2)]
             target = acc.Schedule(parts)
             steps = int(rng.integers(1, 20))
         else:
-            target = _mechanism(acc, rng)
+            target = _mechanism(acc, rng, rel)
             steps = int(10 ** rng.uniform(0, 4))
         delta = float(10 ** rng.uniform(-12, -3))
         eps = float(10 ** rng.uniform(-1, 1))
