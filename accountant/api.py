@@ -142,7 +142,7 @@ def _run(mechanism, steps, method, options, **at) -> Result:
         res = fn(active, **at, **options)
         if res.quantity == "delta" and res.upper <= 0.0 and res.at < pure_epsilon(active):
             # below ε_pure the true δ is positive, however far below the smallest double:
-            # an upper bound of 0 would claim δ = 0 exactly (docs/math.md §"Domain")
+            # an upper bound of 0 would claim δ = 0 exactly (docs/math.md §9)
             tiny = 5e-324
             res = dataclasses.replace(res, upper=tiny, estimate=max(res.estimate, 0.0))
     return dataclasses.replace(res, seconds=time.perf_counter() - t0)

@@ -12,7 +12,7 @@ multiplier σ whose **certified upper** ε is ≤ the target, to within ``rtol``
   is > target. (For RDP and the other methods the same holds with respect to that method's
   own value; the result says which in ``optimality``.)
 
-How (notes/math.md §4): ε is monotone in log σ, log T and log q and nearly linear in the
+How (docs/math.md §4.7): ε is monotone in log σ, log T and log q and nearly linear in the
 log–log plane, so a safeguarded secant on (log p, log ε) converges in a few steps. A
 GDP/CLT closed form (μ² = T·χ²(one step), Dong–Roth–Su 2019 Thm 3.5 / Bu et al. 2020)
 gives the starting point for free, a coarse PLD grid (cheap, still certified) locates the

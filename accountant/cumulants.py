@@ -1,6 +1,6 @@
 """Cumulants and tilted moments of the privacy loss, one step, cached per mechanism.
 
-Two families of numbers feed the approximate accountants (notes/math.md §5, §6):
+Two families of numbers feed the approximate accountants (docs/math.md §5, §6):
 
 * :func:`step_moments` — for X = L under P or Y = L under Q: the mean κ₁, the central
   moments μ₂..μ₅, the absolute central moments E|L−κ₁| and E|L−κ₁|³, and the cumulants

@@ -2,7 +2,7 @@
 
 The composed privacy loss is a sum of independent per-step losses, so its cumulants are
 sums of the per-step cumulants (:mod:`accountant.cumulants`). With s = √K₂, z = (x−K₁)/s,
-γ = K₃/s³, κ = K₄/s⁴, λ = K₅/s⁵ the Edgeworth tail is (notes/math.md §5)
+γ = K₃/s³, κ = K₄/s⁴, λ = K₅/s⁵ the Edgeworth tail is (docs/math.md §5.1)
 
     S̃(x) = Q(z) + φ(z)·[ γ/6·He₂ + (κ/24·He₃ + γ²/72·He₅) + (λ/120·He₄ + γκ/144·He₆ + γ³/1296·He₈) ]
 

@@ -15,7 +15,7 @@ seven δ from 1e-8 to 1e-5 (half-decades); one FFT composition per lattice point
 seven. Storing ε per σ instead of σ per ε removes the ε axis: any ε in [1, 8] is answered
 by the first σ_j whose bound fits, so the σ spacing (3 %) is the whole cost of the ε axis.
 
-Why the answer is proven sufficient (docs/math.md, "Noise lookup table"):
+Why the answer is proven sufficient (docs/math.md §8):
 
 * Monotonicity: ε(δ) of the mechanism grows with q and T and falls as σ grows (each is a
   post-processing of the other: drop steps, replace a step's output by pure noise with

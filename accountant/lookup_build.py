@@ -35,7 +35,7 @@ smallest δ is below its bottom, so every in-range query finds its answer inside
 The q = 1 row is the Gaussian mechanism, whose exact μ-GDP closed form is used. Where the
 lower bound needs a much finer grid than the upper one (small q and σ: the lowered chords
 degenerate once most of a step's loss lies within one cell of 0) it is computed on every
-:data:`LOWER_EVERY`-th σ only (see docs/math.md, "Noise lookup table").
+:data:`LOWER_EVERY`-th σ only (see docs/math.md §8).
 
 This module relies on private helpers of :mod:`accountant.pld` (``_Direction``,
 ``_saddle_lambda_for_delta``, ``_pow2_floor``): if those change, update it with them.

@@ -1,6 +1,6 @@
 """PLD accountant: certified two-sided brackets on ε(δ) and δ(ε) by FFT composition.
 
-For each direction (notes/math.md §1) and each distinct mechanism of the schedule, the
+For each direction (docs/math.md §1.3) and each distinct mechanism of the schedule, the
 one-step privacy loss is discretised twice on a common grid ε_i = i·h:
 
 Upper bound — connect-the-dots (Doroshenko, Ghazi, Kamath, Kumar, Manurangsi 2022,
@@ -18,7 +18,7 @@ E_P[(e^L − u_i)_+; cell] and E_P[(u_{i+1} − e^L)_+; cell], computed by Gauss
 quadrature of non-negative integrands in the outcome x (no cancellation); the grid values
 f(u_i) follow by positive recursions.
 
-Lower bound — lowered chords (notes/math.md §4). A convex, non-increasing g with g(0) = 1,
+Lower bound — lowered chords (docs/math.md §4.2). A convex, non-increasing g with g(0) = 1,
 g ≥ max(0, 1 − u) is the profile of a pair; if g ≤ f it is dominated by (P, Q), again for
 every composition. On cell [u_i, u_{i+1}] the chord of f exceeds f by at most
 γ_i = Δu_i·α·β/(α + β), where α = f′-chord gap at the left end and β at the right end

@@ -1,7 +1,7 @@
 """Rényi-DP accountant.
 
 The RDP of one step in a direction is D_α(Q‖P) = K_Y(α−1)/(α−1), read from the privacy
-loss (notes/math.md §1, §3); RDP adds over steps; each direction is converted to (ε, δ)
+loss (docs/math.md §1.4, §3); RDP adds over steps; each direction is converted to (ε, δ)
 separately and the worse is reported. The conversion is Canonne, Kamath & Steinke 2020
 (arXiv 2004.00010, Prop. 12):
 

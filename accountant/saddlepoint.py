@@ -10,7 +10,7 @@ holds, where E_t is under the law tilted by e^{tS} (mean K′(t), variance K″(
 **SPA-CLT** replaces the tilted law of S by the normal N(K′(t), K″(t)):
 
     δ_CLT = e^{K − tε − γ²/2}·(q(α) − q(β))/√(2π),  γ = (K′ − ε)/√K″,
-    α = t√K″ − γ, β = α + √K″,  q(z) = √(2π)e^{z²/2}Φ̄(z)          (notes/math.md §6).
+    α = t√K″ − γ, β = α + √K″,  q(z) = √(2π)e^{z²/2}Φ̄(z)          (docs/math.md §6.2).
 
 **Error bound** (valid for ANY t > 0): g_t rises from 0 to max g_t = t^t/(1+t)^{1+t} and
 falls back, so its total variation is 2·max g_t, and the Berry–Esseen theorem for
@@ -52,7 +52,7 @@ cached per mechanism and shared by every T, δ and ε (T steps scale them by T):
   at the nodes; a lower-order surrogate estimates the error, and the interval is halved
   at new, again query-independent, nodes where they disagree). They agree with the
   exact-t₀ values to ~1e-7 relative (tests). ``saddle_point``/``spa_terms``/``_Curve.at``
-  keep the exact-t₀ path (math.md §6 unit values) and ``_eps_direction_exact``/
+  keep the exact-t₀ path (docs/math.md §6.5 unit values) and ``_eps_direction_exact``/
   ``_delta_direction_exact`` the previous exact-t₀ accountant, for reference.
 """
 from __future__ import annotations
@@ -1070,7 +1070,7 @@ def compute(schedule, *, delta=None, epsilon=None, work_budget=None, **options) 
     certified = bool(ok_all and not vacuous and math.isfinite(up))
     if certified:
         # A certified upper bound can never be below the proven one-step lower bound
-        # (docs/math.md; _exact.composed_lower_*): where the SPA bound says otherwise (seen
+        # (docs/math.md §9; _exact.composed_lower_*): where the SPA bound says otherwise (seen
         # for Laplace at few steps) it is not trusted, and the result is no certificate.
         floor = (_exact.composed_lower_epsilon(schedule, delta) if quantity == "epsilon"
                  else _exact.composed_lower_delta(schedule, epsilon))

@@ -5,7 +5,7 @@ Poisson-sampled at rate q, per-example clipping, at most k examples per user) is
 of Gaussians with shifts j = 0..k and Binomial(k, q) weights (Ganesh 2024, arXiv 2401.10294,
 Thm 3.1), and ``ULS`` (users Poisson-sampled at rate q_u, each user's examples combined and
 clipped once) is the subsampled Gaussian at q_u; every accountant ("pld", "rdp",
-"edgeworth", "saddlepoint") reads them (notes/math.md §2).
+"edgeworth", "saddlepoint") reads them (docs/math.md §2.5).
 
 This module adds
 
@@ -13,7 +13,7 @@ This module adds
   accounting saves: ``"group-vadhan"`` (example-level (ε, δ) + Vadhan's group privacy) and
   ``"group-rdp"`` (example-level RDP + Mironov's RDP group property);
 * :func:`choose_contribution_bound` and :func:`compare_sampling`: the contribution bound
-  (max examples per user) from a histogram of examples per user (notes/math.md §7);
+  (max examples per user) from a histogram of examples per user (docs/math.md §7);
 * the ``dp-accountant user-level`` CLI subcommand (:func:`add_arguments`, :func:`run`).
 """
 from __future__ import annotations
@@ -220,7 +220,7 @@ def group_vadhan_delta(ex_schedule, k: int, eps: float, base_method: str = "pld"
 
 def _lower_eps(schedule, delta, upper):
     # Post-processing: the exact one-step ELS ε (each direction) is a proven lower bound on
-    # the composed ELS ε (notes/math.md; accountant._exact).
+    # the composed ELS ε (docs/math.md §9; accountant._exact).
     return min(_exact.composed_lower_epsilon(schedule, delta), upper)
 
 
@@ -556,7 +556,7 @@ class ComparisonRow:
 
     els_std = σ_ELS·Ĉ_ELS and uls_std = G·σ_ULS·Ĉ_ULS(G): the noise std on the sum of B
     examples' contributions in units of one example's clip (a ULS user's combined update
-    stands for up to G examples; notes/math.md §7). ratio = uls_std/els_std.
+    stands for up to G examples; docs/math.md §7). ratio = uls_std/els_std.
     """
 
     G: int
@@ -643,7 +643,7 @@ def choose_contribution_bound(counts, sampling: str = "els", *, batch_size, step
     counts : examples per user, n_u (non-negative integers, at least one positive).
     sampling : "els" — the median count (Charles et al. 2024, arXiv 2407.07737, heuristic);
         "uls" — the G minimising the predicted noise of the normalised update
-        N(G) = σ(G)·Ĉ(G)·S(G)/(B·n_users), S(G) = Σ_u min(n_u, G) (notes/math.md §7).
+        N(G) = σ(G)·Ĉ(G)·S(G)/(B·n_users), S(G) = Σ_u min(n_u, G) (docs/math.md §7).
     batch_size : B, the expected examples per step; the rate is q(G) = min(1, B/S(G)).
     steps, epsilon, delta : σ(G) is calibrated so that ``steps`` steps at rate q(G) have a
         certified ε(δ) ≤ ``epsilon`` (ELS: ELS(σ, q(G), G); ULS: the subsampled Gaussian).
@@ -688,7 +688,7 @@ def compare_sampling(counts, *, batch_size, steps, epsilon, delta,
                      clip_model: Optional[Callable[[int], float]] = None,
                      example_clip: float = 1.0, method: str = "pld",
                      candidates: Optional[Sequence[int]] = None) -> SamplingComparison:
-    """ELS vs ULS side by side at equal compute (notes/math.md §7).
+    """ELS vs ULS side by side at equal compute (docs/math.md §7).
 
     For every candidate G both schemes draw B examples per step in expectation (rate
     q(G) = min(1, B/S(G)) for examples under ELS, for users under ULS) over the same steps

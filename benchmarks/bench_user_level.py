@@ -3,7 +3,7 @@
     python benchmarks/bench_user_level.py [--runs 5] [--ks 4,8,16] [--quick] [--peer-grid 1e-4]
 
 ELS with k examples per user is the mixture of Gaussians with shifts 0..k and
-Binomial(k, q) weights (notes/math.md §2). For each k: our certified PLD ε (median of
+Binomial(k, q) weights (docs/math.md §2.5). For each k: our certified PLD ε (median of
 ``--runs`` runs, caches cleared before each, so the one-step discretisation is included),
 dp_accounting 0.6's ``MixtureOfGaussiansDpEvent`` PLD (one run; it is slow), and for
 reference RDP and the two loose group-privacy baselines. Targets (issue 5): ours ≤ 0.3 s

@@ -275,7 +275,7 @@ def test_one_step_pmfs_are_valid_pairs():
 
 
 def _rdp_epsilon(mech, delta, steps):
-    """RDP → (ε, δ) by the Canonne–Kamath–Steinke conversion (notes/math.md §3), orders
+    """RDP → (ε, δ) by the Canonne–Kamath–Steinke conversion (docs/math.md §3.2), orders
     1.25..256 plus a golden-section polish, from the core's per-direction RDP."""
     from scipy.optimize import minimize_scalar
     from accountant.privacy_loss import privacy_losses

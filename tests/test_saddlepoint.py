@@ -27,7 +27,7 @@ def _gdp_eps(mu, delta):
 
 
 def test_unit_values_math_md():
-    # notes/math.md §6: σ=2, q=0.01, T=3000, ε=1 (remove direction).
+    # docs/math.md §6.5: σ=2, q=0.01, T=3000, ε=1 (remove direction).
     sch = as_schedule(acc.SubsampledGaussian(2.0, 0.01), 3000)
     curve = S._Curve(sch, "remove")
     t0 = S.saddle_point(curve, 1.0)

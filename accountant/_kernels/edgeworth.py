@@ -356,7 +356,7 @@ def dgg_min(iid, n, K4, K3, K3t, lam):
 
 
 # ----------------------------------------------------------------------------------------
-# Edgeworth tails and the ε(δ) search (notes/math.md §5), scalar kernels.
+# Edgeworth tails and the ε(δ) search (docs/math.md §5), scalar kernels.
 # K holds the composed cumulants (K₁..K₅); order 1, 2 or 3 correction brackets.
 # ----------------------------------------------------------------------------------------
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -647,7 +647,7 @@ def ew_negative_density(K, order):
 
 
 # ----------------------------------------------------------------------------------------
-# Saddle-point accountant (notes/math.md §6): SPA-CLT and its error bound in log space at
+# Saddle-point accountant (docs/math.md §6): SPA-CLT and its error bound in log space at
 # a fixed tilt, crossings in ε at that tilt, and the Hermite surrogate of K between two
 # lattice tilts (accountant/saddlepoint.py).
 # ----------------------------------------------------------------------------------------

@@ -655,7 +655,7 @@ def _integrate_runs(kind, ends, pm, plw, qm, qlw, sigma, t, shift, rtol):
 @njit(cache=True)
 def _log_binom_two_point(alpha, lq, l1q, c2s):
     """log Σ_i C(α,i) q^i (1−q)^{α−i} e^{(i²−i)·c²/(2σ²)} for integer α (Mironov et al.
-    2019, Prop. 3 / math.md §3), with c2s = c²/(2σ²). Small values use the excess form
+    2019, Prop. 3 / docs/math.md §3.1), with c2s = c²/(2σ²). Small values use the excess form
     Σ_{i≥2} pmf_i·expm1((i²−i)c2s) so that a tiny K keeps its relative accuracy."""
     na = alpha + 1
     terms = np.empty(na)

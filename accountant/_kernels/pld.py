@@ -1,6 +1,6 @@
 """numba kernels of the PLD accountant: one-step discretisation, lower profile, scans.
 
-Notation (notes/math.md §1, §4): grid ε_i = e0 + i·h, u_i = e^{ε_i}; cell i is the loss
+Notation (docs/math.md §1, §4): grid ε_i = e0 + i·h, u_i = e^{ε_i}; cell i is the loss
 interval (ε_i, ε_{i+1}]. For one step with loss L (X = L under P):
 
 * ``a_i = E_P[expm1(L − ε_i); cell i] / expm1(h)`` and

@@ -1,7 +1,7 @@
 """Mechanism → privacy loss, one object per direction, cached per frozen mechanism.
 
 ``privacy_losses(mechanism)`` returns the directions an accountant must compose separately
-and then take the worse of (notes/math.md §1): ``("remove", "add")`` for add/remove
+and then take the worse of (docs/math.md §1.3): ``("remove", "add")`` for add/remove
 adjacency with an asymmetric pair, a single entry for symmetric pairs (Gaussian, Laplace,
 replace-one), where the two directions coincide by reflection.
 """

@@ -2,7 +2,7 @@
 
 A :class:`PrivacyLoss` describes one step of a mechanism in one direction by a dominating
 pair (P, Q) and its privacy loss L(x) = log Q(x)/P(x), increasing in the outcome x.
-X = L under P, Y = L under Q (notes/math.md §1).
+X = L under P, Y = L under Q (docs/math.md §1).
 
 What an accountant may use:
 

@@ -72,7 +72,7 @@ class LaplaceLoss(PrivacyLoss):
 
     def pld_cells(self, i0: int, h: float, npts: int, eps0: float | None = None):
         """Cell integrals of the PLD discretisation on the grid ε_i = (i0 + i)·h, i < npts,
-        in closed form (notes/math.md §1, :mod:`accountant._kernels.pld`):
+        in closed form (docs/math.md §2.2, §4, :mod:`accountant._kernels.pld`):
         ``(a, b, Fb, Qb, r0, Pt, dtop)`` with, for cell i = (ε_i, ε_{i+1}],
         a_i = E_P[expm1(L − ε_i); cell]/expm1(h) and b_i = E_P[e^h − e^{L−ε_i}; cell]/expm1(h);
         Fb = P[L ≤ ε_0], Qb = Q[L ≤ ε_0], r0 = E_P[(e^{ε_0} − e^L)_+], Pt = P[L > ε_{n}],

@@ -2,7 +2,7 @@
 
 P = Σ_i u_i N(a_i, σ²), Q = Σ_j w_j N(c_j, σ²). This one family covers the Gaussian
 mechanism, the Poisson-subsampled Gaussian (both directions), replace-one subsampling, the
-mixture of Gaussians and the user-level ELS/ULS schemes (notes/math.md §2).
+mixture of Gaussians and the user-level ELS/ULS schemes (docs/math.md §2).
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class GaussianMixtureLoss(PrivacyLoss):
         self.pm, self.plw = pm, plw
         self.qm, self.qlw = qm, qlw
         self.direction = direction
-        # Limits of L at ∓∞ come from the outermost components (notes/math.md §2).
+        # Limits of L at ∓∞ come from the outermost components (docs/math.md §2).
         # At x → −∞ the lowest mean dominates each density; at +∞ the highest.
         if qm[0] > pm[0]:
             lo = -np.inf
