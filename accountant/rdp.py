@@ -32,7 +32,7 @@ from ._kernels import mixture as _km
 from ._optimize import minimize_bounded
 from .api import register
 from .bounds import Result
-from .privacy_loss import GaussianMixtureLoss, directions_of, loss_for
+from .privacy_loss import GaussianMixtureLoss, LaplaceLoss, directions_of, loss_for
 
 # Coarse scan of orders (α); Brent refines between neighbours of the best one.
 # Integer orders are cheapest (closed forms); the scan is extended past either end while
@@ -59,6 +59,23 @@ def _cgf_cheap(pl, steps, t, share):
     return None
 
 
+# Outside the closed forms K comes from adaptive quadrature (rtol 1e-11, QUADPACK-style
+# error estimates): each step's K is raised by 100× that tolerance (docs/math.md §3.1), and a
+# K that is not a number gives no bound (inf), never NaN.
+_CGF_REL = 1e-9
+
+
+def pad_cgf(pl, k):
+    """K (scalar or array) of the loss ``pl`` raised by the quadrature margin; NaN → inf.
+    Exact closed forms (Laplace, a Gaussian pair) are returned as they are."""
+    k = np.asarray(k, dtype=float)
+    args = getattr(pl, "args", None)
+    exact = isinstance(pl, LaplaceLoss) or (
+        args is not None and len(args[0]) == 1 and len(args[2]) == 1)
+    out = k if exact else k + _CGF_REL * np.abs(k)
+    return np.where(np.isnan(out), np.inf, out)
+
+
 def rdp_of(schedule, direction: str, order: float) -> float:
     """Total RDP of the schedule at ``order`` in ``direction``: Σ T_i K_i(α−1)/(α−1)."""
     total = 0.0
@@ -69,7 +86,7 @@ def rdp_of(schedule, direction: str, order: float) -> float:
         k = _cgf_cheap(pl, steps, order - 1.0, share)
         if k is None:
             k = pl.cgf(order - 1.0)
-        total += steps * k
+        total += steps * float(pad_cgf(pl, k))
     return total / (order - 1.0)
 
 
@@ -89,7 +106,7 @@ def rdp_many(schedule, direction: str, orders) -> np.ndarray:
             many = getattr(pl, "cgf_many", None)
             k[todo] = np.asarray(many(ts[todo]) if many is not None else pl.cgf(ts[todo]),
                                  dtype=float)
-        total += steps * k
+        total += steps * pad_cgf(pl, k)
     return total / (orders - 1.0)
 
 

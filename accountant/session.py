@@ -65,6 +65,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from . import _exact
+from . import rdp as _rdp
 from ._optimize import minimize_bounded
 from . import _validate as v
 from ._files import STATE_MAX_BYTES, TORCH_MAX_BYTES, read_user_file, write_atomically
@@ -372,9 +373,9 @@ class _Rows:
                     got = pl.cgf_many(ts)
                 else:
                     got = np.array([pl.cgf(float(t)) for t in ts])
-                # An order whose CGF could not be evaluated is never trusted.
-                got = np.where(np.isnan(got), np.inf, got)
-                vals[miss] = got
+                # The quadrature margin of the RDP accountant (docs/math.md §3.1); an order
+                # whose CGF could not be evaluated is never trusted (NaN → inf).
+                vals[miss] = _rdp.pad_cgf(pl, got)
 
     def totals(self, rows, counts, cols):
         """Σ_r counts_r · K_r at the given order indices (fixed summation order)."""
@@ -509,7 +510,8 @@ class _RdpEngine:
     @staticmethod
     def _at(group, t):
         rows, idx, cnt = group
-        return math.fsum(T * rows.losses[r].cgf(t) for r, T in zip(idx, cnt))
+        return math.fsum(T * float(_rdp.pad_cgf(rows.losses[r], rows.losses[r].cgf(t)))
+                         for r, T in zip(idx, cnt))
 
     def _fractional(self, guide, members, f, col):
         """Exact value at a fractional order: the order minimising the guide's (exact or

@@ -169,3 +169,19 @@ def test_replace_one_at_least_add_remove(s, q, alpha):
     r_ro = rdp_of(ro, "remove", alpha)
     assert r_ro >= rdp_of(ar, "remove", alpha) * (1 - 1e-9)
     assert r_ro >= rdp_of(ar, "add", alpha) * (1 - 1e-9)
+
+
+def test_quadrature_cgf_is_padded_and_nan_gives_no_bound(monkeypatch):
+    # docs/math.md §3.1: K from quadrature is raised by 1e-9·|K|; closed forms are not;
+    # a CGF that is not a number gives RDP = inf (it was summed as NaN).
+    from accountant import rdp as R
+    from accountant.privacy_loss import loss_for
+    m = acc.SubsampledGaussian(1.0, 0.01)
+    pl = loss_for(m, "remove")
+    k = pl.cgf(1.5)
+    assert float(R.pad_cgf(pl, k)) == k + 1e-9 * abs(k)
+    g = loss_for(acc.Gaussian(2.0), "remove")
+    assert float(R.pad_cgf(g, g.cgf(1.5))) == g.cgf(1.5)
+    assert float(R.pad_cgf(pl, float("nan"))) == math.inf
+    monkeypatch.setattr(type(pl), "cgf", lambda self, t: float("nan"))
+    assert rdp_of(as_schedule(m, 10), "remove", 2.5) == math.inf
