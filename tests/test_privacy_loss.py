@@ -1195,3 +1195,13 @@ def test_replace_one_cgf_at_large_orders_is_not_nan():
                    (140.0, 0.0969130248664), (200.0, 397.44919935)):
         assert pl.cgf(t) == pytest.approx(ref, rel=1e-9)
         assert pl.cgf_many(np.array([t]))[0] == pytest.approx(ref, rel=1e-9)
+
+
+def test_els_cgf_across_a_far_component_transition():
+    # The excess form missed (or overflowed on) the tilted peak of the k = 256 component
+    # near t = 30.2 for q = 5.7e-12; mpmath (60 digits) values:
+    m = ELS(float(np.float32(12.220134735107422)), 5.694563562563047e-12, 256)
+    pl = loss_for(m, "remove")
+    for t, ref in ((30.1, 6.68344932166228e-18), (30.2, 6.80397321299444e-18),
+                   (30.20075915238642, 2.05916697165866e-17), (30.21, 24.4566751636615)):
+        assert pl.cgf(t) == pytest.approx(ref, rel=1e-9)
