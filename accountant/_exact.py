@@ -152,14 +152,9 @@ def pure_epsilon(schedule, direction=None) -> float:
     for m, steps in schedule.counts():
         best = Fraction(0)
         for pl in (privacy_losses(m) if direction is None else (loss_for(m, direction),)):
-            if isinstance(pl, LaplaceLoss):
-                val = Fraction(pl.sensitivity) / Fraction(pl.scale)
-            else:
-                h = float(pl.hi_loss)
-                if not math.isfinite(h):
-                    return math.inf
-                # a rounded logarithm (0 exactly for a loss that is identically 0)
-                val = Fraction(h) * (1 + Fraction(64, 2 ** 53)) if h > 0 else Fraction(0)
+            val = pl.sup_loss_upper()
+            if val is None:
+                return math.inf
             best = max(best, val)
         total += steps * best
     return _round_up(total)
@@ -178,12 +173,10 @@ def gaussian_mu(schedule) -> float | None:
     covers it)."""
     terms = []
     for m, steps in schedule.counts():
-        for pl in privacy_losses(m):
-            if not (isinstance(pl, GaussianMixtureLoss) and pl.pm.shape[0] == 1
-                    and pl.qm.shape[0] == 1):
-                return None
-        pl = privacy_losses(m)[0]
-        shift = (pl.qm[0] - pl.pm[0]) / pl.sigma
+        shifts = [pl.gaussian_shift for pl in privacy_losses(m)]
+        if any(s is None for s in shifts):
+            return None
+        shift = shifts[0]
         terms.append(steps * (shift * shift))
     return math.sqrt(math.fsum(terms))
 

@@ -30,11 +30,10 @@ import numbers
 import numpy as np
 
 from . import _exact
-from ._kernels import mixture as _km
 from ._optimize import minimize_bounded
 from .api import register
 from .bounds import Result
-from .privacy_loss import GaussianMixtureLoss, LaplaceLoss, directions_of, loss_for
+from .privacy_loss import directions_of, loss_for
 
 # Coarse scan of orders (α); Brent refines between neighbours of the best one.
 # Integer orders are cheapest (closed forms); the scan is extended past either end while
@@ -52,12 +51,11 @@ _NEGLIGIBLE = 1e-10
 
 
 def _cgf_cheap(pl, steps, t, share):
-    """An upper bound on K(t) when steps·K(t) ≤ share is proven by the joint-convexity
-    coupling bound (which then replaces K), else None."""
-    if isinstance(pl, GaussianMixtureLoss) and t > 0:
-        b = float(_km.cgf_coupling_bound(float(t), *pl.args))
-        if steps * b <= share:
-            return max(b, 0.0)
+    """The loss's cheap upper bound on K(t) when it proves steps·K(t) ≤ share (it then
+    replaces K), else None."""
+    b = pl.cgf_upper(t) if t > 0 else None
+    if b is not None and steps * b <= share:
+        return b
     return None
 
 
@@ -69,47 +67,42 @@ _CGF_REL = 1e-9
 
 def pad_cgf(pl, k):
     """K (scalar or array) of the loss ``pl`` raised by the quadrature margin; NaN → inf.
-    Exact closed forms (Laplace, a Gaussian pair) are returned as they are."""
+    Closed forms (``pl.cgf_exact``) are returned as they are."""
     k = np.asarray(k, dtype=float)
-    args = getattr(pl, "args", None)
-    exact = isinstance(pl, LaplaceLoss) or (
-        args is not None and len(args[0]) == 1 and len(args[2]) == 1)
-    out = k if exact else k + _CGF_REL * np.abs(k)
+    out = k if pl.cgf_exact else k + _CGF_REL * np.abs(k)
     return np.where(np.isnan(out), np.inf, out)
 
 
-# Work budget of one query's CGF quadratures, in units of (mixture components) × max(t, 10)
+# Work budget of one query's CGF quadratures, in units of quadrature_size × max(t, 10)
 # (the panels of Q^{1+t}P^{-t} span ~t times the spread of the means: an ELS with k = 256
-# at t = 7e4 is ~2e7 units, 1.5 s). Past it every order is bounded by the coupling bound
+# at t = 7e4 is ~2e7 units, 1.5 s). Past it every order takes the loss's cheap upper bound
 # (valid, looser) and the result says so. Units, not seconds: the answer does not depend
 # on the machine. Common mechanisms (≤ 10 components, orders ≤ 1e3) spend < 1e6.
 _RDP_BUDGET = 4e7
 _STATE = threading.local()
 
 
-def _afford(pl, t) -> bool:
-    """Charge one quadrature CGF at t to the running query; False once the budget is spent."""
+def _over_budget(pl, t) -> bool:
+    """Charge one quadrature CGF at t to the running query; True once the budget is spent
+    (and a cheap upper bound exists to take its place)."""
     left = getattr(_STATE, "left", None)
-    if left is None:
-        return True                   # called outside compute(): no budget
-    args = getattr(pl, "args", None)
-    m = (len(args[0]) + len(args[2])) if args is not None else 2
-    _STATE.left = left - m * max(float(t), 10.0)
-    if _STATE.left < 0:
+    if left is None or pl.cgf_exact or not t > 0:
+        return False                  # outside compute(), or no quadrature to save
+    _STATE.left = left - pl.quadrature_size * max(float(t), 10.0)
+    if _STATE.left < 0 and pl.cgf_upper(t) is not None:
         _STATE.exhausted = True
-        return False
-    return True
+        return True
+    return False
 
 
 def _cgf_value(pl, steps, t, share):
-    """K(t) of one step: the cheap coupling bound where negligible or past the budget, else
-    the quadrature."""
+    """K(t) of one step: the cheap upper bound where negligible or past the budget, else
+    the loss's CGF."""
     k = _cgf_cheap(pl, steps, t, share)
     if k is not None:
         return k
-    if isinstance(pl, GaussianMixtureLoss) and t > 0 and not (
-            pl.pm.shape[0] == 1 and pl.qm.shape[0] == 1) and not _afford(pl, t):
-        return max(float(_km.cgf_coupling_bound(float(t), *pl.args)), 0.0)
+    if _over_budget(pl, t):
+        return pl.cgf_upper(t)
     return pl.cgf(t)
 
 
@@ -135,11 +128,8 @@ def rdp_many(schedule, direction: str, orders) -> np.ndarray:
         pl = loss_for(m, direction)
         ts = orders - 1.0
         cheap = [_cgf_cheap(pl, steps, t, share) for t in ts]
-        if isinstance(pl, GaussianMixtureLoss) and not (
-                pl.pm.shape[0] == 1 and pl.qm.shape[0] == 1):
-            cheap = [c if c is not None or t <= 0 or _afford(pl, t)
-                     else max(float(_km.cgf_coupling_bound(float(t), *pl.args)), 0.0)
-                     for c, t in zip(cheap, ts)]
+        cheap = [pl.cgf_upper(t) if c is None and _over_budget(pl, t) else c
+                 for c, t in zip(cheap, ts)]
         todo = np.array([c is None for c in cheap])
         k = np.array([0.0 if c is None else c for c in cheap])
         if todo.any():

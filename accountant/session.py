@@ -304,6 +304,12 @@ class _SGRemove:
 
     __slots__ = ("args",)
     direction = "remove"
+    cgf_exact = False
+    quadrature_size = 3
+
+    def cgf_upper(self, t):
+        """The coupling bound (as GaussianMixtureLoss.cgf_upper)."""
+        return max(float(_km.cgf_coupling_bound(float(t), *self.args)), 0.0) if t > 0 else None
 
     def __init__(self, sigma, q):
         self.args = (np.array([0.0]), np.array([0.0]), np.array([0.0, 1.0]),

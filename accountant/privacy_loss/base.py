@@ -13,8 +13,17 @@ What an accountant may use:
   δ(ε) = Q[L > ε] − e^ε P[L > ε], in log space.
 * ``log_sf(eps, under)`` — log P[L > ε] under "P" (X) or "Q" (Y).
 * ``cgf(t)`` — K_Y(t) = log E_Q[e^{tL}] for real t > −1; K_X(t) = K_Y(t − 1).
+* ``cgf_exact`` — True when ``cgf`` is a closed form (no quadrature error to allow for);
+  ``cgf_upper(t)`` — a cheap proven upper bound on K_Y(t), t > 0, or None;
+  ``quadrature_size`` — the weight of one quadrature of this loss in work budgets
+  (docs/math.md §3.1).
+* ``sup_loss_upper()`` — sup L as an exact rational upper bound (None when unbounded);
+  ``gaussian_shift`` — Δ/σ when the pair is one Gaussian each side (μ-GDP), else None.
 """
 from __future__ import annotations
+
+import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -41,6 +50,29 @@ class PrivacyLoss:
 
     def cgf(self, t):
         raise NotImplementedError
+
+    #: ``cgf`` is a closed form: its value carries only rounding (docs/math.md §3.1).
+    cgf_exact: bool = False
+
+    def cgf_upper(self, t: float):
+        """A cheap proven upper bound on K_Y(t) for t > 0, or None when there is none."""
+        return None
+
+    @property
+    def quadrature_size(self) -> int:
+        """Work weight of one CGF quadrature of this loss (its Gaussian components)."""
+        return 2
+
+    #: Δ/σ of a pair of single Gaussians (the step is μ-GDP with this μ), else None.
+    gaussian_shift = None
+
+    def sup_loss_upper(self):
+        """A rational upper bound on sup L (None when L is unbounded above): ``hi_loss``
+        is a rounded logarithm, raised by 64 ulps (0 stays 0: a loss identically 0)."""
+        h = float(self.hi_loss)
+        if not math.isfinite(h):
+            return None
+        return Fraction(h) * (1 + Fraction(64, 2 ** 53)) if h > 0 else Fraction(0)
 
     # -- derived -------------------------------------------------------------------------
     def hockey_stick(self, eps):

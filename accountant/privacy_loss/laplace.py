@@ -14,6 +14,8 @@ from .base import PrivacyLoss
 
 
 class LaplaceLoss(PrivacyLoss):
+    cgf_exact = True      # closed form (docs/math.md §2.2)
+
     def __init__(self, scale: float, sensitivity: float = 1.0, direction: str = "remove"):
         self.scale = float(scale)
         self.sensitivity = float(sensitivity)
@@ -59,6 +61,10 @@ class LaplaceLoss(PrivacyLoss):
         with np.errstate(divide="ignore"):
             out = np.where(e >= self.eps0, -np.inf, np.where(e < -self.eps0, 0.0, val))
         return out if out.ndim else float(out)
+
+    def sup_loss_upper(self):
+        """sup L = s/b exactly, as a rational."""
+        return Fraction(self.sensitivity) / Fraction(self.scale)
 
     def eps0_bracket(self):
         """(down, up): the doubles next to the exact s/b on either side. ``eps0`` is the

@@ -63,6 +63,21 @@ class GaussianMixtureLoss(PrivacyLoss):
             raise ValueError("privacy loss is not monotone: Q's highest component is below P's")
         self.lo_loss, self.hi_loss = lo, hi
         self._cgf_cache: dict = {}
+        # one Gaussian on each side: K(t) = t(1 + t)Δ²/(2σ²) exactly, and μ = Δ/σ
+        self.cgf_exact = bool(pm.shape[0] == 1 and qm.shape[0] == 1)
+        self.gaussian_shift = (float((qm[0] - pm[0]) / self.sigma) if self.cgf_exact
+                               else None)
+
+    def cgf_upper(self, t: float):
+        """The joint-convexity (coupling) bound log Σ_ij u_i w_j e^{t(1+t)(c_j−a_i)²/(2σ²)}
+        ≥ K(t), t > 0 (docs/math.md §3.5)."""
+        if not t > 0:
+            return None
+        return max(float(_k.cgf_coupling_bound(float(t), *self.args)), 0.0)
+
+    @property
+    def quadrature_size(self) -> int:
+        return int(self.pm.shape[0] + self.qm.shape[0])
 
     def __repr__(self):
         return (f"GaussianMixtureLoss(sigma={self.sigma}, P={list(zip(self.pm, np.exp(self.plw)))}, "
