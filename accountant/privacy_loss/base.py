@@ -17,6 +17,8 @@ What an accountant may use:
   ``cgf_upper(t)`` — a cheap proven upper bound on K_Y(t), t > 0, or None;
   ``quadrature_size`` — the weight of one quadrature of this loss in work budgets
   (docs/math.md §3.1).
+* ``moments(under)``, ``tilted(t, centre)`` — small frozen results
+  (:mod:`accountant.privacy_loss.results`) for the Edgeworth and saddle-point accountants.
 * ``sup_loss_upper()`` — sup L as an exact rational upper bound (None when unbounded);
   ``gaussian_shift`` — Δ/σ when the pair is one Gaussian each side (μ-GDP), else None.
 """
@@ -62,6 +64,16 @@ class PrivacyLoss:
     def quadrature_size(self) -> int:
         """Work weight of one CGF quadrature of this loss (its Gaussian components)."""
         return 2
+
+    def moments(self, under: str):
+        """:class:`~accountant.privacy_loss.results.StepMoments` of L under "P" or "Q"
+        (Edgeworth accountant, docs/math.md §5)."""
+        raise NotImplementedError
+
+    def tilted(self, t: float, centre=None):
+        """:class:`~accountant.privacy_loss.results.Tilted`: K, K′, K″, P_t … of L under Q
+        tilted by e^{tL}, t > 0 (saddle-point accountant, docs/math.md §6)."""
+        raise NotImplementedError
 
     #: Δ/σ of a pair of single Gaussians (the step is μ-GDP with this μ), else None.
     gaussian_shift = None

@@ -11,6 +11,9 @@ from fractions import Fraction
 import numpy as np
 
 from .base import PrivacyLoss
+from .results import CALL_WORK, StepMoments, Tilted, from_central, higher_cumulants
+
+_CALL_WORK = CALL_WORK
 
 
 class LaplaceLoss(PrivacyLoss):
@@ -61,6 +64,14 @@ class LaplaceLoss(PrivacyLoss):
         with np.errstate(divide="ignore"):
             out = np.where(e >= self.eps0, -np.inf, np.where(e < -self.eps0, 0.0, val))
         return out if out.ndim else float(out)
+
+    def moments(self, under: str) -> StepMoments:
+        """Moments of L under "P" or "Q": exact atoms plus Gauss–Legendre panels."""
+        return _laplace_moments(self, under)
+
+    def tilted(self, t: float, centre=None) -> Tilted:
+        """The law of L under Q tilted by e^{tL} (``centre`` is not needed here)."""
+        return _laplace_tilted(self, t)
 
     def sup_loss_upper(self):
         """sup L = s/b exactly, as a rational."""
@@ -154,3 +165,79 @@ class LaplaceLoss(PrivacyLoss):
         if np.ndim(t):
             return np.array([one(ti) for ti in np.ravel(t)]).reshape(np.shape(t))
         return one(t)
+
+# ----------------------------------------------------------------------------------------
+# Laplace: L has atoms at ±a (a = s/b) and an exponential density on (−a, a)
+# (under P: ¼e^{−(l+a)/2}; under Q: ¼e^{(l−a)/2}); everything is an exact sum of the
+# atoms plus Gauss–Legendre panels on which the exponential varies by at most e^{8}.
+# ----------------------------------------------------------------------------------------
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(40)
+
+
+def _laplace_parts(a: float, under: str, t: float):
+    """(atom locations, log atom masses, log density coefficient λ, log c0) for the law of L
+    under P (t ignored), Q, or Q tilted by e^{tL} (unnormalised): density e^{c0 + λ l}."""
+    if under == "P":
+        return np.array([-a, a]), np.array([math.log(0.5), math.log(0.5) - a]), -0.5, math.log(0.25) - a / 2
+    # Q tilted by e^{tL}: atoms e^{∓ta} times Q's atoms, density times e^{tl}.
+    return (np.array([-a, a]), np.array([math.log(0.5) - a - t * a, math.log(0.5) + t * a]),
+            0.5 + t, math.log(0.25) - a / 2)
+
+
+def _laplace_integrals(a, atoms, logm, lam, c0, c, shift):
+    """Σ over atoms and the density of e^{−shift}·[1, d, d², d³, d⁴, d⁵, |d|, |d|³], d = l − c."""
+    # Panels: split at c (the kink of |d|) and so that λ·width ≤ 8 on each; where the
+    # exponential is below e^{-60} of its peak (|λ| large: strong tilts) it is dropped.
+    lo_end, hi_end = -a, a
+    if lam * 2 * a > 60.0:
+        lo_end = a - 60.0 / lam
+    elif -lam * 2 * a > 60.0:
+        hi_end = -a - 60.0 / lam
+    ends = [lo_end, hi_end]
+    if lo_end < c < hi_end:
+        ends.insert(1, c)
+    xs, lw = [atoms], [logm]
+    for lo, hi in zip(ends[:-1], ends[1:]):
+        m = max(1, int(math.ceil(abs(lam) * (hi - lo) / 8.0)))
+        edges = np.linspace(lo, hi, m + 1)
+        half = 0.5 * np.diff(edges)
+        x = (0.5 * (edges[:-1] + edges[1:]))[:, None] + half[:, None] * _GL_X[None, :]
+        xs.append(x.ravel())
+        lw.append((c0 + lam * x + np.log(half[:, None] * _GL_W[None, :])).ravel())
+    x = np.concatenate(xs)
+    w = np.exp(np.concatenate(lw) - shift)
+    d = x - c
+    ad = np.abs(d)
+    wd = w * d
+    wd2 = wd * d
+    wd3 = wd2 * d
+    wd4 = wd3 * d
+    return np.array([w.sum(), wd.sum(), wd2.sum(), wd3.sum(), wd4.sum(), (wd4 * d).sum(),
+                     (w * ad).sum(), (w * ad ** 3).sum()])
+
+
+def _laplace_moments(loss: LaplaceLoss, under: str) -> StepMoments:
+    a = loss.eps0
+    atoms, logm, lam, c0 = _laplace_parts(a, under, 0.0)
+    # Mean in closed form: E_Q[L] = KL(Q‖P) = a − 1 + e^{−a} = −E_P[L] (symmetric pair).
+    kl = a + math.expm1(-a)
+    mean = kl if under == "Q" else -kl
+    v = _laplace_integrals(a, atoms, logm, lam, c0, mean, 0.0)
+    mu = v / v[0]
+    return from_central(mean, mu[2], mu[3], mu[4], mu[5], mu[6], mu[7], 1e-13)
+
+
+def _laplace_tilted(loss: LaplaceLoss, t: float) -> Tilted:
+    a = loss.eps0
+    atoms, logm, lam, c0 = _laplace_parts(a, "Q", t)
+    K = float(loss.cgf(t))
+    v1 = _laplace_integrals(a, atoms, logm, lam, c0, 0.0, K)
+    c = v1[1] / v1[0]
+    v = _laplace_integrals(a, atoms, logm, lam, c0, c, K)
+    r = v[1] / v[0]
+    K1 = c + r
+    K2 = v[2] / v[0] - r * r
+    Pt = v[7] / v[0] + 3.0 * abs(r) * (v[2] / v[0] + 2 * abs(r) * v[6] / v[0] + r * r)
+    k3, k4, k5 = higher_cumulants(v, v[0], r)
+    return Tilted(t, K, float(K1), float(K2), float(Pt), 1e-13 * (1 + abs(K)), 1e-12, k3, k4, k5,
+                  _CALL_WORK)

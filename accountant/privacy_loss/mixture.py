@@ -10,8 +10,12 @@ import math
 
 import numpy as np
 
+from .._kernels import edgeworth as _ke
 from .._kernels import mixture as _k
 from .base import PrivacyLoss
+from .results import CALL_WORK, StepMoments, Tilted, from_central, higher_cumulants
+
+_km = _k
 
 # Integration and hockey-stick accuracy. The adaptive quadrature's Kronrod estimate is
 # a very conservative error proxy for these analytic integrands.
@@ -78,6 +82,14 @@ class GaussianMixtureLoss(PrivacyLoss):
     @property
     def quadrature_size(self) -> int:
         return int(self.pm.shape[0] + self.qm.shape[0])
+
+    def moments(self, under: str) -> StepMoments:
+        """Moments of L under "P" or "Q" by adaptive quadrature (docs/math.md §5)."""
+        return _mixture_moments(self, under)
+
+    def tilted(self, t: float, centre=None) -> Tilted:
+        """The law of L under Q tilted by e^{tL} (docs/math.md §6); ``centre`` guesses K′(t)."""
+        return _mixture_tilted(self, t, centre)
 
     def __repr__(self):
         return (f"GaussianMixtureLoss(sigma={self.sigma}, P={list(zip(self.pm, np.exp(self.plw)))}, "
@@ -223,3 +235,174 @@ def binomial_log_pmf(k: int, q: float) -> np.ndarray:
         out = lg[k] - lg[j.astype(int)] - lg[(k - j).astype(int)] + j * lq
         out = out + np.where(k - j > 0, (k - j) * l1q, 0.0)
     return out
+
+# ----------------------------------------------------------------------------------------
+# Moments and tilted laws (docs/math.md §5, §6): the questions of the Edgeworth and
+# saddle-point accountants, answered by adaptive Gauss–Kronrod in the numba kernels.
+# ----------------------------------------------------------------------------------------
+# Relative tolerance of the Kronrod–Gauss difference per panel. The difference
+# over-estimates the error of the 15-point rule on these analytic integrands by many
+# orders of magnitude; 1e-12 gives cumulants to ~1e-13 relative (tests/test_cumulants.py).
+_MOM_RTOL = 1e-12
+_MOM_RTOL_TILT = 1e-11
+# Work of one quadrature pass, in "work units": 15-point panel evaluations × (mixture
+# components + 20) — one evaluation costs ~2.5 µs plus ~0.13 µs per component (both
+# mixtures are summed at 15 points for 8 moments), so a unit is ~0.13 µs on one core.
+# Panels are laid out around every component and tilted peak, so a mixture with m
+# components has O(m) panels costing O(m) each: an ELS with k = 256 took 0.3–6 s per
+# tilted quadrature under the fixed 100 000-visit cap, and a saddle-point query needs
+# dozens of them (issue 13: > 60 s). Adaptive refinement stops at _WORK (~0.4 s; this
+# leaves the cap at 100 000 visits up to 10 components: every usual mechanism); an
+# initial layout above 4·_WORK alone is out of reach (NaN values, infinite error).
+_WORK = 3e6
+_VISITS = 100000
+_CALL_WORK = CALL_WORK
+
+
+def _visits(loss, breaks) -> int:
+    """Panel visits allowed to one pass over ``breaks`` (−1: out of reach)."""
+    per = _per_panel(loss)
+    panels = breaks.shape[0] - 1
+    if panels * per > 4.0 * _WORK:
+        return -1
+    return int(min(_VISITS, max(_WORK / per - panels, 0.0)))
+
+
+def _per_panel(loss) -> float:
+    """Work units of one 15-point panel evaluation of ``loss``'s mixtures."""
+    return loss.pm.shape[0] + loss.qm.shape[0] + 20.0
+
+
+# ----------------------------------------------------------------------------------------
+# Gaussian mixtures: moment and tilted-law quadratures
+# ----------------------------------------------------------------------------------------
+def _breaks_with(loss: GaussianMixtureLoss, t: float, c: float = math.nan) -> np.ndarray:
+    """Panel ends: the core's layout (components, tilted peaks, ±38σ) plus x with L(x) = c."""
+    xc = math.nan
+    if loss.lo_loss < c < loss.hi_loss:
+        xc = _km.inverse_loss(c, *loss.args, loss.lo_loss, loss.hi_loss)
+    return _ke.breakpoints(loss.pm, loss.qm, loss.sigma, t, xc)
+
+
+def _mixture_moments(loss: GaussianMixtureLoss, under: str) -> StepMoments:
+    s2 = loss.sigma ** 2
+    if loss.pm.shape[0] == 1 and loss.qm.shape[0] == 1:
+        # Gaussian pair: L is normal with variance μ² = Δ²/σ² and mean ∓μ²/2 under P/Q.
+        mu2 = (loss.qm[0] - loss.pm[0]) ** 2 / s2
+        mean = 0.5 * mu2 if under == "Q" else -0.5 * mu2
+        sd = math.sqrt(mu2)
+        return from_central(mean, mu2, 0.0, 3.0 * mu2 * mu2, 0.0, sd * math.sqrt(2 / math.pi),
+                             2.0 * math.sqrt(2.0 / math.pi) * sd ** 3, 0.0)
+    # Means from non-negative integrands: −E_P[L] = E_P[expm1 L − L], E_Q[L] = E_P[L e^L − expm1 L].
+    br0 = _breaks_with(loss, 0.0)
+    kind = 4 if under == "Q" else 3
+    nv = _visits(loss, br0)
+    if nv < 0:
+        return _failed_moments()
+    v, e, _ = _ke.integrate_moments(kind, br0, *loss.args, 0.0, 0.0, 0.0, _MOM_RTOL, 255, nv)
+    mean = v[1] if under == "Q" else -v[1]
+    if not math.isfinite(mean):
+        return _failed_moments()
+    err_mean = e[1] / max(abs(v[1]), 1e-300)
+    br = _breaks_with(loss, 0.0, mean)
+    nv = _visits(loss, br)
+    if nv < 0:
+        return _failed_moments()
+    v, e, _ = _ke.integrate_moments(1 if under == "Q" else 0, br, *loss.args, 0.0, 0.0, mean,
+                                    _MOM_RTOL, 255, nv)
+    if not (v[0] > 0 and np.all(np.isfinite(v)) and np.all(np.isfinite(e))):
+        return _failed_moments()
+    m0 = v[0]
+    # Normalise by the computed mass (≈ 1) so the moments are of a probability law.
+    mu = v / m0
+    rel = float(np.max(e[2:] / np.maximum(np.abs(v[2:]), 1e-300))) + err_mean
+    # The centre is the exact mean up to rounding; v[1]/m0 is the residual first moment.
+    r = mu[1]
+    mu2 = mu[2] - r * r
+    mu3 = mu[3] - 3 * r * mu[2] + 2 * r ** 3
+    mu4 = mu[4] - 4 * r * mu[3] + 6 * r * r * mu[2] - 3 * r ** 4
+    mu5 = mu[5] - 5 * r * mu[4] + 10 * r * r * mu[3] - 10 * r ** 3 * mu[2] + 4 * r ** 5
+    return from_central(mean + r, mu2, mu3, mu4, mu5, mu[6], mu[7], rel)
+
+
+def _failed_moments():
+    """Moments the quadrature cannot reach (too many panels × components, or values out
+    of floating-point range): NaN values and an infinite error, which the accountants
+    refuse rather than score."""
+    nan = math.nan
+    return StepMoments(nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, math.inf)
+
+
+def _mixture_tilted(loss: GaussianMixtureLoss, t: float, centre=None) -> Tilted:
+    if loss.pm.shape[0] == 1 and loss.qm.shape[0] == 1:
+        # Gaussian pair: under Q_t, L ~ N(μ²(1/2 + t), μ²); K(t) = t(1+t)μ²/2.
+        mu2 = (loss.qm[0] - loss.pm[0]) ** 2 / loss.sigma ** 2
+        return Tilted(t, 0.5 * t * (1 + t) * mu2, mu2 * (0.5 + t), mu2,
+                      2.0 * math.sqrt(2.0 / math.pi) * mu2 ** 1.5, 1e-16 * t * (1 + t) * mu2,
+                      work=1.0)
+    br0 = _breaks_with(loss, t)
+    per = _per_panel(loss)
+    work = _CALL_WORK
+    nv = _visits(loss, br0)
+    if nv < 0:
+        # before the peak scan too, which alone costs as much as a pass
+        return _failed(t, work)
+    shift = _km.tilted_log_peak(br0, *loss.args, t)
+    work += (br0.shape[0] / 15.0) * per
+    # Components needed: mass, moments 1..5 and the absolute third moment (bits 0-5, 7).
+    need = 0b10111111
+    if centre is None or not math.isfinite(centre):
+        # Pass 1 only locates the centre c ≈ K′(t) (a coarse tolerance suffices: pass 2
+        # measures the residual mean about c and breaks its panels at the kink of |L − c|).
+        v1, _, n = _ke.integrate_moments(2, br0, *loss.args, t, shift, 0.0, 1e-5, 3, nv)
+        work += n * per
+        if not (v1[0] > 0 and math.isfinite(v1[1])):
+            return _failed(t, work)
+        c = v1[1] / v1[0]
+    else:
+        c = float(centre)
+    br = _breaks_with(loss, t, c)
+    nv = _visits(loss, br)
+    if nv < 0:
+        return _failed(t, work)
+    v, e, n = _ke.integrate_moments(2, br, *loss.args, t, shift, c, _MOM_RTOL_TILT, need, nv)
+    work += n * per
+    if not (v[0] > 0 and np.all(np.isfinite(v))):
+        return _failed(t, work)
+    r = v[1] / v[0]
+    if centre is not None and r * r > 1e-8 * max(v[2] / v[0] - r * r, 1e-300):
+        # The hint was off by more than 1e-4 sd: centre again so P_t stays tight.
+        c = c + r
+        br = _breaks_with(loss, t, c)
+        nv = _visits(loss, br)
+        if nv < 0:
+            return _failed(t, work)
+        v, e, n = _ke.integrate_moments(2, br, *loss.args, t, shift, c, _MOM_RTOL_TILT, need, nv)
+        work += n * per
+        if not (v[0] > 0 and np.all(np.isfinite(v))):
+            return _failed(t, work)
+    m0 = v[0]
+    r = v[1] / m0
+    K1 = c + r
+    K2 = v[2] / m0 - r * r
+    Pt = v[7] / m0
+    # |E|d − r|³ − E|d|³| ≤ 3|r|·E(|d| + |r|)²: keep P_t an upper value.
+    Pt += 3.0 * abs(r) * (v[2] / m0 + 2 * abs(r) * v[6] / m0 + r * r)
+    # K = log m0 + shift. For tiny K this keeps an absolute error ~1e-15 (not a relative
+    # one), which is what the accountant needs: δ depends on T·K through e^{T·K}.
+    K = math.log(m0) + shift
+    abs_err_K = e[0] / m0 + 1e-15 * (1.0 + abs(K))
+    rel = float(max(e[2] / max(v[2], 1e-300), e[7] / max(v[7], 1e-300), e[0] / m0))
+    if not (math.isfinite(rel) and math.isfinite(abs_err_K)):
+        rel = math.inf
+    k3, k4, k5 = higher_cumulants(v, m0, r)
+    return Tilted(t, float(K), float(K1), float(K2), float(Pt), float(abs_err_K), rel, k3, k4, k5,
+                  float(work))
+
+
+def _failed(t, work=_CALL_WORK):
+    """The tilted law is out of the quadrature's reach at t (its mass underflows between
+    the panels, e.g. t ~ 1e8 on a bounded loss, or the panel layout alone exceeds the work
+    cap): NaN values, infinite error."""
+    nan = math.nan
+    return Tilted(t, nan, nan, nan, nan, math.inf, math.inf, nan, nan, nan, float(work))
