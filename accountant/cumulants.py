@@ -9,16 +9,16 @@ Two families of numbers feed the approximate accountants (docs/math.md §5, §6)
 * :func:`tilted` — for a real t > 0, K(t) = log E_Q[e^{tL}], K′(t), K″(t) and
   P_t = E_t|L − K′(t)|³ under the tilted law dQ_t ∝ e^{tL} dQ (saddle-point accountant).
 
-The privacy loss answers (``loss.moments(under)``, ``loss.tilted(t, centre)``); here they are
-cached per mechanism. Gaussian-mixture pairs use one adaptive vector Gauss–Kronrod pass for the mean (written
-as the integral of a non-negative function, so that a mean far below E|L| keeps its
-relative accuracy) and one pass for all central moments about that mean — no raw-moment
-cancellation. Panels break at every component, at the tilted peaks and at the point where
+The privacy loss answers (``loss.moments(under)``, ``loss.tilted(t, centre)``); this
+module caches the answers per mechanism. Gaussian-mixture pairs use one adaptive vector
+Gauss–Kronrod pass for the mean (written as the integral of a non-negative function, so
+that a mean far below E|L| keeps its relative accuracy) and one pass for all central
+moments about that mean — no raw-moment cancellation. Panels break at every component, at the tilted peaks and at the point where
 L equals the centre (the kink of |L − c|). The Gaussian pair and the Laplace pair are in
 closed form / exact piecewise integrals.
 
-Every pass is bounded in work (``privacy_loss.mixture._WORK``, in panel evaluations × components:
-mixtures with hundreds of components cost ~100× more per panel); a panel layout beyond
+Every pass is bounded in work (``privacy_loss.mixture._WORK``, in panel evaluations ×
+components: mixtures with hundreds of components cost ~100× more per panel); a layout beyond
 reach returns NaN values with an infinite error (``Tilted``) or NaN moments, which the
 accountants refuse rather than score. ``Tilted.work`` records the cost, which the
 saddle-point accountant's per-query budget counts.
