@@ -425,10 +425,22 @@ def _log(x):
     return math.log(x) if x > 0 else -math.inf
 
 
+# Work of one calibration search with the saddle point, in its work units (4 single
+# queries' default budgets, ~12 s); queries of usual mechanisms spend 1e4–2e6 each.
+_SADDLE_SEARCH_WORK = 8e7
+
+
 def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
                 max_evals=_MAX_EVALS, max_seconds=None, warm=None):
     """Drive the search; returns (search, h, optimality, grid steps)."""
     deadline = None if max_seconds is None else time.perf_counter() + max_seconds
+    # Work the saddle point's queries spent (each reports it): every σ is a new mechanism,
+    # so a slow one (ELS k = 256: ~3 s a query) spends its whole budget each time — a
+    # search of 34 queries took 105 s. Past _SADDLE_SEARCH_WORK the best certified σ stands.
+    spent = [0.0]
+
+    def out_of_work():
+        return method == "saddlepoint" and spent[0] > _SADDLE_SEARCH_WORK
     lt = math.log(target)
     tol = math.log1p(rtol)
     zmin, zmax = problem.zmin, problem.zmax
@@ -445,7 +457,8 @@ def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
             if any(p[0] == z for p in srch.pts):
                 z = srch.next_z(certify)
         while z is not None and srch.n < budget:
-            if deadline is not None and time.perf_counter() > deadline and srch.zf is not None:
+            if srch.timed_out or ((out_of_work() or deadline is not None
+                                   and time.perf_counter() > deadline) and srch.zf is not None):
                 srch.timed_out = True
                 break
             res = evaluate(z)
@@ -555,8 +568,18 @@ def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
         same = h == h_c
         return fine(srch, h, want, first, same, hs)
     srch = _Search(lt, tol, zmin, zmax, snap, problem.slope0)
+
+    def evaluate(z):
+        if method == "saddlepoint" and srch.zf is None and spent[0] > 3.0 * _SADDLE_SEARCH_WORK:
+            raise ValueError(
+                "calibrate: the saddle point's work budget for this search ran out before "
+                "any noise multiplier was certified (each query of this mechanism needs "
+                "slow quadratures); use method='pld'")
+        res = problem.evaluate(z, method, options)
+        spent[0] += float(res.details.get("work_spent", 0.0))
+        return res
     try:
-        run_phase(srch, lambda z: problem.evaluate(z, method, options), False, max_evals)
+        run_phase(srch, evaluate, False, max_evals)
     except _Infeasible:
         raise problem.infeasible_error() from None
     if srch.zf is None:
@@ -751,10 +774,15 @@ def _finish(problem, srch, h, opt, hs, method, rtol, t0, solved_for, **extra):
         details["certified_infeasible"] = problem.p_of(srch.zc)
     details["lower_epsilon"] = res.lower
     details["slope"] = srch.slope()
+    warns = tuple(res.warnings)
+    if srch.timed_out:
+        warns += ("search_stopped: the search's time or work budget ran out; the value "
+                  "returned is the best certified one found, possibly far from optimal "
+                  f"(optimality {opt!r})",)
     return Calibration(
         noise_multiplier=extra.get("noise_multiplier", problem.p_of(z)),
         epsilon=float(res.upper if res.certified else res.estimate),
-        certified=bool(res.certified), method=method, warnings=tuple(res.warnings),
+        certified=bool(res.certified), method=method, warnings=warns,
         seconds=time.perf_counter() - t0, source="calibrate", solved_for=solved_for,
         sample_rate=extra.get("sample_rate"), steps=extra.get("steps"),
         target_epsilon=problem.target, delta=problem.delta, optimality=opt, rtol=rtol,

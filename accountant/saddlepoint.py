@@ -1046,6 +1046,8 @@ def compute(schedule, *, delta=None, epsilon=None, work_budget=None, **options) 
     finally:
         _STATE.left = None
         _STATE.exhausted = False
+    # what the query cost (callers that run many queries, e.g. calibration, budget it)
+    details["work_spent"] = float(budget - max(left[0], 0.0))
     if vacuous:
         warn.append("vacuous_interval")
     if not ok_all:

@@ -179,3 +179,17 @@ def test_cli_calibrate_text_and_errors(capsys):
     assert main(["calibrate", "--epsilon", "2", "--delta", "1e-5"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--steps" in err
+
+
+def test_saddlepoint_search_has_a_work_budget(monkeypatch):
+    # Found by the fuzz suite: calibrating ELS k = 256 with the saddle point ran 34 queries
+    # of ~3 s each (105 s). Past the search's work budget the best certified σ stands,
+    # and the result says the search stopped.
+    from accountant import calibration as cal
+    monkeypatch.setattr(cal, "_SADDLE_SEARCH_WORK", 1.0)
+    c = cal.calibrate(1.0, 1e-5, sample_rate=0.01, steps=100, method="saddlepoint", guess=5.0)
+    assert c.certified and c.epsilon <= 1.0
+    assert any(w.startswith("search_stopped") for w in c.warnings)
+    check = acc.epsilon(acc.SubsampledGaussian(c.noise_multiplier, 0.01), delta=1e-5,
+                        steps=100, method="pld")
+    assert check.lower <= 1.0
