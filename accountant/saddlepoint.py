@@ -68,7 +68,7 @@ from .bounds import Result
 from .cumulants import _TILT_CACHE, mechanism_tilted
 from . import _exact
 from .mechanisms import Schedule
-from .privacy_loss import GaussianMixtureLoss, directions_of, loss_for
+from .privacy_loss import directions_of, loss_for
 
 __all__ = ["compute", "spa_terms", "saddle_point"]
 
@@ -149,12 +149,11 @@ class _StepLattice:
         self.mechanism = mechanism
         self.direction = direction
         loss = loss_for(mechanism, direction)
-        # Quadrature of a mixture's tilted law slows ~100× per decade of t past ~1e4 and
-        # fails by t ~ 1e8 (bounded losses, ε near its supremum): the lattice stops at
-        # 2^24 there; any tilt gives a valid bound, so this only loosens far tails.
-        mixture = isinstance(loss, GaussianMixtureLoss) and not (
-            loss.pm.shape[0] == 1 and loss.qm.shape[0] == 1)
-        self.kmax = min(_KMAX, 24 * _M) if mixture else _KMAX
+        # A tilted law by quadrature (not a closed form: mixtures) slows ~100× per decade
+        # of t past ~1e4 and fails by t ~ 1e8 (bounded losses, ε near its supremum): the
+        # lattice stops at 2^24 there; any tilt gives a valid bound, so this only loosens
+        # far tails.
+        self.kmax = _KMAX if loss.cgf_exact else min(_KMAX, 24 * _M)
         self.prefilled = False
         self.nodes = {}
         self.coefs = {}
