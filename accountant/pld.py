@@ -499,7 +499,18 @@ def _newton_window(nw, u, max_eval=14):
         nxt = u + max(-4.0, min(4.0, step))
         if not lo < nxt < hi:
             nxt = 0.5 * (lo + hi) if math.isfinite(lo) and math.isfinite(hi) else nxt
-        if abs(nxt - u) < 0.02 or abs(nxt) > 700.0:
+        if abs(nxt - u) < 0.02:
+            # A tiny Newton step far from the root: N is steep here (near the support's
+            # end, where F grows fast), so the step says little. Until the root is
+            # bracketed, move one unit of log s towards it (σ 0.8, q 1e-3, T 1e5: a window
+            # end stayed at the support's end, 96 times wider, and the FFT 4× larger).
+            if n > 0 and lo == -math.inf:
+                nxt = u - 1.0
+            elif n < 0 and hi == math.inf:
+                nxt = u + 1.0
+            else:
+                break
+        if abs(nxt) > 700.0:
             break
         u = nxt
     return best
