@@ -41,7 +41,8 @@ from . import _validate as v
 from . import api
 from ._json import kind_of
 from .bounds import emit_warnings
-from .mechanisms import ELS, ULS, Gaussian, Laplace, MixtureOfGaussians, Schedule, SubsampledGaussian
+from .mechanisms import (ELS, ULS, Gaussian, Laplace, MixtureOfGaussians, Schedule, SubsampledGaussian,
+                         from_parameters)
 
 __all__ = ["Calibration", "calibrate", "calibrate_steps", "calibrate_sample_rate",
            "SIGMA_MIN", "SIGMA_MAX", "MAX_STEPS"]
@@ -147,15 +148,8 @@ class Calibration:
 # Problem description: which mechanism a parameter value stands for
 # ----------------------------------------------------------------------------------------
 def _mechanism(sigma, q, sampling, k):
-    if sampling == "els":
-        return ELS(sigma, q, k)
-    if sampling == "uls":
-        return ULS(sigma, q, k)
-    if sampling == "fixed":
-        return SubsampledGaussian(sigma, q, "fixed")
-    if q == 1.0:
-        return Gaussian(sigma)
-    return SubsampledGaussian(sigma, q)
+    # sampling and k were checked by _check_sampling (None: Poisson, k ≤ 1)
+    return from_parameters(sigma, q, sampling=sampling or "poisson", examples_per_user=k)
 
 
 def _scaled(schedule: Schedule, c: float) -> Schedule:

@@ -14,7 +14,7 @@ import warnings
 from . import api
 from ._json import dumps
 from .bounds import AccountantWarning
-from .mechanisms import ELS, ULS, Gaussian, Laplace, SubsampledGaussian
+from .mechanisms import ELS, from_parameters
 
 
 class _UsageError(Exception):
@@ -94,27 +94,12 @@ def _missing_mechanism_flags(a):
 
 def mechanism_from_args(a):
     """Build the mechanism the flags describe (shared by every subcommand)."""
-    sigma = a.noise_multiplier
     q = 1.0 if a.sample_rate is None and a.mechanism == "laplace" else a.sample_rate
-    k = a.examples_per_user
-    if a.sampling in ("els", "uls"):
-        if a.mechanism != "gaussian":
-            raise ValueError("--sampling els|uls requires --mechanism gaussian")
-        if a.sampling == "els":
-            if k is None:
-                raise ValueError("--examples-per-user is required with --sampling els")
-            return ELS(sigma, q, k)
-        return ULS(sigma, q, k)
-    if k is not None and k != 1:
-        raise ValueError("--examples-per-user needs --sampling els or uls")
-    neighboring = a.neighboring
-    if a.mechanism == "laplace":
-        if q != 1.0:
-            raise ValueError("--sample-rate must be 1 for --mechanism laplace")
-        return Laplace(sigma, neighboring or "add_remove")
-    if q == 1.0 and a.sampling == "poisson":
-        return Gaussian(sigma, neighboring or "add_remove")
-    return SubsampledGaussian(sigma, q, a.sampling, neighboring)
+    if a.sampling == "els" and a.examples_per_user is None:
+        raise ValueError("--examples-per-user is required with --sampling els")
+    return from_parameters(a.noise_multiplier, q, sampling=a.sampling,
+                           examples_per_user=a.examples_per_user, mechanism=a.mechanism,
+                           neighboring=a.neighboring)
 
 
 def _method_options(a, method):

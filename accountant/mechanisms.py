@@ -207,6 +207,51 @@ class ULS:
 Mechanism = Union[Gaussian, Laplace, SubsampledGaussian, MixtureOfGaussians, ELS, ULS]
 MECHANISM_TYPES = (Gaussian, Laplace, SubsampledGaussian, MixtureOfGaussians, ELS, ULS)
 
+#: How a training step draws its batch: Poisson ("poisson"), fixed-size batches ("fixed",
+#: replace-one), user-level ELS ("els": examples Poisson-sampled, a user holds ≤ k) or
+#: ULS ("uls": users Poisson-sampled).
+SAMPLINGS = ("poisson", "fixed", "els", "uls")
+
+
+def from_parameters(noise_multiplier: float, sample_rate: float = 1.0, *,
+                    sampling: str | None = None, examples_per_user: int | None = None,
+                    mechanism: str = "gaussian", neighboring: str | None = None):
+    """The mechanism of one training step from the parameters a trainer states — the one
+    factory the trainer accountant, calibration and the CLI share.
+
+    ``sampling`` None means "els" when ``examples_per_user`` > 1, else "poisson"; a
+    Poisson step at rate 1 is the Gaussian mechanism; ``mechanism="laplace"`` takes no
+    subsampling (rate 1). Every argument is validated here or by the mechanism built
+    (ValueError naming it)."""
+    v.choice("mechanism", mechanism, ("gaussian", "laplace"))
+    # (ELS itself refuses k > MAX_ELS_EXAMPLES; for ULS k does not enter the accounting)
+    k = None if examples_per_user is None else v.count("examples_per_user", examples_per_user)
+    if sampling is None:
+        sampling = "els" if (k is not None and k > 1) else "poisson"
+    v.choice("sampling", sampling, SAMPLINGS)
+    if sampling in ("els", "uls"):
+        if mechanism != "gaussian":
+            raise ValueError(f"sampling={sampling!r} needs mechanism='gaussian', got "
+                             f"{mechanism!r}")
+        if sampling == "els":
+            if k is None:
+                raise ValueError("examples_per_user must be an integer >= 1 with "
+                                 "sampling='els', got None")
+            return ELS(noise_multiplier, sample_rate, k)
+        return ULS(noise_multiplier, sample_rate, k)
+    if k is not None and k != 1:
+        raise ValueError("examples_per_user > 1 needs sampling='els' or 'uls', got "
+                         f"sampling={sampling!r}")
+    q = v.sample_rate("sample_rate", sample_rate, allow_zero=True)
+    if mechanism == "laplace":
+        if q != 1.0:
+            raise ValueError(f"sample_rate must be 1 for mechanism='laplace' (no "
+                             f"subsampled Laplace yet), got {v._show(sample_rate)}")
+        return Laplace(noise_multiplier, neighboring or "add_remove")
+    if q == 1.0 and sampling == "poisson":
+        return Gaussian(noise_multiplier, neighboring or "add_remove")
+    return SubsampledGaussian(noise_multiplier, q, sampling, neighboring)
+
 
 @dataclass(frozen=True)
 class Schedule:

@@ -71,7 +71,7 @@ from . import _validate as v
 from ._files import STATE_MAX_BYTES, TORCH_MAX_BYTES, read_user_file, write_atomically
 from .bounds import Result, emit_warnings
 from .mechanisms import (ELS, MAX_ELS_EXAMPLES, MECHANISM_TYPES, ULS, Gaussian, MixtureOfGaussians,
-                         Schedule, SubsampledGaussian, as_schedule, is_identity)
+                         Schedule, SubsampledGaussian, as_schedule, from_parameters, is_identity)
 from ._kernels import mixture as _km
 from .privacy_loss import GaussianMixtureLoss, LaplaceLoss, loss_for, privacy_losses
 from .privacy_loss.mixture import _RTOL as _MIX_RTOL
@@ -935,21 +935,7 @@ def _check_total_steps(recorded: int, added: int, where: str = "") -> None:
 
 
 def _mechanism(sigma, q, k, sampling):
-    if sampling is None:
-        sampling = "els" if (k is not None and v.count("examples_per_user", k) > 1) else "poisson"
-    v.choice("sampling", sampling, ("poisson", "fixed", "els", "uls"))
-    if sampling == "els":
-        if k is None:
-            raise ValueError("examples_per_user is required with sampling='els'")
-        return ELS(sigma, q, k)
-    if sampling == "uls":
-        return ULS(sigma, q, k)
-    if k is not None and v.count("examples_per_user", k) != 1:
-        raise ValueError("examples_per_user > 1 needs sampling='els' or 'uls'")
-    q = v.sample_rate("sample_rate", q, allow_zero=True)
-    if q == 1.0 and sampling == "poisson":
-        return Gaussian(sigma)
-    return SubsampledGaussian(sigma, q, sampling)
+    return from_parameters(sigma, q, sampling=sampling, examples_per_user=k)
 
 
 def _check_options(method, options):

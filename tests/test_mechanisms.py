@@ -127,3 +127,22 @@ def test_lazy_exports_are_the_functions_whatever_the_import_order():
     assert accountant.PrivacyAccountant.__module__ == "accountant.session"
     for name in accountant.__all__:
         assert getattr(accountant, name) is not None
+
+
+def test_one_factory_from_trainer_parameters():
+    # The trainer accountant, calibration and the CLI build their mechanisms here.
+    from accountant.mechanisms import from_parameters as fp
+    assert fp(1.0, 1.0) == acc.Gaussian(1.0)
+    assert fp(1.0, 0.01) == acc.SubsampledGaussian(1.0, 0.01)
+    assert fp(1.0, 0.01, sampling="fixed") == acc.SubsampledGaussian(1.0, 0.01, "fixed")
+    assert fp(1.0, 1.0, sampling="fixed") == acc.SubsampledGaussian(1.0, 1.0, "fixed")
+    assert fp(1.0, 0.01, examples_per_user=4) == acc.ELS(1.0, 0.01, 4)      # inferred
+    assert fp(1.0, 0.01, sampling="uls", examples_per_user=4) == acc.ULS(1.0, 0.01, 4)
+    assert fp(2.0, mechanism="laplace", neighboring="replace_one") == acc.Laplace(2.0, "replace_one")
+    for kw, needle in ((dict(sampling="els"), "examples_per_user"),
+                       (dict(sampling="poisson", examples_per_user=3), "examples_per_user"),
+                       (dict(sampling="shuffle"), "sampling"),
+                       (dict(mechanism="laplace"), "sample_rate"),
+                       (dict(mechanism="laplace", sampling="uls"), "mechanism")):
+        with pytest.raises(ValueError, match=needle):
+            fp(1.0, 0.5, **kw)

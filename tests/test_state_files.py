@@ -353,9 +353,9 @@ def test_step_and_compose_apply_the_same_limits():
            (lambda: a.step(5e-324, 0.01), "noise_multiplier"),
            (lambda: a.step(1e300, 0.01), "noise_multiplier"),
            (lambda: a.step(1.0, 0.01, examples_per_user=10 ** 400, sampling="els"),
-            "max_examples_per_user"),
+            "examples_per_user"),
            (lambda: a.step(1.0, 0.01, examples_per_user=MAX_EXAMPLES_PER_USER + 1,
-                           sampling="els"), "max_examples_per_user", str(MAX_EXAMPLES_PER_USER)),
+                           sampling="els"), "examples_per_user", str(MAX_EXAMPLES_PER_USER)),
            (lambda: a.compose(ULS(1.0, 0.1, MAX_EXAMPLES_PER_USER + 1)),
             "max_examples_per_user", str(MAX_EXAMPLES_PER_USER))]
     for call, *needles in bad:
