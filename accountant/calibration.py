@@ -893,7 +893,7 @@ def calibrate(target_epsilon, delta, sample_rate=1.0, steps=1, method="pld", *,
     else:
         q = v.sample_rate("sample_rate", sample_rate)
         if lookup and method == "pld" and sampling in (None, "poisson", "uls") and not options:
-            from .lookup import exact_entry
+            from .noise_table import exact_entry
             hit = exact_entry(target, d, q, T, rtol)
             if hit is not None:
                 sig, ce = hit
