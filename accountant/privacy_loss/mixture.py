@@ -333,6 +333,17 @@ def _failed_moments():
     return StepMoments(nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, math.inf)
 
 
+def _centred_pass(loss, t, shift, c, need):
+    """((moments, errors) about c of the tilted law, or None where out of reach or not
+    finite; panel visits spent)."""
+    br = _breaks_with(loss, t, c)
+    nv = _visits(loss, br)
+    if nv < 0:
+        return None, 0
+    v, e, n = _ke.integrate_moments(2, br, *loss.args, t, shift, c, _MOM_RTOL_TILT, need, nv)
+    return ((v, e) if v[0] > 0 and np.all(np.isfinite(v)) else None), n
+
+
 def _mixture_tilted(loss: GaussianMixtureLoss, t: float, centre=None) -> Tilted:
     if loss.pm.shape[0] == 1 and loss.qm.shape[0] == 1:
         # Gaussian pair: under Q_t, L ~ N(μ²(1/2 + t), μ²); K(t) = t(1+t)μ²/2.
@@ -361,26 +372,20 @@ def _mixture_tilted(loss: GaussianMixtureLoss, t: float, centre=None) -> Tilted:
         c = v1[1] / v1[0]
     else:
         c = float(centre)
-    br = _breaks_with(loss, t, c)
-    nv = _visits(loss, br)
-    if nv < 0:
-        return _failed(t, work)
-    v, e, n = _ke.integrate_moments(2, br, *loss.args, t, shift, c, _MOM_RTOL_TILT, need, nv)
+    got, n = _centred_pass(loss, t, shift, c, need)
     work += n * per
-    if not (v[0] > 0 and np.all(np.isfinite(v))):
+    if got is None:
         return _failed(t, work)
+    v, e = got
     r = v[1] / v[0]
     if centre is not None and r * r > 1e-8 * max(v[2] / v[0] - r * r, 1e-300):
         # The hint was off by more than 1e-4 sd: centre again so P_t stays tight.
         c = c + r
-        br = _breaks_with(loss, t, c)
-        nv = _visits(loss, br)
-        if nv < 0:
-            return _failed(t, work)
-        v, e, n = _ke.integrate_moments(2, br, *loss.args, t, shift, c, _MOM_RTOL_TILT, need, nv)
+        got, n = _centred_pass(loss, t, shift, c, need)
         work += n * per
-        if not (v[0] > 0 and np.all(np.isfinite(v))):
+        if got is None:
             return _failed(t, work)
+        v, e = got
     m0 = v[0]
     r = v[1] / m0
     K1 = c + r
