@@ -116,6 +116,9 @@ def query(quantity: str, mechanism, at: float, steps: int = 1, method: str | Non
     raise ValueError(f"quantity must be 'epsilon' or 'delta', got {quantity!r}")
 
 
+_BELOW_ONE = 1.0 - 2.0 ** -53
+
+
 def _run(mechanism, steps, method, options, **at) -> Result:
     """Validate, dispatch to the accountant and time it (``at`` is delta= or epsilon=).
 
@@ -140,6 +143,11 @@ def _run(mechanism, steps, method, options, **at) -> Result:
                                              "epsilon = 0, delta = 0"})
     else:
         res = fn(active, **at, **options)
+        if res.quantity == "delta" and res.lower >= 1.0:
+            # every mechanism here has noise: δ(ε) < 1 at every ε, however close (a
+            # composition with μ ≈ 85 has 1 − δ ~ 1e-390): the largest double below 1
+            res = dataclasses.replace(res, lower=_BELOW_ONE,
+                                      estimate=min(res.estimate, res.upper))
         if res.quantity == "delta" and res.upper <= 0.0 and res.at < pure_epsilon(active):
             # below ε_pure the true δ is positive, however far below the smallest double:
             # an upper bound of 0 would claim δ = 0 exactly (docs/math.md §9)

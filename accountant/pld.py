@@ -700,6 +700,9 @@ class _Direction:
         if k >= c.n - 1:
             return 0.0
         D = _interp(c, k, eps) - self._wrap(c, k)
+        if not D <= 1.0:
+            # a proven lower bound is never above 1: this one carries an escaped error
+            return 0.0
         return max(0.0, D * (1 - self.quad))
 
     def error_floor(self, eps):
@@ -753,9 +756,11 @@ class _Direction:
 
 
 def _interp(c, k, eps):
-    """δ of the discrete PLD at ε ∈ [ℓ_k, ℓ_{k+1}]: linear in e^ε (exact)."""
-    Dk = math.exp(c.logd(k))
-    Dk1 = math.exp(c.logd(k + 1)) if k + 1 < c.n else 0.0
+    """δ of the discrete PLD at ε ∈ [ℓ_k, ℓ_{k+1}]: linear in e^ε (exact). Values above 1
+    (a window whose error terms swamp it: log δ = 1458 was seen) are capped at e^700 — a
+    vacuous upper bound the caller clips to 1; the lower side refuses such values."""
+    Dk = math.exp(min(c.logd(k), 700.0))
+    Dk1 = math.exp(min(c.logd(k + 1), 700.0)) if k + 1 < c.n else 0.0
     frac = math.expm1(eps - c.ell(k)) / math.expm1(c.h)
     return Dk - frac * (Dk - Dk1)
 

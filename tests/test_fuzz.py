@@ -888,6 +888,13 @@ def pairs_of(m):
     if isinstance(m, (acc.SubsampledGaussian, acc.ULS)) or (
             isinstance(m, acc.ELS) and m.max_examples_per_user == 1):
         q = m.sample_rate
+        if getattr(m, "sampling", "poisson") == "fixed" and q < 1:
+            # without replacement, replace-one: the adversary sets every other record's
+            # gradient to g and the replacement to −g (batch sums B·g, or (B − 2)·g with
+            # probability q): the add/remove pair at sensitivity 2
+            mix = [(0.0, _w_one_minus(q)), (2.0, _w_const(q))]
+            return [("mix", sig, [(0.0, _w_const(1))], mix),
+                    ("mix", sig, mix, [(0.0, _w_const(1))])]
         if rel == "replace_one":
             return [("mix", sig, [(0.0, _w_one_minus(q)), (-1.0, _w_const(q))],
                      [(0.0, _w_one_minus(q)), (1.0, _w_const(q))])]
@@ -1968,6 +1975,19 @@ if pytest is not None:
     # finding goes in with an xfail reason only while someone is fixing it.
     # ------------------------------------------------------------------------------------
     _G = lambda fn, **kw: Call(fn, **kw)                                  # noqa: E731
+    # found by the hour-long run (seed 2028, case 8102): OverflowError in pld._interp
+    G_SCHED_OVERFLOW = Call("Schedule", (
+        (_G("ELS", noise_multiplier=Fraction(1e-06), sample_rate=5e-324,
+            max_examples_per_user=np.uint64(4)), 1),
+        (_G("MixtureOfGaussians", noise_multiplier=Fraction(6.07250236546884),
+            sensitivities=(1e-45, 1.0, 1.0, 0.0, 0.0, 2.0, 1e-45, 5.0, 0.4043879410227813),
+            probabilities=(5e-324, 8.673617379884035e-19, 0.1406718837182578,
+                           0.4654693963192771, 0.07161067635681184, 1e-300,
+                           0.28644270542724737, 0.03580533817840592, 8.673617379884035e-19)),
+         2),
+        (Call("Schedule", [(_G("Gaussian", noise_multiplier=9.41347264574139), 3),
+                         (_G("ELS", noise_multiplier=4.119142560141617, sample_rate=1.0,
+                             max_examples_per_user=4), 3)]), 1)))
     REGRESSIONS = [
         # id, kind, case, xfail reason (None: a plain test)
         ("saddlepoint-laplace-certifies-epsilon-0", "valid",
@@ -2046,6 +2066,9 @@ if pytest is not None:
          Call("delta", _G("ELS", noise_multiplier=Fraction(1, 2),
                           sample_rate=0.32967229142294197, max_examples_per_user=256),
               epsilon=25789.745556205427, method="group-vadhan"), None),
+        ("pld-interp-overflow-where-the-window-bound-exceeds-1", "valid",
+         Call("delta", G_SCHED_OVERFLOW, epsilon=Fraction(18.778630116717675), steps=2548),
+         None),
         ("truth-checker-mpmath-overflow-at-a-5e-324-component", "valid",
          Call("delta", _G("MixtureOfGaussians", noise_multiplier=976.8303547097036,
                           sensitivities=(0.0, 0.368969366576404, 0.0),

@@ -69,7 +69,7 @@ def _loss(kind, sigma, q=None, k=None):
     if kind.startswith("sg"):
         pls = privacy_losses(SubsampledGaussian(sigma, q))
     elif kind == "replace":
-        return privacy_losses(SubsampledGaussian(sigma, q, sampling="fixed"))[0]
+        return privacy_losses(SubsampledGaussian(sigma, q, neighboring="replace_one"))[0]
     elif kind.startswith("els"):
         pls = privacy_losses(ELS(sigma, q, k))
     else:

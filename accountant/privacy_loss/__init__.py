@@ -48,6 +48,15 @@ def privacy_losses(mechanism) -> Tuple[PrivacyLoss, ...]:
     sigma = mechanism.noise_multiplier
     if isinstance(mechanism, SubsampledGaussian):
         q = mechanism.sample_rate
+        if mechanism.sampling == "fixed" and q < 1.0:
+            # Fixed-size batches (B of n without replacement) under replace-one: the other
+            # records' gradients are shared by the two datasets, so the adversary sets them
+            # all equal to the replaced record's g and the replacement to −g: the batch sum
+            # is B·g, or (B − 2)·g with probability γ = B/n — the add/remove pair of Poisson
+            # subsampling at sensitivity 2 (docs/math.md §2.4). The symmetric pair below
+            # (right for Poisson replace-one, where no record is displaced) was used here
+            # and certified ε up to 4× too small.
+            return _mixture_pair(sigma, [0.0, 2.0], [1 - q, q])
         if mechanism.neighboring == "replace_one":
             # (1−q)N(0)+qN(−1) vs (1−q)N(0)+qN(1): symmetric under x → −x.
             if q == 1.0:
