@@ -96,14 +96,23 @@ def test_pld_rejects_an_upper_bound_below_the_proven_lower_bound(monkeypatch):
 # ---------------------------------------------------------------------------------------
 # 2. Monotonicity in the number of steps
 # ---------------------------------------------------------------------------------------
-_MECHS = st.one_of(
-    st.builds(acc.SubsampledGaussian, st.floats(0.5, 20.0), st.floats(1e-5, 1.0)),
-    st.builds(acc.ULS, st.floats(0.5, 20.0), st.floats(1e-4, 0.5)),
-    st.builds(acc.ELS, st.floats(0.8, 20.0), st.floats(1e-4, 0.3), st.integers(1, 4)),
-    st.builds(lambda s, q: acc.SubsampledGaussian(s, q, neighboring="replace_one"),
-              st.floats(0.5, 20.0), st.floats(1e-4, 1.0)),
-    st.builds(acc.Laplace, st.floats(0.3, 30.0)),
-)
+def _mechanisms(q_min, uls=True):
+    """Subsampled Gaussians (both relations), ELS, Laplace and optionally ULS, with sample
+    rates from ``q_min``."""
+    parts = [
+        st.builds(acc.SubsampledGaussian, st.floats(0.5, 20.0), st.floats(q_min, 1.0)),
+        st.builds(acc.ELS, st.floats(0.8, 20.0), st.floats(max(q_min, 1e-4), 0.3),
+                  st.integers(1, 4)),
+        st.builds(lambda s, q: acc.SubsampledGaussian(s, q, neighboring="replace_one"),
+                  st.floats(0.5, 20.0), st.floats(max(q_min, 1e-4), 1.0)),
+        st.builds(acc.Laplace, st.floats(0.3, 30.0)),
+    ]
+    if uls:
+        parts.append(st.builds(acc.ULS, st.floats(0.5, 20.0), st.floats(1e-4, 0.5)))
+    return st.one_of(*parts)
+
+
+_MECHS = _mechanisms(1e-5)
 
 
 @settings(max_examples=12, deadline=None, derandomize=True,
@@ -129,13 +138,7 @@ def test_pld_epsilon_brackets_never_contradict_monotonicity(mech, steps, more, l
 # δ(ε) queries at q ≲ 1e-4 refine down to h ≈ 4e-6 and take 2–8 s (10–30 s before the
 # window search was fixed, see test_pld_delta_at_small_q_is_fast): the δ property draws
 # q ≥ 1e-3.
-_MECHS_D = st.one_of(
-    st.builds(acc.SubsampledGaussian, st.floats(0.5, 20.0), st.floats(1e-3, 1.0)),
-    st.builds(acc.ELS, st.floats(0.8, 20.0), st.floats(1e-3, 0.3), st.integers(1, 4)),
-    st.builds(lambda s, q: acc.SubsampledGaussian(s, q, neighboring="replace_one"),
-              st.floats(0.5, 20.0), st.floats(1e-3, 1.0)),
-    st.builds(acc.Laplace, st.floats(0.3, 30.0)),
-)
+_MECHS_D = _mechanisms(1e-3, uls=False)
 
 
 @settings(max_examples=8, deadline=None, derandomize=True,
