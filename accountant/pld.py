@@ -100,6 +100,7 @@ would not change that.
 """
 from __future__ import annotations
 
+import contextvars
 import math
 from collections import OrderedDict
 
@@ -121,6 +122,14 @@ _FFT_C = 8.0               # per-stage relative error constant of the FFT bound
 _QUAD_REL = 5e-13          # relative margin per step for the one-step quadrature
 _ETA = 1e-11               # tilted mass allowed outside the FFT window (each side)
 _MAX_ONE_STEP = 4_000_000  # grid points of one step's PLD
+# Work of the one-step discretisations, in kernel evaluations (grid points × mixture
+# components): per step and per query. A Gaussian step is 3 per point; ELS with k = 256 is
+# 258, ~35 ns each on one core, so one step is capped near 3 s and a query near 15 s
+# (fuzzing: an ELS k = 256 step at q = 1.8e-5 in a schedule that needs h = 1e-4 built a
+# 1.4M-point, 12 s one-step grid per refinement and ran 30 s per query). Past the query
+# budget the refinement keeps the brackets it has, each certified, and says so.
+_MAX_ONE_STEP_WORK = 100_000_000
+_QUERY_WORK = 400_000_000
 _MAX_WINDOW = 1 << 22      # FFT length of the composed window
 _H_MIN = 2e-6
 _H_MAX = 0.5
@@ -256,8 +265,7 @@ def _mixture_one_step(pl: GaussianMixtureLoss, h, tau_hi, tau_lo):
     if i0 > -1:
         lower_ok = False
     npts = i1 - i0 + 1
-    if npts > _MAX_ONE_STEP:
-        raise _GridTooLarge(npts)
+    _charge(npts, pm.shape[0] + qm.shape[0])
     e0 = i0 * h
     xs, a, b = _kp.mixture_cells(e0, h, npts, pm, plw, qm, qlw, sigma, lo, hi)
     x0, xn = xs[0], xs[-1]
@@ -320,8 +328,7 @@ def _generic_one_step(pl, h, tau_hi, tau_lo):
     while i1 * h < hi:
         i1 += 1
     npts = i1 - i0 + 1
-    if npts > _MAX_ONE_STEP:
-        raise _GridTooLarge(npts)
+    _charge(npts, 2)
     a, b, Fb, Qb, r0, Pt, dtop = cells(i0, h, npts, e_up)
     pi_up, _, _ = _kp.profiles(a, b, i0 * h, h, Fb, Qb, r0, Pt, dtop)
     if e_dn != e_up:
@@ -333,7 +340,41 @@ def _generic_one_step(pl, h, tau_hi, tau_lo):
 
 
 class _GridTooLarge(Exception):
-    pass
+    """The next grid is over a size or work cap; ``budget`` when the query's work budget
+    (not the grid's own size) is what stopped it."""
+
+    def __init__(self, npts, budget=False):
+        super().__init__(npts)
+        self.budget = budget
+
+
+class _Work:
+    """Work spent by one query's one-step discretisations (cache hits are free); the
+    budget is enforced once a first bracket exists (before that, a too-large grid is
+    handled by coarsening, as a size cap)."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.spent = 0
+        self.enforce = False
+
+
+_WORK: contextvars.ContextVar = contextvars.ContextVar("pld_work", default=None)
+
+
+def _charge(npts, components):
+    """Account the work of an ``npts``-point grid over ``components`` mixture components:
+    _GridTooLarge if it is over the one-step cap or the query's remaining budget."""
+    if npts > _MAX_ONE_STEP:
+        raise _GridTooLarge(npts)
+    work = npts * components
+    if work > _MAX_ONE_STEP_WORK:
+        raise _GridTooLarge(npts)
+    budget = _WORK.get()
+    if budget is not None:
+        if budget.enforce and budget.spent + work > budget.limit:
+            raise _GridTooLarge(npts, budget=True)
+        budget.spent += work
 
 
 def _one_step(mech, pl, h, tau_hi=None, log_tau_hi=None):
@@ -940,6 +981,15 @@ def _refine(run, schedule, target, h, max_refine, limited=lambda res: True):
     *and* ``limited(res)`` says the round-off/truncation terms are what is left (widths are
     not monotone in h before the asymptotic regime).
     """
+    budget = _Work(_QUERY_WORK)
+    token = _WORK.set(budget)
+    try:
+        return _refine_loop(run, schedule, target, h, max_refine, limited, budget)
+    finally:
+        _WORK.reset(token)
+
+
+def _refine_loop(run, schedule, target, h, max_refine, limited, budget):
     warnings = []
     best = {}
     history = []
@@ -948,9 +998,15 @@ def _refine(run, schedule, target, h, max_refine, limited=lambda res: True):
     for it in range(max_refine + 3):
         top_lo = max((b[0] for b in best.values()), default=-math.inf)
         dirs = [d for d in list(directions_of(schedule)) if d not in best or best[d][1] > top_lo]
+        budget.enforce = bool(best)
         try:
             res = run(cur, dirs)
         except _GridTooLarge as exc:
+            if exc.budget:
+                warnings.append(f"work_budget_exhausted: the grid h={cur:g} would exceed "
+                                f"the query's work budget ({_QUERY_WORK:.0e} kernel "
+                                f"evaluations); kept h={history[-1][0]:g}")
+                break
             if not best:
                 if cur >= _H_MAX:
                     raise ValueError("the PLD grid would need more than "

@@ -491,3 +491,48 @@ def test_pld_delta_at_small_q_is_fast(monkeypatch):
     lower = _exact.composed_lower_delta(as_schedule(m, 4), 2.0)
     assert r.certified and 0.0 < lower <= r.lower <= r.upper <= 5e-13   # was 4.5e-13
     assert len(calls) < 600
+
+
+def test_pld_query_work_is_budgeted(monkeypatch):
+    """Fuzz case 9918 (seed 2028): an ELS k = 256 step at q = 1.8e-5 beside Laplace(160)
+    × 1e5 made the refinement ask for h = 1e-4, where that step's one-step grid has 1.4M
+    points × 258 components (12 s); the query took 30 s, and the state check, which asks
+    more than once, passed 60 s. One-step grids and each query now have a work budget in
+    kernel evaluations; past the query's budget the refinement stops with the brackets
+    it has (each certified) and a warning. Checked by counting the kernel work, with the
+    budget lowered so that it binds at once."""
+    spent = []
+    real = pld._kp.mixture_cells
+
+    def counting(e0, h, npts, pm, plw, qm, qlw, sigma, lo, hi):
+        spent.append(npts * (len(pm) + len(qm)))
+        return real(e0, h, npts, pm, plw, qm, qlw, sigma, lo, hi)
+
+    monkeypatch.setattr(pld._kp, "mixture_cells", counting)
+    monkeypatch.setattr(pld, "_QUERY_WORK", 30_000_000)
+    pld._CACHE.clear()
+    s = acc.Schedule([
+        (acc.MixtureOfGaussians(0.4044021996561803, (1e-05, 2.0, 0.0),
+                                (1e-12, 0.2222222222222222, 0.7777777777767778)), 2),
+        (acc.ELS(0.33845223235882427, 1.8447270122123882e-05, 256), 10),
+        (acc.Laplace(160.28547495617974), 100000)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = acc.epsilon(s, delta=1e-5, method="pld")
+    assert any("work_budget_exhausted" in str(w.message) for w in caught)
+    assert "work_budget_exhausted" in " ".join(r.warnings)
+    # The first grid is never refused for the budget; after it, nothing is spent past it.
+    assert sum(spent) <= 30_000_000 + spent[0] + spent[1]
+    # Each grid's bracket is certified: the one kept here holds the unbudgeted answer
+    # (48.3083 ≤ ε ≤ 48.4045 with the full budget, 10 s) and a proven lower bound.
+    assert r.certified and 46.0 < r.lower <= 48.4045 and 48.3082 <= r.upper < 49.0
+    assert r.lower >= _exact.composed_lower_epsilon(s, 1e-5)
+
+
+def test_pld_one_step_work_cap():
+    """A one-step grid over the per-step work cap is refused as too large (the refinement
+    then keeps a coarser grid), not built: 1.4M points × 258 components took 12 s."""
+    m = acc.ELS(0.33845223235882427, 1.8447270122123882e-05, 256)
+    pl = privacy_losses(m)[0]      # remove: P = N(0, σ²), Q the 257-component mixture
+    with pytest.raises(pld._GridTooLarge):
+        pld._one_step(m, pl, 1.03e-4, log_tau_hi=math.log(1e-20))
