@@ -4,25 +4,25 @@
 >>> m = acc.SubsampledGaussian(noise_multiplier=1.1, sample_rate=0.01)
 >>> r = acc.epsilon(m, delta=1e-5, steps=10_000)      # certified PLD bracket
 """
-from .api import built_methods, delta, epsilon
-from .bounds import AccountantWarning, Result
-from .mechanisms import (ELS, ULS, Gaussian, Laplace, MixtureOfGaussians, Schedule,
-                         SubsampledGaussian)
+from .accountants.api import built_methods, delta, epsilon
+from .core.bounds import AccountantWarning, Result
+from .core.mechanisms import (ELS, ULS, Gaussian, Laplace, MixtureOfGaussians, Schedule,
+                              SubsampledGaussian)
 
 __version__ = "0.1.0"
 
 # Heavier entry points load on first use, so that `import accountant` (and the CLI) stays
 # quick: name → module that defines it.
 _LAZY = {
-    "PrivacyAccountant": "session",
-    "calibrate": "calibration",
-    "calibrate_steps": "calibration",
-    "calibrate_sample_rate": "calibration",
-    "lookup_noise": "lookup",
-    "NoiseLookup": "lookup",
-    "choose_contribution_bound": "user_level",
-    "compare_sampling": "user_level",
-    "compare": "comparison",
+    "PrivacyAccountant": "session.trainer",
+    "calibrate": "calibration.search",
+    "calibrate_steps": "calibration.search",
+    "calibrate_sample_rate": "calibration.search",
+    "lookup_noise": "calibration.lookup",
+    "NoiseLookup": "calibration.lookup",
+    "choose_contribution_bound": "planning.user_level",
+    "compare_sampling": "planning.user_level",
+    "compare": "interop.comparison",
 }
 
 __all__ = [

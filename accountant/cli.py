@@ -11,10 +11,10 @@ import math
 import sys
 import warnings
 
-from . import api
-from ._json import dumps
-from .bounds import AccountantWarning
-from .mechanisms import ELS, from_parameters
+from .accountants import api
+from .core._json import dumps
+from .core.bounds import AccountantWarning
+from .core.mechanisms import ELS, from_parameters
 
 
 class _UsageError(Exception):
@@ -67,7 +67,7 @@ def require(a, needed) -> None:
 
 def steps_from(steps, epochs, sample_rate) -> int:
     """Steps from --steps or --epochs (ceil(epochs / q)); exactly one must be given."""
-    from . import _validate as v
+    from .core import _validate as v
     if steps is not None and epochs is not None:
         raise ValueError("give one of --steps or --epochs, not both")
     if steps is not None:
@@ -120,7 +120,7 @@ def _query_fn(a, quantity):
         if given:
             raise ValueError(f"--state replaces the mechanism flags: drop {', '.join(given)}")
         require(a, [(other, f"--{other}")])
-        from .session import PrivacyAccountant
+        from .session.trainer import PrivacyAccountant
         acct = PrivacyAccountant.load(a.state)
         get = acct.get_epsilon if quantity == "epsilon" else acct.get_delta
         return None, lambda method: get(value, method=method)
@@ -196,10 +196,10 @@ def _fmt(x: float) -> str:
 # ``add_arguments(parser)`` and ``run(args) -> int`` and may reuse the helpers above
 # (``_add_mechanism_args``, ``_add_method_args``, ``mechanism_from_args``).
 _PLUGINS = {
-    "calibrate": ("accountant.calibration", "noise multiplier for a target epsilon"),
-    "table": ("accountant.tables", "noise-multiplier lookup table over a grid"),
-    "user-level": ("accountant.user_level", "contribution bound from examples-per-user counts"),
-    "compare": ("accountant.comparison", "all methods and installed peers side by side"),
+    "calibrate": ("accountant.calibration.search", "noise multiplier for a target epsilon"),
+    "table": ("accountant.calibration.tables", "noise-multiplier lookup table over a grid"),
+    "user-level": ("accountant.planning.user_level", "contribution bound from examples-per-user counts"),
+    "compare": ("accountant.interop.comparison", "all methods and installed peers side by side"),
 }
 
 

@@ -1,4 +1,4 @@
-"""The peer accountants, for the benchmarks: thin re-export of :mod:`accountant.comparison`.
+"""The peer accountants, for the benchmarks: thin re-export of :mod:`accountant.interop.comparison`.
 
 The guarded wrappers live in ``accountant/compare.py`` so that ``dp-accountant compare`` can
 use them from an installed package (``benchmarks/`` is not installed). Each wrapper imports
@@ -15,7 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from accountant.comparison import (BRACKETED, PEERS, Absent, Unsupported,  # noqa: E402,F401
+from accountant.interop.comparison import (BRACKETED, PEERS, Absent, Unsupported,  # noqa: E402,F401
                                 clear_caches, installed_peers, peer_status, run_peer)
 
 status = peer_status

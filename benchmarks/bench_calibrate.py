@@ -19,8 +19,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import accountant as acc  # noqa: E402
-from accountant import pld  # noqa: E402
-from accountant.calibration import calibrate, calibrate_sample_rate, calibrate_steps  # noqa: E402
+from accountant.accountants.pld import bracket as pld  # noqa: E402
+from accountant.calibration.search import calibrate, calibrate_sample_rate, calibrate_steps  # noqa: E402
 
 _CLOCK = time.process_time
 DELTA = 1e-5
@@ -94,7 +94,7 @@ def main(argv=None):
         print(f"{label:<28} {float(r):>12.6g} ε={r.epsilon:.5f} "
               f"({'certified' if r.certified else 'estimate'}, {r.optimality}) {t:.3f} s")
     # lookup latency
-    from accountant.lookup import lookup_noise
+    from accountant.calibration.lookup import lookup_noise
     lookup_noise(2.0, DELTA, 0.004, 2500)
     n = 20000
     t0 = time.perf_counter()
@@ -102,7 +102,7 @@ def main(argv=None):
         lookup_noise(2.0, DELTA, 0.004, 2500)
     print(f"lookup_noise: {(time.perf_counter() - t0) / n * 1e6:.2f} µs per call")
     if not a.no_table:
-        from accountant.tables import noise_table
+        from accountant.calibration.tables import noise_table
         t0 = time.perf_counter()
         rows = noise_table([1, 2, 4, 8], [DELTA], [0.001, 0.004, 0.01, 0.03, 0.1],
                            epochs=[1, 5, 10, 50, 100])

@@ -25,8 +25,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import numpy as np  # noqa: E402
 
-from accountant.calibration import calibrate  # noqa: E402
-from accountant.lookup import lookup_noise, table_axes  # noqa: E402
+from accountant.calibration.search import calibrate  # noqa: E402
+from accountant.calibration.lookup import lookup_noise, table_axes  # noqa: E402
 
 
 def points(n, seed):

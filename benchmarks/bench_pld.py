@@ -20,7 +20,7 @@ import numpy as np
 from scipy import fft as sfft
 
 import accountant as acc
-from accountant import pld
+from accountant.accountants.pld import bracket as pld
 
 
 _CLOCK = time.process_time

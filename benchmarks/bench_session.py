@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from accountant.session import PrivacyAccountant  # noqa: E402
+from accountant.session.trainer import PrivacyAccountant  # noqa: E402
 
 DELTA = 1e-5
 Q = 0.01

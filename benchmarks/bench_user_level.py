@@ -36,7 +36,7 @@ import accountant as acc  # noqa: E402
 
 def _clear():
     try:
-        from accountant import pld
+        from accountant.accountants.pld import bracket as pld
         getattr(pld, "_CACHE", {}).clear()
     except ImportError:
         pass

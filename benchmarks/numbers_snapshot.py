@@ -7,7 +7,7 @@ compare two recordings (issue 14: a layout change must not move a number).
 ``record`` draws ``--n`` settings from ``numpy.random.default_rng(seed)`` — one mechanism
 or a short schedule of them (Gaussian, Poisson / fixed-size subsampled Gaussian, Laplace
 under both relations, ELS, ULS, mixtures), a step count, a δ and an ε — and asks every
-built method for ε(δ) and δ(ε) through the public API only (``accountant.api.query``, so
+built method for ε(δ) and δ(ε) through the public API only (``accountant.accountants.api.query``, so
 the same script runs on any layout of the package). A call that raises records the
 exception's type and message. ``compare`` matches the two recordings key by key: lower,
 upper, estimate equal to ``--rtol`` relative (or both not finite), the same ``certified``
@@ -79,7 +79,7 @@ def _entry(res):
 
 def record(args) -> int:
     import accountant as acc
-    from accountant import api
+    from accountant.accountants import api
     methods = api.built_methods()
     data = {"settings": {"n": args.n, "seed": args.seed}, "results": {}}
     t0 = time.perf_counter()

@@ -7,7 +7,7 @@ Writes ``benchmarks/RESULTS.md`` and PNG figures under ``benchmarks/figures/``.
 
 Method
 ------
-* **Truth**: the μ-GDP closed form for q = 1 (``accountant._exact.gdp_epsilon``), else our
+* **Truth**: the μ-GDP closed form for q = 1 (``accountant.accountants.exact.gdp_epsilon``), else our
   PLD at ``rtol=1e-6`` (a certified bracket ~1e-6 wide; the midpoint is the truth and the
   half-width its uncertainty), cross-checked: the truth must lie inside prv_accountant's
   bracket and below every RDP value.
@@ -41,8 +41,9 @@ sys.path.insert(0, HERE)
 import numpy as np  # noqa: E402
 
 import accountant as acc  # noqa: E402
-from accountant import _exact, api  # noqa: E402
-from accountant.comparison import (BRACKETED, PEERS, Unsupported, clear_caches,  # noqa: E402
+from accountant.accountants import exact as _exact
+from accountant.accountants import api  # noqa: E402
+from accountant.interop.comparison import (BRACKETED, PEERS, Unsupported, clear_caches,  # noqa: E402
                                 peer_status)
 
 warnings.filterwarnings("ignore")
@@ -318,8 +319,8 @@ def sec_hetero(timer, peers, quick, log, goals):
     lo_c = acc.epsilon(acc.SubsampledGaussian(1.1, 0.01), delta=DELTA, steps=1000).lower
     hi_c = acc.epsilon(acc.SubsampledGaussian(1.0, 0.01), delta=DELTA, steps=1000).upper
     sess = {}
-    if has("accountant.session"):
-        from accountant.session import PrivacyAccountant
+    if has("accountant.session.trainer"):
+        from accountant.session.trainer import PrivacyAccountant
         for method in ("pld", "rdp"):
             def go():
                 clear_caches()   # cold: every distinct step's one-step work included
@@ -338,7 +339,7 @@ def sec_hetero(timer, peers, quick, log, goals):
                 rows.append(dict(group="hetero", case=name, name=f"PrivacyAccountant({method})",
                                  source="ours", error=f"{exc.__class__.__name__}: {exc}"[:120]))
     else:
-        log("  accountant.session not built yet: trainer-accountant rows skipped")
+        log("  accountant.session.trainer not built yet: trainer-accountant rows skipped")
     # acc.epsilon on the raw 1000-mechanism Schedule discretises every distinct step
     # (no merging): tens of seconds, so one cold run, and only in the full suite.
     for method in (() if quick else ("pld", "rdp")):
@@ -418,12 +419,12 @@ def sec_hetero(timer, peers, quick, log, goals):
 
 def sec_calibrate(timer, peers, quick, log, goals):
     rows = []
-    if not has("accountant.calibration"):
-        log("  accountant.calibration not built: calibration skipped")
+    if not has("accountant.calibration.search"):
+        log("  accountant.calibration.search not built: calibration skipped")
         goals.append(("6", "calibrate ε=3, δ=1e-5, q=0.01, T=5000", "≤ 0.3 s warm, ≥ 10× "
                       "dp_accounting", "calibrate not built at this run", False))
         return rows
-    from accountant.calibration import calibrate
+    from accountant.calibration.search import calibrate
     target, q, T, sig_star = 3.0, 0.01, 5000, 1.21089
 
     def go():
@@ -486,10 +487,10 @@ def sec_calibrate(timer, peers, quick, log, goals):
         goals.append(("6", "… ≥ 10× faster than dp_accounting calibrate_dp_mechanism (PLD)",
                       "≥ 10×", f"{dpa / t:.0f}× ({_ms(dpa)} vs {_ms(t)}){note}", dpa / t >= 10))
     # the 100-cell table (all local cores), full suite only
-    if has("accountant.tables"):
+    if has("accountant.calibration.tables"):
         if True:   # ~20 s on 2 idle cores: part of --quick too
             try:
-                from accountant.tables import noise_table
+                from accountant.calibration.tables import noise_table
                 t0 = time.perf_counter()
                 cells = noise_table([1, 2, 4, 8], [1e-5], [0.001, 0.004, 0.01, 0.03, 0.1],
                                     epochs=[1, 5, 10, 50, 100])
@@ -500,9 +501,9 @@ def sec_calibrate(timer, peers, quick, log, goals):
             except Exception as exc:  # noqa: BLE001
                 goals.append(("6", "100-cell table", "≤ 60 s", f"failed: {exc!r}"[:100], False))
     # lookup
-    if has("accountant.lookup"):
+    if has("accountant.calibration.lookup"):
         try:
-            from accountant import lookup as L
+            from accountant.calibration import lookup as L
             fn = getattr(L, "lookup_noise")
             fn(2.0, 1e-5, 0.004, 2500)
             N = 2000
@@ -582,7 +583,7 @@ def figures(all_rows, els_rows, fig_dir, quick, peers, log):
     os.makedirs(fig_dir, exist_ok=True)
     made = []
     # 1. ε vs steps for the MNIST case, every method and installed peer
-    from accountant.comparison import curves, plot
+    from accountant.interop.comparison import curves, plot
     fig_peers = [p for p in peers if p != "prv_accountant"] if quick else list(peers)
     data = curves(acc.SubsampledGaussian(1.1, 256 / 60000), DELTA, 14063, methods=OURS,
                   peers=fig_peers, points=6 if quick else 10)

@@ -10,11 +10,11 @@ from types import SimpleNamespace
 import pytest
 
 import accountant as acc
-from accountant.adapters.opacus import (PLDOpacusAccountant,
+from accountant.interop.opacus import (PLDOpacusAccountant,
                                         RDPOpacusAccountant, register)
-from accountant.mechanisms import (Gaussian, Laplace, MixtureOfGaussians, Schedule,
+from accountant.core.mechanisms import (Gaussian, Laplace, MixtureOfGaussians, Schedule,
                                    SubsampledGaussian)
-from accountant.session import PrivacyAccountant
+from accountant.session.trainer import PrivacyAccountant
 
 HAS_DPA = importlib.util.find_spec("dp_accounting") is not None
 HAS_OPACUS = importlib.util.find_spec("opacus") is not None
@@ -122,7 +122,7 @@ def test_opacus_state_of_any_known_mechanism_is_carried_over(mechanism):
 
 
 def test_opacus_from_opacus_sources():
-    from accountant.adapters.opacus import OpacusAccountant
+    from accountant.interop.opacus import OpacusAccountant
     hist = [(1.1, 0.01, 100), (0.9, 0.02, 50)]
     sd = {"history": list(hist), "mechanism": "rdp"}
     src = SimpleNamespace(history=list(hist), mechanism=lambda: "prv")   # an accountant
@@ -171,11 +171,11 @@ def test_opacus_get_privacy_spent():
 
 def test_opacus_adapter_does_not_import_torch():
     import subprocess
-    code = ("import sys, tempfile, os, accountant, accountant.adapters.opacus, accountant.cli\n"
+    code = ("import sys, tempfile, os, accountant, accountant.interop.opacus, accountant.cli\n"
             "a = accountant.PrivacyAccountant(); a.step(1.0, 0.01, 10)\n"
             "p = os.path.join(tempfile.mkdtemp(), 's.json'); a.save(p)\n"
             "accountant.PrivacyAccountant.load(p)\n"
-            "accountant.adapters.opacus.PLDOpacusAccountant.from_opacus("
+            "accountant.interop.opacus.PLDOpacusAccountant.from_opacus("
             "{'history': [(1.0, 0.01, 10)], 'mechanism': 'rdp'}).get_epsilon(1e-5)\n"
             "assert 'torch' not in sys.modules and 'opacus' not in sys.modules, 'imported'\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -263,7 +263,7 @@ def test_two_segment_schedule_agrees_with_dp_accounting_recorded():
 @needs_dpa
 def test_from_dp_event_conversions():
     from dp_accounting import dp_event as e
-    from accountant.adapters.dp_accounting import from_dp_event
+    from accountant.interop.dp_accounting import from_dp_event
     g = e.GaussianDpEvent(2.0)
     psg = e.PoissonSampledDpEvent(0.01, e.GaussianDpEvent(1.0))
     ev = e.ComposedDpEvent([e.SelfComposedDpEvent(psg, 500),
@@ -292,7 +292,7 @@ def test_from_dp_event_conversions():
 @needs_dpa
 def test_unsupported_events_name_the_event():
     from dp_accounting import dp_event as e
-    from accountant.adapters.dp_accounting import DpEventAccountant, from_dp_event
+    from accountant.interop.dp_accounting import DpEventAccountant, from_dp_event
     for ev, name in ((e.RandomizedResponseDpEvent(0.5, 4), "RandomizedResponseDpEvent"),
                      (e.NonPrivateDpEvent(), "NonPrivateDpEvent"),     # ε = ∞: no Schedule
                      (e.PoissonSampledDpEvent(0.1, e.LaplaceDpEvent(1.0)), "PoissonSampledDpEvent"),
@@ -314,7 +314,7 @@ def test_unsupported_events_name_the_event():
 @needs_dpa
 def test_drop_in_accountant_matches_recorded_values():
     from dp_accounting import dp_event as e
-    from accountant.adapters.dp_accounting import DpEventAccountant
+    from accountant.interop.dp_accounting import DpEventAccountant
     a = DpEventAccountant()
     a.compose(e.PoissonSampledDpEvent(0.01, e.GaussianDpEvent(1.0)), 500)
     a.compose(e.PoissonSampledDpEvent(0.02, e.GaussianDpEvent(1.5)), 300)
@@ -333,7 +333,7 @@ def test_drop_in_accountant_matches_recorded_values():
 def test_against_live_dp_accounting():
     import dp_accounting
     from dp_accounting import dp_event as e
-    from accountant.adapters.dp_accounting import DpEventAccountant
+    from accountant.interop.dp_accounting import DpEventAccountant
     ev = e.ComposedDpEvent([e.SelfComposedDpEvent(e.PoissonSampledDpEvent(0.01, e.GaussianDpEvent(1.0)), 500),
                             e.SelfComposedDpEvent(e.PoissonSampledDpEvent(0.02, e.GaussianDpEvent(1.5)), 300)])
     peer = dp_accounting.pld.PLDAccountant(value_discretization_interval=1e-4)
@@ -343,7 +343,7 @@ def test_against_live_dp_accounting():
 
 
 def test_dp_accounting_missing_gives_a_clear_import_error(monkeypatch):
-    from accountant.adapters import dp_accounting as adapter
+    from accountant.interop import dp_accounting as adapter
     monkeypatch.setitem(sys.modules, "dp_accounting", None)
     with pytest.raises(ImportError, match="dp-accounting"):
         adapter.from_dp_event(object())

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import accountant as acc
-from accountant._exact import gdp_epsilon
-from accountant.calibration import (Calibration, calibrate, calibrate_sample_rate,
+from accountant.accountants.exact import gdp_epsilon
+from accountant.calibration.search import (Calibration, calibrate, calibrate_sample_rate,
                                   calibrate_steps)
 from accountant.cli import main
 
@@ -185,7 +185,7 @@ def test_saddlepoint_search_has_a_work_budget(monkeypatch):
     # Found by the fuzz suite: calibrating ELS k = 256 with the saddle point ran 34 queries
     # of ~3 s each (105 s). Past the search's work budget the best certified σ stands,
     # and the result says the search stopped.
-    from accountant import calibration as cal
+    from accountant.calibration import search as cal
     monkeypatch.setattr(cal, "_SADDLE_SEARCH_WORK", 1.0)
     c = cal.calibrate(1.0, 1e-5, sample_rate=0.01, steps=100, method="saddlepoint", guess=5.0)
     assert c.certified and c.epsilon <= 1.0

@@ -12,8 +12,9 @@ import time
 import pytest
 
 import accountant as acc
-from accountant import api, cli
-C = importlib.import_module("accountant.comparison")
+from accountant import cli
+from accountant.accountants import api
+C = importlib.import_module("accountant.interop.comparison")
 
 SMALL = acc.SubsampledGaussian(1.1, 256 / 60000)
 HAS_MPL = importlib.util.find_spec("matplotlib") is not None
@@ -39,7 +40,7 @@ def test_compare_ours_only_agree_and_order():
 
 
 def test_compare_closed_form_inside_pld_bracket():
-    from accountant._exact import gdp_epsilon
+    from accountant.accountants.exact import gdp_epsilon
     rows = C.compare(acc.Gaussian(2.0), 1e-5, 100, methods=["pld"], peers=False, repeat=1)
     r = rows[0]
     try:    # the closed form as a proven bracket of its own (round-off accounted for)
@@ -357,5 +358,5 @@ def test_plot_marks_kinds_bracket_and_outliers(tmp_path, monkeypatch, fake_peer)
 
 def test_json_uses_the_shared_schema_helper():
     assert not hasattr(C, "_json_safe")
-    from accountant import _json
+    from accountant.core import _json
     assert C.dumps is _json.dumps

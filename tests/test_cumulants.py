@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import accountant as acc
-from accountant import cumulants as C
-from accountant.privacy_loss import privacy_losses
+from accountant.accountants import cumulants as C
+from accountant.loss import privacy_losses
 
 _CSV = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference", "cumulants.csv")
 
@@ -130,7 +130,7 @@ _CASES = [
 @pytest.mark.parametrize("name,mech,direction", _CASES, ids=[c[0] for c in _CASES])
 @pytest.mark.parametrize("under", ["P", "Q"])
 def test_mixture_cumulants_vs_mpmath(name, mech, direction, under):
-    from accountant.privacy_loss import loss_for
+    from accountant.loss import loss_for
     pl = loss_for(mech, direction)
     got = C.step_moments(pl, under).cumulants
     ref = [float(v) for v in _mp_cumulants(pl, under)]
@@ -199,7 +199,7 @@ def _mp_tilted(pl, t):
     (acc.ELS(noise_multiplier=3.0, sample_rate=0.02, max_examples_per_user=2), "remove", 7.5),
 ])
 def test_tilted_vs_mpmath(mech, direction, t):
-    from accountant.privacy_loss import loss_for
+    from accountant.loss import loss_for
     pl = loss_for(mech, direction)
     got = C.tilted(pl, t)
     ref = _mp_tilted(pl, t)

@@ -7,7 +7,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from accountant.cli import main  # noqa: E402
-from accountant.tables import noise_table  # noqa: E402
+from accountant.calibration.tables import noise_table  # noqa: E402
 
 GRID = ("2,4", "1e-5", "0.02,0.05")
 EPOCHS = "1,3"

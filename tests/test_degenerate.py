@@ -23,7 +23,7 @@ import pytest
 
 import accountant as acc
 from accountant.cli import main
-from accountant.mechanisms import active_part, as_schedule, is_identity
+from accountant.core.mechanisms import active_part, as_schedule, is_identity
 
 METHODS = ("pld", "rdp", "edgeworth", "saddlepoint")
 needs_dpa = pytest.mark.skipif(importlib.util.find_spec("dp_accounting") is None,
@@ -144,7 +144,7 @@ def _degenerate_events():
 @needs_dpa
 @pytest.mark.parametrize("method", ["pld", "rdp"])
 def test_degenerate_events_answer_as_dp_accounting(method):
-    from accountant.adapters.dp_accounting import DpEventAccountant
+    from accountant.interop.dp_accounting import DpEventAccountant
     for name, ev, nb, eps in _degenerate_events():
         a = DpEventAccountant(method, neighboring=nb).compose(ev, 10)
         want = (eps, eps, 0.0, 0.0) if eps == 0 else (math.inf, math.inf, 1.0, 1.0)
@@ -160,7 +160,7 @@ def test_degenerate_events_against_live_dp_accounting():
     from dp_accounting import privacy_accountant as pa
     from dp_accounting.pld import PLDAccountant
     from dp_accounting.rdp import RdpAccountant
-    from accountant.adapters.dp_accounting import DpEventAccountant
+    from accountant.interop.dp_accounting import DpEventAccountant
     rel = {"add_remove": pa.NeighboringRelation.ADD_OR_REMOVE_ONE,
            "replace_one": pa.NeighboringRelation.REPLACE_ONE}
     compared = 0
@@ -183,7 +183,7 @@ def test_degenerate_events_against_live_dp_accounting():
 @needs_dpa
 def test_degenerate_events_as_schedules():
     from dp_accounting import dp_event as e
-    from accountant.adapters.dp_accounting import DpEventAccountant, from_dp_event
+    from accountant.interop.dp_accounting import DpEventAccountant, from_dp_event
     for name, ev, nb, eps in _degenerate_events():
         if eps == 0:
             s = from_dp_event(ev, neighboring=nb)       # one step that samples no one
@@ -210,7 +210,7 @@ def test_degenerate_events_as_schedules():
 def test_zero_rate_in_the_trainer_and_opacus_accountants():
     """q = 0 gets the same answer (ε = 0, no effect on later steps) in the trainer
     accountant and the Opacus adapter as in acc.epsilon."""
-    from accountant.adapters.opacus import OpacusAccountant
+    from accountant.interop.opacus import OpacusAccountant
     for method in ("pld", "rdp"):
         a = acc.PrivacyAccountant(method=method)
         a.step(1.0, 0.0, steps=100)

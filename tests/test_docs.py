@@ -103,6 +103,6 @@ def test_scanner_catches_bad_citations():
     assert _section_refs(" §6.5 unit values") == ["6.5"]
     assert _section_refs(' §"Domain")') == ['"Domain"']
     assert _section_refs(", \"Noise lookup table\")") == []
-    assert _section_refs("; accountant._exact)") == []
+    assert _section_refs("; accountant.accountants.exact)") == []
     found = _headings()
     assert "8" in found and "4.2" in found and "10" not in found

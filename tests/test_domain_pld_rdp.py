@@ -18,10 +18,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import accountant as acc
-from accountant import _exact, pld
-from accountant._kernels import mixture as km
-from accountant.mechanisms import as_schedule
-from accountant.privacy_loss import privacy_losses
+from accountant.accountants import exact as _exact
+from accountant.accountants.pld import bracket as pld
+from accountant.loss import _mixture_kernels as km
+from accountant.core.mechanisms import as_schedule
+from accountant.loss import privacy_losses
 
 
 @pytest.fixture(autouse=True)

@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import accountant as acc
-from accountant import _exact
-from accountant import cumulants as C
-from accountant import edgeworth as E
-from accountant import saddlepoint as S
-from accountant._kernels import edgeworth as ks
-from accountant.privacy_loss import loss_for
+from accountant.accountants import exact as _exact
+from accountant.accountants import cumulants as C
+from accountant.accountants import edgeworth as E
+from accountant.accountants import saddlepoint as S
+from accountant.loss import _series_kernels as ks
+from accountant.loss import loss_for
 
 
 _LRU = (E._curve, E.composed_cumulants, C.mechanism_moments)   # (tests may patch the names)
@@ -397,8 +397,8 @@ def test_laplace_at_tiny_delta_is_certified_at_the_exact_value(cold, mech, delta
     # noise, a NaN error bound passed as "δ_upper ≤ δ", and ε ≤ 0 was certified. One step
     # of Laplace at tiny δ has ε just below its sup s/b; the bracket must hold it.
     r = _quiet(acc.epsilon, mech, delta=delta, steps=steps, method="saddlepoint")
-    floor = _exact.composed_lower_epsilon(acc.mechanisms.as_schedule(mech, steps), delta)
-    top = _exact.pure_epsilon(acc.mechanisms.as_schedule(mech, steps))
+    floor = _exact.composed_lower_epsilon(acc.core.mechanisms.as_schedule(mech, steps), delta)
+    top = _exact.pure_epsilon(acc.core.mechanisms.as_schedule(mech, steps))
     assert r.certified and not r.warnings
     assert floor <= r.upper <= top
     assert r.lower <= r.upper
@@ -470,5 +470,5 @@ def test_laplace_sup_loss_is_rounded_up(cold):
     # Found by the fuzz suite: 1/b for b = 1e-6 (the double just below) rounds to 1e6,
     # below the true sup 1e6·(1 + 4.5e-17); the saddle point clipped its upper bound there.
     r = _quiet(acc.epsilon, acc.Laplace(1e-6), delta=1e-300, method="saddlepoint")
-    assert r.upper >= _exact.pure_epsilon(acc.mechanisms.as_schedule(acc.Laplace(1e-6), 1))
+    assert r.upper >= _exact.pure_epsilon(acc.core.mechanisms.as_schedule(acc.Laplace(1e-6), 1))
     assert r.upper > 1e6

@@ -10,7 +10,7 @@ from scipy.optimize import brentq
 from scipy.stats import norm
 
 import accountant as acc
-from accountant import edgeworth as E
+from accountant.accountants import edgeworth as E
 
 
 def _gdp_delta(mu, eps):
@@ -78,7 +78,7 @@ def test_finite_interval_contains_truth():
 
 
 def test_dgg_bound_properties():
-    from accountant.cumulants import mechanism_moments
+    from accountant.accountants.cumulants import mechanism_moments
     mm = mechanism_moments(acc.SubsampledGaussian(1.0, 0.05), "remove", "Q")
     vals = [E.dgg_bound([(10 ** k, mm)]) for k in range(3, 9)]
     assert all(v > 0 for v in vals)
@@ -94,7 +94,7 @@ def test_heterogeneous_schedule_sums_cumulants():
     sch = acc.Schedule([(m1, 300), (m2, 700)])
     r = acc.epsilon(sch, delta=1e-5, method="edgeworth")
     assert "non-identical" in r.details["interval_theorem"]
-    from accountant.cumulants import mechanism_moments
+    from accountant.accountants.cumulants import mechanism_moments
     k = (300 * np.array(mechanism_moments(m1, "remove", "Q").cumulants)
          + 700 * np.array(mechanism_moments(m2, "remove", "Q").cumulants))
     np.testing.assert_allclose(r.details["directions"]["remove"]["K_Y"], k, rtol=1e-14)
@@ -155,7 +155,7 @@ def test_non_monotone_warning_only_where_the_answer_is_read():
 # Kernels behind the fast path: precomputed grid values, searches, DGG minimisation
 # ----------------------------------------------------------------------------------------
 def _cumulant_sets():
-    from accountant.cumulants import mechanism_moments
+    from accountant.accountants.cumulants import mechanism_moments
     out = []
     for m, T in [(acc.SubsampledGaussian(0.8, 0.01), 50), (acc.SubsampledGaussian(1.1, 0.01), 3000),
                  (acc.SubsampledGaussian(2.0, 0.001), 100)]:
@@ -167,7 +167,7 @@ def _cumulant_sets():
 
 @pytest.mark.parametrize("order", [1, 2, 3])
 def test_grid_values_equal_pointwise_kernels(order):
-    from accountant._kernels import edgeworth as K
+    from accountant.loss import _series_kernels as K
     for KX, KY in _cumulant_sets():
         top = KY[0] + 40 * math.sqrt(KY[1])
         grid, vals = K.ew_prepare(KX, KY, top, 257, order, 0.05, 0.07)
@@ -181,7 +181,7 @@ def test_grid_values_equal_pointwise_kernels(order):
 
 
 def test_grid_search_equals_pointwise_search():
-    from accountant._kernels import edgeworth as K
+    from accountant.loss import _series_kernels as K
     for KX, KY in _cumulant_sets():
         top = KY[0] + 40 * math.sqrt(KY[1])
         grid, vals = K.ew_prepare(KX, KY, top, 257, 2, 0.01, 0.02)
@@ -193,7 +193,7 @@ def test_grid_search_equals_pointwise_search():
 
 
 def test_dgg_min_equals_full_grid_minimum():
-    from accountant._kernels import edgeworth as K
+    from accountant.loss import _series_kernels as K
     rng = np.random.default_rng(7)
     for _ in range(200):
         iid = bool(rng.integers(2))
@@ -238,7 +238,7 @@ def test_impossible_moments_give_the_vacuous_interval(order):
 
 
 def _moments(**kw):
-    from accountant.cumulants import StepMoments
+    from accountant.accountants.cumulants import StepMoments
     base = dict(k1=0.0, k2=1.0, k3=0.0, k4=0.0, k5=0.0, mu2=1.0, mu3=0.0, mu4=3.0, mu5=0.0,
                 abs1=math.sqrt(2 / math.pi), abs3=2 * math.sqrt(2 / math.pi))
     base.update(kw)
@@ -284,7 +284,7 @@ def test_dgg_bound_is_scale_free_down_to_tiny_variances():
 
 
 def test_kernel_shape_at_subnormal_variance():
-    from accountant._kernels import edgeworth as ke
+    from accountant.loss import _series_kernels as ke
     # K₂ = 1e-218: s³ = 1e-327 underflows to 0 (was ZeroDivisionError); γ = 1e30
     K = np.array([0.0, 1e-218, 1e-297, 0.0, 0.0])
     s, g, k, l5 = ke._shape(K)
@@ -297,7 +297,7 @@ def test_kernel_shape_at_subnormal_variance():
 def test_tail_far_below_the_mean_is_one_not_a_clipped_nan():
     # z = -1e200: φ(z) = 0 and the bracket overflows; 0·inf = NaN was clipped to 0,
     # saying P(X > x) = 0 a vast number of standard deviations below the mean
-    from accountant._kernels import edgeworth as ke
+    from accountant.loss import _series_kernels as ke
     K = np.array([0.0, 1.0, 1.0, 0.0, 0.0])
     for order in (1, 2, 3):
         assert ke.ew_tail(-1e200, K, order) == 1.0

@@ -18,7 +18,7 @@ import mpmath as mp
 import pytest
 
 import accountant as acc
-from accountant import _exact
+from accountant.accountants import exact as _exact
 
 DPS = 60
 
@@ -189,7 +189,7 @@ def test_one_step_delta_bracket_holds_the_exact_value(mech):
 
 @pytest.mark.parametrize("mech,steps", GAUSSIAN_ONLY, ids=_ids)
 def test_gaussian_only_brackets_hold_the_exact_value(mech, steps):
-    sched = acc.mechanisms.as_schedule(mech, steps)
+    sched = acc.core.mechanisms.as_schedule(mech, steps)
     mu2 = _mu2(sched)
     for delta in DELTAS:
         for method in ("pld", "rdp"):

@@ -14,11 +14,11 @@ What is checked (no closed form is needed for most of it):
 * never NaN; 0 ≤ lower ≤ upper; δ values within [0, 1]; a certified estimate inside its
   own bracket;
 * certified brackets against the truth where one is known: one step (mpmath hockey stick
-  of the dominating pairs, built here independently of ``accountant.privacy_loss``, at
+  of the dominating pairs, built here independently of ``accountant.loss``, at
   the precision the cancellation needs; Laplace in rational arithmetic) and Gaussian-only
   schedules (μ-GDP in mpmath); for any schedule, the upper bound is at least the one-step
   truth of each of its mechanisms and the proven lower bound
-  ``accountant._exact.composed_lower_epsilon/delta``; Laplace-only schedules are at most
+  ``accountant.accountants.exact.composed_lower_epsilon/delta``; Laplace-only schedules are at most
   pure-DP Σ T s/b;
 * metamorphic relations between two certified calls: more steps, larger δ (ε), larger σ,
   smaller q, another method, ε ↔ δ inversion, and numpy/Fraction argument types (identical
@@ -38,7 +38,7 @@ The generators draw through a small interface (:class:`Draw`) so that the same c
 on hypothesis (shrinking, database) here and on a numpy RNG in ``benchmarks/fuzz.py``.
 Profiles: ``--hypothesis-profile=fuzz`` (tests/conftest.py) for a long run; "ci" when CI
 is set (then failing examples are reported as found, without shrinking). ELS k follows the
-package's own limit (``accountant.mechanisms.MAX_ELS_EXAMPLES`` when it has one); mixtures
+package's own limit (``accountant.core.mechanisms.MAX_ELS_EXAMPLES`` when it has one); mixtures
 have up to 1001 components. ``test_regressions`` replays the minimal reproducers of what
 the fuzzing found; ``test_the_checks_can_fail`` shows that the truth checks bite.
 """
@@ -62,14 +62,14 @@ import numpy as np
 import pytest
 
 import accountant as acc
-from accountant import _validate as V
+from accountant.core import _validate as V
 
 
 ACC_DIR = os.path.dirname(os.path.abspath(acc.__file__))
 CALL_SECONDS = float(os.environ.get("FUZZ_CALL_SECONDS", "20"))
 
 # ----------------------------------------------------------------------------------------
-# The domain the API accepts (accountant/_validate.py)
+# The domain the API accepts (accountant/core/_validate.py)
 # ----------------------------------------------------------------------------------------
 SIGMA_MIN, SIGMA_MAX = V.NOISE_RANGE           # 1e-6, 1e12
 Q_MIN = 1e-12                                  # log-uniform range of q (0 and edges aside)
@@ -310,7 +310,7 @@ def gen_steps(d, top=STEPS_MAX):
 
 def max_els_examples() -> int:
     """The largest k an ELS accepts (the package may cap it below 2**53)."""
-    from accountant import mechanisms
+    from accountant.core import mechanisms
     return int(getattr(mechanisms, "MAX_ELS_EXAMPLES", MAX_COUNT))
 
 
@@ -877,7 +877,7 @@ def pairs_of(m):
     """The directions of one mechanism: ("laplace", s, b) or ("mix", σ, P, Q) with P, Q
     lists of (mean, weight function) — the weights are evaluated at the working precision
     (1 − q for q = 1e-300 needs 300 digits) — or None when the mixture is too large for
-    mpmath. Independent of accountant.privacy_loss: from the mechanisms' definitions."""
+    mpmath. Independent of accountant.loss: from the mechanisms' definitions."""
     rel = getattr(m, "neighboring", "add_remove")
     s = 2.0 if rel == "replace_one" else 1.0
     if isinstance(m, acc.Laplace):
@@ -1149,7 +1149,7 @@ def _call_parts(call: Call):
 
 
 def active_counts(target, steps):
-    from accountant.mechanisms import active_part, as_schedule
+    from accountant.core.mechanisms import active_part, as_schedule
     sched = active_part(as_schedule(target, steps))
     return sched, (() if sched is None else sched.counts())
 
@@ -1221,7 +1221,7 @@ def _check_truth(quantity, at, r, sched, counts) -> list:
                             f"one-step truth of {m!r} (a lower bound on the composition)",
                             lower_side=False)
     # The package's own proven single-step lower bound (brief: upper ≥ it).
-    from accountant import _exact
+    from accountant.accountants import exact as _exact
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -1409,7 +1409,8 @@ def gen_relation(d):
 
 def _cold_saddle():
     """Empty the saddle point's caches of tilts, curves and start indices."""
-    from accountant import cumulants, saddlepoint
+    from accountant.accountants import cumulants
+    from accountant.accountants import saddlepoint
     for cache in (saddlepoint._CURVE_CACHE, saddlepoint._LATTICE_CACHE,
                   saddlepoint._START_CACHE, cumulants._TILT_CACHE):
         cache.clear()
@@ -1619,7 +1620,7 @@ def _state_path():
     """A small valid state file (made once per process)."""
     if not _STATE_FILE:
         import tempfile
-        from accountant.session import PrivacyAccountant
+        from accountant.session.trainer import PrivacyAccountant
         p = Path(tempfile.mkdtemp(prefix="fuzz-state-")) / "state.json"
         a = PrivacyAccountant("pld")
         a.step(1.1, 0.01, steps=100)
@@ -1716,7 +1717,7 @@ def gen_history(d):
 
 
 def history_code(method, settings_, entries):
-    lines = ["from accountant.session import PrivacyAccountant",
+    lines = ["from accountant.session.trainer import PrivacyAccountant",
              f"a = PrivacyAccountant({method!r}" + "".join(f", {k}={code(v)}"
                                                             for k, v in settings_.items()) + ")"]
     for e in entries:
@@ -1730,7 +1731,7 @@ def history_code(method, settings_, entries):
 def build_history(method, settings_, entries):
     """The accountant; entries that step()/compose() refuse are skipped (and must leave
     the history as it was)."""
-    from accountant.session import PrivacyAccountant
+    from accountant.session.trainer import PrivacyAccountant
     a = PrivacyAccountant(method, **settings_)
     for e in entries:
         before = a.state_dict()
@@ -1793,7 +1794,7 @@ def check_state(d, tmpdir, seconds=CALL_SECONDS, on_start=None) -> list:
     """Save a random history; load it back exactly; mutate it; the mutated file loads
     exactly what it says or is a one-line ValueError; whatever loads can be queried (a
     valid Result, or a deliberate refusal) within the budget."""
-    from accountant.session import PrivacyAccountant, _checksum
+    from accountant.session.trainer import PrivacyAccountant, _checksum
     method, settings_, entries = gen_history(d)
     repro = history_code(method, settings_, entries)
     if on_start is not None:

@@ -1,11 +1,11 @@
-"""Log-space special functions of accountant/_kernels/special.py against mpmath (50 digits)."""
+"""Log-space special functions of accountant/core/special.py against mpmath (50 digits)."""
 import math
 
 import mpmath as mp
 import numpy as np
 import pytest
 
-from accountant._kernels.special import log1mexp, log_cdf_normal, log_sf_normal, logaddexp, logsubexp
+from accountant.core.special import log1mexp, log_cdf_normal, log_sf_normal, logaddexp, logsubexp
 
 mp.mp.dps = 50  # for the references computed at import
 

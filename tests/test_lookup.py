@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import accountant as acc
-from accountant.calibration import calibrate
-from accountant.lookup import NoiseLookup, exact_entry, lookup_noise, table_axes
+from accountant.calibration.search import calibrate
+from accountant.calibration.lookup import NoiseLookup, exact_entry, lookup_noise, table_axes
 
 ISSUE = (7.9, 9e-6, 0.0105, 1100)      # issue 12: the old table gave 1.3017
 ISSUE_SIGMA = 0.6054                   # calibrate's σ there

@@ -3,7 +3,7 @@ import math
 import pytest
 
 import accountant as acc
-from accountant.mechanisms import as_schedule
+from accountant.core.mechanisms import as_schedule
 
 BAD_SIGMA = [0, -1, math.nan, math.inf, "x", None]
 
@@ -119,19 +119,19 @@ def test_not_a_mechanism():
 def test_lazy_exports_are_the_functions_whatever_the_import_order():
     import importlib
     import accountant
-    importlib.import_module("accountant.calibration")
-    importlib.import_module("accountant.comparison")
-    importlib.import_module("accountant.session")
-    assert callable(accountant.calibrate) and accountant.calibrate.__module__ == "accountant.calibration"
-    assert accountant.compare.__module__ == "accountant.comparison"
-    assert accountant.PrivacyAccountant.__module__ == "accountant.session"
+    importlib.import_module("accountant.calibration.search")
+    importlib.import_module("accountant.interop.comparison")
+    importlib.import_module("accountant.session.trainer")
+    assert callable(accountant.calibrate) and accountant.calibrate.__module__ == "accountant.calibration.search"
+    assert accountant.compare.__module__ == "accountant.interop.comparison"
+    assert accountant.PrivacyAccountant.__module__ == "accountant.session.trainer"
     for name in accountant.__all__:
         assert getattr(accountant, name) is not None
 
 
 def test_one_factory_from_trainer_parameters():
     # The trainer accountant, calibration and the CLI build their mechanisms here.
-    from accountant.mechanisms import from_parameters as fp
+    from accountant.core.mechanisms import from_parameters as fp
     assert fp(1.0, 1.0) == acc.Gaussian(1.0)
     assert fp(1.0, 0.01) == acc.SubsampledGaussian(1.0, 0.01)
     assert fp(1.0, 0.01, sampling="fixed") == acc.SubsampledGaussian(1.0, 0.01, "fixed")

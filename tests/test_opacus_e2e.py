@@ -16,11 +16,11 @@ from torch import nn                                                    # noqa: 
 from torch.utils.data import DataLoader, TensorDataset                 # noqa: E402
 
 import accountant as acc                                                # noqa: E402
-from accountant import cli                                              # noqa: E402
-from accountant.adapters.opacus import (OpacusAccountant,              # noqa: E402
+from accountant import cli  # noqa: E402
+from accountant.interop.opacus import (OpacusAccountant,              # noqa: E402
                                         PLDOpacusAccountant, register)
-from accountant.mechanisms import SubsampledGaussian                   # noqa: E402
-from accountant.session import PrivacyAccountant                       # noqa: E402
+from accountant.core.mechanisms import SubsampledGaussian                   # noqa: E402
+from accountant.session.trainer import PrivacyAccountant                       # noqa: E402
 
 N, BATCH, DELTA = 64, 16, 1e-5
 Q = BATCH / N                   # Opacus: sample_rate = 1 / len(data_loader)

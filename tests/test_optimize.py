@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from accountant._optimize import find_root, minimize_bounded
+from accountant.core._optimize import find_root, minimize_bounded
 
 
 @pytest.mark.parametrize("f,a,b,root,tol", [

@@ -12,7 +12,7 @@ from scipy.optimize import brentq
 from scipy.stats import norm
 
 import accountant as acc
-from accountant import pld
+from accountant.accountants.pld import bracket as pld
 
 # A copy of ../shared/reference/public_cases.csv ships with the tests, so a clean checkout
 # runs every row; test_reference_copy_matches_shared_file keeps the two equal.
@@ -261,7 +261,7 @@ def test_bad_options():
 def test_one_step_pmfs_are_valid_pairs():
     """Both discretisations keep Q-mass 1 (upper with its +∞ atom) and P-mass ≤ 1."""
     import numpy as np
-    from accountant.privacy_loss import privacy_losses
+    from accountant.loss import privacy_losses
     for m in (acc.SubsampledGaussian(1.0, 0.01), acc.ELS(1.0, 0.05, 3), acc.Gaussian(3.0),
               acc.Laplace(1.0)):
         for pl in privacy_losses(m):
@@ -278,7 +278,7 @@ def _rdp_epsilon(mech, delta, steps):
     """RDP → (ε, δ) by the Canonne–Kamath–Steinke conversion (docs/math.md §3.2), orders
     1.25..256 plus a golden-section polish, from the core's per-direction RDP."""
     from scipy.optimize import minimize_scalar
-    from accountant.privacy_loss import privacy_losses
+    from accountant.loss import privacy_losses
 
     def conv(alpha):
         r = max(pl.rdp(alpha) for pl in privacy_losses(mech)) * steps
@@ -348,7 +348,7 @@ def test_round_off_warning_only_where_it_limits_the_bracket():
     (acc.SubsampledGaussian(2.0, 0.05, sampling="fixed"), 1e-8),
 ])
 def test_single_step_is_exact_and_inside_the_grid_bracket(mech, delta):
-    from accountant.mechanisms import as_schedule
+    from accountant.core.mechanisms import as_schedule
     r = acc.epsilon(mech, delta=delta, steps=1)
     assert r.certified and r.details["method"].startswith("exact one-step")
     assert r.upper - r.lower <= 1e-6 * r.upper

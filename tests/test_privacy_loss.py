@@ -22,8 +22,8 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from accountant.mechanisms import ELS, Gaussian, Laplace, MixtureOfGaussians, SubsampledGaussian
-from accountant.privacy_loss import loss_for, privacy_losses
+from accountant.core.mechanisms import ELS, Gaussian, Laplace, MixtureOfGaussians, SubsampledGaussian
+from accountant.loss import loss_for, privacy_losses
 
 mp.mp.dps = 50  # for the references computed at import
 

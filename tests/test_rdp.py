@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, strategies as st
 
 import accountant as acc
-from accountant import _exact
-from accountant.rdp import rdp_of
-from accountant.mechanisms import as_schedule
+from accountant.accountants import exact as _exact
+from accountant.accountants.rdp import rdp_of
+from accountant.core.mechanisms import as_schedule
 
 # dp_accounting 0.6.0 RdpAccountant (its 156 fixed orders + CKS conversion), Poisson-sampled
 # Gaussian, add/remove; computed once with that release and recorded here.
@@ -174,8 +174,8 @@ def test_replace_one_at_least_add_remove(s, q, alpha):
 def test_quadrature_cgf_is_padded_and_nan_gives_no_bound(monkeypatch):
     # docs/math.md §3.1: K from quadrature is raised by 1e-9·|K|; closed forms are not;
     # a CGF that is not a number gives RDP = inf (it was summed as NaN).
-    from accountant import rdp as R
-    from accountant.privacy_loss import loss_for
+    from accountant.accountants import rdp as R
+    from accountant.loss import loss_for
     m = acc.SubsampledGaussian(1.0, 0.01)
     pl = loss_for(m, "remove")
     k = pl.cgf(1.5)
@@ -190,7 +190,7 @@ def test_quadrature_cgf_is_padded_and_nan_gives_no_bound(monkeypatch):
 def test_rdp_work_budget_falls_back_to_the_coupling_bound(monkeypatch):
     # Past the quadrature budget every order takes the (valid, looser) coupling bound,
     # and the result says so; the answer is never below the unbudgeted one.
-    from accountant import rdp as R
+    from accountant.accountants import rdp as R
     m = acc.ELS(2.0, 0.01, 8)
     full = acc.epsilon(m, delta=1e-5, steps=100, method="rdp")
     monkeypatch.setattr(R, "_RDP_BUDGET", 1.0)

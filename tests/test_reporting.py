@@ -6,8 +6,8 @@ import warnings
 import pytest
 
 import accountant as acc
-from accountant import _json
-from accountant.bounds import Result
+from accountant.core import _json
+from accountant.core.bounds import Result
 
 # σ = 1, q = 1e-5, T = 1000, δ = 1e-15: the certified PLD bracket is ~30 % wide (round-off
 # limits it), which the result must say wherever it is shown.

@@ -9,8 +9,8 @@ from scipy.optimize import brentq
 from scipy.special import log_ndtr
 
 import accountant as acc
-from accountant import saddlepoint as S
-from accountant.mechanisms import as_schedule
+from accountant.accountants import saddlepoint as S
+from accountant.core.mechanisms import as_schedule
 
 
 def _gdp_delta(mu, eps):
@@ -133,13 +133,13 @@ def test_never_nan(sigma, q, steps, log_delta):
 
 def _pld():
     try:
-        import accountant.pld  # noqa: F401
+        import accountant.accountants.pld.bracket  # noqa: F401
     except ImportError:
         return False
     return "pld" in acc.built_methods()
 
 
-@pytest.mark.skipif(not _pld(), reason="accountant.pld not built")
+@pytest.mark.skipif(not _pld(), reason="accountant.accountants.pld.bracket not built")
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sigma=st.floats(0.6, 3.0), q=st.floats(2e-3, 0.1), steps=st.integers(10, 3000),
        log_delta=st.floats(-10, -3))
@@ -198,7 +198,7 @@ def test_lattice_delta_estimates_match_exact_saddle_point(mech, T, eps):
         assert up - lo <= (up0 - lo0) * 1.01 + 1e-300
 
 
-# accountant.pld certified brackets (recorded numbers): the lattice-tilt intervals hold them.
+# accountant.accountants.pld.bracket certified brackets (recorded numbers): the lattice-tilt intervals hold them.
 _PLD_EPS = [
     (acc.SubsampledGaussian(1.1, 0.01), 100, 1e-5, 0.5494132055576687, 0.5499242037640819),
     (acc.SubsampledGaussian(0.8, 0.01), 1000, 1e-10, 5.915995566175748, 5.917400100187128),
@@ -241,7 +241,7 @@ def test_bounded_loss_near_its_supremum_terminates():
 def test_surrogate_kernel_survives_a_bad_interval():
     # A coarse surrogate can give K″ ≤ 0 inside a steep interval: no exception, a value
     # inside the interval (the caller refines it).
-    from accountant._kernels import edgeworth as ks
+    from accountant.loss import _series_kernels as ks
     c = np.zeros((6, 12))
     c[0, 0], c[1, 0], c[2, 0], c[2, 1] = 1.0, 1.0, -1.0, 0.5
     u = ks.herm_root(1, c, 1.0, 0.0, 0.1, math.log(1e-5), 3.0, -4.0)
@@ -263,8 +263,8 @@ def test_surrogate_matches_gaussian_closed_form():
 
 
 def test_tilted_fifth_cumulant_is_the_derivative_of_the_fourth():
-    from accountant.cumulants import tilted
-    from accountant.privacy_loss import loss_for
+    from accountant.accountants.cumulants import tilted
+    from accountant.loss import loss_for
     loss = loss_for(acc.SubsampledGaussian(1.0, 0.05), "remove")
     t, h = 3.0, 1e-3
     k5 = tilted(loss, t).K5

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import accountant as acc
-from accountant import _exact
-from accountant.mechanisms import ELS, Gaussian, Laplace, Schedule, SubsampledGaussian
-from accountant.session import (SCHEMA_VERSION, PrivacyAccountant, dominating_schedule,
+from accountant.accountants import exact as _exact
+from accountant.core.mechanisms import ELS, Gaussian, Laplace, Schedule, SubsampledGaussian
+from accountant.session.trainer import (SCHEMA_VERSION, PrivacyAccountant, dominating_schedule,
                                 load_schedule)
 
 CASES = Path(__file__).resolve().parent / "data" / "public_cases.csv"  # copy of shared/reference
@@ -128,7 +128,7 @@ def test_merging_brackets_the_true_rdp(pairs, cap):
     assert len(up) <= cap and len(lo) <= cap
     assert sum(T for _, T in up) == sum(T for _, T in counts) == sum(T for _, T in lo)
     order = 8.0
-    from accountant.rdp import rdp_of
+    from accountant.accountants.rdp import rdp_of
     for d in ("remove", "add"):
         true = rdp_of(Schedule(counts), d, order)
         assert rdp_of(Schedule(lo), d, order) <= true * (1 + 1e-9)
@@ -304,7 +304,7 @@ def test_non_json_state_files_are_detected(tmp_path, monkeypatch):
 
 
 def test_valid_checksum_but_invalid_content_is_refused():
-    from accountant.session import _checksum
+    from accountant.session.trainer import _checksum
     a = _sample_accountant()
     state = a.state_dict()
     state["payload"]["history"][0][0]["sample_rate"] = (1.5).hex()
@@ -330,8 +330,8 @@ def test_save_replaces_atomically(tmp_path):
 
 def test_fast_subsampled_gaussian_cgf_is_the_privacy_loss_cgf():
     import numpy as np
-    from accountant.privacy_loss import privacy_losses
-    from accountant.session import _SGRemove
+    from accountant.loss import privacy_losses
+    from accountant.session.trainer import _SGRemove
     ts = np.array([0.1, 0.5, 1.0, 7.0, 7.3, 63.0, 1023.0])
     for s, q in ((1.0, 0.01), (0.7, 0.3), (5.0, 1e-6)):
         pl = privacy_losses(SubsampledGaussian(s, q))[0]

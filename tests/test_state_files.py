@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accountant import _files
-from accountant.mechanisms import ELS, ULS, Gaussian, Laplace, MixtureOfGaussians
-from accountant.session import MAX_EXAMPLES_PER_USER, MAX_STEPS, PrivacyAccountant, _checksum
-from accountant.user_level import read_counts
+from accountant.core import _files
+from accountant.core.mechanisms import ELS, ULS, Gaussian, Laplace, MixtureOfGaussians
+from accountant.session.trainer import MAX_EXAMPLES_PER_USER, MAX_STEPS, PrivacyAccountant, _checksum
+from accountant.planning.user_level import read_counts
 
 POSIX = os.name == "posix"
 posix_only = pytest.mark.skipif(not POSIX, reason="FIFOs, sockets, /dev/zero, SIGKILL")
@@ -61,8 +61,8 @@ _CHILD = textwrap.dedent(r"""
     def alarm(*_):
         raise TimeoutError("blocked")
     signal.signal(signal.SIGALRM, alarm)
-    from accountant.session import PrivacyAccountant
-    from accountant.adapters.opacus import OpacusAccountant
+    from accountant.session.trainer import PrivacyAccountant
+    from accountant.interop.opacus import OpacusAccountant
     from accountant.cli import main
     os.mkfifo("fifo")
     os.symlink("/dev/zero", "zero.json")
@@ -249,7 +249,7 @@ STRICT_CASES = [
     ("nan", _hist(0, "sample_rate", "nan"), "float.hex"),
     ("hex in a list", _hist(4, "sensitivities", ["0x0.0p+0", "1.0", "0x1.0p+1"]), "float.hex"),
     # Found: subnormal σ loaded, and failed later (ZeroDivisionError in every accountant).
-    # The range is the mechanisms' own (accountant._validate.noise_multiplier).
+    # The range is the mechanisms' own (accountant.core._validate.noise_multiplier).
     ("subnormal sigma", _hist(0, "noise_multiplier", (5e-324).hex()), "noise_multiplier"),
     ("tiny sigma", _hist(0, "noise_multiplier", (1e-300).hex()), "noise_multiplier"),
     ("huge sigma", _hist(5, "noise_multiplier", (1e300).hex()), "noise_multiplier"),
@@ -405,8 +405,8 @@ def _temps(d):
 
 
 def test_one_atomic_writer_for_states_tables_and_plots():
-    import accountant.session as session
-    import accountant.tables as tables
+    import accountant.session.trainer as session
+    import accountant.calibration.tables as tables
     assert tables.write_atomically is _files.write_atomically
     assert session.write_atomically is _files.write_atomically
     assert not hasattr(session, "_atomic_write")
@@ -437,7 +437,7 @@ def test_failed_save_removes_its_temp_file_and_keeps_the_old_state(tmp_path, mon
 
 _KILLED_SAVE = textwrap.dedent(r"""
     import os, sys, time
-    from accountant.session import PrivacyAccountant
+    from accountant.session.trainer import PrivacyAccountant
     real = os.fsync
     def stall(fd):                      # the temp file is written: stop here until killed
         real(fd)

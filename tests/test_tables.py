@@ -16,10 +16,10 @@ import warnings
 import pytest
 
 import accountant as acc
-import accountant.tables as tables
-from accountant.calibration import calibrate
+import accountant.calibration.tables as tables
+from accountant.calibration.search import calibrate
 from accountant.cli import main
-from accountant.tables import COLUMNS, noise_table, write_table
+from accountant.calibration.tables import COLUMNS, noise_table, write_table
 
 GRID = dict(epsilons="2,4", deltas="1e-5", sample_rates="0.02,0.05", epochs="1,3")
 KINDS = {"certified", "estimate"}
@@ -81,7 +81,7 @@ def test_edgeworth_rows_are_estimates_and_really_overspend():
 
 def test_kind_follows_each_cell(monkeypatch):
     """A method certified in some cells only (the saddle point) marks each row itself."""
-    import accountant.calibration as cal
+    import accountant.calibration.search as cal
     real = cal.calibrate
 
     def half_certified(*args, **kw):

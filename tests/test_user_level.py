@@ -8,16 +8,17 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import accountant as acc
-from accountant import _exact, user_level as ul
-from accountant.mechanisms import as_schedule
-from accountant.rdp import rdp_of
+from accountant.accountants import exact as _exact
+from accountant.planning import user_level as ul
+from accountant.core.mechanisms import as_schedule
+from accountant.accountants.rdp import rdp_of
 
 
 def _pld_available():
     try:
         acc.epsilon(acc.ELS(2.0, 0.01, 2), delta=1e-5, steps=10, method="pld")
     except Exception as exc:  # not built, or broken: those tests are skipped, not failed
-        return f"accountant.pld not usable: {type(exc).__name__}: {exc}"
+        return f"accountant.accountants.pld.bracket not usable: {type(exc).__name__}: {exc}"
     return None
 
 

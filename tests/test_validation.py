@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import accountant as acc
-from accountant import _validate as v
+from accountant.core import _validate as v
 
 
 @pytest.mark.parametrize("bad", [True, False, "2.0", b"0.5", None, [1.0], complex(1, 0),

@@ -1,0 +1,156 @@
+"""``epsilon`` and ``delta``: one entry point, dispatched to the accountants by name.
+
+Each accountant module registers a function ``compute(schedule, *, delta=None,
+epsilon=None, **options) -> Result`` with :func:`register`; exactly one of ``delta`` /
+``epsilon`` is given. Schedules arrive validated and merged.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import time
+from typing import Callable, Dict
+
+from ..core import _validate as v
+from ..core.bounds import Result, emit_warnings
+from .exact import pure_epsilon
+from ..core.mechanisms import active_part, as_schedule
+
+METHODS = ("pld", "rdp", "edgeworth", "saddlepoint", "group-vadhan", "group-rdp")
+DEFAULT_METHOD = "pld"
+
+# method name → module that registers it on import
+_MODULES = {
+    "rdp": "accountant.accountants.rdp",
+    "pld": "accountant.accountants.pld.bracket",
+    "edgeworth": "accountant.accountants.edgeworth",
+    "saddlepoint": "accountant.accountants.saddlepoint",
+    "group-vadhan": "accountant.planning.user_level",
+    "group-rdp": "accountant.planning.user_level",
+}
+_REGISTRY: Dict[str, Callable[..., Result]] = {}
+_OPTIONS: Dict[str, Callable[..., object]] = {}
+
+
+def register(name: str, options: Callable[..., object] | None = None):
+    """Register ``compute`` under ``name``; ``options(**opts)`` validates the method's
+    options on its own (ValueError naming the option), for queries answered without
+    calling ``compute`` (a schedule in which no step samples anyone)."""
+    def deco(fn):
+        _REGISTRY[name] = fn
+        if options is not None:
+            _OPTIONS[name] = options
+        return fn
+    return deco
+
+
+def _resolve(method: str) -> Callable[..., Result]:
+    v.choice("method", method, METHODS)
+    if method not in _REGISTRY:
+        try:
+            importlib.import_module(_MODULES[method])
+        except ModuleNotFoundError as exc:
+            if exc.name != _MODULES[method]:
+                raise
+        if method not in _REGISTRY:
+            raise NotImplementedError(f"method {method!r} is not built yet")
+    return _REGISTRY[method]
+
+
+def built_methods() -> tuple:
+    """The method names that work in this build, in display order."""
+    out = []
+    for m in METHODS:
+        try:
+            _resolve(m)
+        except NotImplementedError:
+            continue
+        out.append(m)
+    return tuple(out)
+
+
+def epsilon(mechanism, delta: float, steps: int = 1, method: str | None = None,
+            **options) -> Result:
+    """The ε of ``steps`` repetitions of ``mechanism`` (or of a Schedule) at ``delta``.
+
+    Parameters
+    ----------
+    mechanism : a mechanism of :mod:`accountant.core.mechanisms` or a ``Schedule``.
+    delta : in (0, 1).
+    steps : integer ≥ 1; a Schedule is repeated ``steps`` times.
+    method : "pld" (default), "rdp", "edgeworth", "saddlepoint", "group-vadhan" or
+        "group-rdp".
+    **options : method-specific settings.
+
+    Returns
+    -------
+    Result — ``float(result)`` is the certified upper bound (or the estimate for
+    approximate methods, which say ``certified=False``). Its diagnostics (``warnings``)
+    are also raised as :class:`accountant.AccountantWarning`.
+    """
+    r = query("epsilon", mechanism, delta, steps, method, **options)
+    emit_warnings(r.warnings, r.method)
+    return r
+
+
+def delta(mechanism, epsilon: float, steps: int = 1, method: str | None = None,
+          **options) -> Result:
+    """The δ of ``steps`` repetitions of ``mechanism`` (or of a Schedule) at ``epsilon`` ≥ 0.
+
+    As :func:`epsilon`, with the roles of ε and δ exchanged."""
+    r = query("delta", mechanism, epsilon, steps, method, **options)
+    emit_warnings(r.warnings, r.method)
+    return r
+
+
+def query(quantity: str, mechanism, at: float, steps: int = 1, method: str | None = None,
+          **options) -> Result:
+    """``epsilon(mechanism, delta=at, …)`` or ``delta(mechanism, epsilon=at, …)`` without
+    raising the diagnostics as warnings: the twin of the public functions for the
+    package's own callers (calibration, sessions, comparisons), which report them once at
+    their own level."""
+    if quantity == "epsilon":
+        return _run(mechanism, steps, method, options, delta=v.delta("delta", at))
+    if quantity == "delta":
+        return _run(mechanism, steps, method, options, epsilon=v.epsilon("epsilon", at))
+    raise ValueError(f"quantity must be 'epsilon' or 'delta', got {quantity!r}")
+
+
+_BELOW_ONE = 1.0 - 2.0 ** -53
+
+
+def _run(mechanism, steps, method, options, **at) -> Result:
+    """Validate, dispatch to the accountant and time it (``at`` is delta= or epsilon=).
+
+    Steps that touch no one's data (sample rate 0, :func:`accountant.core.mechanisms.is_identity`)
+    are dropped here, for every method; a schedule with nothing else left is answered
+    exactly: ε = 0 at every δ, δ = 0 at every ε ≥ 0 (lower = upper = 0, certified)."""
+    schedule = as_schedule(mechanism, steps)
+    name = DEFAULT_METHOD if method is None else method
+    fn = _resolve(name)
+    t0 = time.perf_counter()
+    active = active_part(schedule)
+    if active is None:
+        # answered without the method, but its options are still the caller's mistakes
+        if name in _OPTIONS:
+            _OPTIONS[name](**options)
+        elif options:
+            raise ValueError(f"unknown option(s) for method {name!r}: "
+                             f"{', '.join(sorted(options))}")
+        (quantity, value), = at.items()
+        res = Result("epsilon" if quantity == "delta" else "delta", value, 0.0, 0.0, 0.0, True,
+                     name, details={"exact": "no step samples anyone (sample rate 0): "
+                                             "epsilon = 0, delta = 0"})
+    else:
+        res = fn(active, **at, **options)
+        if res.quantity == "delta" and res.lower >= 1.0:
+            # every mechanism here has noise: δ(ε) < 1 at every ε, however close (a
+            # composition with μ ≈ 85 has 1 − δ ~ 1e-390): the largest double below 1
+            res = dataclasses.replace(res, lower=_BELOW_ONE,
+                                      estimate=min(res.estimate, res.upper))
+        if res.quantity == "delta" and res.upper <= 0.0 and res.at < pure_epsilon(active):
+            # below ε_pure the true δ is positive, however far below the smallest double:
+            # an upper bound of 0 would claim δ = 0 exactly (docs/math.md §9)
+            tiny = 5e-324
+            res = dataclasses.replace(res, upper=tiny, estimate=max(res.estimate, 0.0))
+    return dataclasses.replace(res, seconds=time.perf_counter() - t0)

@@ -1,0 +1,360 @@
+"""One step of a mechanism, and schedules of steps.
+
+Mechanisms are frozen, hashable dataclasses validated on construction; they only describe
+what the trainer did. Their privacy loss lives in :mod:`accountant.loss`, which every
+accountant reads.
+
+Units: sensitivity 1 (clip norm 1), so ``noise_multiplier`` is the noise standard deviation
+(Gaussian) or scale (Laplace) per unit of sensitivity.
+
+Neighbouring relation: ``"add_remove"`` (default) or ``"replace_one"``. Under replace-one a
+clipped contribution can move the sum by 2, so Gaussian and Laplace mechanisms behave as with
+sensitivity 2, consistently in every accountant. Fixed-size sampling (``sampling="fixed"``)
+is only defined under replace-one, which is then its default.
+
+Degenerate steps. A sample rate of 0 is accepted (no example, or user, is ever sampled: the
+step touches no one's data); so is a mixture whose every component has shift 0. Such a step
+is the identity for privacy: :func:`active_part` drops it, and :func:`accountant.epsilon` /
+:func:`accountant.delta` answer a schedule made only of such steps with ε = 0 (δ = 0 at
+every ε ≥ 0), exactly, in every method. A noise multiplier of 0 is refused: a mechanism
+without noise is not private (ε = ∞).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Tuple, Union
+
+from . import _validate as v
+
+NEIGHBORING = ("add_remove", "replace_one")
+#: Largest ``max_examples_per_user`` of an :class:`ELS` step (its accounting cost grows
+#: like k²; see the class docstring for the measurements).
+MAX_ELS_EXAMPLES = 256
+#: Smallest nonzero ``MixtureOfGaussians`` sensitivity, relative to the noise multiplier.
+#: Below it the shift's square is subnormal and the privacy-loss kernels, which work in
+#: x·c/σ², run at subnormal speed and resolve nothing (1e-308 took minutes).
+MIN_RELATIVE_SENSITIVITY = 1e-100
+SAMPLING = ("poisson", "fixed")
+
+
+def _set(obj, name, value):
+    object.__setattr__(obj, name, value)
+
+
+def _check_scale(obj):
+    """Validation shared by the mechanisms described by one noise scale."""
+    _set(obj, "noise_multiplier", v.noise_multiplier("noise_multiplier", obj.noise_multiplier))
+    v.choice("neighboring", obj.neighboring, NEIGHBORING)
+
+
+@dataclass(frozen=True)
+class Gaussian:
+    """Gaussian mechanism N(f(D), σ²) with L2 sensitivity 1."""
+
+    noise_multiplier: float
+    neighboring: str = "add_remove"
+
+    def __post_init__(self):
+        _check_scale(self)
+
+
+@dataclass(frozen=True)
+class Laplace:
+    """Laplace mechanism with scale ``noise_multiplier`` per unit of L1 sensitivity."""
+
+    noise_multiplier: float
+    neighboring: str = "add_remove"
+
+    def __post_init__(self):
+        _check_scale(self)
+
+
+@dataclass(frozen=True)
+class SubsampledGaussian:
+    """Gaussian mechanism on a subsample: Poisson at rate q, or a fixed-size batch q·n;
+    q ∈ [0, 1] (q = 0 samples no one: ε = 0).
+
+    Poisson sampling under add/remove has the dominating pair N(0,σ²) vs
+    (1−q)N(0,σ²) + qN(1,σ²); replace-one (Poisson or fixed size) has
+    (1−q)N(0,σ²) + qN(−1,σ²) vs (1−q)N(0,σ²) + qN(1,σ²) (Zhu, Dong, Wang 2022).
+    """
+
+    noise_multiplier: float
+    sample_rate: float
+    sampling: str = "poisson"
+    neighboring: str | None = None
+
+    def __post_init__(self):
+        _set(self, "noise_multiplier",
+             v.noise_multiplier("noise_multiplier", self.noise_multiplier))
+        _set(self, "sample_rate", v.sample_rate("sample_rate", self.sample_rate, allow_zero=True))
+        v.choice("sampling", self.sampling, SAMPLING)
+        if self.neighboring is None:
+            _set(self, "neighboring", "replace_one" if self.sampling == "fixed" else "add_remove")
+        v.choice("neighboring", self.neighboring, NEIGHBORING)
+        if self.sampling == "fixed" and self.neighboring != "replace_one":
+            raise ValueError(
+                "neighboring must be 'replace_one' when sampling='fixed' "
+                "(fixed-size batches are only defined under replace-one)"
+            )
+
+
+@dataclass(frozen=True)
+class MixtureOfGaussians:
+    """Mixture of Gaussians: P = N(0,σ²), Q = Σ_j w_j N(c_j, σ²) (add/remove).
+
+    ``sensitivities`` c_j ≥ 0 and ``probabilities`` w_j (summing to 1 within 1e-12), as
+    dp_accounting's ``MixtureOfGaussiansDpEvent``. A nonzero c_j must be at least
+    :data:`MIN_RELATIVE_SENSITIVITY` (1e-100) times the noise multiplier.
+    """
+
+    noise_multiplier: float
+    sensitivities: Tuple[float, ...]
+    probabilities: Tuple[float, ...]
+    neighboring: str = "add_remove"
+
+    def __post_init__(self):
+        _set(self, "noise_multiplier",
+             v.noise_multiplier("noise_multiplier", self.noise_multiplier))
+        sens_in = v.items("sensitivities", self.sensitivities)
+        probs_in = v.items("probabilities", self.probabilities)
+        if len(sens_in) == 0 or len(sens_in) != len(probs_in):
+            raise ValueError(
+                "sensitivities and probabilities must be non-empty and of equal length, "
+                f"got {len(sens_in)} and {len(probs_in)}"
+            )
+        sens = tuple(v.nonnegative(f"sensitivities[{i}]", c) for i, c in enumerate(sens_in))
+        probs = tuple(v.probability(f"probabilities[{i}]", p) for i, p in enumerate(probs_in))
+        tiny = MIN_RELATIVE_SENSITIVITY * self.noise_multiplier
+        for i, (c, given) in enumerate(zip(sens, sens_in)):
+            # a nonzero Fraction below the double range converts to 0.0: still a shift
+            # other than 0, refused like any other below the resolvable range
+            if 0 < c < tiny or (c == 0 and given != 0):
+                raise ValueError(
+                    f"sensitivities[{i}] must be 0 or at least "
+                    f"{MIN_RELATIVE_SENSITIVITY:g} * noise_multiplier (= {tiny:.3g}), got "
+                    f"{v._show(given)}: such a shift is below what the accountants resolve "
+                    "in double precision (its square is subnormal); use 0 or a larger shift")
+        if abs(math.fsum(probs) - 1.0) > 1e-12:
+            raise ValueError(
+                f"probabilities must sum to 1 (tolerance 1e-12), got sum {math.fsum(probs)!r}"
+            )
+        _set(self, "sensitivities", sens)
+        _set(self, "probabilities", probs)
+        # v.choice, not !=: a numpy array compares element-wise and its truth value raises
+        v.choice("neighboring (a MixtureOfGaussians is add/remove only)", self.neighboring,
+                 ("add_remove",))
+
+
+@dataclass(frozen=True)
+class ELS:
+    """Example-level sampling with user-level add/remove (Ganesh 2024, Thm 3.1).
+
+    Examples are Poisson-sampled at rate q ∈ [0, 1] and clipped one by one; a user holds at most
+    ``max_examples_per_user`` = k examples. The user-level privacy loss is the mixture of
+    Gaussians with shifts j = 0..k and Binomial(k, q) weights; k = 1 is the subsampled
+    Gaussian.
+
+    k is limited to :data:`MAX_ELS_EXAMPLES` (256): every accountant works on the k + 1
+    components, and the cost grows like k² (measured, ε at δ = 1e-5 over 10 steps, σ ∈
+    [1, 5], q ∈ [1e-3, 0.5]: k = 256 takes ≤ 5 s with PLD and ≤ 3 s with RDP, k = 1000
+    35 s and 18 s, k = 10⁶ did not finish). Beyond that, user-level sampling (``ULS``) or
+    the group-privacy baselines apply.
+    """
+
+    noise_multiplier: float
+    sample_rate: float
+    max_examples_per_user: int
+
+    def __post_init__(self):
+        _set(self, "noise_multiplier",
+             v.noise_multiplier("noise_multiplier", self.noise_multiplier))
+        _set(self, "sample_rate", v.sample_rate("sample_rate", self.sample_rate, allow_zero=True))
+        _set(self, "max_examples_per_user",
+             v.count("max_examples_per_user", self.max_examples_per_user,
+                     maximum=MAX_ELS_EXAMPLES))
+
+    @property
+    def neighboring(self) -> str:
+        return "add_remove"
+
+
+@dataclass(frozen=True)
+class ULS:
+    """User-level sampling: users Poisson-sampled at rate q_u ∈ [0, 1], each sampled user's examples
+    combined and clipped once. Accounted as the subsampled Gaussian at q_u; the number of
+    examples per user does not enter the accounting.
+    """
+
+    noise_multiplier: float
+    sample_rate: float
+    max_examples_per_user: int | None = None
+
+    def __post_init__(self):
+        _set(self, "noise_multiplier",
+             v.noise_multiplier("noise_multiplier", self.noise_multiplier))
+        _set(self, "sample_rate", v.sample_rate("sample_rate", self.sample_rate, allow_zero=True))
+        if self.max_examples_per_user is not None:
+            _set(self, "max_examples_per_user",
+                 v.count("max_examples_per_user", self.max_examples_per_user))
+
+    @property
+    def neighboring(self) -> str:
+        return "add_remove"
+
+
+Mechanism = Union[Gaussian, Laplace, SubsampledGaussian, MixtureOfGaussians, ELS, ULS]
+MECHANISM_TYPES = (Gaussian, Laplace, SubsampledGaussian, MixtureOfGaussians, ELS, ULS)
+
+#: How a training step draws its batch: Poisson ("poisson"), fixed-size batches ("fixed",
+#: replace-one), user-level ELS ("els": examples Poisson-sampled, a user holds ≤ k) or
+#: ULS ("uls": users Poisson-sampled).
+SAMPLINGS = ("poisson", "fixed", "els", "uls")
+
+
+def from_parameters(noise_multiplier: float, sample_rate: float = 1.0, *,
+                    sampling: str | None = None, examples_per_user: int | None = None,
+                    mechanism: str = "gaussian", neighboring: str | None = None):
+    """The mechanism of one training step from the parameters a trainer states — the one
+    factory the trainer accountant, calibration and the CLI share.
+
+    ``sampling`` None means "els" when ``examples_per_user`` > 1, else "poisson"; a
+    Poisson step at rate 1 is the Gaussian mechanism; ``mechanism="laplace"`` takes no
+    subsampling (rate 1). Every argument is validated here or by the mechanism built
+    (ValueError naming it)."""
+    v.choice("mechanism", mechanism, ("gaussian", "laplace"))
+    # (ELS itself refuses k > MAX_ELS_EXAMPLES; for ULS k does not enter the accounting)
+    k = None if examples_per_user is None else v.count("examples_per_user", examples_per_user)
+    if sampling is None:
+        sampling = "els" if (k is not None and k > 1) else "poisson"
+    v.choice("sampling", sampling, SAMPLINGS)
+    if sampling in ("els", "uls"):
+        if mechanism != "gaussian":
+            raise ValueError(f"sampling={sampling!r} needs mechanism='gaussian', got "
+                             f"{mechanism!r}")
+        if sampling == "els":
+            if k is None:
+                raise ValueError("examples_per_user must be an integer >= 1 with "
+                                 "sampling='els', got None")
+            return ELS(noise_multiplier, sample_rate, k)
+        return ULS(noise_multiplier, sample_rate, k)
+    if k is not None and k != 1:
+        raise ValueError("examples_per_user > 1 needs sampling='els' or 'uls', got "
+                         f"sampling={sampling!r}")
+    q = v.sample_rate("sample_rate", sample_rate, allow_zero=True)
+    if mechanism == "laplace":
+        if q != 1.0:
+            raise ValueError(f"sample_rate must be 1 for mechanism='laplace' (no "
+                             f"subsampled Laplace yet), got {v._show(sample_rate)}")
+        return Laplace(noise_multiplier, neighboring or "add_remove")
+    if q == 1.0 and sampling == "poisson":
+        return Gaussian(noise_multiplier, neighboring or "add_remove")
+    return SubsampledGaussian(noise_multiplier, q, sampling, neighboring)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A sequence of ``(mechanism, steps)`` segments, composed in order.
+
+    Adjacent equal segments are merged; composition order does not change any accountant's
+    answer. All segments must use the same neighbouring relation, and each mechanism's steps
+    in all (nested schedules multiplied out) are at most 2**53, as a single ``steps``.
+    """
+
+    segments: Tuple[Tuple[Mechanism, int], ...] = field(default_factory=tuple)
+
+    def __post_init__(self):
+        segs = []
+        try:
+            items = list(self.segments)
+        except TypeError:
+            raise ValueError("segments must be a sequence of (mechanism, steps) pairs") from None
+        for item in items:
+            try:
+                mech, steps = item
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"segments must hold (mechanism, steps) pairs, got {item!r}"
+                ) from None
+            if isinstance(mech, Schedule):
+                steps = v.count("steps", steps)
+                for m, s in mech.segments:
+                    segs.append((m, s * steps))
+                continue
+            if not isinstance(mech, MECHANISM_TYPES):
+                raise ValueError(f"segments must hold mechanisms, got {type(mech).__name__}")
+            segs.append((mech, v.count("steps", steps)))
+        if not segs:
+            raise ValueError("segments must hold at least one (mechanism, steps) pair")
+        merged = []
+        for m, s in segs:
+            if merged and merged[-1][0] == m:
+                merged[-1] = (m, merged[-1][1] + s)
+            else:
+                merged.append((m, s))
+        # A nested schedule's steps multiply and equal segments add up: each total is a
+        # count of one mechanism's steps, which the kernels compose exactly only up to
+        # MAX_COUNT (the same limit as a single segment's steps).
+        totals: dict = {}
+        for m, s in merged:
+            totals[m] = totals.get(m, 0) + s
+        for m, total in totals.items():
+            if total > v.MAX_COUNT:
+                raise ValueError(f"steps must be an integer >= 1 and <= {v.MAX_COUNT} for each "
+                                 f"mechanism in all, got {v._show(total)} steps of {m!r}")
+        rels = {m.neighboring for m, _ in merged}
+        if len(rels) > 1:
+            raise ValueError("segments must all use the same neighboring relation, got "
+                             + " and ".join(sorted(rels)))
+        _set(self, "segments", tuple(merged))
+
+    @property
+    def neighboring(self) -> str:
+        return self.segments[0][0].neighboring
+
+    @property
+    def steps(self) -> int:
+        return sum(s for _, s in self.segments)
+
+    def counts(self) -> Tuple[Tuple[Mechanism, int], ...]:
+        """Distinct mechanisms with their total step counts (order does not matter)."""
+        totals: dict = {}
+        for m, s in self.segments:
+            totals[m] = totals.get(m, 0) + s
+        return tuple(totals.items())
+
+
+def as_schedule(mechanism, steps=1) -> Schedule:
+    """Turn ``mechanism`` (or a Schedule) repeated ``steps`` times into a Schedule."""
+    steps = v.count("steps", steps)
+    if isinstance(mechanism, Schedule):
+        if steps == 1:
+            return mechanism
+        return Schedule(tuple((m, s * steps) for m, s in mechanism.segments))
+    if not isinstance(mechanism, MECHANISM_TYPES):
+        raise ValueError(
+            "mechanism must be one of Gaussian, Laplace, SubsampledGaussian, "
+            f"MixtureOfGaussians, ELS, ULS or a Schedule, got {type(mechanism).__name__}"
+        )
+    return Schedule(((mechanism, steps),))
+
+
+def is_identity(mechanism) -> bool:
+    """True when a step of ``mechanism`` has the same output law on neighbouring datasets
+    (ε = 0, δ = 0): a sample rate of 0, or a mixture whose every weighted shift is 0."""
+    if isinstance(mechanism, (SubsampledGaussian, ELS, ULS)):
+        return mechanism.sample_rate == 0.0
+    if isinstance(mechanism, MixtureOfGaussians):
+        return all(c == 0.0 or w == 0.0
+                   for c, w in zip(mechanism.sensitivities, mechanism.probabilities))
+    return False
+
+
+def active_part(schedule: Schedule) -> "Schedule | None":
+    """``schedule`` without its identity steps (:func:`is_identity`); None when nothing
+    is left (the whole schedule is private at ε = 0, δ = 0)."""
+    segs = tuple((m, s) for m, s in schedule.segments if not is_identity(m))
+    if len(segs) == len(schedule.segments):
+        return schedule
+    return Schedule(segs) if segs else None

@@ -1,0 +1,10 @@
+"""Adapters that make :class:`accountant.PrivacyAccountant` look like the peers' accountants.
+
+* :mod:`accountant.interop.opacus` — Opacus's accountant interface (``IAccountant``), usable
+  as ``PrivacyEngine(accountant="dpacc_pld")`` after :func:`~.opacus.register`; importing the
+  module needs neither torch nor opacus.
+* :mod:`accountant.interop.dp_accounting` — dp_accounting ``DpEvent`` → :class:`Schedule`
+  and a drop-in accountant with ``compose(event, count)``; dp_accounting is imported lazily.
+
+Neither module imports its peer at import time; the peers stay optional.
+"""

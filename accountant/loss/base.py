@@ -1,0 +1,106 @@
+"""The privacy-loss interface every accountant reads.
+
+A :class:`PrivacyLoss` describes one step of a mechanism in one direction by a dominating
+pair (P, Q) and its privacy loss L(x) = log Q(x)/P(x), increasing in the outcome x.
+X = L under P, Y = L under Q (docs/math.md §1).
+
+What an accountant may use:
+
+* ``lo_loss``, ``hi_loss`` — the infimum and supremum of L (either may be infinite; L may
+  carry atoms there, e.g. Laplace).
+* ``loss(x)``, ``inverse_loss(eps)`` — L and its inverse on (lo_loss, hi_loss).
+* ``log_hockey_stick(eps)`` / ``hockey_stick(eps)`` — the exact one-step
+  δ(ε) = Q[L > ε] − e^ε P[L > ε], in log space.
+* ``log_sf(eps, under)`` — log P[L > ε] under "P" (X) or "Q" (Y).
+* ``cgf(t)`` — K_Y(t) = log E_Q[e^{tL}] for real t > −1; K_X(t) = K_Y(t − 1).
+* ``cgf_exact`` — True when ``cgf`` is a closed form (no quadrature error to allow for);
+  ``cgf_upper(t)`` — a cheap proven upper bound on K_Y(t), t > 0, or None;
+  ``quadrature_size`` — the weight of one quadrature of this loss in work budgets
+  (docs/math.md §3.1).
+* ``moments(under)``, ``tilted(t, centre)`` — small frozen results
+  (:mod:`accountant.loss.results`) for the Edgeworth and saddle-point accountants.
+* ``sup_loss_upper()`` — sup L as an exact rational upper bound (None when unbounded);
+  ``gaussian_shift`` — Δ/σ when the pair is one Gaussian each side (μ-GDP), else None.
+"""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+
+class PrivacyLoss:
+    """Abstract one-step privacy loss in one direction (``"remove"`` or ``"add"``)."""
+
+    direction: str = "remove"
+    lo_loss: float = -np.inf
+    hi_loss: float = np.inf
+
+    # -- interface -----------------------------------------------------------------------
+    def loss(self, x):
+        raise NotImplementedError
+
+    def inverse_loss(self, eps):
+        raise NotImplementedError
+
+    def log_hockey_stick(self, eps):
+        raise NotImplementedError
+
+    def log_sf(self, eps, under: str = "Q"):
+        raise NotImplementedError
+
+    def cgf(self, t):
+        raise NotImplementedError
+
+    #: ``cgf`` is a closed form: its value carries only rounding (docs/math.md §3.1).
+    cgf_exact: bool = False
+
+    def cgf_upper(self, t: float):
+        """A cheap proven upper bound on K_Y(t) for t > 0, or None when there is none."""
+        return None
+
+    @property
+    def quadrature_size(self) -> int:
+        """Work weight of one CGF quadrature of this loss (its Gaussian components)."""
+        return 2
+
+    def moments(self, under: str):
+        """:class:`~accountant.loss.results.StepMoments` of L under "P" or "Q"
+        (Edgeworth accountant, docs/math.md §5)."""
+        raise NotImplementedError
+
+    def tilted(self, t: float, centre=None):
+        """:class:`~accountant.loss.results.Tilted`: K, K′, K″, P_t … of L under Q
+        tilted by e^{tL}, t > 0 (saddle-point accountant, docs/math.md §6)."""
+        raise NotImplementedError
+
+    #: Δ/σ of a pair of single Gaussians (the step is μ-GDP with this μ), else None.
+    gaussian_shift = None
+
+    def sup_loss_upper(self):
+        """A rational upper bound on sup L (None when L is unbounded above): ``hi_loss``
+        is a rounded logarithm, raised by 64 ulps (0 stays 0: a loss identically 0)."""
+        h = float(self.hi_loss)
+        if not math.isfinite(h):
+            return None
+        return Fraction(h) * (1 + Fraction(64, 2 ** 53)) if h > 0 else Fraction(0)
+
+    # -- derived -------------------------------------------------------------------------
+    def hockey_stick(self, eps):
+        """δ(ε) of one step (exact)."""
+        return np.exp(self.log_hockey_stick(eps))
+
+    def cgf_p(self, t):
+        """K_X(t) = log E_P[e^{tL}] = K_Y(t − 1)."""
+        return self.cgf(np.asarray(t, dtype=float) - 1.0) if np.ndim(t) else self.cgf(float(t) - 1.0)
+
+    def rdp(self, order):
+        """Rényi divergence D_α(Q‖P) = K_Y(α − 1)/(α − 1), α > 1."""
+        order = float(order)
+        return self.cgf(order - 1.0) / (order - 1.0)
+
+    @property
+    def pure_epsilon(self) -> float:
+        """The ε at which δ(ε) = 0 (inf when the loss is unbounded above)."""
+        return float(self.hi_loss)

@@ -1,0 +1,76 @@
+"""Small frozen results the privacy loss returns to the accountants (docs/math.md §5, §6):
+the moments of one step (:class:`StepMoments`) and its tilted law (:class:`Tilted`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Python overhead of one quadrature (~0.1 ms), in the work units of the saddle point's
+# budget (see privacy_loss.mixture: 15-point panel evaluations × (components + 20)).
+CALL_WORK = 800.0
+
+
+@dataclass(frozen=True)
+class StepMoments:
+    """Moments of one step's privacy loss under P ("X") or Q ("Y").
+
+    k1..k5 are the cumulants; mu2..mu5 the central moments; abs1 = E|L − k1| and
+    abs3 = E|L − k1|³; rel_err an upper estimate of the relative quadrature error.
+    """
+
+    k1: float
+    k2: float
+    k3: float
+    k4: float
+    k5: float
+    mu2: float
+    mu3: float
+    mu4: float
+    mu5: float
+    abs1: float
+    abs3: float
+    rel_err: float = 0.0
+
+    @property
+    def cumulants(self):
+        return (self.k1, self.k2, self.k3, self.k4, self.k5)
+
+
+@dataclass(frozen=True)
+class Tilted:
+    """K(t), K′(t), K″(t) and P_t = E_t|L − K′(t)|³ of one step under Q tilted by e^{tL}.
+
+    rel_err is an upper estimate of the relative error of each of the four numbers (K
+    carries it as an absolute error ``abs_err_K``); where the quadrature cannot reach the
+    tilted law the numbers are NaN and both errors infinite.
+    """
+
+    t: float
+    K: float
+    K1: float
+    K2: float
+    Pt: float
+    abs_err_K: float = 0.0
+    rel_err: float = 0.0
+    K3: float = 0.0   # third to fifth tilted cumulants (estimates only: the SPA-MSD
+    K4: float = 0.0   # correction, and derivative data of the Hermite surrogate between
+    K5: float = 0.0   # lattice tilts in accountant/accountants/saddlepoint.py)
+    work: float = 0.0  # what the quadrature cost, in work units (see _WORK): the
+                       # saddle-point accountant's budget is counted in them
+
+
+def from_central(mean, mu2, mu3, mu4, mu5, abs1, abs3, rel_err):
+    mean, mu2, mu3, mu4, mu5, abs1, abs3, rel_err = (
+        float(x) for x in (mean, mu2, mu3, mu4, mu5, abs1, abs3, rel_err))
+    return StepMoments(k1=mean, k2=mu2, k3=mu3, k4=mu4 - 3.0 * mu2 * mu2,
+                       k5=mu5 - 10.0 * mu3 * mu2, mu2=mu2, mu3=mu3, mu4=mu4, mu5=mu5,
+                       abs1=abs1, abs3=abs3, rel_err=rel_err)
+
+
+def higher_cumulants(v, m0, r):
+    """Third to fifth cumulants from moments about c, with r = mean − c."""
+    m2, m3, m4, m5 = v[2] / m0, v[3] / m0, v[4] / m0, v[5] / m0
+    mu2 = m2 - r * r
+    mu3 = m3 - 3 * r * m2 + 2 * r ** 3
+    mu4 = m4 - 4 * r * m3 + 6 * r * r * m2 - 3 * r ** 4
+    mu5 = m5 - 5 * r * m4 + 10 * r * r * m3 - 10 * r ** 3 * m2 + 4 * r ** 5
+    return float(mu3), float(mu4 - 3 * mu2 * mu2), float(mu5 - 10 * mu3 * mu2)
