@@ -19,7 +19,8 @@ from accountant.accountants import exact as _exact
 from accountant.accountants import cumulants as C
 from accountant.accountants import edgeworth as E
 from accountant.accountants import saddlepoint as S
-from accountant.loss import _series_kernels as ks
+from accountant.accountants import _saddle_kernels as ks
+from accountant.loss import _moment_kernels as kmom
 from accountant.loss import loss_for
 
 
@@ -239,7 +240,7 @@ def test_quadrature_layout_out_of_reach_is_refused_quickly():
     assert time.perf_counter() - t0 < 20.0
     br = np.linspace(-1.0, 1.0, 50001)
     g = loss_for(acc.SubsampledGaussian(1.0, 0.1), "remove")
-    v, e, n = ks.integrate_moments(2, br, *g.args, 1.0, 0.0, 0.0, 1e-11, 255, 100)
+    v, e, n = kmom.integrate_moments(2, br, *g.args, 1.0, 0.0, 0.0, 1e-11, 255, 100)
     assert np.all(np.isnan(v)) and n == 0
 
 

@@ -167,7 +167,7 @@ def _cumulant_sets():
 
 @pytest.mark.parametrize("order", [1, 2, 3])
 def test_grid_values_equal_pointwise_kernels(order):
-    from accountant.loss import _series_kernels as K
+    from accountant.accountants import _edgeworth_kernels as K
     for KX, KY in _cumulant_sets():
         top = KY[0] + 40 * math.sqrt(KY[1])
         grid, vals = K.ew_prepare(KX, KY, top, 257, order, 0.05, 0.07)
@@ -181,7 +181,7 @@ def test_grid_values_equal_pointwise_kernels(order):
 
 
 def test_grid_search_equals_pointwise_search():
-    from accountant.loss import _series_kernels as K
+    from accountant.accountants import _edgeworth_kernels as K
     for KX, KY in _cumulant_sets():
         top = KY[0] + 40 * math.sqrt(KY[1])
         grid, vals = K.ew_prepare(KX, KY, top, 257, 2, 0.01, 0.02)
@@ -193,7 +193,7 @@ def test_grid_search_equals_pointwise_search():
 
 
 def test_dgg_min_equals_full_grid_minimum():
-    from accountant.loss import _series_kernels as K
+    from accountant.accountants import _edgeworth_kernels as K
     rng = np.random.default_rng(7)
     for _ in range(200):
         iid = bool(rng.integers(2))
@@ -284,7 +284,7 @@ def test_dgg_bound_is_scale_free_down_to_tiny_variances():
 
 
 def test_kernel_shape_at_subnormal_variance():
-    from accountant.loss import _series_kernels as ke
+    from accountant.accountants import _edgeworth_kernels as ke
     # K₂ = 1e-218: s³ = 1e-327 underflows to 0 (was ZeroDivisionError); γ = 1e30
     K = np.array([0.0, 1e-218, 1e-297, 0.0, 0.0])
     s, g, k, l5 = ke._shape(K)
@@ -297,7 +297,7 @@ def test_kernel_shape_at_subnormal_variance():
 def test_tail_far_below_the_mean_is_one_not_a_clipped_nan():
     # z = -1e200: φ(z) = 0 and the bracket overflows; 0·inf = NaN was clipped to 0,
     # saying P(X > x) = 0 a vast number of standard deviations below the mean
-    from accountant.loss import _series_kernels as ke
+    from accountant.accountants import _edgeworth_kernels as ke
     K = np.array([0.0, 1.0, 1.0, 0.0, 0.0])
     for order in (1, 2, 3):
         assert ke.ew_tail(-1e200, K, order) == 1.0

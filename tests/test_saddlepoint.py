@@ -241,7 +241,7 @@ def test_bounded_loss_near_its_supremum_terminates():
 def test_surrogate_kernel_survives_a_bad_interval():
     # A coarse surrogate can give K″ ≤ 0 inside a steep interval: no exception, a value
     # inside the interval (the caller refines it).
-    from accountant.loss import _series_kernels as ks
+    from accountant.accountants import _saddle_kernels as ks
     c = np.zeros((6, 12))
     c[0, 0], c[1, 0], c[2, 0], c[2, 1] = 1.0, 1.0, -1.0, 0.5
     u = ks.herm_root(1, c, 1.0, 0.0, 0.1, math.log(1e-5), 3.0, -4.0)

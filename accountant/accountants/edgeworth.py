@@ -36,7 +36,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import ndtr
 
-from ..loss import _series_kernels as _ke
+from . import _edgeworth_kernels as _ke
 from .api import register
 from ..core.bounds import Result
 from .cumulants import mechanism_moments
@@ -129,7 +129,7 @@ def dgg_bound(parts):
     Sankhya A 86, Theorem 2.1 (appendix Theorems A.3 for one distinct law, A.2 otherwise),
     with the centred moments B̄² = mean variance, K₄ = mean E X⁴/B̄⁴, K₃ = mean E|X|³/B̄³,
     λ₃ = mean E X³/B̄³, K̃₃ = K₃ + mean E|X|·σ²/B̄³, minimised over its free ε ∈ (0, 1/3)
-    (kernels in :mod:`accountant.loss._series_kernels`).
+    (kernels in :mod:`accountant.accountants._edgeworth_kernels`).
     """
     n = sum(s for s, _ in parts)
     if len(parts) == 1:
@@ -208,7 +208,7 @@ def _hi_loss(mechanism, direction):
 
 
 # ----------------------------------------------------------------------------------------
-# The accountant (searches and diagnostics run in numba: accountant/loss/_series_kernels.py)
+# The accountant (searches and diagnostics run in numba: accountant/accountants/_edgeworth_kernels.py)
 # ----------------------------------------------------------------------------------------
 def _hi_loss_total(parts, direction):
     """Σ T·sup L: beyond it δ = 0 exactly (pure-DP part of bounded losses)."""

@@ -62,7 +62,7 @@ import threading
 
 import numpy as np
 
-from ..loss import _series_kernels as _ks
+from . import _saddle_kernels as _ks
 from .api import register
 from ..core.bounds import Result
 from .cumulants import _TILT_CACHE, mechanism_tilted

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from . import _series_kernels as _ke
+from . import _moment_kernels as _ke
 from . import _mixture_kernels as _k
 from .base import PrivacyLoss
 from .results import CALL_WORK, StepMoments, Tilted, from_central, higher_cumulants
