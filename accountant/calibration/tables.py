@@ -385,7 +385,7 @@ def _worker_init():
 def _run_pool(chunks, args, workers, collect, bar):
     import multiprocessing as mp
     # Workers forked from a process that already loaded the numba kernels start warm.
-    from . import search as _c
+    from . import search as _c  # noqa: F401
     from ..accountants.pld import bracket as _p  # noqa: F401
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
     ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)

@@ -19,6 +19,9 @@ What an accountant may use:
   (docs/math.md §3.1).
 * ``moments(under)``, ``tilted(t, centre)`` — small frozen results
   (:mod:`accountant.loss.results`) for the Edgeworth and saddle-point accountants.
+* ``log_delta_bound(eps, side)``, ``epsilon_bound(delta, side)``, ``delta_zero_above()`` —
+  the exact one-step hockey stick and its inverse as proven bounds (their own rounding
+  included), for one-step answers and the lower bounds of every accountant.
 * ``sup_loss_upper()`` — sup L as an exact rational upper bound (None when unbounded);
   ``gaussian_shift`` — Δ/σ when the pair is one Gaussian each side (μ-GDP), else None.
 """
@@ -28,6 +31,8 @@ import math
 from fractions import Fraction
 
 import numpy as np
+
+from ..core.rounding import epsilon_from_bound, guard_log_delta
 
 
 class PrivacyLoss:
@@ -74,6 +79,22 @@ class PrivacyLoss:
         """:class:`~accountant.loss.results.Tilted`: K, K′, K″, P_t … of L under Q
         tilted by e^{tL}, t > 0 (saddle-point accountant, docs/math.md §6)."""
         raise NotImplementedError
+
+    def log_delta_bound(self, eps: float, side: str) -> float:
+        """A proven upper (``side="upper"``) or lower bound on log δ(ε) of one step, ε ≥ 0,
+        that includes the rounding of its own evaluation (docs/math.md §2, §9)."""
+        raise NotImplementedError(f"{type(self).__name__} has no certified one-step "
+                                  "hockey stick")
+
+    def delta_zero_above(self) -> float:
+        """A point above which the upper bound on the one-step δ is 0 (inf if none)."""
+        return math.inf
+
+    def epsilon_bound(self, delta: float, side: str = "upper", guess=None) -> float:
+        """The one-step ε(δ) as a proven bound on ``side`` (0 if δ(0) ≤ δ), by inverting
+        :meth:`log_delta_bound`; ``guess`` only saves evaluations."""
+        return epsilon_from_bound(lambda e, sd: guard_log_delta(self.log_delta_bound(e, sd), sd),
+                                  delta, side, self.delta_zero_above(), guess)
 
     #: Δ/σ of a pair of single Gaussians (the step is μ-GDP with this μ), else None.
     gaussian_shift = None

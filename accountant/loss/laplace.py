@@ -10,6 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..core.rounding import _KAPPA, _NEG, _U, round_up
 from .base import PrivacyLoss
 from .results import CALL_WORK, StepMoments, Tilted, from_central, higher_cumulants
 
@@ -76,6 +77,46 @@ class LaplaceLoss(PrivacyLoss):
     def sup_loss_upper(self):
         """sup L = s/b exactly, as a rational."""
         return Fraction(self.sensitivity) / Fraction(self.scale)
+
+    # -- certified one-step answers (docs/math.md §2.2) -----------------------------------
+    def log_delta_bound(self, eps: float, side: str) -> float:
+        """δ(ε) = 1 − e^{(ε − ε₀)/2} on [−ε₀, ε₀), 0 above, with ε₀ = s/b taken exactly
+        (rational arithmetic), not as the rounded quotient: t = (ε − ε₀)/2 is then one
+        rounding away from exact and −expm1(t) two."""
+        t = (Fraction(eps) - Fraction(self.sensitivity) / Fraction(self.scale)) / 2
+        if t >= 0:
+            return _NEG
+        tf = float(t)
+        up = side == "upper"
+        tf = tf * (1.0 + 2 * _U) if up else tf * (1.0 - 2 * _U)
+        if tf >= 0:
+            return _NEG
+        ld = math.log(-math.expm1(tf))
+        pad = _KAPPA * _U * (abs(ld) + 1.0)
+        return ld + pad if up else ld - pad
+
+    def delta_zero_above(self) -> float:
+        """δ(ε) = 0 for ε ≥ s/b: the rounded ε₀ pushed past the exact one."""
+        return self.eps0 * (1.0 + 4 * _U) + 1e-300
+
+    def epsilon_bound(self, delta: float, side: str = "upper", guess=None) -> float:
+        """ε(δ) = max(0, ε₀ + 2·log(1 − δ)) in closed form. The root search on log δ cannot
+        resolve δ near 1: its pad of κu on log δ is 64 times the whole of log δ at
+        δ = 1 − 2⁻⁵³, where the bracket was [0, 37.7] around the true 29.31 (s/b = 102.8).
+        log1p is within 1 ulp; 4u on it and rational arithmetic for the rest (ε₀ exact) leave
+        only the final rounding, taken outward."""
+        if not 0.0 < delta < 1.0:
+            raise ValueError(f"delta must be in (0, 1), got {delta!r}")
+        lg = math.log1p(-delta)                       # < 0
+        lg = Fraction(lg) * (1 - Fraction(4, 2 ** 53) if side == "upper"
+                             else 1 + Fraction(4, 2 ** 53))
+        e = Fraction(self.sensitivity) / Fraction(self.scale) + 2 * lg
+        if e <= 0:
+            return 0.0
+        if side == "upper":
+            return round_up(e)
+        f = float(e)
+        return f if Fraction(f) <= e else math.nextafter(f, 0.0)
 
     def eps0_bracket(self):
         """(down, up): the doubles next to the exact s/b on either side. ``eps0`` is the

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _moment_kernels as _ke
 from . import _mixture_kernels as _k
+from . import _mixture_exact
 from .base import PrivacyLoss
 from .results import CALL_WORK, StepMoments, Tilted, from_central, higher_cumulants
 
@@ -90,6 +91,14 @@ class GaussianMixtureLoss(PrivacyLoss):
     def tilted(self, t: float, centre=None) -> Tilted:
         """The law of L under Q tilted by e^{tL} (docs/math.md §6); ``centre`` guesses K′(t)."""
         return _mixture_tilted(self, t, centre)
+
+    def log_delta_bound(self, eps: float, side: str) -> float:
+        """A proven bound on log δ(ε) of one step (docs/math.md §2; the rounding model is
+        in :mod:`accountant.accountants.exact`)."""
+        return _mixture_exact.log_delta_bound(self, eps, side)
+
+    def delta_zero_above(self) -> float:
+        return _mixture_exact.delta_zero_above(self)
 
     def __repr__(self):
         return (f"GaussianMixtureLoss(sigma={self.sigma}, P={list(zip(self.pm, np.exp(self.plw)))}, "
