@@ -503,13 +503,14 @@ def test_pld_query_work_is_budgeted(monkeypatch):
     it has (each certified) and a warning. Checked by counting the kernel work, with the
     budget lowered so that it binds at once."""
     spent = []
-    real = pld._kp.mixture_cells
+    from accountant.loss import _mixture_pld_kernels as cells_kernels
+    real = cells_kernels.mixture_cells
 
     def counting(e0, h, npts, pm, plw, qm, qlw, sigma, lo, hi):
         spent.append(npts * (len(pm) + len(qm)))
         return real(e0, h, npts, pm, plw, qm, qlw, sigma, lo, hi)
 
-    monkeypatch.setattr(pld._kp, "mixture_cells", counting)
+    monkeypatch.setattr(cells_kernels, "mixture_cells", counting)
     monkeypatch.setattr(pld, "_QUERY_WORK", 30_000_000)
     pld._CACHE.clear()
     s = acc.Schedule([

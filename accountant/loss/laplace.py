@@ -12,7 +12,8 @@ import numpy as np
 
 from ..core.rounding import _KAPPA, _NEG, _U, round_up
 from .base import PrivacyLoss
-from .results import CALL_WORK, StepMoments, Tilted, from_central, higher_cumulants
+from .results import (CALL_WORK, PldCells, PldSupport, StepMoments, Tilted, from_central,
+                      higher_cumulants)
 
 _CALL_WORK = CALL_WORK
 
@@ -128,7 +129,29 @@ class LaplaceLoss(PrivacyLoss):
         return (f, math.nextafter(f, math.inf)) if Fraction(f) < exact else \
             (math.nextafter(f, 0.0), f)
 
-    def pld_cells(self, i0: int, h: float, npts: int, eps0: float | None = None):
+    def pld_support(self, log_tau_lo: float, log_tau_hi: float, floor: float) -> PldSupport:
+        """The whole loss range [−ε₀, ε₀] with its two atoms (docs/math.md §4), for the ε₀
+        rounded up (see :meth:`pld_cells`); no tail is left out."""
+        _, e_up = self.eps0_bracket()
+        return PldSupport(min(float(self.lo_loss), -e_up), max(float(self.hi_loss), e_up),
+                          None, True, 2)
+
+    def pld_cells(self, i0: int, h: float, npts: int):
+        """(upper, lower) :class:`PldCells` on ε_i = (i0 + i)·h. The rounded s/b may lie an
+        ulp below the true one: the top atom then sat below its true place (δ there is not
+        0 but ~ulp/2, which decides ε at δ = 1e-300). The upper cells are built for the ε₀
+        rounded up (a dominating pair), the lower ones for ε₀ rounded down (a dominated
+        pair), on one grid covering both."""
+        e_dn, e_up = self.eps0_bracket()
+        a, b, Fb, Qb, r0, Pt, dtop = self._cells_at(i0, h, npts, e_up)
+        lw = math.log(dtop) if dtop > 0 else -math.inf
+        up = PldCells(a, b, Fb, Qb, r0, Pt, dtop, lw)
+        if e_dn == e_up:
+            return up, up
+        a, b, Fb, Qb, r0, Pt, _ = self._cells_at(i0, h, npts, e_dn)
+        return up, PldCells(a, b, Fb, Qb, r0, Pt, dtop, lw)
+
+    def _cells_at(self, i0: int, h: float, npts: int, eps0: float | None = None):
         """Cell integrals of the PLD discretisation on the grid ε_i = (i0 + i)·h, i < npts,
         in closed form (docs/math.md §2.2, §4, :mod:`accountant.accountants.pld._kernels`):
         ``(a, b, Fb, Qb, r0, Pt, dtop)`` with, for cell i = (ε_i, ε_{i+1}],

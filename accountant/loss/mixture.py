@@ -12,9 +12,10 @@ import numpy as np
 
 from . import _moment_kernels as _ke
 from . import _mixture_kernels as _k
-from . import _mixture_exact
+from . import _mixture_exact, _mixture_pld
 from .base import PrivacyLoss
-from .results import CALL_WORK, StepMoments, Tilted, from_central, higher_cumulants
+from .results import (CALL_WORK, PldSupport, StepMoments, Tilted, from_central,
+                      higher_cumulants)
 
 _km = _k
 
@@ -99,6 +100,17 @@ class GaussianMixtureLoss(PrivacyLoss):
 
     def delta_zero_above(self) -> float:
         return _mixture_exact.delta_zero_above(self)
+
+    def pld_support(self, log_tau_lo: float, log_tau_hi: float, floor: float) -> PldSupport:
+        """Where the PLD grid must reach (docs/math.md §4): Q-tails e^log_tau_lo below and
+        e^log_tau_hi above, P's lower tail for the lowered chords (searched no lower than
+        ``floor``)."""
+        return _mixture_pld.support(self, log_tau_lo, log_tau_hi, floor)
+
+    def pld_cells(self, i0: int, h: float, npts: int):
+        """(upper, lower) :class:`PldCells` on ε_i = (i0 + i)·h (one set serves both)."""
+        c = _mixture_pld.cells(self, i0, h, npts)
+        return c, c
 
     def __repr__(self):
         return (f"GaussianMixtureLoss(sigma={self.sigma}, P={list(zip(self.pm, np.exp(self.plw)))}, "

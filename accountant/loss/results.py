@@ -1,8 +1,12 @@
 """Small frozen results the privacy loss returns to the accountants (docs/math.md §5, §6):
-the moments of one step (:class:`StepMoments`) and its tilted law (:class:`Tilted`)."""
+the moments of one step (:class:`StepMoments`), its tilted law (:class:`Tilted`), and the
+PLD grid's support and cells (:class:`PldSupport`, :class:`PldCells`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
 
 # Python overhead of one quadrature (~0.1 ms), in the work units of the saddle point's
 # budget (see privacy_loss.mixture: 15-point panel evaluations × (components + 20)).
@@ -74,3 +78,37 @@ def higher_cumulants(v, m0, r):
     mu4 = m4 - 4 * r * m3 + 6 * r * r * m2 - 3 * r ** 4
     mu5 = m5 - 5 * r * m4 + 10 * r * r * m3 - 10 * r ** 3 * m2 + 4 * r ** 5
     return float(mu3), float(mu4 - 3 * mu2 * mu2), float(mu5 - 10 * mu3 * mu2)
+
+
+@dataclass(frozen=True)
+class PldSupport:
+    """Where one step's PLD grid must reach (docs/math.md §4), in loss values.
+
+    Q-mass below ``e_lo`` and above ``e_hi`` is at most the tails asked for; ``e_lower``
+    (None: no extension) is a loss below which the P-mass no longer matters to the lower
+    PLD; ``whole`` says the loss has atoms at ``e_lo``/``e_hi`` that the grid must hold
+    (it cannot be clipped); ``cost`` is the kernel work per grid point.
+    """
+
+    e_lo: float
+    e_hi: float
+    e_lower: Optional[float]
+    whole: bool
+    cost: int
+
+
+@dataclass(frozen=True, eq=False)
+class PldCells:
+    """Cell integrals of one step on the grid ε_i = (i0 + i)·h (docs/math.md §4):
+    ``a``, ``b`` per cell, Fb = P[L ≤ ε_0], Qb = Q[L ≤ ε_0], r0 = E_P[(e^{ε_0} − e^L)_+],
+    Pt = P[L > ε_n], dtop = δ(ε_n), and ``log_w_inf`` the log Q-mass the upper PLD puts at
+    +∞ (δ(ε_n) plus any mass left out of the cells, rounded up)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    Fb: float
+    Qb: float
+    r0: float
+    Pt: float
+    dtop: float
+    log_w_inf: float

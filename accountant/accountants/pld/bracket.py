@@ -109,11 +109,10 @@ from scipy import fft as sfft
 
 from .. import exact as _exact
 from ...core import _validate as v
-from ...loss import _mixture_kernels as _km
 from . import _kernels as _kp
 from ..api import register
 from ...core.bounds import Result
-from ...loss import GaussianMixtureLoss, directions_of, loss_for, privacy_losses
+from ...loss import directions_of, loss_for, privacy_losses
 
 __all__ = ["compute", "epsilon_bracket", "delta_bracket"]
 
@@ -170,129 +169,6 @@ def _check_loss_range(reach):
                          "use method='rdp'")
 
 
-def _tail_z(log_tau):
-    """z with Φ̄(z) ≤ e^{−z²/2}/2 ≤ e^log_tau."""
-    return math.sqrt(max(2.0 * (math.log(0.5) - log_tau), 0.0))
-
-
-def _grid_end(means, logw, sigma, log_tau, sign):
-    """An outcome x with mixture mass ≤ tau = e^log_tau beyond it (above for sign = 1,
-    below for −1), component by component: w_j·Φ̄(z) ≤ tau/K. A component of weight
-    ≤ tau/K needs no room at all (ELS puts weights of 1e-200 on shifts of 100σ: they set
-    the grid end at a loss of 4681 and the accountant refused). Only accuracy depends on
-    it: the mass beyond the grid is accounted exactly by the caller."""
-    lK = math.log(means.shape[0])
-    best = None
-    for c, lw in zip(means, logw):
-        lr = log_tau - lK - lw
-        if lr >= 0.0:
-            continue
-        x = c + sign * sigma * _tail_z(min(lr, _LOG_QUARTER))
-        best = x if best is None else (max(best, x) if sign > 0 else min(best, x))
-    if best is None:  # every component is lighter than tau/K: the heaviest one decides
-        j = int(np.argmax(logw))
-        best = means[j] + sign * sigma * _tail_z(_LOG_QUARTER)
-    return float(best)
-
-
-_LOG_QUARTER = math.log(0.25)
-
-
-def _lower_extension(pl, e_lo, tau_hi, tau_lo):
-    """A loss ε ≤ e_lo below which the P-mass no longer matters to the lower PLD:
-    e^ε·P[L ≤ ε] ≤ 1e-3·e^tau_hi (on [0, e^ε] the lowered profile 1 − u undershoots the
-    true one by at most that), searched in steps of σ/2 from the Q-tail point down to P's
-    own tail (P[X < x] ≤ e^tau_lo; both taus are logarithms). Only accuracy depends on it."""
-    pm, plw, qm, qlw, sigma = pl.args
-    x = _grid_end(qm, qlw, sigma, tau_lo, -1.0)
-    x_stop = _grid_end(pm, plw, sigma, tau_lo, -1.0)
-    lt = math.log(1e-3) + tau_hi
-    L = e_lo
-    for _ in range(400):
-        if L < -_MAX_LOSS:
-            break
-        lF = _km.log_sf_mixture(-x, -pm, plw, sigma)      # log P[X < x]
-        if L + lF <= lt or x <= x_stop:
-            break
-        x -= 0.5 * sigma
-        L = _km.loss(x, *pl.args)
-        if L != L:
-            return e_lo
-    return min(L, e_lo)
-
-
-def _mixture_one_step(pl: GaussianMixtureLoss, h, tau_hi, tau_lo):
-    """One step of a Gaussian-mixture pair; ``tau_hi``, ``tau_lo`` are logarithms of the
-    tail masses left beyond the grid ends."""
-    pm, plw, qm, qlw, sigma = pl.args
-    lo, hi = pl.lo_loss, pl.hi_loss
-    # Grid ends: Q[X < x_lo] ≤ tau_lo and Q[X > x_hi] ≤ tau_hi, component by component
-    # (w_j·Φ̄(z) ≤ tau/K for each of the K components of Q).
-    if math.isfinite(lo):
-        e_lo = lo
-    else:
-        e_lo = _km.loss(_grid_end(qm, qlw, sigma, tau_lo, -1.0), *pl.args)
-    if math.isfinite(hi):
-        e_hi = hi
-    else:
-        e_hi = _km.loss(_grid_end(qm, qlw, sigma, tau_hi, 1.0), *pl.args)
-    if not (e_lo == e_lo and e_hi == e_hi):
-        raise ValueError(f"the privacy loss of {pl!r} cannot be evaluated; use method='rdp'")
-    # The grid is kept within ±600 (e^ℓ must be a double). Below, the Q-mass moved up to
-    # ε_0 is < e^{−600}; above, the mass beyond ε_n goes to +∞ as the exact δ(ε_n), so
-    # clipping is always valid; it is refused only when δ(ε_n) is large enough to matter
-    # (a loss concentrated beyond 600: the step is not private enough for the PLD).
-    clipped = e_hi > _MAX_LOSS
-    i0 = math.floor(max(e_lo, -_MAX_LOSS) / h)
-    i1 = math.ceil(min(e_hi, _MAX_LOSS) / h) if not clipped else math.floor(_MAX_LOSS / h)
-    if clipped:
-        en = i1 * h
-        ldt = _km.log_hockey_stick(en, pm, plw, qm, qlw, sigma, lo, hi)
-        if ldt > math.log(1e3) + tau_hi:
-            _check_loss_range(e_hi)
-    # The grid ends above come from Q's tails (what the upper PLD needs). The lowered-chord
-    # construction follows the line 1 − u on [0, u_0]: that is a valid lower profile only
-    # for u_0 < 1 (the grid must start below ε = 0), and a tight one only when little
-    # P-mass lies below ε_0 (f − (1 − u) ≈ u·P[L ≤ ε_0] there). Extend the grid down to
-    # P's lower tail (the cells carry P-mass and almost no Q-mass) within a budget of
-    # max(npts, 1e5) points; if it still starts at ε_0 ≥ 0 the lower PLD is given up (the
-    # caller's leakiest-step bound remains).
-    lower_ok = True
-    if not math.isfinite(lo):
-        lp = _lower_extension(pl, e_lo, tau_hi, tau_lo)
-        ip = math.floor(max(lp, -_MAX_LOSS) / h) if lp == lp else i0
-        i0 = max(min(i0, ip, -1), i0 - max(i1 - i0 + 1, 100_000))
-    if i0 > -1:
-        lower_ok = False
-    npts = i1 - i0 + 1
-    _charge(npts, pm.shape[0] + qm.shape[0])
-    e0 = i0 * h
-    xs, a, b = _kp.mixture_cells(e0, h, npts, pm, plw, qm, qlw, sigma, lo, hi)
-    x0, xn = xs[0], xs[-1]
-    lFb = _km.log_sf_mixture(-x0, -pm, plw, sigma) if x0 > -np.inf else -np.inf
-    lQb = _km.log_sf_mixture(-x0, -qm, qlw, sigma) if x0 > -np.inf else -np.inf
-    Fb, Qb = math.exp(lFb), math.exp(lQb)
-    if lFb > -np.inf:
-        d = lQb - e0 - lFb
-        r0 = math.exp(e0 + lFb) * (-math.expm1(min(d, 0.0)))
-    else:
-        r0 = 0.0
-    Pt = math.exp(_km.log_sf_mixture(xn, pm, plw, sigma)) if xn < np.inf else 0.0
-    en = e0 + (npts - 1) * h
-    ldtop = float(_km.log_hockey_stick(en, pm, plw, qm, qlw, sigma, lo, hi))
-    dtop = math.exp(ldtop)
-    # Q-mass outside the integrated span (see _kernels.pld.mixture_cells), rounded up.
-    cmin, cmax = min(pm.min(), qm.min()), max(pm.max(), qm.max())
-    llost = _logaddexp(_km.log_sf_mixture(cmax + _kp.SPAN_Z * sigma, qm, qlw, sigma),
-                       _km.log_sf_mixture(-(cmin - _kp.SPAN_Z * sigma), -qm, qlw, sigma))
-    lw_inf = _logaddexp(ldtop, llost)
-    lw_inf += 64 * _U * (abs(lw_inf) + 1.0) if lw_inf > -math.inf else 0.0
-    pi_up, pi_lo, ok = _kp.profiles(a, b, e0, h, Fb, Qb, r0, Pt, dtop)
-    if not (lower_ok and ok):
-        pi_lo, ok = _identity_lower(i0, pi_lo.shape[0])
-    return _OneStep(i0, pi_up, pi_lo, lw_inf, ok, h)
-
-
 def _identity_lower(i0, npts):
     """The lower PMF of a step whose lowered chords degenerate (its loss lies within a
     cell of 0): a point mass at ε = 0, the pair P = Q, which every pair dominates
@@ -307,36 +183,57 @@ def _identity_lower(i0, npts):
     return pi, False
 
 
-def _generic_one_step(pl, h, tau_hi, tau_lo):
-    """A bounded privacy loss whose cell integrals are known in closed form
-    (``pl.pld_cells``, e.g. Laplace). Differences of tail probabilities are never taken:
-    at s/b ≳ 30 they lose every digit (the P-mass of the upper PMF summed to 297)."""
-    lo, hi = pl.lo_loss, pl.hi_loss
-    cells = getattr(pl, "pld_cells", None)
-    if cells is None or not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError(f"unsupported privacy loss for the PLD accountant: {pl!r}")
-    _check_loss_range(max(abs(lo), abs(hi)))
-    # The rounded s/b may lie an ulp below the true one: the top atom then sat below its
-    # true place (δ there is not 0 but ~ulp/2, which decides ε at δ = 1e-300). The upper
-    # PMF is built for the ε₀ rounded up (a dominating pair), the lower one for ε₀
-    # rounded down (a dominated pair), on one grid covering both.
-    e_dn, e_up = pl.eps0_bracket() if hasattr(pl, "eps0_bracket") else (hi, hi)
-    lo, hi = min(lo, -e_up), max(hi, e_up)
-    i0, i1 = math.floor(lo / h), math.ceil(hi / h)
-    while i0 * h > lo:
-        i0 -= 1
-    while i1 * h < hi:
-        i1 += 1
+
+def _build_one_step(pl, h, tau_hi, tau_lo):
+    """One step's upper and lower PMFs at grid step h from what the privacy loss answers:
+    where its grid must reach (``pl.pld_support``) and the cell integrals on it
+    (``pl.pld_cells``); ``tau_hi``, ``tau_lo`` are logarithms of the tail masses left
+    beyond the grid ends."""
+    sup = pl.pld_support(tau_lo, tau_hi, -_MAX_LOSS)
+    e_lo, e_hi = sup.e_lo, sup.e_hi
+    if not (e_lo == e_lo and e_hi == e_hi):
+        raise ValueError(f"the privacy loss of {pl!r} cannot be evaluated; use method='rdp'")
+    if sup.whole:
+        # Atoms at the ends (Laplace): the grid holds the whole range or the step is refused.
+        _check_loss_range(max(abs(e_lo), abs(e_hi)))
+        i0, i1 = math.floor(e_lo / h), math.ceil(e_hi / h)
+        while i0 * h > e_lo:
+            i0 -= 1
+        while i1 * h < e_hi:
+            i1 += 1
+    else:
+        # The grid is kept within ±600 (e^ℓ must be a double). Below, the Q-mass moved up
+        # to ε_0 is < e^{−600}; above, the mass beyond ε_n goes to +∞ as the exact δ(ε_n),
+        # so clipping is always valid; it is refused only when δ(ε_n) is large enough to
+        # matter (a loss concentrated beyond 600: the step is not private enough for the
+        # PLD).
+        clipped = e_hi > _MAX_LOSS
+        i0 = math.floor(max(e_lo, -_MAX_LOSS) / h)
+        i1 = math.ceil(min(e_hi, _MAX_LOSS) / h) if not clipped else math.floor(_MAX_LOSS / h)
+        if clipped and pl.log_hockey_stick(i1 * h) > math.log(1e3) + tau_hi:
+            _check_loss_range(e_hi)
+    # The grid ends above come from Q's tails (what the upper PLD needs). The lowered-chord
+    # construction follows the line 1 − u on [0, u_0]: that is a valid lower profile only
+    # for u_0 < 1 (the grid must start below ε = 0), and a tight one only when little
+    # P-mass lies below ε_0 (f − (1 − u) ≈ u·P[L ≤ ε_0] there). Extend the grid down to
+    # P's lower tail (the cells carry P-mass and almost no Q-mass) within a budget of
+    # max(npts, 1e5) points; if it still starts at ε_0 ≥ 0 the lower PLD is given up (the
+    # caller's leakiest-step bound remains).
+    if sup.e_lower is not None:
+        lp = sup.e_lower
+        ip = math.floor(max(lp, -_MAX_LOSS) / h) if lp == lp else i0
+        i0 = max(min(i0, ip, -1), i0 - max(i1 - i0 + 1, 100_000))
+    lower_ok = i0 <= -1
     npts = i1 - i0 + 1
-    _charge(npts, 2)
-    a, b, Fb, Qb, r0, Pt, dtop = cells(i0, h, npts, e_up)
-    pi_up, _, _ = _kp.profiles(a, b, i0 * h, h, Fb, Qb, r0, Pt, dtop)
-    if e_dn != e_up:
-        a, b, Fb, Qb, r0, Pt, _ = cells(i0, h, npts, e_dn)
-    _, pi_lo, ok = _kp.profiles(a, b, i0 * h, h, Fb, Qb, r0, Pt, dtop)
-    if not ok:
-        pi_lo, ok = _identity_lower(i0, npts)
-    return _OneStep(i0, pi_up, pi_lo, _log(dtop), ok, h)
+    _charge(npts, sup.cost)
+    up, lo = pl.pld_cells(i0, h, npts)
+    e0 = i0 * h
+    pi_up, pi_lo, ok = _kp.profiles(up.a, up.b, e0, h, up.Fb, up.Qb, up.r0, up.Pt, up.dtop)
+    if lo is not up:
+        _, pi_lo, ok = _kp.profiles(lo.a, lo.b, e0, h, lo.Fb, lo.Qb, lo.r0, lo.Pt, lo.dtop)
+    if not (lower_ok and ok):
+        pi_lo, ok = _identity_lower(i0, pi_lo.shape[0])
+    return _OneStep(i0, pi_up, pi_lo, up.log_w_inf, ok, h)
 
 
 class _GridTooLarge(Exception):
@@ -387,10 +284,7 @@ def _one_step(mech, pl, h, tau_hi=None, log_tau_hi=None):
         _CACHE.move_to_end(key)
         return hit
     lt_lo = math.log(1e-24)
-    if isinstance(pl, GaussianMixtureLoss):
-        out = _mixture_one_step(pl, h, lt_hi, lt_lo)
-    else:
-        out = _generic_one_step(pl, h, lt_hi, lt_lo)
+    out = _build_one_step(pl, h, lt_hi, lt_lo)
     _CACHE[key] = out
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
