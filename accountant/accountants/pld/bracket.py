@@ -110,7 +110,7 @@ from scipy import fft as sfft
 from .. import exact as _exact
 from ...core import _validate as v
 from . import _kernels as _kp
-from ..api import register
+from ..api import query, register
 from ...core.bounds import Result
 from ...loss import directions_of, loss_for, privacy_losses
 
@@ -1129,8 +1129,8 @@ def _with_exact_lower(schedule, quantity, at, lo, up, details, warns, rtol, atol
             kept.append(w)
         warns = tuple(kept)
     if up < lo:
-        from .. import rdp as _rdp
-        r = _rdp.compute(schedule, **{("delta" if quantity == "epsilon" else "epsilon"): at})
+        # Through the dispatcher: the accountants stay independent of each other.
+        r = query(quantity, schedule, at, method="rdp")
         details["pld_upper_rejected"] = up
         warns = tuple(warns) + (
             f"pld_upper_below_proven_lower: the PLD upper bound {up:.6g} fell below the "
