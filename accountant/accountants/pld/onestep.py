@@ -1,0 +1,177 @@
+"""One step of the PLD accountant: a mechanism's upper and lower PMFs on the grid
+ε_i = i·h (docs/math.md §4.1, §4.2), built from what its privacy loss answers
+(``pld_support``, ``pld_cells``), cached, and charged to the query's work budget. The
+proofs of both constructions are in :mod:`accountant.accountants.pld.bracket`.
+"""
+from __future__ import annotations
+
+import contextvars
+import math
+from collections import OrderedDict
+
+import numpy as np
+
+from . import _kernels as _kp
+
+_MAX_ONE_STEP = 4_000_000  # grid points of one step's PLD
+# Work of the one-step discretisations, in kernel evaluations (grid points × mixture
+# components): per step and per query. A Gaussian step is 3 per point; ELS with k = 256 is
+# 258, ~35 ns each on one core, so one step is capped near 3 s and a query near 15 s
+# (fuzzing: an ELS k = 256 step at q = 1.8e-5 in a schedule that needs h = 1e-4 built a
+# 1.4M-point, 12 s one-step grid per refinement and ran 30 s per query). Past the query
+# budget the refinement keeps the brackets it has, each certified, and says so.
+_MAX_ONE_STEP_WORK = 100_000_000
+_CACHE: "OrderedDict" = OrderedDict()
+_CACHE_SIZE = 256
+
+
+class _OneStep:
+    """One mechanism, one direction, one grid step: upper and lower PLDs as log Q-masses."""
+
+    __slots__ = ("i0", "logw_up", "logw_lo", "w_inf", "log_w_inf", "lower_ok", "h")
+
+    def __init__(self, i0, pi_up, pi_lo, log_w_inf, lower_ok, h):
+        ell = (i0 + np.arange(pi_up.shape[0])) * h
+        with np.errstate(divide="ignore"):
+            self.logw_up = np.log(pi_up) + ell
+            self.logw_lo = np.log(pi_lo) + ell
+        self.i0 = int(i0)
+        # (a logarithm: the Q-mass at +∞ of one step can be below the smallest double and
+        # still matter once multiplied by T = 1e7 at δ = 5e-324)
+        self.log_w_inf = float(log_w_inf)
+        self.w_inf = math.exp(self.log_w_inf)
+        self.lower_ok = bool(lower_ok)
+        self.h = h
+
+
+_MAX_LOSS = 600.0
+
+
+def _check_loss_range(reach):
+    """The grid holds e^ℓ as a double: one-step losses beyond ±600 are refused."""
+    if not reach <= _MAX_LOSS:
+        raise ValueError("noise_multiplier too small for the PLD accountant: the one-step "
+                         f"privacy loss reaches {reach:.0f} (limit {_MAX_LOSS:.0f}); "
+                         "use method='rdp'")
+
+
+def _identity_lower(i0, npts):
+    """The lower PMF of a step whose lowered chords degenerate (its loss lies within a
+    cell of 0): a point mass at ε = 0, the pair P = Q, which every pair dominates
+    (dropping a step's output is post-processing). The other steps still give a lower
+    bound; before, one such step (Laplace(1.6e11) in a schedule) zeroed the whole lower
+    PLD and the refinement ran on to h = 4e-5 for it, 57 s. (All zeros and False when the
+    grid does not hold ε = 0.)"""
+    pi = np.zeros(npts)
+    if 0 <= -i0 < npts:
+        pi[-i0] = 1.0
+        return pi, True
+    return pi, False
+
+
+
+def _build_one_step(pl, h, tau_hi, tau_lo):
+    """One step's upper and lower PMFs at grid step h from what the privacy loss answers:
+    where its grid must reach (``pl.pld_support``) and the cell integrals on it
+    (``pl.pld_cells``); ``tau_hi``, ``tau_lo`` are logarithms of the tail masses left
+    beyond the grid ends."""
+    sup = pl.pld_support(tau_lo, tau_hi, -_MAX_LOSS)
+    e_lo, e_hi = sup.e_lo, sup.e_hi
+    if not (e_lo == e_lo and e_hi == e_hi):
+        raise ValueError(f"the privacy loss of {pl!r} cannot be evaluated; use method='rdp'")
+    if sup.whole:
+        # Atoms at the ends (Laplace): the grid holds the whole range or the step is refused.
+        _check_loss_range(max(abs(e_lo), abs(e_hi)))
+        i0, i1 = math.floor(e_lo / h), math.ceil(e_hi / h)
+        while i0 * h > e_lo:
+            i0 -= 1
+        while i1 * h < e_hi:
+            i1 += 1
+    else:
+        # The grid is kept within ±600 (e^ℓ must be a double). Below, the Q-mass moved up
+        # to ε_0 is < e^{−600}; above, the mass beyond ε_n goes to +∞ as the exact δ(ε_n),
+        # so clipping is always valid; it is refused only when δ(ε_n) is large enough to
+        # matter (a loss concentrated beyond 600: the step is not private enough for the
+        # PLD).
+        clipped = e_hi > _MAX_LOSS
+        i0 = math.floor(max(e_lo, -_MAX_LOSS) / h)
+        i1 = math.ceil(min(e_hi, _MAX_LOSS) / h) if not clipped else math.floor(_MAX_LOSS / h)
+        if clipped and pl.log_hockey_stick(i1 * h) > math.log(1e3) + tau_hi:
+            _check_loss_range(e_hi)
+    # The grid ends above come from Q's tails (what the upper PLD needs). The lowered-chord
+    # construction follows the line 1 − u on [0, u_0]: that is a valid lower profile only
+    # for u_0 < 1 (the grid must start below ε = 0), and a tight one only when little
+    # P-mass lies below ε_0 (f − (1 − u) ≈ u·P[L ≤ ε_0] there). Extend the grid down to
+    # P's lower tail (the cells carry P-mass and almost no Q-mass) within a budget of
+    # max(npts, 1e5) points; if it still starts at ε_0 ≥ 0 the lower PLD is given up (the
+    # caller's leakiest-step bound remains).
+    if sup.e_lower is not None:
+        lp = sup.e_lower
+        ip = math.floor(max(lp, -_MAX_LOSS) / h) if lp == lp else i0
+        i0 = max(min(i0, ip, -1), i0 - max(i1 - i0 + 1, 100_000))
+    lower_ok = i0 <= -1
+    npts = i1 - i0 + 1
+    _charge(npts, sup.cost)
+    up, lo = pl.pld_cells(i0, h, npts)
+    e0 = i0 * h
+    pi_up, pi_lo, ok = _kp.profiles(up.a, up.b, e0, h, up.Fb, up.Qb, up.r0, up.Pt, up.dtop)
+    if lo is not up:
+        _, pi_lo, ok = _kp.profiles(lo.a, lo.b, e0, h, lo.Fb, lo.Qb, lo.r0, lo.Pt, lo.dtop)
+    if not (lower_ok and ok):
+        pi_lo, ok = _identity_lower(i0, pi_lo.shape[0])
+    return _OneStep(i0, pi_up, pi_lo, up.log_w_inf, ok, h)
+
+
+class _GridTooLarge(Exception):
+    """The next grid is over a size or work cap; ``budget`` when the query's work budget
+    (not the grid's own size) is what stopped it."""
+
+    def __init__(self, npts, budget=False):
+        super().__init__(npts)
+        self.budget = budget
+
+
+class _Work:
+    """Work spent by one query's one-step discretisations (cache hits are free); the
+    budget is enforced once a first bracket exists (before that, a too-large grid is
+    handled by coarsening, as a size cap)."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.spent = 0
+        self.enforce = False
+
+
+_WORK: contextvars.ContextVar = contextvars.ContextVar("pld_work", default=None)
+
+
+def _charge(npts, components):
+    """Account the work of an ``npts``-point grid over ``components`` mixture components:
+    _GridTooLarge if it is over the one-step cap or the query's remaining budget."""
+    if npts > _MAX_ONE_STEP:
+        raise _GridTooLarge(npts)
+    work = npts * components
+    if work > _MAX_ONE_STEP_WORK:
+        raise _GridTooLarge(npts)
+    budget = _WORK.get()
+    if budget is not None:
+        if budget.enforce and budget.spent + work > budget.limit:
+            raise _GridTooLarge(npts, budget=True)
+        budget.spent += work
+
+
+def _one_step(mech, pl, h, tau_hi=None, log_tau_hi=None):
+    """The Q-tail mass the grid may leave above its top: ``tau_hi``, or its logarithm
+    ``log_tau_hi`` (below the smallest double at δ = 5e-324)."""
+    lt_hi = math.log(tau_hi) if log_tau_hi is None else log_tau_hi
+    key = (mech, pl.direction, h, lt_hi)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        _CACHE.move_to_end(key)
+        return hit
+    lt_lo = math.log(1e-24)
+    out = _build_one_step(pl, h, lt_hi, lt_lo)
+    _CACHE[key] = out
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return out
