@@ -359,4 +359,5 @@ def test_plot_marks_kinds_bracket_and_outliers(tmp_path, monkeypatch, fake_peer)
 def test_json_uses_the_shared_schema_helper():
     assert not hasattr(C, "_json_safe")
     from accountant.core import _json
-    assert C.dumps is _json.dumps
+    from accountant.cli import compare as command    # prints the JSON of `compare`
+    assert command.dumps is _json.dumps

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -964,55 +963,3 @@ def calibrate_sample_rate(noise_multiplier, target_epsilon, delta, steps, method
     q = problem.p_of(srch.best[0])
     return _finish(problem, srch, h, opt, hs, method, rtol, t0, "sample_rate",
                    noise_multiplier=sigma, sample_rate=q, steps=T)
-
-
-# ----------------------------------------------------------------------------------------
-# CLI plugin: dp-accountant calibrate
-# ----------------------------------------------------------------------------------------
-def add_arguments(p):
-    p.add_argument("--epsilon", type=float, default=None, help="target epsilon (> 0, required)")
-    p.add_argument("--delta", type=float, default=None, help="delta in (0, 1) (required)")
-    from ..cli import add_rate_and_steps
-    add_rate_and_steps(p)
-    p.add_argument("--method", default="pld",
-                   help="pld | rdp | saddlepoint (certified) | edgeworth (an estimate: the "
-                        "sigma may spend more than the target)")
-    p.add_argument("--sampling", choices=("poisson", "fixed", "els", "uls"), default=None)
-    p.add_argument("--examples-per-user", type=float, default=None,
-                   help="user-level: max examples per user k (with --sampling els|uls)")
-    p.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance on sigma")
-    p.add_argument("--no-lookup", action="store_true",
-                   help="always calibrate (by default an exact hit in the shipped table is used)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-
-
-def run(a) -> int:
-    from ..cli import print_warnings, require, steps_from
-    needed = [("epsilon", "--epsilon"), ("delta", "--delta"), ("sample_rate", "--sample-rate")]
-    if a.steps is None and a.epochs is None:
-        needed.append(("steps", "--steps (or --epochs)"))
-    require(a, needed)
-    T = steps_from(a.steps, a.epochs, a.sample_rate)
-    k = a.examples_per_user
-    if k is not None:
-        k = v.count("examples_per_user", k)
-    r = calibrate(a.epsilon, a.delta, a.sample_rate, T, method=a.method,
-                  examples_per_user=k, sampling=a.sampling, rtol=a.rtol,
-                  lookup=not a.no_lookup)
-    path = "lookup table" if r.source == "lookup" else "calibration"
-    if a.json:
-        from ..core._json import dumps
-        d = r.as_dict()
-        d["path"] = path
-        print(dumps(d))
-        return 0
-    if r.certified:
-        print(f"noise_multiplier = {r.noise_multiplier:.6g}   epsilon <= {r.epsilon:.6g} "
-              f"(certified upper bound)   method = {r.method}   seconds = {r.seconds:.3f}   "
-              f"path = {path}")
-    else:
-        print(f"noise_multiplier = {r.noise_multiplier:.6g}   epsilon ~ {r.epsilon:.6g} "
-              f"(ESTIMATE, not a proven bound: this sigma may spend more than the target)   "
-              f"method = {r.method}   seconds = {r.seconds:.3f}")
-    print_warnings(r.warnings)
-    return 0

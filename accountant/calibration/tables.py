@@ -18,9 +18,9 @@ start saves the coarse search and leaves the few certified PLD evaluations. Chun
 all local cores (``concurrent.futures.ProcessPoolExecutor``; numba caches are per process,
 so whole chunks go to a worker), or on a Dask cluster with ``dask_scheduler``.
 
-CLI: ``dp-accountant table --epsilon 1,2,4,8 --delta 1e-5 --sample-rate 0.001,0.01
---epochs 1,10,100 --output table.csv`` (.csv, .json or .md by extension; written
-atomically, the path checked before any work).
+CLI (:mod:`accountant.cli.table`): ``dp-accountant table --epsilon 1,2,4,8 --delta 1e-5
+--sample-rate 0.001,0.01 --epochs 1,10,100 --output table.csv`` (.csv, .json or .md by
+extension; written atomically, the path checked before any work).
 
 The shipped lookup table (:mod:`accountant.calibration.lookup`) is built by :mod:`accountant.calibration.lookup_build`;
 :func:`build_lookup` computes the calibrated grid (format 1) whose entries it keeps for
@@ -590,61 +590,6 @@ def write_table(rows, path) -> str:
     fmt = check_output(path, TABLE_FORMATS, "path")
     write_atomically(path, _render(rows, fmt).encode("utf-8"), "path")
     return fmt[1:]
-
-
-# ----------------------------------------------------------------------------------------
-# CLI plugin: dp-accountant table
-# ----------------------------------------------------------------------------------------
-def add_arguments(p):
-    p.add_argument("--epsilon", required=True, help="comma-separated target epsilons")
-    p.add_argument("--delta", required=True, help="comma-separated deltas")
-    p.add_argument("--sample-rate", required=True, help="comma-separated sample rates")
-    p.add_argument("--epochs", default=None, help="comma-separated epochs (steps = ceil(e/q))")
-    p.add_argument("--steps", default=None, help="comma-separated step counts")
-    p.add_argument("--method", default="pld",
-                   help="pld | rdp | saddlepoint | edgeworth (edgeworth: estimates only)")
-    p.add_argument("--sampling", choices=("poisson", "fixed", "els", "uls"), default=None)
-    p.add_argument("--examples-per-user", type=float, default=None)
-    p.add_argument("--rtol", type=float, default=1e-3)
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    p.add_argument("--dask-scheduler", default=None,
-                   help="Dask scheduler address (tcp://host:port); chunks run there")
-    p.add_argument("--output", required=True, help="FILE.csv | FILE.json | FILE.md")
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress bar (terminal) or progress lines (otherwise) on stderr")
-
-
-def run(a) -> int:
-    # Every argument is checked before the (possibly long) computation starts.
-    check_output(a.output, TABLE_FORMATS, "--output")
-    k = a.examples_per_user
-    if k is not None:
-        k = v.count("examples_per_user", k)
-    t0 = time.perf_counter()
-    rows = noise_table(a.epsilon, a.delta, a.sample_rate, epochs=a.epochs, steps=a.steps,
-                       method=a.method, examples_per_user=k, sampling=a.sampling, rtol=a.rtol,
-                       workers=a.workers, dask_scheduler=a.dask_scheduler,
-                       progress=False if a.no_progress else "auto")
-    write_table(rows, a.output)
-    bad = sum(1 for r in rows if r.get("error"))
-    warned = sum(1 for r in rows if r.get("warnings"))
-    estimates = sum(1 for r in rows if r.get("kind") == "estimate")
-    msg = f"wrote {len(rows)} cells to {a.output} in {time.perf_counter() - t0:.1f} s"
-    notes = []
-    if bad:
-        notes.append(f"{bad} out of range: see the error column")
-    if warned:
-        notes.append(f"{warned} with warnings: see the warnings column")
-    if notes:
-        msg += " (" + "; ".join(notes) + ")"
-    print(msg)
-    if estimates:
-        methods = ", ".join(sorted({r["method"] for r in rows if r.get("kind") == "estimate"}))
-        print(f"dp-accountant: warning: {estimates} of {len(rows)} noise multipliers are "
-              f"estimates ({methods}), not guarantees: the epsilon such a sigma really spends "
-              "can be far above the target (kind=estimate in the table); use --method pld for "
-              "certified values", file=sys.stderr)
-    return 0
 
 
 # ----------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Every method of ours beside the installed peers: ``compare`` and ``dp-accountant compare``.
+"""Every method of ours beside the installed peers: ``compare``, which ``dp-accountant compare``
+(:mod:`accountant.cli.compare`) prints.
 
     dp-accountant compare                       # MNIST DP-SGD: σ=1.1, q=256/60000, 60 epochs, δ=1e-5
     dp-accountant compare --plot eps.png        # ε vs steps for every method and peer
@@ -41,11 +42,12 @@ import warnings
 from typing import Callable, Dict, List, Sequence, Tuple
 
 from ..accountants import api
-from ..core._json import dumps, kind_of
+from ..core._json import kind_of
 from ..core.mechanisms import ELS, ULS, Gaussian, Laplace, Schedule, SubsampledGaussian, as_schedule
 
 __all__ = ["compare", "curves", "plot", "plot_formats", "peer_status", "run_peer",
-           "clear_caches", "Curve", "PEERS", "PEER_KINDS", "Unsupported", "Absent", "DEFAULT"]
+           "clear_caches", "reference_row", "Curve", "PEERS", "PEER_KINDS", "Unsupported",
+           "Absent", "DEFAULT"]
 
 # The README's main example: MNIST DP-SGD, batch 256 of 60 000, 60 epochs.
 DEFAULT = dict(noise_multiplier=1.1, sample_rate=256 / 60000, steps=14063, delta=1e-5)
@@ -338,7 +340,7 @@ def _outside(value, lower, upper):
     return None
 
 
-def _reference(rows):
+def reference_row(rows: Sequence[dict]) -> dict | None:
     """Our certified PLD row (the bracket every other value is checked against), or None."""
     for r in rows:
         if r.get("source") == "ours" and r.get("name") == "pld" and "error" not in r \
@@ -439,7 +441,7 @@ def compare(mechanism, delta: float, steps: int = 1, methods: Sequence[str] | No
                          str(w.message).strip().splitlines()[0] for w in caught
                          if str(w.message).strip())),
                      "seconds": sec, "runs": n})
-    ref = _reference(rows)
+    ref = reference_row(rows)
     for r in rows:
         if "error" in r:
             continue
@@ -645,120 +647,3 @@ def plot(curve_data: dict, path: str, title: str = "", delta: float | None = Non
     plt.close(fig)
     write_atomically(path, buf.getvalue(), "plot path")
     return path
-
-
-# ========================================================================================
-# CLI plugin
-# ========================================================================================
-def add_arguments(p):
-    from ..cli import _add_mechanism_args
-    _add_mechanism_args(p, need_sigma=False)
-    p.add_argument("--delta", type=float, default=DEFAULT["delta"], help="delta in (0, 1)")
-    p.add_argument("--method", default=None,
-                   help="comma-separated methods of ours (default: every built one)")
-    p.add_argument("--peers", default="installed",
-                   help="'installed' (default), 'none', or comma-separated peer names")
-    p.add_argument("--repeat", type=int, default=2,
-                   help="calls per entry; the first is a warm-up (default 2)")
-    p.add_argument("--plot", metavar="FILE", default=None,
-                   help="draw epsilon vs steps into FILE (.png, .pdf, .svg, ...)")
-    p.add_argument("--points", type=int, default=8, help="step counts on the plot (default 8)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(noise_multiplier=DEFAULT["noise_multiplier"],
-                   sample_rate=DEFAULT["sample_rate"], steps=DEFAULT["steps"])
-
-
-def _describe(mech, steps, delta):
-    if isinstance(mech, SubsampledGaussian):
-        what = f"subsampled Gaussian σ={mech.noise_multiplier:g}, q={mech.sample_rate:.6g}"
-    elif isinstance(mech, Gaussian):
-        what = f"Gaussian σ={mech.noise_multiplier:g}"
-    elif isinstance(mech, ELS):
-        what = (f"ELS σ={mech.noise_multiplier:g}, q={mech.sample_rate:.6g}, "
-                f"k={mech.max_examples_per_user}")
-    else:
-        what = repr(mech)
-    return f"{what}, steps={steps}, δ={delta:g}"
-
-
-def _label(r):
-    return f"{r['name']} (ours)" if r["source"] == "ours" else r["name"]
-
-
-def _remarks(r, ref):
-    """The row's flag against our bracket, then its note."""
-    out = []
-    where = r.get("outside_certified_bracket")
-    if where == "below":
-        out.append(f"BELOW our certified lower bound {ref['lower']:.6g}: under-reports epsilon")
-    elif where == "above":
-        out.append(f"above our certified upper bound {ref['upper']:.6g}")
-    if r.get("note"):
-        out.append(r["note"])
-    return "; ".join(out)
-
-
-def _warning_lines(rows):
-    return [f"{_label(r)}: {w}" for r in rows if "error" not in r for w in r.get("warnings", ())]
-
-
-def run(a) -> int:
-    from ..core import _validate as v
-    from ..cli import mechanism_from_args
-    mech = mechanism_from_args(a)
-    steps = v.count("steps", a.steps)
-    methods = None if a.method in (None, "all") else tuple(
-        m.strip() for m in a.method.split(",") if m.strip())
-    if a.peers == "installed":
-        peers = True
-    elif a.peers == "none":
-        peers = False
-    else:
-        peers = tuple(s.strip() for s in a.peers.split(",") if s.strip())
-    if a.repeat < 1:
-        raise ValueError(f"--repeat must be >= 1, got {a.repeat}")
-    if a.points < 2:
-        raise ValueError(f"--points must be >= 2, got {a.points}")
-    if a.plot is not None:
-        # Before any work: matplotlib present, a known format, a writable directory.
-        from ..calibration.tables import check_output
-        check_output(a.plot, plot_formats(), "--plot")
-    rows = compare(mech, a.delta, steps, methods=methods, peers=peers, repeat=a.repeat)
-    if a.plot is not None:
-        data = curves(mech, a.delta, steps, methods=methods, peers=peers, points=a.points)
-        plot(data, a.plot, title=_describe(mech, steps, a.delta), delta=a.delta)
-    warns = _warning_lines(rows)
-    if a.json:
-        out = {"setting": {"mechanism": repr(mech), "steps": steps, "delta": a.delta},
-               "results": rows, "warnings": warns}
-        if a.plot is not None:
-            out["plot"] = a.plot
-        print(dumps(out))
-        return 0
-    print(_describe(mech, steps, a.delta))
-    ours = [r for r in rows if r["source"] == "ours" and "error" not in r]
-    ref = _reference(rows)
-    timing = ref or (ours[0] if ours else None)
-    vs = f"vs {timing['name']}" if timing else ""
-    print(f"{'method':<20} {'epsilon':>10} {'lower':>10} {'upper':>10}  {'kind':<9}"
-          f" {'seconds':>8} {vs:>8}  remarks")
-    for r in rows:
-        if "error" in r:
-            print(f"{_label(r):<20} n/a: {r['error']}")
-            continue
-        ratio = (f"{r['seconds'] / timing['seconds']:7.1f}x"
-                 if timing and timing["seconds"] > 0 else "")
-        print(f"{_label(r):<20} {r['epsilon']:>10.6g} {_fmt(r['lower']):>10} "
-              f"{_fmt(r['upper']):>10}  {r['kind']:<9} {r['seconds']:>8.3f} {ratio:>8}  "
-              f"{_remarks(r, ref)}".rstrip())
-    for w in warns:
-        print(f"warning: {w}")
-    if a.plot is not None:
-        print(f"plot written to {a.plot}")
-    return 0
-
-
-def _fmt(x):
-    if x is None:
-        return "—"
-    return "inf" if math.isinf(x) else f"{x:.6g}"

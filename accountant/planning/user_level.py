@@ -1,4 +1,4 @@
-"""User-level DP on top of the accountants: group-privacy baselines, contribution bounds, CLI.
+"""User-level DP on top of the accountants: group-privacy baselines, contribution bounds.
 
 The tight user-level accounting itself lives in the privacy-loss core: ``ELS`` (examples
 Poisson-sampled at rate q, per-example clipping, at most k examples per user) is the mixture
@@ -14,13 +14,13 @@ This module adds
   ``"group-rdp"`` (example-level RDP + Mironov's RDP group property);
 * :func:`choose_contribution_bound` and :func:`compare_sampling`: the contribution bound
   (max examples per user) from a histogram of examples per user (docs/math.md §7);
-* the ``dp-accountant user-level`` CLI subcommand (:func:`add_arguments`, :func:`run`).
+* :func:`read_counts` and :func:`read_counts_file`: counts files (the ``dp-accountant
+  user-level`` command, :mod:`accountant.cli.user_level`, reads its ``--counts`` with them).
 """
 from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import numbers
 import os
@@ -34,12 +34,12 @@ from ..core._optimize import minimize_bounded
 from ..core import _validate as v
 from ..core._files import COUNTS_MAX_BYTES, read_user_file
 from ..accountants.api import register
-from ..core._json import dumps, kind_of
+from ..core._json import kind_of
 from ..core.bounds import Result
 from ..core.mechanisms import ELS, SubsampledGaussian, Schedule
 
 __all__ = ["choose_contribution_bound", "compare_sampling", "ContributionBound",
-           "BoundRow", "SamplingComparison", "ComparisonRow", "read_counts",
+           "BoundRow", "SamplingComparison", "ComparisonRow", "read_counts", "read_counts_file",
            "vadhan_group_log_delta_factor", "group_rdp_epsilon", "group_vadhan_epsilon"]
 
 _BASELINE = "loose group-privacy baseline"
@@ -713,7 +713,7 @@ def compare_sampling(counts, *, batch_size, steps, epsilon, delta,
 
 
 # ---------------------------------------------------------------------------------------
-# Counts files and the CLI subcommand
+# Counts files
 # ---------------------------------------------------------------------------------------
 
 def _parse_count(text: str, where: str) -> int:
@@ -733,7 +733,7 @@ def _parse_count(text: str, where: str) -> int:
     return val
 
 
-def _read_counts_file(path, name: Optional[str] = None) -> str:
+def read_counts_file(path: str | os.PathLike, name: Optional[str] = None) -> str:
     """The text of the counts file at ``path``: a regular file (or a symlink to one) of at
     most 256 MiB (:data:`accountant.core._files.COUNTS_MAX_BYTES`) in UTF-8 — a FIFO, device,
     socket or directory is refused without blocking. ValueError, one line, otherwise."""
@@ -750,7 +750,7 @@ def read_counts(text_or_file, column: Optional[str] = None, name: str = "counts 
     """Parse examples-per-user counts: one integer per line, or a CSV with a header row.
 
     ``text_or_file`` is the text itself (a ``str``), a path (``os.PathLike``, read with
-    :func:`_read_counts_file`: regular files of at most 256 MiB) or an open text file (at
+    :func:`read_counts_file`: regular files of at most 256 MiB) or an open text file (at
     most 256 Mi characters are read). A first non-blank line that is not an integer is read
     as a CSV header; ``column`` names the column to use (default the first). Blank lines are
     skipped. A line that cannot be parsed raises ``ValueError`` naming its line number.
@@ -758,7 +758,7 @@ def read_counts(text_or_file, column: Optional[str] = None, name: str = "counts 
     if isinstance(text_or_file, str):
         text = text_or_file
     elif isinstance(text_or_file, os.PathLike):
-        text = _read_counts_file(text_or_file)
+        text = read_counts_file(text_or_file)
     else:
         text = text_or_file.read(COUNTS_MAX_BYTES + 1)
         if len(text) > COUNTS_MAX_BYTES:
@@ -801,59 +801,3 @@ def read_counts(text_or_file, column: Optional[str] = None, name: str = "counts 
     if not out:
         raise ValueError(f"{name} has a header but no counts: counts must be non-empty")
     return out
-
-
-def add_arguments(p) -> None:
-    """Flags of ``dp-accountant user-level``."""
-    p.add_argument("--counts", required=True,
-                   help="file of examples per user: one integer per line, or a CSV with a header")
-    p.add_argument("--column", default=None, help="CSV column name (default: the first column)")
-    p.add_argument("--batch-size", type=float, required=True,
-                   help="expected examples per step B")
-    p.add_argument("--steps", type=float, required=True, help="number of steps")
-    p.add_argument("--epsilon", type=float, required=True)
-    p.add_argument("--delta", type=float, required=True)
-    p.add_argument("--sampling", choices=("els", "uls", "both"), default="both")
-    p.add_argument("--n-users", type=float, default=None, help="number of users (default: lines)")
-    p.add_argument("--clip-exponent", type=float, default=0.0,
-                   help="ULS clip model C(G) = G^-a (default a = 0: constant, which makes G = 1 "
-                        "optimal)")
-    p.add_argument("--candidates", default=None, help="comma-separated G values to tabulate")
-    p.add_argument("--method", default="pld", help="accountant used to calibrate sigma "
-                                                     "(pld | rdp | edgeworth | saddlepoint)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-
-
-def run(a) -> int:
-    text = _read_counts_file(a.counts)
-    counts = read_counts(text, a.column, name=f"counts file {a.counts}")
-    cands = None
-    if a.candidates is not None:
-        try:
-            cands = [float(c) for c in a.candidates.split(",") if c.strip()]
-        except ValueError:
-            raise ValueError(f"candidates must be comma-separated integers >= 1, "
-                             f"got {a.candidates!r}") from None
-    expo = v.nonnegative("clip_exponent", a.clip_exponent)
-    clip_model = None if expo == 0 else (lambda G: float(G) ** (-expo))
-    steps = v.count("steps", a.steps)
-    n_users = None if a.n_users is None else v.count("n_users", a.n_users)
-    kw = dict(batch_size=a.batch_size, steps=steps, epsilon=a.epsilon, delta=a.delta,
-              n_users=n_users, clip_model=clip_model, method=a.method, candidates=cands)
-    if a.sampling == "both":
-        rep = compare_sampling(counts, **kw)
-        if a.json:
-            print(dumps(rep.as_dict()))
-            return 0
-        print(rep.els.table())
-        print()
-        print(rep.uls.table())
-        print()
-        print(rep.table())
-        return 0
-    rep = choose_contribution_bound(counts, a.sampling, **kw)
-    if a.json:
-        print(dumps(rep.as_dict()))
-        return 0
-    print(rep.table())
-    return 0

@@ -1,0 +1,99 @@
+"""What the subcommands share: the one-line usage error, the mechanism and step flags, and
+the text formatting of bounds and diagnostics.
+
+Kept free of heavy imports: every invocation of ``dp-accountant`` loads this module.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Iterable, NoReturn, Optional, Sequence, Tuple
+
+from ..core.mechanisms import from_parameters
+
+
+class UsageError(Exception):
+    """A bad command line: :func:`accountant.cli.main` prints it as one line, status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors raise :class:`UsageError` instead of printing the
+    usage and exiting, so that every error of the command reads the same."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def add_rate_and_steps(p: argparse.ArgumentParser) -> None:
+    """--sample-rate and --steps | --epochs: no defaults (each changes the answer)."""
+    p.add_argument("--sample-rate", type=float, default=None,
+                   help="Poisson sampling rate q in [0, 1] (user rate for --sampling uls); "
+                        "required: give 1 for full batches")
+    p.add_argument("--steps", type=float, default=None,
+                   help="number of steps (integer >= 1); required unless --epochs is given")
+    p.add_argument("--epochs", type=float, default=None,
+                   help="alternative to --steps: steps = ceil(epochs / sample_rate)")
+
+
+def add_mechanism_args(p: argparse.ArgumentParser) -> None:
+    """The flags :func:`mechanism_from_args` reads (``epsilon``, ``delta``, ``compare``)."""
+    p.add_argument("--noise-multiplier", type=float, required=False,
+                   help="noise standard deviation per unit sensitivity (Laplace: scale)")
+    add_rate_and_steps(p)
+    p.add_argument("--mechanism", choices=("gaussian", "laplace"), default="gaussian")
+    p.add_argument("--sampling", choices=("poisson", "fixed", "els", "uls"), default="poisson",
+                   help="poisson (default), fixed (replace-one), or user-level els|uls")
+    p.add_argument("--examples-per-user", type=float, default=None,
+                   help="user-level: max examples per user k (with --sampling els|uls)")
+    p.add_argument("--neighboring", choices=("add_remove", "replace_one"), default=None)
+
+
+def require(a: argparse.Namespace, needed: Iterable[Tuple[str, str]]) -> None:
+    """Refuse a call that leaves out a quantity which changes the answer: ``needed`` holds
+    (attribute, flag text) pairs; every missing one is listed in one line."""
+    missing = [flag for attr, flag in needed if getattr(a, attr, None) is None]
+    if missing:
+        raise UsageError("missing required arguments (no default is assumed for a quantity "
+                         "that changes the answer): " + ", ".join(missing))
+
+
+def steps_from(steps: Optional[float], epochs: Optional[float],
+               sample_rate: Optional[float]) -> int:
+    """Steps from --steps or --epochs (ceil(epochs / q)); exactly one must be given."""
+    from ..core import _validate as v
+    if steps is not None and epochs is not None:
+        raise ValueError("give one of --steps or --epochs, not both")
+    if steps is not None:
+        return v.count("steps", steps)
+    e = v.positive("epochs", epochs)
+    q = v.sample_rate("sample_rate", sample_rate)
+    steps = e / q - 1e-9
+    if not steps <= v.MAX_COUNT:
+        # a subnormal rate made e/q infinite (OverflowError in ceil)
+        raise ValueError(f"--epochs {e:g} at --sample-rate {q:g} is more than "
+                         f"{v.MAX_COUNT} steps (the largest count computed exactly)")
+    return max(1, math.ceil(steps))
+
+
+def mechanism_from_args(a: argparse.Namespace):
+    """Build the mechanism the flags of :func:`add_mechanism_args` describe."""
+    q = 1.0 if a.sample_rate is None and a.mechanism == "laplace" else a.sample_rate
+    if a.sampling == "els" and a.examples_per_user is None:
+        raise ValueError("--examples-per-user is required with --sampling els")
+    return from_parameters(a.noise_multiplier, q, sampling=a.sampling,
+                           examples_per_user=a.examples_per_user, mechanism=a.mechanism,
+                           neighboring=a.neighboring)
+
+
+def print_warnings(messages: Sequence[str], prefix: str = "") -> None:
+    """The accountant's diagnostics under a text report, one line each."""
+    for msg in messages:
+        print(f"warning: {prefix}{msg}")
+
+
+def fmt_bound(x: Optional[float]) -> str:
+    """A bound in a text report: 6 significant digits, "inf", or "—" where a peer reports
+    no such side."""
+    if x is None:
+        return "—"
+    return "inf" if math.isinf(x) else f"{x:.6g}"
