@@ -2067,6 +2067,11 @@ if pytest is not None:
          Call("delta", _G("ELS", noise_multiplier=Fraction(1, 2),
                           sample_rate=0.32967229142294197, max_examples_per_user=256),
               epsilon=25789.745556205427, method="group-vadhan"), None),
+        # found by the hour-long run (seed 2029, case 5719): the RDP conversion was not
+        # rounded up; ε came out one ulp below the exact one-step value at ε ≈ 1e6
+        ("rdp-conversion-rounded-up-laplace-1e-6", "valid",
+         Call("epsilon", _G("Laplace", noise_multiplier=1.0000000000000002e-06), delta=1e-05,
+              method="rdp"), None),
         ("pld-interp-overflow-where-the-window-bound-exceeds-1", "valid",
          Call("delta", G_SCHED_OVERFLOW, epsilon=Fraction(18.778630116717675), steps=2548),
          None),
