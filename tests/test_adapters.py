@@ -432,3 +432,11 @@ def test_register_refuses_a_foreign_class_under_our_name(monkeypatch):
     table["dpacc_pld"] = Foreign
     with pytest.raises(ValueError, match="'dpacc_pld' is already registered to Foreign"):
         register()
+
+
+def test_state_reader_knows_our_opacus_mechanism_names():
+    """The session layer's state reader lists our Opacus accountants' names without
+    importing the adapter (layers); they must stay the adapter's names."""
+    from accountant.interop import opacus as O
+    from accountant.session.opacus_state import OUR_MECHANISMS
+    assert set(OUR_MECHANISMS) == {O.OpacusAccountant._mechanism_name, *O.NAMES}

@@ -870,7 +870,7 @@ class PrivacyAccountant:
         except ValueError:
             if not _is_torch_file(raw):
                 raise
-            from ..interop.opacus import read_torch_state  # lazy: imports torch on use
+            from .opacus_state import read_torch_state  # lazy: imports torch on use
             history, mechanism = read_torch_state(raw, f"state file {path!r}")
             acc = cls.__new__(cls)
             cls.__init__(acc, "rdp" if mechanism == "dpacc_rdp" else "pld")
