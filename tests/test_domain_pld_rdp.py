@@ -555,3 +555,17 @@ def test_rdp_conversion_is_rounded_up():
     d = acc.delta(acc.Laplace(b), epsilon=eps, method="rdp")
     exact = 1 - mp.exp((mp.mpf(eps) - 1 / mp.mpf(b)) / 2)
     assert mp.mpf(d.upper) >= exact
+
+
+def test_pld_refinement_at_delta_near_one_ends_with_an_answer_or_a_refusal():
+    """Fuzz suite (state histories): at δ = 1 − 2⁻⁵³ the PLD allows no refinement round, and
+    the three rounds it had were spent coarsening a grid that did not fit: the query ended
+    with no bracket and crashed (ValueError 'max() arg is an empty sequence'). Coarsening
+    no longer counts as a round; a grid that never fits is refused by name."""
+    s = acc.Schedule([(acc.ULS(2.81582196654885e-05, 1e-15), 100000), (acc.Gaussian(1.0), 2)])
+    try:
+        r = acc.epsilon(s, delta=0.9999999999999999, method="pld")
+    except ValueError as exc:
+        assert "PLD grid" in str(exc) and "method='rdp'" in str(exc)
+    else:
+        assert r.certified and 0.0 <= r.lower <= r.upper

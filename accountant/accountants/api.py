@@ -25,8 +25,8 @@ _MODULES = {
     "pld": "accountant.accountants.pld.bracket",
     "edgeworth": "accountant.accountants.edgeworth",
     "saddlepoint": "accountant.accountants.saddlepoint",
-    "group-vadhan": "accountant.planning.user_level",
-    "group-rdp": "accountant.planning.user_level",
+    "group-vadhan": "accountant.accountants.group",
+    "group-rdp": "accountant.accountants.group",
 }
 _REGISTRY: Dict[str, Callable[..., Result]] = {}
 _OPTIONS: Dict[str, Callable[..., object]] = {}

@@ -265,7 +265,11 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget):
     history = []
     cur = h if h is not None else _H0
     capped = 0
-    for it in range(max_refine + 3):
+    rounds = 0
+    # Coarsening to a first grid that fits does not count as a round (δ near 1 allows no
+    # refinement, and three coarsenings ended with no bracket at all: a crash).
+    while rounds < max_refine + 3:
+        rounds += 1
         top_lo = max((b[0] for b in best.values()), default=-math.inf)
         dirs = [d for d in list(directions_of(schedule)) if d not in best or best[d][1] > top_lo]
         budget.enforce = bool(best)
@@ -282,6 +286,7 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget):
                     raise ValueError("the PLD grid would need more than "
                                      f"{_MAX_WINDOW} points; use method='rdp'") from None
                 cur = min(_H_MAX, cur * 4)
+                rounds -= 1
                 continue
             if capped < 2:
                 # Try halfway (geometrically) between the last grid that fitted and this one.

@@ -1,4 +1,4 @@
-"""Composition for the PLD accountant (docs/math.md §4.3–§4.5): the one-step PMFs of a
+"""Composition for the PLD accountant (docs/math.md §4.3, §4.4, §4.5): the one-step PMFs of a
 direction (:class:`_Parts`), the exponentially tilted FFT window that holds the answer
 (:func:`_window`), the composed upper and lower PLDs with their certified FFT and
 truncation error terms (:class:`_Composed`), and everything for one direction at one grid
