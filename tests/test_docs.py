@@ -106,3 +106,19 @@ def test_scanner_catches_bad_citations():
     assert _section_refs("; accountant.accountants.exact)") == []
     found = _headings()
     assert "8" in found and "4.2" in found and "10" not in found
+
+
+def test_long_modules_say_why():
+    """Issue 14: no library module above ~500 lines without a reason written at its top (a
+    "Size:" paragraph in its docstring)."""
+    import ast
+    root = Path(__file__).resolve().parent.parent / "accountant"
+    missing = []
+    for path in sorted(root.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") <= 500:
+            continue
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        if "\nSize:" not in "\n" + doc:
+            missing.append(f"{path.relative_to(root.parent)}: {text.count(chr(10))} lines")
+    assert not missing, "long modules without a 'Size:' reason:\n" + "\n".join(missing)

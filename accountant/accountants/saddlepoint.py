@@ -54,6 +54,9 @@ cached per mechanism and shared by every T, δ and ε (T steps scale them by T):
   exact-t₀ values to ~1e-7 relative (tests). ``saddle_point``/``spa_terms``/``_Curve.at``
   keep the exact-t₀ path (docs/math.md §6.5 unit values) and ``_eps_direction_exact``/
   ``_delta_direction_exact`` the previous exact-t₀ accountant, for reference.
+
+Size: one accountant whose lattice of tilts, certified error terms and ε/δ searches rely
+on each other's invariants (docs/math.md §6); its kernels are in ``_saddle_kernels.py``.
 """
 from __future__ import annotations
 

@@ -39,6 +39,9 @@ degenerate once most of a step's loss lies within one cell of 0) it is computed 
 
 This module relies on private helpers of :mod:`accountant.accountants.pld.bracket` (``_Direction``,
 ``_saddle_lambda_for_delta``, ``_pow2_floor``): if those change, update it with them.
+
+Size: one job, the maintainer's rebuild of the shipped table (grid, resumable work files,
+parallel workers, checks and its own ``python -m`` command); nothing imports it at run time.
 """
 from __future__ import annotations
 

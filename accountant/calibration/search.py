@@ -26,6 +26,10 @@ same search (largest T, largest q whose certified ε ≤ target).
 Never hangs: σ is searched in [SIGMA_MIN, SIGMA_MAX] = [0.1, 1e4]; a target needing σ
 outside raises ValueError after a handful of evaluations, and the PLD grid is bounded by
 the accountant itself.
+
+Size: the three calibrations (σ, steps, sample rate) share one certified bracketing
+search, its budget and the lookup fast path; split, the never-overspend argument would be
+spread over several files.
 """
 from __future__ import annotations
 

@@ -25,6 +25,9 @@ extension; written atomically, the path checked before any work).
 The shipped lookup table (:mod:`accountant.calibration.lookup`) is built by :mod:`accountant.calibration.lookup_build`;
 :func:`build_lookup` computes the calibrated grid (format 1) whose entries it keeps for
 exact hits.
+
+Size: one job, a table of certified σ over a grid: its parallel workers, Ctrl-C handling
+and the three output formats share the row model.
 """
 from __future__ import annotations
 

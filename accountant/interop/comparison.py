@@ -30,6 +30,9 @@ the ε spent — or "above"), in the text, the JSON and the plot.
 Timings are wall-clock seconds of one call after a warm-up (numba's compiled-code load is
 paid once per process and excluded); our caches are cleared before each timed call so that
 our figure includes the one-step work a peer also redoes.
+
+Size: one job, our methods and every installed peer on one setting side by side, and its
+plot; each peer's runner is short and they share the row model.
 """
 from __future__ import annotations
 

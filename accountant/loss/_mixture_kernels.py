@@ -3,6 +3,9 @@
 P = Σ_i u_i N(a_i, σ²), Q = Σ_j w_j N(c_j, σ²); the privacy loss L(x) = log Q(x)/P(x) is
 increasing in x for every pair the package builds (checked at construction). Arguments are
 plain arrays: means and log-weights of P and Q, and σ.
+
+Size: the numba kernels of one family (loss, inverse, tails, hockey stick, CGF and its
+bounds), compiled together and sharing the log-sum-exp and Gauss–Kronrod helpers.
 """
 from __future__ import annotations
 

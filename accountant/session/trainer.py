@@ -53,6 +53,10 @@ holds nothing the accountants cannot compute:
 * examples per user k (ELS, ULS) at most :data:`MAX_EXAMPLES_PER_USER`, the mechanisms'
   own ELS limit (:data:`accountant.core.mechanisms.MAX_ELS_EXAMPLES` = 256): the ELS privacy
   loss is a mixture of k + 1 Gaussians.
+
+Size: one job, the trainer's accountant — recording steps, merging its history, answering
+with each method incrementally and its durable state — whose parts share the history's
+invariants above.
 """
 from __future__ import annotations
 
