@@ -640,7 +640,7 @@ class RdpEngine:
         return _cgf_total(group, orders - 1.0, _NEGLIGIBLE / len(counts)) / (orders - 1.0)
 
     def epsilon(self, delta: float, *, upper_schedule=None, lower_schedule=None) -> Result:
-        """Certified ε(δ) of the history (docs/math.md §3.2-3.4).
+        """Certified ε(δ) of the history (docs/math.md §3.2, §3.3, §3.4).
 
         Parameters
         ----------
