@@ -159,6 +159,29 @@ def test_cgf_integer_orders_remove_vs_binomial_sum():
     assert worst < REL
 
 
+def test_cgf_closed_at_integers_says_where_the_binomial_sum_applies():
+    # The RDP engine orders its directions by this property (docs/math.md §3.3): it must
+    # hold exactly for the pairs whose integer orders the kernel sums in closed form — the
+    # two-point remove pairs (Poisson and fixed-size batches, ELS with k = 1) — whose value
+    # is then the binomial sum (shift c: σ/c in the sum), and for the exact closed forms.
+    cases = [(SubsampledGaussian(1.3, 0.02), "remove", True, 1.3),
+             (SubsampledGaussian(0.9, 0.3, sampling="fixed"), "remove", True, 0.45),
+             (ELS(2.0, 0.01, 1), "remove", True, 2.0),
+             (Gaussian(2.0), "remove", True, None), (Laplace(1.5), "remove", True, None),
+             (SubsampledGaussian(1.3, 0.02), "add", False, None),
+             (SubsampledGaussian(1.3, 0.02, neighboring="replace_one"), "remove", False, None),
+             (ELS(2.0, 0.01, 3), "remove", False, None),
+             (MixtureOfGaussians(1.5, (0.0, 1.0, 2.0), (0.5, 0.3, 0.2)), "remove", False, None)]
+    for m, d, closed, scale in cases:
+        pl = loss_for(m, d)
+        assert pl.cgf_closed_at_integers is closed, (m, d)
+        if scale is not None:
+            q = m.sample_rate
+            for t in (1, 4, 33):
+                ref = _mp_binom_remove(scale, q, t + 1)
+                assert _check(pl.cgf(float(t)), ref, f"{m} t={t}") < REL
+
+
 def test_cgf_corners():
     # σ = 0.3, t = 256: K ≈ 1e5; σ = 50, q = 1e-6: K ≈ 1e-16.
     big = privacy_losses(SubsampledGaussian(0.3, 0.5))[0].cgf(256.0)

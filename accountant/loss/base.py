@@ -16,7 +16,8 @@ What an accountant may use:
 * ``cgf_exact`` — True when ``cgf`` is a closed form (no quadrature error to allow for);
   ``cgf_upper(t)`` — a cheap proven upper bound on K_Y(t), t > 0, or None;
   ``quadrature_size`` — the weight of one quadrature of this loss in work budgets
-  (docs/math.md §3.1).
+  (docs/math.md §3.1); ``cgf_closed_at_integers`` — ``cgf`` is a closed form at integer
+  t ≥ 1 too (cheap orders for an order search, docs/math.md §3.3).
 * ``moments(under)``, ``tilted(t, centre)`` — small frozen results
   (:mod:`accountant.loss.results`) for the Edgeworth and saddle-point accountants.
 * ``log_delta_bound(eps, side)``, ``epsilon_bound(delta, side)``, ``delta_zero_above()`` —
@@ -69,6 +70,12 @@ class PrivacyLoss:
     def quadrature_size(self) -> int:
         """Work weight of one CGF quadrature of this loss (its Gaussian components)."""
         return 2
+
+    @property
+    def cgf_closed_at_integers(self) -> bool:
+        """``cgf`` is a closed form at integer t ≥ 1 (t ≤ 5000) as well, so that an order
+        search may evaluate those orders freely (docs/math.md §3.1, §3.3)."""
+        return bool(self.cgf_exact)
 
     def moments(self, under: str):
         """:class:`~accountant.loss.results.StepMoments` of L under "P" or "Q"

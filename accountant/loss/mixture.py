@@ -37,6 +37,11 @@ def _clean(means, weights, log_weights=False):
             lw = np.log(lw)
     keep = lw > -np.inf
     means, lw = means[keep], lw[keep]
+    if means.shape[0] <= 1 or bool(np.all(means[1:] > means[:-1])):
+        # already sorted and distinct (every mechanism's pair but MoG): the same arrays
+        # np.unique and the one-term sums give, at a fraction of the cost (the trainer
+        # builds one pair per distinct step)
+        return means.copy(), lw.copy()
     um = np.unique(means)
     ulw = np.array([np.logaddexp.reduce(lw[means == m]) for m in um])
     return um, ulw
@@ -84,6 +89,13 @@ class GaussianMixtureLoss(PrivacyLoss):
     @property
     def quadrature_size(self) -> int:
         return int(self.pm.shape[0] + self.qm.shape[0])
+
+    @property
+    def cgf_closed_at_integers(self) -> bool:
+        """Closed forms at integer t: the Gaussian pair, and the two-point remove pair
+        (binomial sum, docs/math.md §3.1) — the same test as ``_kernels.mixture.cgf``."""
+        return self.cgf_exact or bool(self.pm.shape[0] == 1 and self.qm.shape[0] == 2
+                                      and self.qm[0] == self.pm[0] and self.plw[0] == 0.0)
 
     def moments(self, under: str) -> StepMoments:
         """Moments of L under "P" or "Q" by adaptive quadrature (docs/math.md §5)."""

@@ -12,10 +12,10 @@ mechanisms anywhere in the history share every cached object.
 
 Incremental work. A new step never recomputes the past:
 
-* RDP (:class:`_RdpEngine`): the CGF of each distinct mechanism is cached per direction on a
-  fixed set of orders and only filled at the orders a query needs; composition is a dot
-  product of step counts with those cached values. See the class docstring for how the
-  order is searched when thousands of distinct mechanisms are present.
+* RDP: the accountant of ``epsilon(..., method="rdp")`` itself, :class:`accountant.rdp.RdpEngine`,
+  kept for the whole history: it holds the distinct mechanisms with their step counts and
+  every CGF value it has evaluated, so a query after new steps evaluates only what it has not
+  seen, and answers exactly what ``epsilon(history, method="rdp")`` answers (docs/math.md §3).
 * PLD: each answer is cached until the history changes; the per-mechanism one-step PLDs are
   cached by :mod:`accountant.accountants.pld.bracket`. When the history holds more distinct mechanisms than
   ``max_merged`` they are merged conservatively (:func:`dominating_schedule`).
@@ -66,21 +66,14 @@ import math
 import os
 from typing import Dict, List, Tuple
 
-import numpy as np
-
 from ..accountants import exact as _exact
-from ..accountants import rdp as _rdp
-from ..core._optimize import minimize_bounded
+from ..accountants.rdp import RdpEngine
 from ..core import _validate as v
 from ..core._files import STATE_MAX_BYTES, TORCH_MAX_BYTES, read_user_file, write_atomically
 from ..core.bounds import Result, emit_warnings
-from ..core.mechanisms import (ELS, MAX_ELS_EXAMPLES, MECHANISM_TYPES, ULS, Gaussian,
-                               MixtureOfGaussians, Schedule, SubsampledGaussian, as_schedule,
-                               from_parameters, is_identity)
-from ..loss import _mixture_kernels as _km
-from ..loss import GaussianMixtureLoss, LaplaceLoss, loss_for, privacy_losses
-from ..loss.mixture import _RTOL as _MIX_RTOL
-from ..accountants.rdp import certify, log_delta_from_rdp
+from ..core.dominating import dominating_schedule
+from ..core.mechanisms import (MAX_ELS_EXAMPLES, MECHANISM_TYPES, ULS, Gaussian, Schedule,
+                               SubsampledGaussian, as_schedule, from_parameters, is_identity)
 
 __all__ = ["PrivacyAccountant", "load_schedule", "dominating_schedule", "STATE_FORMAT",
            "SCHEMA_VERSION", "MAX_STEPS", "MAX_EXAMPLES_PER_USER"]
@@ -93,259 +86,6 @@ MAX_STEPS = 2 ** 53
 MAX_EXAMPLES_PER_USER = MAX_ELS_EXAMPLES
 
 
-# ----------------------------------------------------------------------------------------
-# Conservative merging of nearby mechanisms
-# ----------------------------------------------------------------------------------------
-def _family(m):
-    """(family key, σ, q or None) for mechanisms whose σ (and q) may be rounded; None for the
-    others. ULS is accounted exactly as the subsampled Gaussian at the user rate."""
-    if isinstance(m, ULS):
-        return ("sg", "poisson", "add_remove"), m.noise_multiplier, m.sample_rate
-    if isinstance(m, SubsampledGaussian):
-        return ("sg", m.sampling, m.neighboring), m.noise_multiplier, m.sample_rate
-    if isinstance(m, Gaussian):
-        return ("g", m.neighboring), m.noise_multiplier, None
-    if isinstance(m, MixtureOfGaussians):
-        return ("mog", m.sensitivities, m.probabilities), m.noise_multiplier, None
-    if isinstance(m, ELS):
-        return ("els", m.max_examples_per_user, m.sample_rate), m.noise_multiplier, None
-    return None
-
-
-def _build(key, sigma, q):
-    kind = key[0]
-    if kind == "sg":
-        return SubsampledGaussian(sigma, min(q, 1.0), key[1], key[2])
-    if kind == "g":
-        return Gaussian(sigma, key[1])
-    if kind == "mog":
-        return MixtureOfGaussians(sigma, key[1], key[2])
-    return ELS(sigma, key[2], key[1])
-
-
-def _grid_round(x, anchor, lr, up):
-    """Round x onto the geometric grid anchor·e^{k·lr} (k integer), up or down, guaranteeing
-    the side in floating point."""
-    k = math.log(x / anchor) / lr
-    k = math.ceil(k - 1e-9) if up else math.floor(k + 1e-9)
-    y = anchor * math.exp(k * lr)
-    while (up and y < x) or (not up and y > x):
-        k = k + 1 if up else k - 1
-        y = anchor * math.exp(k * lr)
-    return y
-
-
-def _prepare(counts):
-    """Group the roundable mechanisms by family: arrays of log σ, log q, indices, extremes."""
-    fams: Dict = {}
-    fixed = []
-    for i, (m, T) in enumerate(counts):
-        f = _family(m)
-        if f is None:
-            fixed.append(i)
-            continue
-        key, s, q = f
-        fams.setdefault(key, ([], [], []))
-        fams[key][0].append(s)
-        fams[key][1].append(1.0 if q is None else q)
-        fams[key][2].append(i)
-    out = []
-    for key, (s, q, idx) in fams.items():
-        s, q = np.array(s), np.array(q)
-        out.append((key, s, q, np.array(idx), key[0] == "sg"))
-    return out, fixed
-
-
-def _grid_index(x, anchor, lr, up):
-    """Integer k (array) with anchor·e^{k·lr} ≥ x (up) or ≤ x (down)."""
-    k = np.log(x / anchor) / lr
-    return np.ceil(k - 1e-9) if up else np.floor(k + 1e-9)
-
-
-def _snap(x, anchor, lr, up):
-    """(k, anchor·e^{k·lr}) per element, on the requested side of x even after round-off."""
-    k = _grid_index(x, anchor, lr, up)
-    y = anchor * np.exp(k * lr)
-    for _ in range(8):
-        bad = (y < x) if up else (y > x)
-        if not bad.any():
-            break
-        k = np.where(bad, k + (1 if up else -1), k)
-        y = anchor * np.exp(k * lr)
-    return k, y
-
-
-def _round_counts(counts, lr, dominate, prepared=None, build=True):
-    """Round every roundable mechanism of ``counts`` on a geometric grid of log-ratio ``lr``.
-
-    ``dominate=True``: σ down, q up (anchored at the family's smallest σ and largest q, so a
-    constant σ or q is kept exactly); ``dominate=False``: σ up, q down (anchored at the
-    largest σ and smallest q). Members with equal grid indices share one representative,
-    which is on the required side for each of them. With ``build=False`` only the number
-    of distinct results is returned.
-    """
-    fams, fixed = prepared if prepared is not None else _prepare(counts)
-    n = len(fixed)
-    groups = []
-    for key, s, q, idx, has_q in fams:
-        ks, s2 = _snap(s, s.min() if dominate else s.max(), lr, up=not dominate)
-        if has_q:
-            kq, q2 = _snap(q, q.max() if dominate else q.min(), lr, up=dominate)
-        else:
-            kq, q2 = np.zeros_like(ks), q
-        buckets: Dict = {}
-        for j, ck in enumerate(zip(ks.tolist(), kq.tolist())):
-            buckets.setdefault(ck, []).append(j)
-        n += len(buckets)
-        groups.append((key, s2, q2, idx, has_q, buckets))
-    if not build:
-        return n
-    out: Dict = {}
-    for i in fixed:
-        m, T = counts[i]
-        out[m] = out.get(m, 0) + T
-    for key, s2, q2, idx, has_q, buckets in groups:
-        for members in buckets.values():
-            j0 = members[0]
-            rep = _build(key, float(s2[j0]), min(1.0, float(q2[j0])) if has_q else None)
-            for j in members:
-                out[rep] = out.get(rep, 0) + counts[idx[j]][1]
-    return tuple(out.items())
-
-
-def dominating_schedule(counts, max_mechanisms: int, min_ratio: float = 1e-3,
-                        dominate: bool = True):
-    """Merge nearby mechanisms so that at most ``max_mechanisms`` distinct ones remain.
-
-    Parameters
-    ----------
-    counts : sequence of (mechanism, steps) with distinct mechanisms.
-    max_mechanisms : the target number of distinct mechanisms (≥ 1).
-    min_ratio : the finest grid: σ and q move by a factor of at most 1 + min_ratio·1.5^j,
-        where j ≥ 0 is the smallest number of coarsenings that meets ``max_mechanisms``.
-    dominate : True rounds σ **down** and q **up** (the result dominates the input: an
-        upper bound for every accountant); False rounds σ up and q down (the result is
-        dominated: a lower bound).
-
-    Why rounding dominates (every step separately, hence every composition — the trade-off
-    order is preserved by composition, Dong–Roth–Su 2019, Thm 4):
-
-    * σ: for any pair of Gaussian mixtures with a common σ' < σ, adding independent noise
-      N(0, σ² − σ'²) to both members turns the σ' pair into the σ pair, a post-processing;
-      so the σ' pair dominates (both directions, any sampling, MoG and ELS alike).
-    * q (subsampled Gaussian, Poisson or fixed size, add/remove or replace-one): with
-      t = q/q' ≤ 1 the q pair is the t-mixture (1 − t)(R, R) + t(P', Q') of the q' pair with
-      an identical pair (R, R); the hockey-stick divergence is jointly convex and vanishes on
-      (R, R), so H_e(q pair) ≤ t·H_e(q' pair) ≤ H_e(q' pair) for every e^ε, in both directions.
-      (ELS and MoG keep their q and weights: only σ is rounded there.)
-
-    Bound on the rounding: each step's σ is changed by a factor in [1/r, 1] and q by a factor
-    in [1, r] (r = the returned ratio); the dominated variant moves the other way, and the
-    true accounting lies between the two schedules' answers.
-
-    Returns
-    -------
-    (counts, ratio) — the merged (mechanism, steps) pairs and the grid ratio r used (1.0
-    when nothing needed merging).
-    """
-    counts = tuple(counts)
-    if len(counts) <= max_mechanisms:
-        return counts, 1.0
-    prepared = _prepare(counts)
-    lr = math.log1p(min_ratio)
-    # Start near the needed grid: a family spanning a ratio R needs about log R / lr cells.
-    span = max((math.log(s.max() / s.min()) + math.log(q.max() / q.min())
-                for _, s, q, _, _ in prepared[0]), default=0.0)
-    lr = max(lr, span / (2.0 * max_mechanisms))
-    # Beyond lr = span every family is a single cell: coarser grids cannot merge more (the
-    # rest — Laplace, distinct ELS rates — is kept as is).
-    top = max(span * 1.01 + 1e-12, lr)
-    while lr < top:
-        if _round_counts(counts, lr, dominate, prepared, build=False) <= max_mechanisms:
-            break
-        lr = min(lr * 1.5, top)
-    return _round_counts(counts, lr, dominate, prepared), math.exp(lr)
-
-
-# ----------------------------------------------------------------------------------------
-# Incremental RDP
-# ----------------------------------------------------------------------------------------
-# Orders α (t = α − 1). Integer orders of the subsampled Gaussian (remove) are closed form
-# (binomial sum, a few µs); the others need quadrature and are only filled where needed.
-_ORDERS = np.array([1.1, 1.25, 1.5, 1.75] + list(range(2, 65))
-                   + [72, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768,
-                      1024, 1536, 2048, 3072, 4096, 8192, 16384], dtype=float)
-_SCAN_ORDERS = (1.1, 1.5, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, 96, 128, 192, 256, 384, 512,
-                1024, 2048, 4096, 16384)
-_SCAN = np.array([int(np.nonzero(_ORDERS == a)[0][0]) for a in _SCAN_ORDERS])
-_EXACT_MEMBERS = 64     # up to this many distinct mechanisms, the order search uses them all
-_REPS = 24              # otherwise it is guided by at most this many dominating representatives
-
-
-def _is_cheap(pl) -> bool:
-    """Closed-form CGF at integer orders (no quadrature)."""
-    if isinstance(pl, LaplaceLoss):
-        return True
-    if isinstance(pl, GaussianMixtureLoss):
-        n, m = pl.pm.shape[0], pl.qm.shape[0]
-        return n == 1 and (m == 1 or (m == 2 and pl.qm[0] == pl.pm[0] and pl.plw[0] == 0.0))
-    return False
-
-
-def _poisson_sg(m):
-    """(σ, q) of a Poisson-subsampled Gaussian under add/remove with q < 1 (ULS included)."""
-    if isinstance(m, ULS) or (isinstance(m, SubsampledGaussian) and m.sampling == "poisson"
-                              and m.neighboring == "add_remove"):
-        if m.sample_rate < 1.0:
-            return m.noise_multiplier, m.sample_rate
-    return None
-
-
-class _SGRemove:
-    """Remove-direction CGF of the Poisson-subsampled Gaussian straight from the kernel, on
-    the very arrays :func:`privacy_losses` builds (P = N(0,σ²), Q = (1−q)N(0,σ²) + qN(1,σ²);
-    checked equal in the tests). Building a full privacy-loss object costs ~0.3 ms, which
-    dominated a query over thousands of distinct steps; this costs ~5 µs."""
-
-    __slots__ = ("args",)
-    direction = "remove"
-    cgf_exact = False
-    quadrature_size = 3
-
-    def cgf_upper(self, t):
-        """The coupling bound (as GaussianMixtureLoss.cgf_upper)."""
-        return max(float(_km.cgf_coupling_bound(float(t), *self.args)), 0.0) if t > 0 else None
-
-    def __init__(self, sigma, q):
-        self.args = (np.array([0.0]), np.array([0.0]), np.array([0.0, 1.0]),
-                     np.log(np.array([1.0 - q, q])), float(sigma))
-
-    def cgf_many(self, ts):
-        return _km.cgf_many(np.ascontiguousarray(ts, dtype=float), *self.args, _MIX_RTOL)
-
-    def cgf(self, t):
-        return float(_km.cgf(float(t), *self.args, _MIX_RTOL))
-
-
-def _evaluator(m, direction):
-    sq = _poisson_sg(m)
-    if sq is not None and direction == "remove":
-        return _SGRemove(*sq)
-    return loss_for(m, direction)
-
-
-def _directions(m):
-    if _poisson_sg(m) is not None:
-        return ("remove", "add")
-    return tuple(pl.direction for pl in privacy_losses(m))
-
-
-def _cheap(m, direction):
-    if _poisson_sg(m) is not None:
-        return direction == "remove"
-    return _is_cheap(loss_for(m, direction))
-
-
 def _gaussian_only(counts):
     """Exact μ of a Gaussian-only history (None otherwise), without building every loss."""
     for m, _ in counts:
@@ -353,250 +93,6 @@ def _gaussian_only(counts):
                                             and m.sample_rate == 1.0)):
             return None
     return _exact.gaussian_mu(Schedule(counts))
-
-
-class _Rows:
-    """Lazily filled CGF values K(α − 1) of some privacy losses on the fixed orders."""
-
-    def __init__(self):
-        self.index: Dict = {}
-        self.losses: List = []
-        self.vals: List[np.ndarray] = []
-
-    def row(self, key, pl) -> int:
-        i = self.index.get(key)
-        if i is None:
-            i = len(self.losses)
-            self.index[key] = i
-            self.losses.append(pl)
-            self.vals.append(np.full(_ORDERS.shape[0], np.nan))
-        return i
-
-    def fill(self, rows, cols):
-        cols = np.asarray(cols)
-        for r in rows:
-            vals = self.vals[r]
-            miss = cols[np.isnan(vals[cols])]
-            if miss.size:
-                pl = self.losses[r]
-                ts = _ORDERS[miss] - 1.0
-                if hasattr(pl, "cgf_many"):
-                    got = pl.cgf_many(ts)
-                else:
-                    got = np.array([pl.cgf(float(t)) for t in ts])
-                # The quadrature margin of the RDP accountant (docs/math.md §3.1); an order
-                # whose CGF could not be evaluated is never trusted (NaN → inf).
-                vals[miss] = _rdp.pad_cgf(pl, got)
-
-    def totals(self, rows, counts, cols):
-        """Σ_r counts_r · K_r at the given order indices (fixed summation order)."""
-        self.fill(rows, cols)
-        mat = np.stack([self.vals[r][cols] for r in rows])
-        with np.errstate(invalid="ignore"):
-            tot = np.asarray(counts, dtype=float) @ np.where(np.isinf(mat), np.inf, mat)
-        return np.where(np.isnan(tot), np.inf, tot)
-
-
-class _RdpEngine:
-    """RDP of a growing history with cached per-mechanism CGFs.
-
-    For each direction the composed CGF is Σ_m T_m K_m(α − 1) (RDP adds over steps). Every
-    value that enters the reported bound is an exact CGF of the members (the distinct
-    mechanisms of the history); the search for the order costs a few evaluations per member:
-
-    1. locate the best order on a coarse scan, then on the fixed integer orders near it,
-       using the members themselves (≤ 64 distinct) or ≤ 24 dominating representatives
-       (:func:`dominating_schedule`: σ down, q up — valid upper bounds on every CGF);
-    2. evaluate every member **exactly** at the five fixed orders around that order
-       (widening while the minimum sits on the window's edge); integer orders of the
-       subsampled Gaussian are closed form (binomial sum, ~5 µs);
-    3. between two exactly evaluated orders the composed CGF lies below its chord (a CGF is
-       convex): minimising the conversion with the chord costs no CGF evaluation;
-    4. one fractional order: Brent on the guide (members, or representatives rescaled by
-       the exact members/representatives ratio at the neighbouring fixed orders), then one
-       exact evaluation per member there (~120 µs each: quadrature).
-
-    The minimum over all exactly evaluated orders (and chords) is returned, so the result is
-    a certified RDP bound whatever the guide's accuracy. A direction whose bound at the
-    worst direction's best orders (from its guide, dominating or exact) is already below
-    the worst direction's value cannot be the maximum and is skipped: for the subsampled
-    Gaussian this skips the quadrature-only "add" direction.
-
-    The conversion to (ε, δ) is Canonne–Kamath–Steinke 2020, Prop. 12 (as in
-    :mod:`accountant.accountants.rdp`); pure DP, basic composition and the lower bound are added by
-    :meth:`PrivacyAccountant._rdp_query`.
-    """
-
-    def __init__(self):
-        self.rows: Dict[str, _Rows] = {}
-        self.rep_rows: Dict[str, _Rows] = {}
-        self._reps = None
-
-    # -- helpers -------------------------------------------------------------------------
-    def _members(self, counts, direction):
-        rows = self.rows.setdefault(direction, _Rows())
-        idx = [rows.row(m, _evaluator(m, direction)) for m, _ in counts]
-        return rows, idx, [T for _, T in counts]
-
-    def _guide(self, counts, direction):
-        if len(counts) <= _EXACT_MEMBERS:
-            return self._members(counts, direction), True
-        if self._reps is None or self._reps[0] is not counts:
-            self._reps = (counts, dominating_schedule(counts, _REPS, dominate=True)[0])
-        reps = self._reps[1]
-        rows = self.rep_rows.setdefault(direction, _Rows())
-        idx = [rows.row(m, _evaluator(m, direction)) for m, _ in reps]
-        return (rows, idx, [T for _, T in reps]), len(reps) == len(counts)
-
-    @staticmethod
-    def _objective(kind, at):
-        if kind == "epsilon":
-            ld = math.log(at)
-
-            def f(alpha, K):
-                return K / (alpha - 1) + math.log1p(-1.0 / alpha) - (ld + math.log(alpha)) / (alpha - 1)
-        else:
-            def f(alpha, K):
-                return log_delta_from_rdp(alpha, K / (alpha - 1), at)
-        return f
-
-    @staticmethod
-    def _values(f, cols, tot):
-        out = np.array([f(_ORDERS[c], K) if math.isfinite(K) else math.inf
-                        for c, K in zip(cols, tot)])
-        out[np.isnan(out)] = math.inf
-        return out
-
-    def _locate(self, guide, f):
-        rows, idx, cnt = guide
-        scan = _SCAN
-        vals = self._values(f, scan, rows.totals(idx, cnt, scan))
-        s = int(np.argmin(vals))
-        lo = scan[max(s - 1, 0)]
-        hi = scan[min(s + 1, len(scan) - 1)]
-        cols = np.arange(lo, hi + 1)
-        vals = self._values(f, cols, rows.totals(idx, cnt, cols))
-        b = int(np.argmin(vals))
-        return int(cols[b]), float(vals[b])
-
-    def _exact(self, members, f, centre):
-        rows, idx, cnt = members
-        n = _ORDERS.shape[0]
-        lo, hi = max(centre - 2, 0), min(centre + 2, n - 1)
-        for _ in range(n):
-            cols = np.arange(lo, hi + 1)
-            tot = rows.totals(idx, cnt, cols)
-            vals = self._values(f, cols, tot)
-            b = int(np.argmin(vals))
-            if b == 0 and lo > 0:
-                lo = max(lo - 3, 0)
-            elif b == len(cols) - 1 and hi < n - 1:
-                hi = min(hi + 3, n - 1)
-            else:
-                break
-        best, alpha = float(vals[b]), float(_ORDERS[cols[b]])
-        if not math.isfinite(best):
-            return best, alpha, int(cols[b])
-        # Chord refinement on the two neighbouring intervals (K convex ⇒ K ≤ chord).
-        pts = [(0.0, 0.0)] if cols[b] == 0 else []   # K(0) = 0 closes the interval (1, α₀]
-        pts += [(_ORDERS[c] - 1.0, K) for c, K in zip(cols, tot)]
-        j = len(pts) - len(cols) + b
-        for a_i, a_j in ((j - 1, j), (j, j + 1)):
-            if a_i < 0 or a_j >= len(pts):
-                continue
-            (t0, K0), (t1, K1) = pts[a_i], pts[a_j]
-            if not (math.isfinite(K0) and math.isfinite(K1)):
-                continue
-
-            def g(t, t0=t0, K0=K0, t1=t1, K1=K1):
-                return f(1.0 + t, K0 + (t - t0) * (K1 - K0) / (t1 - t0))
-            lo_t = max(t0, 1e-6)
-            if t1 <= lo_t:
-                continue
-            x, fx = minimize_bounded(g, lo_t, t1, xatol=1e-6)
-            if math.isfinite(fx) and fx < best:
-                best, alpha = float(fx), 1.0 + float(x)
-        return best, alpha, int(cols[b])
-
-    @staticmethod
-    def _at(group, t):
-        rows, idx, cnt = group
-        return math.fsum(T * float(_rdp.pad_cgf(rows.losses[r], rows.losses[r].cgf(t)))
-                         for r, T in zip(idx, cnt))
-
-    def _fractional(self, guide, members, f, col):
-        """Exact value at a fractional order: the order minimising the guide's (exact or
-        dominating) objective between the fixed orders around ``col`` (Brent on log(α − 1)),
-        then every member's exact CGF there (one evaluation per distinct mechanism)."""
-        lo = _ORDERS[col - 1] if col > 0 else 1.0 + 1e-3
-        hi = _ORDERS[min(col + 1, _ORDERS.shape[0] - 1)]
-        if hi <= lo:
-            return math.inf, float(_ORDERS[col])
-        ratio = None
-        if guide is not members:
-            # Steer the representatives (dominating, a slightly shifted copy of the members)
-            # onto the members: log(K_members/K_reps) is smooth in t, so interpolate it
-            # between the exactly evaluated neighbouring fixed orders. Only the order comes
-            # from this model; the value returned is the members' exact CGF there.
-            cols = np.arange(max(col - 1, 0), min(col + 2, _ORDERS.shape[0]))
-            km = members[0].totals(members[1], members[2], cols)
-            kg = guide[0].totals(guide[1], guide[2], cols)
-            if np.all(np.isfinite(km) & np.isfinite(kg) & (km > 0) & (kg > 0)):
-                tcols, lr = _ORDERS[cols] - 1.0, np.log(km / kg)
-                ratio = lambda t: math.exp(float(np.interp(t, tcols, lr)))
-
-        def g(u):
-            a = 1.0 + math.exp(u)
-            K = self._at(guide, a - 1.0)
-            if ratio is not None:
-                K *= ratio(a - 1.0)
-            val = f(a, K) if math.isfinite(K) else math.inf
-            return val if math.isfinite(val) else math.inf
-        x, fx = minimize_bounded(g, math.log(lo - 1.0), math.log(hi - 1.0), xatol=1e-3)
-        alpha = 1.0 + math.exp(float(x))
-        if guide is members:
-            return float(fx), alpha
-        K = self._at(members, alpha - 1.0)
-        val = f(alpha, K) if math.isfinite(K) else math.inf
-        return (val if math.isfinite(val) else math.inf), alpha
-
-    # -- query -----------------------------------------------------------------------------
-    def compute(self, counts, kind, at) -> Tuple[float, dict]:
-        """Worst direction's min over orders: ε (kind "epsilon") or log δ ("delta")."""
-        f = self._objective(kind, at)
-        dirs = []
-        for m, _ in counts:
-            for d in _directions(m):
-                if d not in dirs:
-                    dirs.append(d)
-        # Cheap directions first, so that their exact value can rule out the others.
-        cheap = {d: all(_cheap(m, d) for m, _ in counts) for d in dirs}
-        dirs.sort(key=lambda d: not cheap[d])
-        worst, info, best_col = -math.inf, {}, None
-        for d in dirs:
-            guide, is_members = self._guide(counts, d)
-            if best_col is not None and not cheap[d]:
-                # Any order whose (dominating) bound is below the current worst rules the
-                # direction out; try the worst direction's best order and its neighbours.
-                cols = np.arange(max(best_col - 1, 0), min(best_col + 2, _ORDERS.shape[0]))
-                rows, idx, cnt = guide
-                if np.min(self._values(f, cols, rows.totals(idx, cnt, cols))) <= worst:
-                    info.setdefault("skipped_directions", []).append(d)
-                    continue
-            centre, bound = self._locate(guide, f)
-            if not is_members and bound <= worst:
-                info.setdefault("skipped_directions", []).append(d)
-                continue
-            members = guide if is_members else self._members(counts, d)
-            val, alpha, col = self._exact(members, f, centre)
-            if math.isfinite(val):
-                fval, falpha = self._fractional(guide, members, f, col)
-                if fval < val:
-                    val, alpha = fval, falpha
-            if val >= worst:
-                worst, best_col = val, col
-                info.update({"order": alpha, "direction": d})
-        return worst, info
 
 
 # ----------------------------------------------------------------------------------------
@@ -640,7 +136,7 @@ class PrivacyAccountant:
         self._steps = 0
         self._version = 0
         self._answers: Dict = {}
-        self._rdp = _RdpEngine()
+        self._rdp = RdpEngine()             # the same counts, with their CGF values
 
     # -- recording -------------------------------------------------------------------------
     def step(self, noise_multiplier: float, sample_rate: float = 1.0, steps: int = 1,
@@ -685,6 +181,7 @@ class PrivacyAccountant:
                 self._segments.append([m, s])
             if not is_identity(m):  # a step that samples no one spends nothing
                 self._counts[m] = self._counts.get(m, 0) + s
+                self._rdp.compose(m, s)
             self._steps += s
         self._changed()
         return self
@@ -696,6 +193,7 @@ class PrivacyAccountant:
     def reset(self):
         """Forget the history (settings and caches of mechanisms are kept)."""
         self._segments, self._counts, self._steps = [], {}, 0
+        self._rdp.reset()
         self._changed()
 
     # -- views -----------------------------------------------------------------------------
@@ -766,14 +264,13 @@ class PrivacyAccountant:
     # RDP -----------------------------------------------------------------------------------
     def _rdp_query(self, kind, at) -> Result:
         counts = tuple(self._counts.items())
-        sched = Schedule(counts)
-        val, info = self._rdp.compute(counts, kind, at)
         # Basic composition and the lower bound need one root-finding per mechanism: with
         # many distinct mechanisms they are taken on a dominating / dominated schedule.
         up_sched = Schedule(dominating_schedule(counts, 8, dominate=True)[0])
-        lo_sched = sched if _gaussian_only(counts) is not None else \
+        lo_sched = Schedule(counts) if _gaussian_only(counts) is not None else \
             Schedule(dominating_schedule(counts, 8, dominate=False)[0])
-        res = certify(kind, at, val, info, up_sched, lo_sched)
+        query = self._rdp.epsilon if kind == "epsilon" else self._rdp.delta
+        res = query(at, upper_schedule=up_sched, lower_schedule=lo_sched)
         res.details["distinct_mechanisms"] = len(counts)
         return res
 
@@ -833,12 +330,12 @@ class PrivacyAccountant:
         """
         fresh = _parse_state(state)
         # Commit (no exception can happen past this point).
-        same_method = fresh._method == self._method
         self._method, self._settings = fresh._method, fresh._settings
         self._options = fresh._options
         self._segments, self._counts, self._steps = fresh._segments, fresh._counts, fresh._steps
-        if not same_method:
-            self._rdp = _RdpEngine()
+        self._rdp.reset()               # the CGF values evaluated so far stay valid
+        for m, s in self._counts.items():
+            self._rdp.compose(m, s)
         self._changed()
         return self
 
