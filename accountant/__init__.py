@@ -7,7 +7,7 @@
 from .accountants.api import built_methods, delta, epsilon
 from .core.bounds import AccountantWarning, Result
 from .core.mechanisms import (ELS, ULS, Gaussian, Laplace, MixtureOfGaussians, Schedule,
-                              SubsampledGaussian)
+                              SubsampledGaussian, SubsampledLaplace)
 
 __version__ = "0.1.0"
 
@@ -27,7 +27,8 @@ _LAZY = {
 
 __all__ = [
     "epsilon", "delta", "built_methods", "Result", "AccountantWarning",
-    "Gaussian", "Laplace", "SubsampledGaussian", "MixtureOfGaussians", "ELS", "ULS", "Schedule",
+    "Gaussian", "Laplace", "SubsampledGaussian", "SubsampledLaplace", "MixtureOfGaussians",
+    "ELS", "ULS", "Schedule",
     *_LAZY,
 ]
 

@@ -101,6 +101,35 @@ class SubsampledGaussian:
 
 
 @dataclass(frozen=True)
+class SubsampledLaplace:
+    """Laplace mechanism on a Poisson subsample: each record enters the batch with
+    probability q ∈ [0, 1] (q = 0 samples no one: ε = 0; q = 1 is :class:`Laplace`), and the
+    batch's sum of contributions of L1 norm ≤ 1 gets Laplace noise of scale
+    ``noise_multiplier``.
+
+    Dominating pair (add/remove): Lap(0, b) vs (1 − q)Lap(0, b) + q·Lap(1, b), and the
+    swapped pair; both directions are accounted (docs/math.md §2.7). Replace-one is refused
+    (ValueError naming ``neighboring``): its symmetric pair is not implemented, see §2.7.
+
+    Accountants: ``method="edgeworth"`` answers it; "pld", "rdp" and "saddlepoint" stop in
+    the exact one-step bounds of :mod:`accountant._exact`, which dispatch on the loss type
+    and do not know this loss yet (issue 14).
+    """
+
+    noise_multiplier: float
+    sample_rate: float
+    neighboring: str = "add_remove"
+
+    def __post_init__(self):
+        _set(self, "noise_multiplier",
+             v.noise_multiplier("noise_multiplier", self.noise_multiplier))
+        _set(self, "sample_rate", v.sample_rate("sample_rate", self.sample_rate, allow_zero=True))
+        # v.choice, not !=: a numpy array compares element-wise and its truth value raises
+        v.choice("neighboring (a SubsampledLaplace is add/remove only: the replace-one "
+                 "pair is not implemented)", self.neighboring, ("add_remove",))
+
+
+@dataclass(frozen=True)
 class MixtureOfGaussians:
     """Mixture of Gaussians: P = N(0,σ²), Q = Σ_j w_j N(c_j, σ²) (add/remove).
 
@@ -204,8 +233,10 @@ class ULS:
         return "add_remove"
 
 
-Mechanism = Union[Gaussian, Laplace, SubsampledGaussian, MixtureOfGaussians, ELS, ULS]
-MECHANISM_TYPES = (Gaussian, Laplace, SubsampledGaussian, MixtureOfGaussians, ELS, ULS)
+Mechanism = Union[Gaussian, Laplace, SubsampledGaussian, SubsampledLaplace, MixtureOfGaussians,
+                  ELS, ULS]
+MECHANISM_TYPES = (Gaussian, Laplace, SubsampledGaussian, SubsampledLaplace, MixtureOfGaussians,
+                   ELS, ULS)
 
 #: How a training step draws its batch: Poisson ("poisson"), fixed-size batches ("fixed",
 #: replace-one), user-level ELS ("els": examples Poisson-sampled, a user holds ≤ k) or
@@ -335,7 +366,8 @@ def as_schedule(mechanism, steps=1) -> Schedule:
     if not isinstance(mechanism, MECHANISM_TYPES):
         raise ValueError(
             "mechanism must be one of Gaussian, Laplace, SubsampledGaussian, "
-            f"MixtureOfGaussians, ELS, ULS or a Schedule, got {type(mechanism).__name__}"
+            f"SubsampledLaplace, MixtureOfGaussians, ELS, ULS or a Schedule, got "
+            f"{type(mechanism).__name__}"
         )
     return Schedule(((mechanism, steps),))
 
@@ -343,7 +375,7 @@ def as_schedule(mechanism, steps=1) -> Schedule:
 def is_identity(mechanism) -> bool:
     """True when a step of ``mechanism`` has the same output law on neighbouring datasets
     (ε = 0, δ = 0): a sample rate of 0, or a mixture whose every weighted shift is 0."""
-    if isinstance(mechanism, (SubsampledGaussian, ELS, ULS)):
+    if isinstance(mechanism, (SubsampledGaussian, SubsampledLaplace, ELS, ULS)):
         return mechanism.sample_rate == 0.0
     if isinstance(mechanism, MixtureOfGaussians):
         return all(c == 0.0 or w == 0.0

@@ -4,11 +4,16 @@
 and then take the worse of (docs/math.md §1.3): ``("remove", "add")`` for add/remove
 adjacency with an asymmetric pair, a single entry for symmetric pairs (Gaussian, Laplace,
 replace-one), where the two directions coincide by reflection.
+
+Each mechanism family registers the factory that builds its losses with
+:func:`register_loss`, in the module that defines the loss; the accountants only ever see
+the :class:`~accountant.loss.base.PrivacyLoss` interface, so a new family is one
+module and one registration (the subsampled Laplace, :mod:`.subsampled_laplace`, is one).
 """
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Tuple
+from typing import Callable, Dict, Tuple
 
 import numpy as np
 
@@ -17,8 +22,44 @@ from .base import PrivacyLoss
 from .laplace import LaplaceLoss
 from .mixture import GaussianMixtureLoss, binomial_log_pmf
 
-__all__ = ["PrivacyLoss", "GaussianMixtureLoss", "LaplaceLoss", "privacy_losses",
-           "directions_of"]
+__all__ = ["PrivacyLoss", "GaussianMixtureLoss", "LaplaceLoss", "SubsampledLaplaceLoss",
+           "privacy_losses", "directions_of", "loss_for", "register_loss"]
+
+LossFactory = Callable[[object], Tuple[PrivacyLoss, ...]]
+_FACTORIES: Dict[type, LossFactory] = {}
+
+
+def register_loss(mechanism_type: type) -> Callable[[LossFactory], LossFactory]:
+    """Decorator: ``factory(mechanism)`` builds the losses of every ``mechanism_type``
+    (one per direction, docs/math.md §1.3). A later registration of the same type
+    replaces the earlier one."""
+    if not isinstance(mechanism_type, type):
+        raise TypeError(f"register_loss takes a mechanism class, got {mechanism_type!r}")
+
+    def deco(factory: LossFactory) -> LossFactory:
+        _FACTORIES[mechanism_type] = factory
+        return factory
+    return deco
+
+
+def _factory_for(mechanism) -> LossFactory | None:
+    # The exact class first, then its bases in method-resolution order, so that a subclass
+    # of a registered mechanism is served by its nearest registered ancestor.
+    for cls in type(mechanism).__mro__:
+        factory = _FACTORIES.get(cls)
+        if factory is not None:
+            return factory
+    return None
+
+
+@lru_cache(maxsize=4096)
+def privacy_losses(mechanism) -> Tuple[PrivacyLoss, ...]:
+    """The privacy-loss objects of one step of ``mechanism``, one per direction."""
+    factory = _factory_for(mechanism)
+    if factory is None:
+        raise ValueError(f"mechanism must be a mechanism of accountant.mechanisms, got "
+                         f"{mechanism!r}")
+    return factory(mechanism)
 
 
 def _mixture_pair(sigma, shifts, weights, log_weights=False) -> Tuple[PrivacyLoss, ...]:
@@ -29,53 +70,77 @@ def _mixture_pair(sigma, shifts, weights, log_weights=False) -> Tuple[PrivacyLos
     one = [0.0] if log_weights else [1.0]
     if np.all((shifts == 0) | (weights == zero)):
         # No component moves: L ≡ 0 in both directions.
-        return (GaussianMixtureLoss(sigma, [0.0], [1.0], [0.0], [1.0], "remove"),)
+        return identity_loss(sigma)
     remove = GaussianMixtureLoss(sigma, [0.0], one, shifts, weights, "remove", log_weights)
     add = GaussianMixtureLoss(sigma, -shifts, weights, [0.0], one, "add", log_weights)
     return remove, add
 
 
-@lru_cache(maxsize=4096)
-def privacy_losses(mechanism) -> Tuple[PrivacyLoss, ...]:
-    """The privacy-loss objects of one step of ``mechanism``, one per direction."""
-    if isinstance(mechanism, ULS):
-        return privacy_losses(SubsampledGaussian(mechanism.noise_multiplier, mechanism.sample_rate))
-    sens = 2.0 if mechanism.neighboring == "replace_one" else 1.0
-    if isinstance(mechanism, Gaussian):
-        return (GaussianMixtureLoss(mechanism.noise_multiplier, [0.0], [1.0], [sens], [1.0]),)
-    if isinstance(mechanism, Laplace):
-        return (LaplaceLoss(mechanism.noise_multiplier, sens),)
-    sigma = mechanism.noise_multiplier
-    if isinstance(mechanism, SubsampledGaussian):
-        q = mechanism.sample_rate
-        if mechanism.sampling == "fixed" and q < 1.0:
-            # Fixed-size batches (B of n without replacement) under replace-one: the other
-            # records' gradients are shared by the two datasets, so the adversary sets them
-            # all equal to the replaced record's g and the replacement to −g: the batch sum
-            # is B·g, or (B − 2)·g with probability γ = B/n — the add/remove pair of Poisson
-            # subsampling at sensitivity 2 (docs/math.md §2.4). The symmetric pair below
-            # (right for Poisson replace-one, where no record is displaced) was used here
-            # and certified ε up to 4× too small.
-            return _mixture_pair(sigma, [0.0, 2.0], [1 - q, q])
-        if mechanism.neighboring == "replace_one":
-            # (1−q)N(0)+qN(−1) vs (1−q)N(0)+qN(1): symmetric under x → −x.
-            if q == 1.0:
-                return (GaussianMixtureLoss(sigma, [-1.0], [1.0], [1.0], [1.0]),)
-            return (GaussianMixtureLoss(sigma, [0.0, -1.0], [1 - q, q], [0.0, 1.0], [1 - q, q]),)
+def identity_loss(scale: float = 1.0) -> Tuple[PrivacyLoss, ...]:
+    """The loss L ≡ 0 (P = Q) of a step that touches no one's data (``scale`` only names
+    the noise of the step it stands for)."""
+    return (GaussianMixtureLoss(scale, [0.0], [1.0], [0.0], [1.0], "remove"),)
+
+
+def _sensitivity(mechanism) -> float:
+    """A clipped contribution moves the sum by 1 under add/remove, by 2 under replace-one."""
+    return 2.0 if mechanism.neighboring == "replace_one" else 1.0
+
+
+@register_loss(ULS)
+def _uls(mechanism: ULS) -> Tuple[PrivacyLoss, ...]:
+    return privacy_losses(SubsampledGaussian(mechanism.noise_multiplier, mechanism.sample_rate))
+
+
+@register_loss(Gaussian)
+def _gaussian(mechanism: Gaussian) -> Tuple[PrivacyLoss, ...]:
+    return (GaussianMixtureLoss(mechanism.noise_multiplier, [0.0], [1.0],
+                                [_sensitivity(mechanism)], [1.0]),)
+
+
+@register_loss(Laplace)
+def _laplace(mechanism: Laplace) -> Tuple[PrivacyLoss, ...]:
+    return (LaplaceLoss(mechanism.noise_multiplier, _sensitivity(mechanism)),)
+
+
+@register_loss(SubsampledGaussian)
+def _subsampled_gaussian(mechanism: SubsampledGaussian) -> Tuple[PrivacyLoss, ...]:
+    sigma, q = mechanism.noise_multiplier, mechanism.sample_rate
+    if mechanism.sampling == "fixed" and q < 1.0:
+        # Fixed-size batches (B of n without replacement) under replace-one: the other
+        # records' gradients are shared by the two datasets, so the adversary sets them
+        # all equal to the replaced record's g and the replacement to −g: the batch sum
+        # is B·g, or (B − 2)·g with probability γ = B/n — the add/remove pair of Poisson
+        # subsampling at sensitivity 2 (docs/math.md §2.4). The symmetric pair below
+        # (right for Poisson replace-one, where no record is displaced) was used here
+        # and certified ε up to 4× too small.
+        return _mixture_pair(sigma, [0.0, 2.0], [1 - q, q])
+    if mechanism.neighboring == "replace_one":
+        # (1−q)N(0)+qN(−1) vs (1−q)N(0)+qN(1): symmetric under x → −x.
         if q == 1.0:
-            return (GaussianMixtureLoss(sigma, [0.0], [1.0], [1.0], [1.0]),)
-        return _mixture_pair(sigma, [0.0, 1.0], [1 - q, q])
-    if isinstance(mechanism, MixtureOfGaussians):
-        return _mixture_pair(sigma, mechanism.sensitivities, mechanism.probabilities)
-    if isinstance(mechanism, ELS):
-        # Log weights: the pmf at large j underflows a double (q = 0.01, k = 1000: j > 290)
-        # but those shifts dominate every CGF at α > 1; dropping them made the RDP bound
-        # too low. Normalised in log space (the lgamma sums carry a little rounding).
-        k, q = mechanism.max_examples_per_user, mechanism.sample_rate
-        lw = binomial_log_pmf(k, q)
-        lw = lw - np.logaddexp.reduce(lw[lw > -np.inf])
-        return _mixture_pair(sigma, np.arange(k + 1, dtype=float), lw, log_weights=True)
-    raise ValueError(f"mechanism must be a mechanism of accountant.core.mechanisms, got {mechanism!r}")
+            return (GaussianMixtureLoss(sigma, [-1.0], [1.0], [1.0], [1.0]),)
+        return (GaussianMixtureLoss(sigma, [0.0, -1.0], [1 - q, q], [0.0, 1.0], [1 - q, q]),)
+    if q == 1.0:
+        return (GaussianMixtureLoss(sigma, [0.0], [1.0], [1.0], [1.0]),)
+    return _mixture_pair(sigma, [0.0, 1.0], [1 - q, q])
+
+
+@register_loss(MixtureOfGaussians)
+def _mixture_of_gaussians(mechanism: MixtureOfGaussians) -> Tuple[PrivacyLoss, ...]:
+    return _mixture_pair(mechanism.noise_multiplier, mechanism.sensitivities,
+                         mechanism.probabilities)
+
+
+@register_loss(ELS)
+def _els(mechanism: ELS) -> Tuple[PrivacyLoss, ...]:
+    # Log weights: the pmf at large j underflows a double (q = 0.01, k = 1000: j > 290)
+    # but those shifts dominate every CGF at α > 1; dropping them made the RDP bound
+    # too low. Normalised in log space (the lgamma sums carry a little rounding).
+    k, q = mechanism.max_examples_per_user, mechanism.sample_rate
+    lw = binomial_log_pmf(k, q)
+    lw = lw - np.logaddexp.reduce(lw[lw > -np.inf])
+    return _mixture_pair(mechanism.noise_multiplier, np.arange(k + 1, dtype=float), lw,
+                         log_weights=True)
 
 
 def directions_of(schedule) -> Tuple[str, ...]:
@@ -95,3 +160,8 @@ def loss_for(mechanism, direction: str) -> PrivacyLoss:
         if pl.direction == direction:
             return pl
     return losses[0]
+
+
+# Families defined in their own modules register themselves on import (after
+# register_loss exists: the module imports it from this package).
+from .subsampled_laplace import SubsampledLaplaceLoss  # noqa: E402
