@@ -691,7 +691,7 @@ class RdpEngine:
         if exhausted:
             res = dataclasses.replace(res, warnings=res.warnings + (
                 "budget_exhausted: the CGF quadratures of this query reached their work "
-                "budget (a mixture with many components at large orders); the remaining "
+                "budget (a loss whose CGF needs quadrature, at large orders); the remaining "
                 "orders used the coupling bound, valid but looser",))
         return res
 
