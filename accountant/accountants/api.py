@@ -14,7 +14,7 @@ from typing import Callable, Dict
 from ..core import _validate as v
 from ..core.bounds import Result, emit_warnings
 from .exact import pure_epsilon
-from ..core.mechanisms import active_part, as_schedule
+from ..core.mechanisms import MechanismLike, active_part, as_schedule
 
 METHODS = ("pld", "rdp", "edgeworth", "saddlepoint", "group-vadhan", "group-rdp")
 DEFAULT_METHOD = "pld"
@@ -32,7 +32,8 @@ _REGISTRY: Dict[str, Callable[..., Result]] = {}
 _OPTIONS: Dict[str, Callable[..., object]] = {}
 
 
-def register(name: str, options: Callable[..., object] | None = None):
+def register(name: str, options: Callable[..., object] | None = None,
+             ) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
     """Register ``compute`` under ``name``; ``options(**opts)`` validates the method's
     options on its own (ValueError naming the option), for queries answered without
     calling ``compute`` (a schedule in which no step samples anyone)."""
@@ -69,7 +70,7 @@ def built_methods() -> tuple:
     return tuple(out)
 
 
-def epsilon(mechanism, delta: float, steps: int = 1, method: str | None = None,
+def epsilon(mechanism: MechanismLike, delta: float, steps: int = 1, method: str | None = None,
             **options) -> Result:
     """The ε of ``steps`` repetitions of ``mechanism`` (or of a Schedule) at ``delta``.
 
@@ -93,7 +94,7 @@ def epsilon(mechanism, delta: float, steps: int = 1, method: str | None = None,
     return r
 
 
-def delta(mechanism, epsilon: float, steps: int = 1, method: str | None = None,
+def delta(mechanism: MechanismLike, epsilon: float, steps: int = 1, method: str | None = None,
           **options) -> Result:
     """The δ of ``steps`` repetitions of ``mechanism`` (or of a Schedule) at ``epsilon`` ≥ 0.
 
@@ -103,7 +104,8 @@ def delta(mechanism, epsilon: float, steps: int = 1, method: str | None = None,
     return r
 
 
-def query(quantity: str, mechanism, at: float, steps: int = 1, method: str | None = None,
+def query(quantity: str, mechanism: MechanismLike, at: float, steps: int = 1,
+          method: str | None = None,
           **options) -> Result:
     """``epsilon(mechanism, delta=at, …)`` or ``delta(mechanism, epsilon=at, …)`` without
     raising the diagnostics as warnings: the twin of the public functions for the

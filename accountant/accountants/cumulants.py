@@ -27,10 +27,15 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import TYPE_CHECKING, Optional, Tuple
 
 
 from ..loss import loss_for, privacy_losses
 from ..loss.results import StepMoments, Tilted
+
+if TYPE_CHECKING:
+    from ..core.mechanisms import Mechanism
+    from ..loss.base import PrivacyLoss
 
 __all__ = ["StepMoments", "Tilted", "step_moments", "mechanism_moments", "tilted",
            "mechanism_tilted"]
@@ -39,7 +44,7 @@ __all__ = ["StepMoments", "Tilted", "step_moments", "mechanism_moments", "tilted
 # ----------------------------------------------------------------------------------------
 # Public entry points (cached)
 # ----------------------------------------------------------------------------------------
-def step_moments(loss, under: str) -> StepMoments:
+def step_moments(loss: PrivacyLoss, under: str) -> StepMoments:
     """Moments of one step of ``loss`` under "P" (X) or "Q" (Y); not cached (see
     :func:`mechanism_moments`)."""
     if under not in ("P", "Q"):
@@ -48,12 +53,12 @@ def step_moments(loss, under: str) -> StepMoments:
 
 
 @lru_cache(maxsize=8192)
-def mechanism_moments(mechanism, direction: str, under: str) -> StepMoments:
+def mechanism_moments(mechanism: Mechanism, direction: str, under: str) -> StepMoments:
     """:func:`step_moments` of ``mechanism``'s loss in ``direction``, cached per mechanism."""
     return step_moments(loss_for(mechanism, direction), under)
 
 
-def tilted(loss, t: float, centre=None) -> Tilted:
+def tilted(loss: PrivacyLoss, t: float, centre: Optional[float] = None) -> Tilted:
     """K(t), K′(t), K″(t), P_t of one step at t > 0 (not cached).
 
     ``centre``, a guess of K′(t) (e.g. extrapolated from a nearby t), saves the locating
@@ -68,7 +73,8 @@ def tilted(loss, t: float, centre=None) -> Tilted:
 _TILT_CACHE: dict = {}
 
 
-def mechanism_tilted(mechanism, direction: str, t: float, centre=None) -> Tilted:
+def mechanism_tilted(mechanism: Mechanism, direction: str, t: float,
+                     centre: Optional[float] = None) -> Tilted:
     """:func:`tilted` of ``mechanism``'s loss in ``direction``, cached per (mechanism, t)."""
     key = (mechanism, direction, float(t))
     hit = _TILT_CACHE.get(key)
@@ -79,6 +85,6 @@ def mechanism_tilted(mechanism, direction: str, t: float, centre=None) -> Tilted
     return hit
 
 
-def directions(mechanism):
+def directions(mechanism: Mechanism) -> Tuple[str, ...]:
     """The directions in which ``mechanism`` has its own privacy loss."""
     return tuple(pl.direction for pl in privacy_losses(mechanism))

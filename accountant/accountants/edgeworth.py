@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy.special import ndtr
@@ -41,6 +42,10 @@ from .api import register
 from ..core.bounds import Result
 from .cumulants import mechanism_moments
 from ..loss import directions_of, loss_for
+
+if TYPE_CHECKING:
+    from ..core.mechanisms import Schedule
+    from ..loss.results import StepMoments
 
 __all__ = ["compute", "edgeworth_delta", "dgg_bound", "composed_cumulants"]
 
@@ -54,7 +59,7 @@ _KURT_WARN = 1.0
 # Composed cumulants and the Edgeworth tail
 # ----------------------------------------------------------------------------------------
 @lru_cache(maxsize=4096)
-def composed_cumulants(schedule, direction: str, under: str):
+def composed_cumulants(schedule: Schedule, direction: str, under: str) -> Tuple[float, ...]:
     """(K₁..K₅) of the composed loss: sums of per-step cumulants over the schedule."""
     K = [0.0] * 5
     for mech, steps in schedule.counts():
@@ -104,7 +109,8 @@ def _tail(x, K, order):
     return np.clip(ndtr(-z) + corr, 0.0, 1.0)
 
 
-def edgeworth_delta(eps, KX, KY, order=2):
+def edgeworth_delta(eps: float | np.ndarray, KX: Sequence[float], KY: Sequence[float],
+                    order: int = 2) -> np.ndarray:
     """δ̃(ε) = S̃_Y(ε) − e^ε·S̃_X(ε) (tails clipped to [0, 1]; may be negative)."""
     eps = np.asarray(eps, dtype=float)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -116,7 +122,7 @@ def edgeworth_delta(eps, KX, KY, order=2):
 # ----------------------------------------------------------------------------------------
 # Derumigny–Girard–Guyonvarch bound on sup |F − F̃₁| (no-continuity case, skewed)
 # ----------------------------------------------------------------------------------------
-def dgg_bound(parts):
+def dgg_bound(parts: Sequence[Tuple[int, StepMoments]]) -> float:
     """sup_x |P(S ≤ x) − F̃₁(x)| for S a sum of independent steps.
 
     Parameters
@@ -350,7 +356,8 @@ def _uniq(seq):
 
 
 @register("edgeworth")
-def compute(schedule, *, delta=None, epsilon=None, order=2, interval=True, **options) -> Result:
+def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optional[float] = None,
+            order: int = 2, interval: bool = True, **options) -> Result:
     """ε(δ) or δ(ε) by the Edgeworth expansion of the composed privacy loss.
 
     Parameters

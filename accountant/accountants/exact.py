@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -63,6 +64,11 @@ from ..core.rounding import _U, exp_down, exp_up, guard_log_delta
 from ..loss import privacy_losses
 from ..loss.gdp import (_MU_REL, gdp_delta, gdp_delta_bracket, gdp_epsilon, gdp_log_delta,
                         gdp_log_delta_bound)
+
+if TYPE_CHECKING:
+    from ..core.bounds import Result
+    from ..core.mechanisms import Schedule
+    from ..loss.base import PrivacyLoss
 
 # (gdp_* and exp_up/exp_down are re-exported: callers get every exact value from here)
 __all__ = ["pure_epsilon", "gaussian_mu", "gaussian_mu_rel", "gaussian_result",
@@ -80,7 +86,7 @@ __all__ = ["pure_epsilon", "gaussian_mu", "gaussian_mu_rel", "gaussian_result",
 # ----------------------------------------------------------------------------------------
 # Schedule-level facts
 # ----------------------------------------------------------------------------------------
-def pure_epsilon(schedule, direction=None) -> float:
+def pure_epsilon(schedule: Schedule, direction: Optional[str] = None) -> float:
     """Σ T_i · max over directions of sup L_i: the pure-DP ε of the schedule (basic
     composition of ε₀-DP steps, δ = 0); inf unless every step is pure DP (Laplace).
     With ``direction``, only that direction's losses (the bound for one direction).
@@ -106,7 +112,7 @@ def _round_up(x: Fraction) -> float:
     return math.nextafter(f, math.inf) if Fraction(f) < x else f
 
 
-def gaussian_mu(schedule) -> float | None:
+def gaussian_mu(schedule: Schedule) -> float | None:
     """μ of a schedule made only of Gaussian mechanisms (q = 1), else None. Each term
     T_i·(s_i/σ_i)² carries three roundings and the sum is correctly rounded (fsum), so μ is
     within 3u of the exact value whatever the number of mechanisms (:data:`_MU_REL` = 8u
@@ -121,12 +127,13 @@ def gaussian_mu(schedule) -> float | None:
     return math.sqrt(math.fsum(terms))
 
 
-def gaussian_mu_rel(schedule) -> float:
+def gaussian_mu_rel(schedule: Schedule) -> float:
     """A bound on the relative rounding error of :func:`gaussian_mu`."""
     return _MU_REL
 
 
-def gaussian_result(schedule, method: str, delta=None, epsilon=None):
+def gaussian_result(schedule: Schedule, method: str, delta: Optional[float] = None,
+                    epsilon: Optional[float] = None) -> Optional[Result]:
     """The exact answer for a Gaussian-only schedule (μ-GDP, Dong–Roth–Su 2019), as a
     certified Result whose bracket covers the rounding of μ and of the closed form; None
     when the schedule has other mechanisms."""
@@ -149,7 +156,7 @@ def gaussian_result(schedule, method: str, delta=None, epsilon=None):
 # ----------------------------------------------------------------------------------------
 # One step of a privacy loss
 # ----------------------------------------------------------------------------------------
-def one_step_log_delta_bound(pl, eps: float, side: str) -> float:
+def one_step_log_delta_bound(pl: PrivacyLoss, eps: float, side: str) -> float:
     """A proven upper (``side="upper"``) or lower bound on log δ(ε) of one step of the
     privacy loss ``pl``, ε ≥ 0 (the loss's own certified evaluation, docs/math.md §2)."""
     eps = float(eps)
@@ -158,14 +165,15 @@ def one_step_log_delta_bound(pl, eps: float, side: str) -> float:
     return guard_log_delta(pl.log_delta_bound(eps, side), side)
 
 
-def one_step_delta_bracket(pl, eps: float):
+def one_step_delta_bracket(pl: PrivacyLoss, eps: float) -> Tuple[float, float]:
     """(lower, upper): a proven bracket on the one-step δ(ε) of ``pl``."""
     lo = exp_down(one_step_log_delta_bound(pl, eps, "lower"))
     up = min(1.0, exp_up(one_step_log_delta_bound(pl, eps, "upper")))
     return min(lo, up), up
 
 
-def one_step_epsilon(pl, delta: float, side: str = "upper", guess=None) -> float:
+def one_step_epsilon(pl: PrivacyLoss, delta: float, side: str = "upper",
+                     guess: Optional[float] = None) -> float:
     """Exact ε(δ) of one step of a privacy loss (0 if δ(0) ≤ δ), as a proven bound on the
     requested side (``guess`` only saves evaluations)."""
     return pl.epsilon_bound(delta, side, guess)
@@ -176,7 +184,8 @@ def _exceeds(pl, eps: float, delta: float) -> bool:
     return one_step_log_delta_bound(pl, eps, "upper") > math.log(delta)
 
 
-def one_step_epsilon_bracket(pls, delta: float, lower: bool = True):
+def one_step_epsilon_bracket(pls: Sequence[PrivacyLoss], delta: float, lower: bool = True,
+                             ) -> Tuple[float, float]:
     """(lower, upper): proven bounds on max over ``pls`` (the directions of one mechanism)
     of the one-step ε(δ). A direction whose δ at the best upper bound so far is already
     ≤ δ cannot raise the maximum and costs one evaluation; the lower bound is taken on the
@@ -196,7 +205,7 @@ def one_step_epsilon_bracket(pls, delta: float, lower: bool = True):
 # ----------------------------------------------------------------------------------------
 # Schedules: lower bounds and basic composition
 # ----------------------------------------------------------------------------------------
-def composed_lower_epsilon(schedule, delta: float) -> float:
+def composed_lower_epsilon(schedule: Schedule, delta: float) -> float:
     """A proven lower bound on the composed ε: exact for Gaussian-only schedules, otherwise
     the largest exact one-step ε over the schedule's mechanisms and directions (a step whose
     δ at the best lower bound so far is ≤ δ cannot raise it and is skipped after one
@@ -216,7 +225,7 @@ def composed_lower_epsilon(schedule, delta: float) -> float:
     return best
 
 
-def composed_lower_delta(schedule, eps: float) -> float:
+def composed_lower_delta(schedule: Schedule, eps: float) -> float:
     """A proven lower bound on the composed δ(ε) (see :func:`composed_lower_epsilon`)."""
     mu = gaussian_mu(schedule)
     if mu is not None:
@@ -237,7 +246,7 @@ def _share_down(x: float, steps: int) -> float:
     return f
 
 
-def basic_composition_epsilon(schedule, delta: float) -> float:
+def basic_composition_epsilon(schedule: Schedule, delta: float) -> float:
     """Basic composition (Dwork et al. 2006): every step at δ/T gives ε ≤ Σ T_i ε_i(δ/T).
 
     Loose in general but exact in the limit q → 0 or σ → ∞, where it certifies ε = 0 as
@@ -254,7 +263,7 @@ def basic_composition_epsilon(schedule, delta: float) -> float:
     return math.fsum(terms) * (1.0 + 2 * (len(terms) + 2) * _U)
 
 
-def basic_composition_delta(schedule, eps: float) -> float:
+def basic_composition_delta(schedule: Schedule, eps: float) -> float:
     """Basic composition: every step at ε/T gives δ ≤ Σ T_i δ_i(ε/T) (clipped at 1); ε/T
     is rounded down (so that Σ T_i·(ε/T) does not exceed ε), each δ_i and the sum up."""
     e = _share_down(eps, schedule.steps)

@@ -7,7 +7,7 @@ than the ELS accounting itself), each with the exact leakiest-step lower bound.
 from __future__ import annotations
 
 import math
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -98,8 +98,8 @@ def _with_base(fn, base_method):
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def group_vadhan_epsilon(ex_schedule, k: int, delta: float, base_method: str = "pld",
-                         max_evals: int = 40, rtol: float = 1e-4):
+def group_vadhan_epsilon(ex_schedule: Schedule, k: int, delta: float, base_method: str = "pld",
+                         max_evals: int = 40, rtol: float = 1e-4) -> Tuple[float, dict]:
     """User-level ε at user-level ``delta`` from example-level (ε_e, δ_e) and Vadhan's Lemma 2.2.
 
     A line search over the example-level δ_e (in log space): the user-level pair is
@@ -166,8 +166,8 @@ def group_vadhan_epsilon(ex_schedule, k: int, delta: float, base_method: str = "
                "evaluations": len(seen)}
 
 
-def group_vadhan_delta(ex_schedule, k: int, eps: float, base_method: str = "pld",
-                       max_evals: int = 8):
+def group_vadhan_delta(ex_schedule: Schedule, k: int, eps: float, base_method: str = "pld",
+                       max_evals: int = 8) -> Tuple[float, dict]:
     """User-level δ at user-level ``eps``: min over ε_e ∈ [eps/(2k), eps/k] of
     δ_e(ε_e)·(e^{kε_e} − 1)/(e^{ε_e} − 1) (Vadhan Lemma 2.2; (kε_e, ·) implies (eps, ·) as
     kε_e ≤ eps). Every evaluated ε_e gives a valid bound; the smallest is returned. The
@@ -219,8 +219,9 @@ def _rdp_options(**options):
 
 
 @register("group-vadhan", options=_vadhan_options)
-def compute_group_vadhan(schedule, *, delta=None, epsilon=None, base_method=None,
-                         **options) -> Result:
+def compute_group_vadhan(schedule: Schedule, *, delta: Optional[float] = None,
+                         epsilon: Optional[float] = None,
+                         base_method: Optional[str] = None, **options) -> Result:
     """Loose baseline: example-level accounting + Vadhan's group privacy (Lemma 2.2).
 
     Options
@@ -328,7 +329,7 @@ def _group_rdp_min(ex_schedule, k, convert):
     return worst
 
 
-def group_rdp_epsilon(ex_schedule, k, delta):
+def group_rdp_epsilon(ex_schedule: Schedule, k: int, delta: float) -> Tuple[float, dict]:
     """User-level ε from the RDP group property + CKS conversion (max over directions)."""
     from ..accountants.rdp import epsilon_from_rdp
     val, beta, d = _group_rdp_min(ex_schedule, k, lambda b, r: epsilon_from_rdp(b, r, delta))
@@ -336,14 +337,15 @@ def group_rdp_epsilon(ex_schedule, k, delta):
     return val, {"order": beta, "example_order": beta * 2.0 ** _group_c(k), "direction": d}
 
 
-def group_rdp_delta(ex_schedule, k, eps):
+def group_rdp_delta(ex_schedule: Schedule, k: int, eps: float) -> Tuple[float, dict]:
     from ..accountants.rdp import log_delta_from_rdp
     val, beta, d = _group_rdp_min(ex_schedule, k, lambda b, r: log_delta_from_rdp(b, r, eps))
     return math.exp(min(val, 0.0)), {"order": beta, "direction": d}
 
 
 @register("group-rdp", options=_rdp_options)
-def compute_group_rdp(schedule, *, delta=None, epsilon=None, **options) -> Result:
+def compute_group_rdp(schedule: Schedule, *, delta: Optional[float] = None,
+                      epsilon: Optional[float] = None, **options) -> Result:
     """Loose baseline: example-level RDP + the RDP group property (2^c ⇒ 3^c), then the
     Canonne–Kamath–Steinke 2020 conversion (Prop. 12). For k not a power of two,
     c = ⌈log₂ k⌉. Certified but loose; the lower bound is the exact one-step ELS value."""

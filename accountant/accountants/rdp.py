@@ -41,17 +41,20 @@ import dataclasses
 import math
 import numbers
 import threading
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..core.bounds import Result
 from ..core.dominating import central_schedule, dominating_schedule
-from ..core.mechanisms import Schedule, as_schedule, is_identity
+from ..core.mechanisms import MechanismLike, Schedule, as_schedule, is_identity
 from ..core._optimize import minimize_bounded
 from ..loss import directions_of, loss_for, privacy_losses
 from . import exact as _exact
 from .api import register
+
+if TYPE_CHECKING:
+    from ..loss.base import PrivacyLoss
 
 # Coarse scan of orders (α); a golden-section search refines between neighbours of the
 # best one.
@@ -75,7 +78,7 @@ _NEGLIGIBLE = 1e-10
 _CGF_REL = 1e-9
 
 
-def pad_cgf(pl, k):
+def pad_cgf(pl: PrivacyLoss, k: float | np.ndarray) -> np.ndarray:
     """K (scalar or array) of the loss ``pl`` raised by the quadrature margin; NaN → inf.
     Closed forms (``pl.cgf_exact``) are returned as they are."""
     k = np.asarray(k, dtype=float)
@@ -215,12 +218,13 @@ def _group_of(counts, direction: str, cache: Dict) -> Group:
     return out
 
 
-def rdp_of(schedule, direction: str, order: float) -> float:
+def rdp_of(schedule: Schedule, direction: str, order: float) -> float:
     """Total RDP of the schedule at ``order`` in ``direction``: Σ T_i K_i(α−1)/(α−1)."""
     return float(rdp_many(schedule, direction, [order])[0])
 
 
-def rdp_many(schedule, direction: str, orders) -> np.ndarray:
+def rdp_many(schedule: Schedule, direction: str, orders: Sequence[float] | np.ndarray,
+             ) -> np.ndarray:
     """Total RDP at every order of ``orders`` (one vectorised CGF call per mechanism)."""
     counts = schedule.counts()
     orders = np.asarray(orders, dtype=float)
@@ -618,7 +622,7 @@ class RdpEngine:
     orders : optional fixed list of orders α > 1 (no continuous search).
     """
 
-    def __init__(self, orders=None):
+    def __init__(self, orders: Optional[Sequence[float]] = None) -> None:
         self._orders = None if orders is None else _check_orders(orders)
         self._counts: Dict = {}
         self._members: Dict = {}
@@ -626,12 +630,13 @@ class RdpEngine:
         self._reps: Optional[Tuple[tuple, tuple]] = None
 
     @classmethod
-    def from_schedule(cls, schedule, orders=None) -> "RdpEngine":
+    def from_schedule(cls, schedule: Schedule, orders: Optional[Sequence[float]] = None,
+                      ) -> "RdpEngine":
         """An engine holding the steps of ``schedule``."""
         return cls(orders).compose(schedule)
 
     # -- history ---------------------------------------------------------------------------
-    def compose(self, mechanism, count: int = 1) -> "RdpEngine":
+    def compose(self, mechanism: MechanismLike, count: int = 1) -> "RdpEngine":
         """Add ``count`` steps of ``mechanism`` (or ``count`` repetitions of a Schedule).
         Steps that sample no one (:func:`accountant.mechanisms.is_identity`) spend nothing
         and are not recorded."""
@@ -650,7 +655,7 @@ class RdpEngine:
         return tuple(self._counts.items())
 
     # -- values ----------------------------------------------------------------------------
-    def rdp(self, direction: str, orders) -> np.ndarray:
+    def rdp(self, direction: str, orders: Sequence[float] | np.ndarray) -> np.ndarray:
         """The composed RDP upper bound Σ T·K̄(α − 1)/(α − 1) at every order of ``orders``
         in ``direction`` (docs/math.md §3.1)."""
         counts = self.counts
@@ -660,7 +665,8 @@ class RdpEngine:
         group = _group_of(counts, direction, self._members)
         return _cgf_total(group, orders - 1.0, _NEGLIGIBLE / len(counts)) / (orders - 1.0)
 
-    def epsilon(self, delta: float, *, upper_schedule=None, lower_schedule=None) -> Result:
+    def epsilon(self, delta: float, *, upper_schedule: Optional[Schedule] = None,
+                lower_schedule: Optional[Schedule] = None) -> Result:
         """Certified ε(δ) of the history (docs/math.md §3.2, §3.3, §3.4).
 
         Parameters
@@ -672,7 +678,8 @@ class RdpEngine:
         """
         return self._query("epsilon", float(delta), upper_schedule, lower_schedule)
 
-    def delta(self, epsilon: float, *, upper_schedule=None, lower_schedule=None) -> Result:
+    def delta(self, epsilon: float, *, upper_schedule: Optional[Schedule] = None,
+              lower_schedule: Optional[Schedule] = None) -> Result:
         """Certified δ(ε) of the history, ε ≥ 0 (as :meth:`epsilon`)."""
         return self._query("delta", float(epsilon), upper_schedule, lower_schedule)
 
@@ -791,7 +798,8 @@ def _basic_may_help(schedule, dirs, eps_total: float, delta: float) -> bool:
     return False
 
 
-def certify(quantity: str, at: float, value: float, info: dict, up_sched, lo_sched) -> Result:
+def certify(quantity: str, at: float, value: float, info: dict, up_sched: Schedule,
+            lo_sched: Schedule) -> Result:
     """The certified RDP Result from the conversion's optimum ``value`` (ε, or log δ).
 
     Adds the other certified upper bounds (pure DP for Laplace steps, basic composition)
@@ -853,7 +861,7 @@ def _check_orders(orders) -> np.ndarray:
     return np.array(out)
 
 
-def check_options(orders=None, **options):
+def check_options(orders: Optional[Sequence[float]] = None, **options) -> Optional[np.ndarray]:
     """orders validated (None: the continuous search); ValueError naming a bad option."""
     if options:
         raise ValueError(f"unknown option(s) for method 'rdp': {', '.join(sorted(options))}")
@@ -861,7 +869,8 @@ def check_options(orders=None, **options):
 
 
 @register("rdp", options=check_options)
-def compute(schedule, *, delta=None, epsilon=None, orders=None, **options) -> Result:
+def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optional[float] = None,
+            orders: Optional[Sequence[float]] = None, **options) -> Result:
     """RDP ε(δ) or δ(ε) of a schedule: :class:`RdpEngine` run once over its steps.
 
     Parameters

@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -423,7 +424,9 @@ def _gap(x, y, scale_free=False):
     return out
 
 
-def spa_terms(eps, t, K, K1, K2, P, errK=0.0, rel=0.0, K3=0.0, K4=0.0, K5=0.0):
+def spa_terms(eps: float, t: float, K: float, K1: float, K2: float, P: float, errK: float = 0.0,
+              rel: float = 0.0, K3: float = 0.0, K4: float = 0.0, K5: float = 0.0,
+              ) -> Tuple[float, float, float]:
     """(δ_CLT, error bound, δ_MSD) at ε using the tilt t and the composed K, K′, K″, ΣT·P_t.
 
     The error bound includes the propagated input errors: an absolute error errK in K moves
@@ -495,7 +498,7 @@ def _newton_cross(g, slope, s, tol, s_max=30.0, floor=None):
     return a, b
 
 
-def saddle_point(curve, eps):
+def saddle_point(curve: _Curve, eps: float) -> float:
     """t₀ > 0 with K′(t₀) − 1/t₀ − 1/(1+t₀) = ε (Newton in log t on the increasing
     ε(t), whose derivative is t·F″(t) in s = log t)."""
     def g(s):
@@ -939,7 +942,7 @@ def _consistent(d, lower, upper, ok, untrusted):
     return 0.0, False
 
 
-def check_options(work_budget=None, **options) -> float:
+def check_options(work_budget: Optional[float] = None, **options) -> float:
     """The work budget (default _WORK_BUDGET); ValueError naming a bad option."""
     if options:
         raise ValueError(f"unknown option(s) for method 'saddlepoint': {', '.join(sorted(options))}")
@@ -951,7 +954,8 @@ def check_options(work_budget=None, **options) -> float:
 
 
 @register("saddlepoint", options=check_options)
-def compute(schedule, *, delta=None, epsilon=None, work_budget=None, **options) -> Result:
+def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optional[float] = None,
+            work_budget: Optional[float] = None, **options) -> Result:
     """ε(δ) or δ(ε) by the saddle-point method with its rigorous error bound.
 
     Parameters

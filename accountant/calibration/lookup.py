@@ -159,7 +159,8 @@ def _from_table(t, eps, delta, q, T):
 # ----------------------------------------------------------------------------------------
 # Public functions
 # ----------------------------------------------------------------------------------------
-def lookup_noise(epsilon, delta, sample_rate, steps, *, method="pld", fallback=True):
+def lookup_noise(epsilon: float, delta: float, sample_rate: float, steps: int, *,
+                 method: str = "pld", fallback: bool = True) -> NoiseLookup:
     """A certified-sufficient noise multiplier in microseconds, with a proven excess bound.
 
     Parameters

@@ -51,6 +51,7 @@ import os
 import pickle
 import sys
 import time
+from typing import Callable, Collection, List, Optional
 
 import numpy as np
 
@@ -413,7 +414,7 @@ def _monotone(up, lo):
     return up, lo
 
 
-def pack(rows, path, meta, exact=None):
+def pack(rows: List[dict], path: str, meta: dict, exact: Optional[dict] = None) -> dict:
     """Quantise and save the lattice rows (a list of build_row outputs).
 
     Layout: row a (sample rate q[a]) holds cells row_start[a] … row_start[a+1]−1, cell c
@@ -497,7 +498,9 @@ def default_path():
     return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "noise_table.npz")
 
 
-def build(work, path=None, quick=False, rows=None, log=print):
+def build(work: str, path: Optional[str] = None, quick: bool = False,
+          rows: Optional[Collection[int]] = None, log: Callable[..., object] = print,
+          ) -> Optional[dict]:
     """Compute missing rows into ``work`` (one pickle per sample rate), then pack."""
     path = path or default_path()
     os.makedirs(work, exist_ok=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from array import array
 from functools import lru_cache
+from typing import Optional, Tuple
 
 __all__ = ["exact_entry", "table_axes"]
 
@@ -91,7 +92,8 @@ def table_axes() -> dict:
             "steps": tuple(t.all_steps), "rtol": t.exact_rtol}
 
 
-def exact_entry(epsilon, delta, sample_rate, steps, rtol=None):
+def exact_entry(epsilon: float, delta: float, sample_rate: float, steps: int,
+                rtol: Optional[float] = None) -> Optional[Tuple[float, float]]:
     """(σ, certified ε) when the query is exactly one of the calibrated grid points kept in
     the table (and their rtol is ≤ ``rtol``), else None. These are
     :func:`accountant.calibrate`'s own answers, precomputed."""

@@ -838,10 +838,13 @@ def _reports_warnings(fn):
 
 
 @_reports_warnings
-def calibrate(target_epsilon, delta, sample_rate=1.0, steps=1, method="pld", *,
-              examples_per_user=None, sampling=None, schedule=None, rtol=1e-3,
-              sigma_range=(SIGMA_MIN, SIGMA_MAX), guess=None, lookup=False,
-              max_seconds=None, _warm=None, **options) -> Calibration:
+def calibrate(target_epsilon: float, delta: float, sample_rate: float = 1.0, steps: int = 1,
+              method: str = "pld", *, examples_per_user: Optional[int] = None,
+              sampling: Optional[str] = None, schedule: Optional[Schedule] = None,
+              rtol: float = 1e-3, sigma_range: Tuple[float, float] = (SIGMA_MIN, SIGMA_MAX),
+              guess: Optional[float] = None, lookup: bool = False,
+              max_seconds: Optional[float] = None, _warm: Optional[Tuple[float, float]] = None,
+              **options) -> Calibration:
     """Smallest noise multiplier σ whose certified ε(δ) is ≤ ``target_epsilon``.
 
     Parameters
@@ -925,9 +928,11 @@ def calibrate(target_epsilon, delta, sample_rate=1.0, steps=1, method="pld", *,
 
 
 @_reports_warnings
-def calibrate_steps(noise_multiplier, target_epsilon, delta, sample_rate=1.0,
-                    method="pld", *, examples_per_user=None, sampling=None, rtol=1e-3,
-                    max_steps=MAX_STEPS, max_seconds=None, **options) -> Calibration:
+def calibrate_steps(noise_multiplier: float, target_epsilon: float, delta: float,
+                    sample_rate: float = 1.0, method: str = "pld", *,
+                    examples_per_user: Optional[int] = None, sampling: Optional[str] = None,
+                    rtol: float = 1e-3, max_steps: int = MAX_STEPS,
+                    max_seconds: Optional[float] = None, **options) -> Calibration:
     """Largest number of steps T whose certified ε(δ) at σ = ``noise_multiplier`` is ≤ the
     target. Optimality: T + 1 and T·(1 + rtol) are certified (PLD lower bound) to spend more.
     A target reachable beyond ``max_steps`` raises ValueError."""
@@ -949,9 +954,11 @@ def calibrate_steps(noise_multiplier, target_epsilon, delta, sample_rate=1.0,
 
 
 @_reports_warnings
-def calibrate_sample_rate(noise_multiplier, target_epsilon, delta, steps, method="pld", *,
-                          examples_per_user=None, sampling=None, rtol=1e-3,
-                          max_seconds=None, **options) -> Calibration:
+def calibrate_sample_rate(noise_multiplier: float, target_epsilon: float, delta: float,
+                          steps: int, method: str = "pld", *,
+                          examples_per_user: Optional[int] = None, sampling: Optional[str] = None,
+                          rtol: float = 1e-3, max_seconds: Optional[float] = None,
+                          **options) -> Calibration:
     """Largest sample rate q ≤ 1 whose certified ε(δ) at σ and ``steps`` is ≤ the target
     (q = 1 when even full batches fit). Optimality as for :func:`calibrate`."""
     t0 = time.perf_counter()

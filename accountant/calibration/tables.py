@@ -41,7 +41,7 @@ import threading
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import List
+from typing import List, Optional, Sequence
 
 from ..core import _validate as v
 from ..core._files import new_temp as _new_temp, write_atomically
@@ -282,9 +282,12 @@ def _chunks(cells, workers):
 # ----------------------------------------------------------------------------------------
 # The table
 # ----------------------------------------------------------------------------------------
-def noise_table(epsilons, deltas, sample_rates, epochs=None, steps=None, *, method="pld",
-                examples_per_user=None, sampling=None, rtol=1e-3, workers=None,
-                dask_scheduler=None, progress=False, max_seconds=None) -> List[dict]:
+def noise_table(epsilons: Sequence[float], deltas: Sequence[float], sample_rates: Sequence[float],
+                epochs: Optional[Sequence[float]] = None, steps: Optional[Sequence[int]] = None, *,
+                method: str = "pld", examples_per_user: Optional[int] = None,
+                sampling: Optional[str] = None, rtol: float = 1e-3, workers: Optional[int] = None,
+                dask_scheduler: object = None, progress: bool | str | None = False,
+                max_seconds: Optional[float] = None) -> List[dict]:
     """Calibrate every cell of the grid.
 
     Parameters
@@ -491,7 +494,7 @@ def _run_dask(client, own_client, chunks, args, collect, bar):
 # ----------------------------------------------------------------------------------------
 # Output
 # ----------------------------------------------------------------------------------------
-def check_output(path, extensions=TABLE_FORMATS, name="output") -> str:
+def check_output(path: str, extensions: Sequence[str] = TABLE_FORMATS, name: str = "output") -> str:
     """Check, before any long work, that ``path`` can be written; returns its extension.
 
     The extension must be one of ``extensions`` (case-insensitive), the directory must exist
@@ -582,7 +585,7 @@ def _render(rows, fmt):
     return "\n".join(lines) + "\n"
 
 
-def write_table(rows, path) -> str:
+def write_table(rows: Sequence[dict], path: str) -> str:
     """Write rows to ``path`` as CSV, JSON or Markdown (by extension), atomically; returns
     the format ("csv", "json" or "md").
 
@@ -606,8 +609,9 @@ LOOKUP_GRID = {
 }
 
 
-def build_lookup(path, grid=None, workers=None, progress=True, rtol=1e-3,
-                 max_seconds=20.0):
+def build_lookup(path: str, grid: Optional[dict] = None, workers: Optional[int] = None,
+                 progress: bool | str | None = True, rtol: float = 1e-3,
+                 max_seconds: Optional[float] = 20.0) -> str:
     """Calibrate the grid :data:`LOOKUP_GRID` (PLD, Poisson add/remove) and save it as a
     compressed .npz with the axes, σ (NaN where out of range) and the certified ε per cell
     (format 1). :mod:`accountant.calibration.lookup_build` keeps these entries in the shipped lattice

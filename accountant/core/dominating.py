@@ -10,11 +10,11 @@ when a schedule holds many distinct mechanisms. Public as
 from __future__ import annotations
 
 import math
-from typing import Dict
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
 
-from .mechanisms import ELS, ULS, Gaussian, MixtureOfGaussians, SubsampledGaussian
+from .mechanisms import ELS, ULS, Gaussian, Mechanism, MixtureOfGaussians, SubsampledGaussian
 
 __all__ = ["dominating_schedule", "central_schedule"]
 
@@ -135,8 +135,9 @@ def _round_counts(counts, lr, dominate, prepared=None, build=True, central=False
     return tuple(out.items())
 
 
-def dominating_schedule(counts, max_mechanisms: int, min_ratio: float = 1e-3,
-                        dominate: bool = True):
+def dominating_schedule(counts: Sequence[Tuple[Mechanism, int]], max_mechanisms: int,
+                        min_ratio: float = 1e-3, dominate: bool = True,
+                        ) -> Tuple[Sequence[Tuple[Mechanism, int]], float]:
     """Merge nearby mechanisms so that at most ``max_mechanisms`` distinct ones remain.
 
     Parameters
@@ -173,7 +174,8 @@ def dominating_schedule(counts, max_mechanisms: int, min_ratio: float = 1e-3,
     return _merge(counts, max_mechanisms, min_ratio, dominate, False)
 
 
-def central_schedule(counts, max_mechanisms: int, min_ratio: float = 1e-3):
+def central_schedule(counts: Sequence[Tuple[Mechanism, int]], max_mechanisms: int,
+                     min_ratio: float = 1e-3) -> Tuple[Sequence[Tuple[Mechanism, int]], float]:
     """The cells of ``dominating_schedule(counts, max_mechanisms, min_ratio)`` with each
     representative at its members' step-weighted geometric mean σ and q: the midpoint rule
     over a cell, so its CGF differs from the members' by the square of the cell's width —

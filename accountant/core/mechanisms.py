@@ -246,7 +246,7 @@ SAMPLINGS = ("poisson", "fixed", "els", "uls")
 
 def from_parameters(noise_multiplier: float, sample_rate: float = 1.0, *,
                     sampling: str | None = None, examples_per_user: int | None = None,
-                    mechanism: str = "gaussian", neighboring: str | None = None):
+                    mechanism: str = "gaussian", neighboring: str | None = None) -> Mechanism:
     """The mechanism of one training step from the parameters a trainer states — the one
     factory the trainer accountant, calibration and the CLI share.
 
@@ -356,7 +356,11 @@ class Schedule:
         return tuple(totals.items())
 
 
-def as_schedule(mechanism, steps=1) -> Schedule:
+#: A mechanism or a schedule of them: what the accountants accept.
+MechanismLike = Union[Mechanism, Schedule]
+
+
+def as_schedule(mechanism: MechanismLike, steps: int = 1) -> Schedule:
     """Turn ``mechanism`` (or a Schedule) repeated ``steps`` times into a Schedule."""
     steps = v.count("steps", steps)
     if isinstance(mechanism, Schedule):
@@ -372,7 +376,7 @@ def as_schedule(mechanism, steps=1) -> Schedule:
     return Schedule(((mechanism, steps),))
 
 
-def is_identity(mechanism) -> bool:
+def is_identity(mechanism: Mechanism) -> bool:
     """True when a step of ``mechanism`` has the same output law on neighbouring datasets
     (ε = 0, δ = 0): a sample rate of 0, or a mixture whose every weighted shift is 0."""
     if isinstance(mechanism, (SubsampledGaussian, SubsampledLaplace, ELS, ULS)):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import Callable, Optional
 
 from ._optimize import find_root
 
@@ -104,7 +105,8 @@ def _root_side(f, lo, hi, side):
     raise RuntimeError("internal error: no certified root found")
 
 
-def epsilon_from_bound(log_bound, delta: float, side: str, top: float, guess=None) -> float:
+def epsilon_from_bound(log_bound: Callable[[float, str], float], delta: float, side: str,
+                       top: float, guess: Optional[float] = None) -> float:
     """ε(δ) from a bound on log δ(·): the smallest certified ε (side "upper") or the
     largest ε certified to lie below the true one (side "lower"). ``top`` is a point where
     the bound on δ is 0 (inf when there is none); ``guess`` (e.g. the other side's root)

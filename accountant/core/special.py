@@ -12,7 +12,7 @@ NEG_INF = -np.inf
 
 
 @njit(cache=True)
-def log_sf_normal(z):
+def log_sf_normal(z: float) -> float:
     """log P[N(0,1) > z], accurate to a few ulp relative for every z.
 
     erfc is accurate in relative terms until it underflows (z ≈ 37); past z = 25 the
@@ -29,7 +29,7 @@ def log_sf_normal(z):
 
 
 @njit(cache=True)
-def log_mills_tail(z):
+def log_mills_tail(z: float) -> float:
     """log(√(2π)·e^{z²/2}·Φ̄(z)) for z > 25 from the asymptotic series of Mills' ratio
     (12 terms: relative error below 1e-20 there); computed directly, not as z²/2 +
     log Φ̄(z), whose cancellation keeps only the absolute rounding of z²/2."""
@@ -43,13 +43,13 @@ def log_mills_tail(z):
 
 
 @njit(cache=True)
-def log_cdf_normal(z):
+def log_cdf_normal(z: float) -> float:
     """log P[N(0,1) <= z]."""
     return log_sf_normal(-z)
 
 
 @njit(cache=True)
-def logaddexp(a, b):
+def logaddexp(a: float, b: float) -> float:
     if a == NEG_INF:
         return b
     if b == NEG_INF:
@@ -63,7 +63,7 @@ def logaddexp(a, b):
 
 
 @njit(cache=True)
-def log1mexp(x):
+def log1mexp(x: float) -> float:
     """log(1 − e^x) for x ≤ 0 (−inf at x = 0), without cancellation."""
     if x >= 0.0:
         return NEG_INF
@@ -73,7 +73,7 @@ def log1mexp(x):
 
 
 @njit(cache=True)
-def logsubexp(a, b):
+def logsubexp(a: float, b: float) -> float:
     """log(e^a − e^b) for a ≥ b; −inf when b ≥ a."""
     if b >= a:
         return NEG_INF

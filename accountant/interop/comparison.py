@@ -46,7 +46,8 @@ from typing import Callable, Dict, List, Sequence, Tuple
 
 from ..accountants import api
 from ..core._json import kind_of
-from ..core.mechanisms import ELS, ULS, Gaussian, Laplace, Schedule, SubsampledGaussian, as_schedule
+from ..core.mechanisms import (ELS, ULS, Gaussian, Laplace, MechanismLike, Schedule,
+                               SubsampledGaussian, as_schedule)
 
 __all__ = ["compare", "curves", "plot", "plot_formats", "peer_status", "run_peer",
            "clear_caches", "reference_row", "Curve", "PEERS", "PEER_KINDS", "Unsupported",
@@ -266,7 +267,8 @@ PEERS: Dict[str, Callable] = {
 }
 
 
-def run_peer(name: str, mechanism, delta: float, steps: int = 1, **settings):
+def run_peer(name: str, mechanism: MechanismLike, delta: float, steps: int = 1,
+             **settings) -> Tuple[float, float, float]:
     """(lower, estimate, upper) of ε from peer ``name``.
 
     Raises :class:`Absent` when the peer is not installed and :class:`Unsupported` when it
@@ -281,7 +283,7 @@ def run_peer(name: str, mechanism, delta: float, steps: int = 1, **settings):
 # ========================================================================================
 # Ours
 # ========================================================================================
-def clear_caches():
+def clear_caches() -> None:
     """Empty every cache of ours (module-level ``_…CACHE`` dicts and ``lru_cache``s) so a
     timed call includes the one-step work; compiled numba code stays loaded."""
     for name, mod in list(sys.modules.items()):
@@ -299,7 +301,7 @@ def clear_caches():
                 val.clear()
 
 
-def default_methods(mechanism) -> Tuple[str, ...]:
+def default_methods(mechanism: MechanismLike) -> Tuple[str, ...]:
     """Our built methods that apply: group baselines only for ELS."""
     ms = api.built_methods()
     is_els = isinstance(mechanism, ELS) or (
@@ -361,7 +363,8 @@ def _our_kind(method, result):
     return kind_of(False), ("rigorous interval vacuous" if result.vacuous else None)
 
 
-def compare(mechanism, delta: float, steps: int = 1, methods: Sequence[str] | None = None,
+def compare(mechanism: MechanismLike, delta: float, steps: int = 1,
+            methods: Sequence[str] | None = None,
             peers: bool | Sequence[str] = True, repeat: int = 2) -> List[dict]:
     """ε(δ) of ``mechanism`` over ``steps`` from every method of ours and every installed peer.
 
@@ -482,7 +485,9 @@ class Curve(tuple):
     upper = property(lambda self: self[3])
 
 
-def curves(mechanism, delta: float, steps: int, methods=None, peers=True, points: int = 8):
+def curves(mechanism: MechanismLike, delta: float, steps: int,
+           methods: Sequence[str] | None = None, peers: bool | Sequence[str] = True,
+           points: int = 8) -> Dict[str, Curve]:
     """ε(δ) at :func:`step_grid` step counts: {name: :class:`Curve` (steps_list, eps, lower,
     upper) with per-point ``kind``}; ``lower``/``upper`` hold None where the entry has no
     such side.
@@ -516,7 +521,7 @@ def plot_formats() -> Tuple[str, ...]:
     return tuple(sorted("." + e for e in FigureCanvasBase.get_supported_filetypes()))
 
 
-def plot(curve_data: dict, path: str, title: str = "", delta: float | None = None):
+def plot(curve_data: dict, path: str, title: str = "", delta: float | None = None) -> str:
     """Draw ε vs steps for every entry of :func:`curves` into ``path`` (PNG or any format
     matplotlib writes, by extension; written atomically).
 

@@ -211,7 +211,7 @@ def _split(segs):
     return private, non_private
 
 
-def from_dp_event(event, neighboring: str = "add_remove") -> Schedule:
+def from_dp_event(event: object, neighboring: str = "add_remove") -> Schedule:
     """The Schedule of a dp_accounting event (see the module docstring for the mapping).
 
     Parameters
@@ -251,7 +251,7 @@ class DpEventAccountant:
     one-step composes with distinct σ cost one query, not a thousand.
     """
 
-    def __init__(self, method: str = "pld", neighboring: str = "add_remove", **options):
+    def __init__(self, method: str = "pld", neighboring: str = "add_remove", **options) -> None:
         if neighboring not in NEIGHBORING:
             raise ValueError(f"neighboring must be one of {NEIGHBORING}, got {neighboring!r}")
         self.neighboring = neighboring
@@ -260,14 +260,14 @@ class DpEventAccountant:
         self._events: list = []
         self._non_private = None     # the class name of the first non-private step composed
 
-    def supports(self, event) -> bool:
+    def supports(self, event: object) -> bool:
         try:
             _segments(_dp_event(), event, self.neighboring)
         except ValueError:
             return False
         return True
 
-    def compose(self, event, count: int = 1) -> "DpEventAccountant":
+    def compose(self, event: object, count: int = 1) -> "DpEventAccountant":
         """Add ``count`` repetitions of ``event`` (ValueError and no change if unsupported)."""
         if isinstance(count, bool) or int(count) != count or count < 0:
             raise ValueError(f"count must be an integer >= 0, got {count!r}")
@@ -280,7 +280,7 @@ class DpEventAccountant:
         return self
 
     @property
-    def ledger(self):
+    def ledger(self) -> object:
         """The composed event, as dp_accounting's accountants report it."""
         ev = _dp_event()
         return ev.ComposedDpEvent([ev.SelfComposedDpEvent(e, c) if c != 1 else e
@@ -302,13 +302,13 @@ class DpEventAccountant:
     def get_delta(self, target_epsilon: float) -> float:
         return float(self.get_delta_result(target_epsilon))
 
-    def get_epsilon_result(self, target_delta: float):
+    def get_epsilon_result(self, target_delta: float) -> Result:
         """ε at δ as a Result (ε = ∞, certified, once a non-private step was composed)."""
         if self._non_private is not None:
             return self._not_private("epsilon", v.delta("target_delta", target_delta))
         return self._acc.get_epsilon(target_delta)
 
-    def get_delta_result(self, target_epsilon: float):
+    def get_delta_result(self, target_epsilon: float) -> Result:
         """δ at ε as a Result (δ = 1, certified, once a non-private step was composed)."""
         if self._non_private is not None:
             return self._not_private("delta", v.epsilon("target_epsilon", target_epsilon))

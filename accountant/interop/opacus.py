@@ -24,13 +24,16 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Callable, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Optional, Sequence, Tuple
 
 from ..core._files import TORCH_MAX_BYTES, read_user_file
 from ..session.opacus_state import (CHECKPOINT_KEY, OPACUS_MECHANISMS, OUR_MECHANISMS,
                                      History, check_history, parse_opacus_state,
                                      read_torch_state)
 from ..session.trainer import PrivacyAccountant
+
+if TYPE_CHECKING:
+    from ..core.bounds import Result
 
 # (the state readers live in the session layer, accountant.session.opacus_state, and are
 # re-exported here for the adapter's users)
@@ -58,13 +61,13 @@ class OpacusAccountant:
 
     _mechanism_name = "dpacc"
 
-    def __init__(self, method: str = "pld", **options):
+    def __init__(self, method: str = "pld", **options) -> None:
         self._inner = PrivacyAccountant(method, **options)
         self.history: History = []
         self._synced: History = []
 
     # -- IAccountant -----------------------------------------------------------------------
-    def step(self, *, noise_multiplier: float, sample_rate: float):
+    def step(self, *, noise_multiplier: float, sample_rate: float) -> None:
         """One optimizer step (Opacus merges equal consecutive steps the same way)."""
         self._sync()
         self._inner.step(noise_multiplier, sample_rate)
@@ -79,7 +82,7 @@ class OpacusAccountant:
         """ε spent so far (the certified upper bound, a float as Opacus expects)."""
         return float(self.get_epsilon_result(delta, *args, **kwargs))
 
-    def get_epsilon_result(self, delta: float, *args, **kwargs):
+    def get_epsilon_result(self, delta: float, *args, **kwargs) -> Result:
         """Like :meth:`get_epsilon` but the full Result (bracket, method, details)."""
         bad = [k for k in kwargs if k not in _IGNORED]
         if args or bad:
@@ -88,7 +91,8 @@ class OpacusAccountant:
         return self._inner.get_epsilon(delta)
 
     def get_privacy_spent(self, *, delta: float,
-                          alphas=None) -> Tuple[float, Optional[float]]:
+                          alphas: Optional[Sequence[float]] = None,
+                          ) -> Tuple[float, Optional[float]]:
         """``(ε, order)`` in the shape of Opacus's ``RDPAccountant.get_privacy_spent``.
 
         ε is the certified upper bound (as :meth:`get_epsilon`). ``order`` is the RDP order α
@@ -120,14 +124,14 @@ class OpacusAccountant:
                       sample_rate=sample_rate * optim.accumulated_iterations)
         return hook_fn
 
-    def state_dict(self, destination=None):
+    def state_dict(self, destination: Optional[dict] = None) -> dict:
         if destination is None:
             destination = OrderedDict()
         destination["history"] = list(self.history)
         destination["mechanism"] = self.__class__.mechanism()
         return destination
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Mapping) -> None:
         """Load the history of a ``state_dict()`` — ours, or one of Opacus's accountants.
 
         Accepted mechanisms: this family's names (``dpacc``, ``dpacc_pld``, ``dpacc_rdp``) and
@@ -140,7 +144,7 @@ class OpacusAccountant:
         self._load_history(hist)
 
     @classmethod
-    def from_opacus(cls, source, **options) -> "OpacusAccountant":
+    def from_opacus(cls, source: object, **options) -> "OpacusAccountant":
         """A new accountant carrying over the history of ``source``.
 
         ``source`` is an Opacus accountant (``RDPAccountant``, ``PRVAccountant``,
@@ -205,7 +209,7 @@ class PLDOpacusAccountant(OpacusAccountant):
 
     _mechanism_name = "dpacc_pld"
 
-    def __init__(self, **options):
+    def __init__(self, **options) -> None:
         super().__init__("pld", **options)
 
 
@@ -214,7 +218,7 @@ class RDPOpacusAccountant(OpacusAccountant):
 
     _mechanism_name = "dpacc_rdp"
 
-    def __init__(self, **options):
+    def __init__(self, **options) -> None:
         super().__init__("rdp", **options)
 
 

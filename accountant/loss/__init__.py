@@ -17,7 +17,8 @@ from typing import Callable, Dict, Tuple
 
 import numpy as np
 
-from ..core.mechanisms import ELS, ULS, Gaussian, Laplace, MixtureOfGaussians, SubsampledGaussian
+from ..core.mechanisms import (ELS, ULS, Gaussian, Laplace, Mechanism, MixtureOfGaussians, Schedule,
+                               SubsampledGaussian)
 from .base import PrivacyLoss
 from .laplace import LaplaceLoss
 from .mixture import GaussianMixtureLoss, binomial_log_pmf
@@ -53,7 +54,7 @@ def _factory_for(mechanism) -> LossFactory | None:
 
 
 @lru_cache(maxsize=4096)
-def privacy_losses(mechanism) -> Tuple[PrivacyLoss, ...]:
+def privacy_losses(mechanism: Mechanism) -> Tuple[PrivacyLoss, ...]:
     """The privacy-loss objects of one step of ``mechanism``, one per direction."""
     factory = _factory_for(mechanism)
     if factory is None:
@@ -143,7 +144,7 @@ def _els(mechanism: ELS) -> Tuple[PrivacyLoss, ...]:
                          log_weights=True)
 
 
-def directions_of(schedule) -> Tuple[str, ...]:
+def directions_of(schedule: Schedule) -> Tuple[str, ...]:
     """The directions a schedule must be composed in (union over its mechanisms)."""
     dirs = []
     for m, _ in schedule.counts():
@@ -153,7 +154,7 @@ def directions_of(schedule) -> Tuple[str, ...]:
     return tuple(dirs)
 
 
-def loss_for(mechanism, direction: str) -> PrivacyLoss:
+def loss_for(mechanism: Mechanism, direction: str) -> PrivacyLoss:
     """The privacy loss of ``mechanism`` in ``direction``; symmetric pairs serve both."""
     losses = privacy_losses(mechanism)
     for pl in losses:

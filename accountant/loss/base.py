@@ -30,10 +30,14 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
 from ..core.rounding import epsilon_from_bound, guard_log_delta
+
+if TYPE_CHECKING:
+    from .results import StepMoments, Tilted
 
 
 class PrivacyLoss:
@@ -44,25 +48,25 @@ class PrivacyLoss:
     hi_loss: float = np.inf
 
     # -- interface -----------------------------------------------------------------------
-    def loss(self, x):
+    def loss(self, x: float | np.ndarray) -> float | np.ndarray:
         raise NotImplementedError
 
-    def inverse_loss(self, eps):
+    def inverse_loss(self, eps: float | np.ndarray) -> float | np.ndarray:
         raise NotImplementedError
 
-    def log_hockey_stick(self, eps):
+    def log_hockey_stick(self, eps: float | np.ndarray) -> float | np.ndarray:
         raise NotImplementedError
 
-    def log_sf(self, eps, under: str = "Q"):
+    def log_sf(self, eps: float | np.ndarray, under: str = "Q") -> float | np.ndarray:
         raise NotImplementedError
 
-    def cgf(self, t):
+    def cgf(self, t: float | np.ndarray) -> float | np.ndarray:
         raise NotImplementedError
 
     #: ``cgf`` is a closed form: its value carries only rounding (docs/math.md §3.1).
     cgf_exact: bool = False
 
-    def cgf_upper(self, t: float):
+    def cgf_upper(self, t: float) -> Optional[float]:
         """A cheap proven upper bound on K_Y(t) for t > 0, or None when there is none."""
         return None
 
@@ -77,12 +81,12 @@ class PrivacyLoss:
         search may evaluate those orders freely (docs/math.md §3.1, §3.3)."""
         return bool(self.cgf_exact)
 
-    def moments(self, under: str):
+    def moments(self, under: str) -> StepMoments:
         """:class:`~accountant.loss.results.StepMoments` of L under "P" or "Q"
         (Edgeworth accountant, docs/math.md §5)."""
         raise NotImplementedError
 
-    def tilted(self, t: float, centre=None):
+    def tilted(self, t: float, centre: Optional[float] = None) -> Tilted:
         """:class:`~accountant.loss.results.Tilted`: K, K′, K″, P_t … of L under Q
         tilted by e^{tL}, t > 0 (saddle-point accountant, docs/math.md §6)."""
         raise NotImplementedError
@@ -97,7 +101,8 @@ class PrivacyLoss:
         """A point above which the upper bound on the one-step δ is 0 (inf if none)."""
         return math.inf
 
-    def epsilon_bound(self, delta: float, side: str = "upper", guess=None) -> float:
+    def epsilon_bound(self, delta: float, side: str = "upper",
+                      guess: Optional[float] = None) -> float:
         """The one-step ε(δ) as a proven bound on ``side`` (0 if δ(0) ≤ δ), by inverting
         :meth:`log_delta_bound`; ``guess`` only saves evaluations."""
         return epsilon_from_bound(lambda e, sd: guard_log_delta(self.log_delta_bound(e, sd), sd),
@@ -106,7 +111,7 @@ class PrivacyLoss:
     #: Δ/σ of a pair of single Gaussians (the step is μ-GDP with this μ), else None.
     gaussian_shift = None
 
-    def sup_loss_upper(self):
+    def sup_loss_upper(self) -> Optional[Fraction]:
         """A rational upper bound on sup L (None when L is unbounded above): ``hi_loss``
         is a rounded logarithm, raised by 64 ulps (0 stays 0: a loss identically 0)."""
         h = float(self.hi_loss)
@@ -115,15 +120,15 @@ class PrivacyLoss:
         return Fraction(h) * (1 + Fraction(64, 2 ** 53)) if h > 0 else Fraction(0)
 
     # -- derived -------------------------------------------------------------------------
-    def hockey_stick(self, eps):
+    def hockey_stick(self, eps: float | np.ndarray) -> float | np.ndarray:
         """δ(ε) of one step (exact)."""
         return np.exp(self.log_hockey_stick(eps))
 
-    def cgf_p(self, t):
+    def cgf_p(self, t: float | np.ndarray) -> float | np.ndarray:
         """K_X(t) = log E_P[e^{tL}] = K_Y(t − 1)."""
         return self.cgf(np.asarray(t, dtype=float) - 1.0) if np.ndim(t) else self.cgf(float(t) - 1.0)
 
-    def rdp(self, order):
+    def rdp(self, order: float) -> float:
         """Rényi divergence D_α(Q‖P) = K_Y(α − 1)/(α − 1), α > 1."""
         order = float(order)
         return self.cgf(order - 1.0) / (order - 1.0)

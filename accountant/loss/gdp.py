@@ -6,6 +6,7 @@ inverse ε(δ) on either side. How the rounding is bounded: :mod:`accountant.acc
 from __future__ import annotations
 
 import math
+from typing import Tuple
 
 import numpy as np
 
@@ -96,7 +97,7 @@ def gdp_delta(mu: float, eps: float) -> float:
     return math.exp(gdp_log_delta(mu, eps))
 
 
-def gdp_delta_bracket(mu: float, eps: float, mu_rel: float = _MU_REL):
+def gdp_delta_bracket(mu: float, eps: float, mu_rel: float = _MU_REL) -> Tuple[float, float]:
     """(lower, upper): a proven bracket on δ(ε) of μ-GDP (μ known to a relative mu_rel)."""
     lo = exp_down(gdp_log_delta_bound(mu, eps, "lower", mu_rel))
     up = min(1.0, exp_up(gdp_log_delta_bound(mu, eps, "upper", mu_rel)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -21,7 +22,7 @@ _CALL_WORK = CALL_WORK
 class LaplaceLoss(PrivacyLoss):
     cgf_exact = True      # closed form (docs/math.md §2.2)
 
-    def __init__(self, scale: float, sensitivity: float = 1.0, direction: str = "remove"):
+    def __init__(self, scale: float, sensitivity: float = 1.0, direction: str = "remove") -> None:
         self.scale = float(scale)
         self.sensitivity = float(sensitivity)
         self.direction = direction
@@ -31,18 +32,18 @@ class LaplaceLoss(PrivacyLoss):
     def __repr__(self):
         return f"LaplaceLoss(scale={self.scale}, sensitivity={self.sensitivity})"
 
-    def loss(self, x):
+    def loss(self, x: float | np.ndarray) -> float | np.ndarray:
         x = np.asarray(x, dtype=float)
         out = (np.abs(x) - np.abs(x - self.sensitivity)) / self.scale
         return out if out.ndim else float(out)
 
-    def inverse_loss(self, eps):
+    def inverse_loss(self, eps: float | np.ndarray) -> float | np.ndarray:
         e = np.asarray(eps, dtype=float)
         out = np.where(e <= -self.eps0, -np.inf,
                        np.where(e >= self.eps0, np.inf, (e * self.scale + self.sensitivity) / 2))
         return out if out.ndim else float(out)
 
-    def log_hockey_stick(self, eps):
+    def log_hockey_stick(self, eps: float | np.ndarray) -> float | np.ndarray:
         """δ(ε) = 1 − e^{(ε − s/b)/2} on [−s/b, s/b), 1 − e^ε below, 0 from s/b on."""
         e = np.asarray(eps, dtype=float)
         with np.errstate(divide="ignore"):
@@ -51,7 +52,7 @@ class LaplaceLoss(PrivacyLoss):
         out = np.where(e >= self.eps0, -np.inf, np.where(e < -self.eps0, low, mid))
         return out if out.ndim else float(out)
 
-    def log_sf(self, eps, under: str = "Q"):
+    def log_sf(self, eps: float | np.ndarray, under: str = "Q") -> float | np.ndarray:
         """log P[L > ε]; the atoms at ±s/b carry ½e^{-s/b}-type masses."""
         if under not in ("P", "Q"):
             raise ValueError(f"under must be 'P' or 'Q', got {under!r}")
@@ -71,11 +72,11 @@ class LaplaceLoss(PrivacyLoss):
         """Moments of L under "P" or "Q": exact atoms plus Gauss–Legendre panels."""
         return _laplace_moments(self, under)
 
-    def tilted(self, t: float, centre=None) -> Tilted:
+    def tilted(self, t: float, centre: Optional[float] = None) -> Tilted:
         """The law of L under Q tilted by e^{tL} (``centre`` is not needed here)."""
         return _laplace_tilted(self, t)
 
-    def sup_loss_upper(self):
+    def sup_loss_upper(self) -> Fraction:
         """sup L = s/b exactly, as a rational."""
         return Fraction(self.sensitivity) / Fraction(self.scale)
 
@@ -100,7 +101,8 @@ class LaplaceLoss(PrivacyLoss):
         """δ(ε) = 0 for ε ≥ s/b: the rounded ε₀ pushed past the exact one."""
         return self.eps0 * (1.0 + 4 * _U) + 1e-300
 
-    def epsilon_bound(self, delta: float, side: str = "upper", guess=None) -> float:
+    def epsilon_bound(self, delta: float, side: str = "upper",
+                      guess: Optional[float] = None) -> float:
         """ε(δ) = max(0, ε₀ + 2·log(1 − δ)) in closed form. The root search on log δ cannot
         resolve δ near 1: its pad of κu on log δ is 64 times the whole of log δ at
         δ = 1 − 2⁻⁵³, where the bracket was [0, 37.7] around the true 29.31 (s/b = 102.8).
@@ -119,7 +121,7 @@ class LaplaceLoss(PrivacyLoss):
         f = float(e)
         return f if Fraction(f) <= e else math.nextafter(f, 0.0)
 
-    def eps0_bracket(self):
+    def eps0_bracket(self) -> Tuple[float, float]:
         """(down, up): the doubles next to the exact s/b on either side. ``eps0`` is the
         nearest one and may lie below s/b (b = 6.9e8: by 1e-25, and δ(eps0) = 4.5e-26)."""
         exact = Fraction(self.sensitivity) / Fraction(self.scale)
@@ -136,7 +138,7 @@ class LaplaceLoss(PrivacyLoss):
         return PldSupport(min(float(self.lo_loss), -e_up), max(float(self.hi_loss), e_up),
                           None, True, 2)
 
-    def pld_cells(self, i0: int, h: float, npts: int):
+    def pld_cells(self, i0: int, h: float, npts: int) -> Tuple[PldCells, PldCells]:
         """(upper, lower) :class:`PldCells` on ε_i = (i0 + i)·h. The rounded s/b may lie an
         ulp below the true one: the top atom then sat below its true place (δ there is not
         0 but ~ulp/2, which decides ε at δ = 1e-300). The upper cells are built for the ε₀
@@ -203,7 +205,7 @@ class LaplaceLoss(PrivacyLoss):
             b[k - 1] += m * math.exp(t) * math.expm1(h - t) / em1h
         return a, b, Fb, Qb, 0.0, 0.0, 0.0
 
-    def cgf(self, t):
+    def cgf(self, t: float | np.ndarray) -> float | np.ndarray:
         """K_Y(t) = log[ (1+t)/(1+2t)·e^{t s/b} + t/(1+2t)·e^{−(1+t) s/b} ] (Mironov 2017,
         Laplace RDP with α = 1 + t); the removable singularity at t = −½ is taken by its limit."""
         def one(t):

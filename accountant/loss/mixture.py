@@ -7,6 +7,7 @@ mixture of Gaussians and the user-level ELS/ULS schemes (docs/math.md §2).
 from __future__ import annotations
 
 import math
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from . import _moment_kernels as _ke
 from . import _mixture_kernels as _k
 from . import _mixture_exact, _mixture_pld
 from .base import PrivacyLoss
-from .results import (CALL_WORK, PldSupport, StepMoments, Tilted, from_central,
+from .results import (CALL_WORK, PldCells, PldSupport, StepMoments, Tilted, from_central,
                       higher_cumulants)
 
 _km = _k
@@ -50,8 +51,10 @@ def _clean(means, weights, log_weights=False):
 class GaussianMixtureLoss(PrivacyLoss):
     """L(x) = log Σ_j w_j N(x; c_j, σ²) − log Σ_i u_i N(x; a_i, σ²), increasing in x."""
 
-    def __init__(self, sigma, p_means, p_weights, q_means, q_weights, direction="remove",
-                 log_weights=False):
+    def __init__(self, sigma: float, p_means: Sequence[float] | np.ndarray,
+                 p_weights: Sequence[float] | np.ndarray, q_means: Sequence[float] | np.ndarray,
+                 q_weights: Sequence[float] | np.ndarray, direction: str = "remove",
+                 log_weights: bool = False) -> None:
         self.sigma = float(sigma)
         pm, plw = _clean(p_means, p_weights, log_weights)
         qm, qlw = _clean(q_means, q_weights, log_weights)
@@ -79,7 +82,7 @@ class GaussianMixtureLoss(PrivacyLoss):
         self.gaussian_shift = (float((qm[0] - pm[0]) / self.sigma) if self.cgf_exact
                                else None)
 
-    def cgf_upper(self, t: float):
+    def cgf_upper(self, t: float) -> Optional[float]:
         """The joint-convexity (coupling) bound log Σ_ij u_i w_j e^{t(1+t)(c_j−a_i)²/(2σ²)}
         ≥ K(t), t > 0 (docs/math.md §3.5)."""
         if not t > 0:
@@ -101,7 +104,7 @@ class GaussianMixtureLoss(PrivacyLoss):
         """Moments of L under "P" or "Q" by adaptive quadrature (docs/math.md §5)."""
         return _mixture_moments(self, under)
 
-    def tilted(self, t: float, centre=None) -> Tilted:
+    def tilted(self, t: float, centre: Optional[float] = None) -> Tilted:
         """The law of L under Q tilted by e^{tL} (docs/math.md §6); ``centre`` guesses K′(t)."""
         return _mixture_tilted(self, t, centre)
 
@@ -119,7 +122,7 @@ class GaussianMixtureLoss(PrivacyLoss):
         ``floor``)."""
         return _mixture_pld.support(self, log_tau_lo, log_tau_hi, floor)
 
-    def pld_cells(self, i0: int, h: float, npts: int):
+    def pld_cells(self, i0: int, h: float, npts: int) -> Tuple[PldCells, PldCells]:
         """(upper, lower) :class:`PldCells` on ε_i = (i0 + i)·h (one set serves both)."""
         c = _mixture_pld.cells(self, i0, h, npts)
         return c, c
@@ -129,19 +132,19 @@ class GaussianMixtureLoss(PrivacyLoss):
                 f"Q={list(zip(self.qm, np.exp(self.qlw)))}, direction={self.direction!r})")
 
     @property
-    def args(self):
+    def args(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
         """The plain arrays and floats the numba kernels take."""
         return self.pm, self.plw, self.qm, self.qlw, self.sigma
 
     # -- loss and its inverse ------------------------------------------------------------
-    def loss(self, x):
+    def loss(self, x: float | np.ndarray) -> float | np.ndarray:
         """L(x); L(∓∞) = lo_loss / hi_loss."""
         x = np.asarray(x, dtype=float)
         out = _k.loss_array(np.ascontiguousarray(x.ravel()), *self.args).reshape(x.shape)
         out = np.where(x == -np.inf, self.lo_loss, np.where(x == np.inf, self.hi_loss, out))
         return out if out.ndim else float(out)
 
-    def inverse_loss(self, eps):
+    def inverse_loss(self, eps: float | np.ndarray) -> float | np.ndarray:
         """x with L(x) = ε (−inf / +inf at or beyond lo_loss / hi_loss). Arrays go through
         one warm-started sweep in ascending order (``_kernels.mixture.inverse_loss_sorted``)."""
         e = np.asarray(eps, dtype=float)
@@ -152,7 +155,7 @@ class GaussianMixtureLoss(PrivacyLoss):
         return out.reshape(e.shape)
 
     # -- hockey stick and tails ----------------------------------------------------------
-    def log_hockey_stick(self, eps):
+    def log_hockey_stick(self, eps: float | np.ndarray) -> float | np.ndarray:
         """log δ(ε) of one step, exact. Arrays are swept in ascending order with warm-started
         inversion (``_kernels.mixture.log_hockey_stick_sorted``): ~1e5 points in a few ms."""
         e = np.asarray(eps, dtype=float)
@@ -160,7 +163,7 @@ class GaussianMixtureLoss(PrivacyLoss):
                             self.lo_loss, self.hi_loss).reshape(e.shape)
         return out if out.ndim else float(out)
 
-    def log_sf(self, eps, under: str = "Q"):
+    def log_sf(self, eps: float | np.ndarray, under: str = "Q") -> float | np.ndarray:
         if under not in ("P", "Q"):
             raise ValueError(f"under must be 'P' or 'Q', got {under!r}")
         e = np.asarray(eps, dtype=float)
@@ -188,7 +191,7 @@ class GaussianMixtureLoss(PrivacyLoss):
         return np.asarray(keep)
 
     def integrate(self, kind: int, t: float = 0.0, shift: float = 0.0, center: float = 0.0,
-                  power: float = 0.0, rtol: float = _RTOL):
+                  power: float = 0.0, rtol: float = _RTOL) -> Tuple[float, float]:
         """Adaptive quadrature of one of the integrand kinds of ``_kernels.mixture``."""
         br = self.breakpoints(t if kind in (0, 1, 5) else 0.0)
         return _k.integrate(kind, br, *self.args, float(t), float(shift), float(center),
@@ -215,7 +218,7 @@ class GaussianMixtureLoss(PrivacyLoss):
     def _cgf_quadrature(self, t: float) -> float:
         return self._cgf_scalar(float(t))
 
-    def cgf(self, t):
+    def cgf(self, t: float | np.ndarray) -> float | np.ndarray:
         """K_Y(t) = log E_Q[e^{tL}], real t > −1 (``_kernels.mixture.cgf``).
 
         Closed forms for a Gaussian pair and for integer orders of the two-point
@@ -230,7 +233,7 @@ class GaussianMixtureLoss(PrivacyLoss):
             return self.cgf_many(t)
         return self._cgf_scalar(float(t))
 
-    def cgf_many(self, ts):
+    def cgf_many(self, ts: np.ndarray) -> np.ndarray:
         """K_Y at every order of ``ts`` (any shape) in one numba call (no per-order
         Python overhead; results are not cached)."""
         ts = np.asarray(ts, dtype=float)

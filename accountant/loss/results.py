@@ -4,7 +4,7 @@ PLD grid's support and cells (:class:`PldSupport`, :class:`PldCells`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -35,7 +35,7 @@ class StepMoments:
     rel_err: float = 0.0
 
     @property
-    def cumulants(self):
+    def cumulants(self) -> Tuple[float, float, float, float, float]:
         return (self.k1, self.k2, self.k3, self.k4, self.k5)
 
 
@@ -62,7 +62,8 @@ class Tilted:
                        # saddle-point accountant's budget is counted in them
 
 
-def from_central(mean, mu2, mu3, mu4, mu5, abs1, abs3, rel_err):
+def from_central(mean: float, mu2: float, mu3: float, mu4: float, mu5: float, abs1: float,
+                 abs3: float, rel_err: float) -> StepMoments:
     mean, mu2, mu3, mu4, mu5, abs1, abs3, rel_err = (
         float(x) for x in (mean, mu2, mu3, mu4, mu5, abs1, abs3, rel_err))
     return StepMoments(k1=mean, k2=mu2, k3=mu3, k4=mu4 - 3.0 * mu2 * mu2,
@@ -70,7 +71,7 @@ def from_central(mean, mu2, mu3, mu4, mu5, abs1, abs3, rel_err):
                        abs1=abs1, abs3=abs3, rel_err=rel_err)
 
 
-def higher_cumulants(v, m0, r):
+def higher_cumulants(v: Sequence[float], m0: float, r: float) -> Tuple[float, float, float]:
     """Third to fifth cumulants from moments about c, with r = mean − c."""
     m2, m3, m4, m5 = v[2] / m0, v[3] / m0, v[4] / m0, v[5] / m0
     mu2 = m2 - r * r

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -138,7 +138,7 @@ class SubsampledLaplaceLoss(PrivacyLoss):
 
     cgf_exact = False     # quadrature at non-integer orders (docs/math.md §3.1)
 
-    def __init__(self, scale: float, sample_rate: float, direction: str = "remove"):
+    def __init__(self, scale: float, sample_rate: float, direction: str = "remove") -> None:
         if direction not in ("remove", "add"):
             raise ValueError(f"direction must be 'remove' or 'add', got {direction!r}")
         q = float(sample_rate)
@@ -174,11 +174,11 @@ class SubsampledLaplaceLoss(PrivacyLoss):
                 f"direction={self.direction!r})")
 
     # -- g, its inverse and its rounding ----------------------------------------------------
-    def g(self, ell):
+    def g(self, ell: float | np.ndarray) -> float | np.ndarray:
         """g(ℓ) = log(1 − q + q·e^ℓ)."""
         return _g(ell, self.q, self._lq, self._l1q)
 
-    def ginv(self, y):
+    def ginv(self, y: float | np.ndarray) -> float | np.ndarray:
         """ℓ with g(ℓ) = y (−inf below log(1 − q))."""
         return _ginv(y, self.q, self._lq, self._l1q)
 
@@ -205,14 +205,14 @@ class SubsampledLaplaceLoss(PrivacyLoss):
             return (np.abs(x) - np.abs(x - 1.0)) / self.scale
         return (np.abs(x) - np.abs(x + 1.0)) / self.scale
 
-    def loss(self, x):
+    def loss(self, x: float | np.ndarray) -> float | np.ndarray:
         """L(x), increasing in the outcome x (docs/math.md §2.7)."""
         x = np.asarray(x, dtype=float)
         out = self.sign * self.g(self._ell_of_x(x))
         out = np.asarray(out, dtype=float)
         return out if out.ndim else float(out)
 
-    def inverse_loss(self, eps):
+    def inverse_loss(self, eps: float | np.ndarray) -> float | np.ndarray:
         """x with L(x) = ε on (lo_loss, hi_loss); −inf / +inf at or beyond the ends."""
         e = np.asarray(eps, dtype=float)
         ell = self.ginv(self.sign * e)
@@ -228,7 +228,7 @@ class SubsampledLaplaceLoss(PrivacyLoss):
         at ``up`` and its lower PMF with it at ``down`` (see :meth:`pld_cells`)."""
         return self._hi_br
 
-    def sup_loss_upper(self):
+    def sup_loss_upper(self) -> Fraction:
         """sup L rounded up (g(±a) plus its rounding bound), as a rational."""
         return Fraction(self._hi_br[1])
 
@@ -244,7 +244,7 @@ class SubsampledLaplaceLoss(PrivacyLoss):
             d = self.ginv(-e) + a
         return np.clip(d, 0.0, 2.0 * a)
 
-    def log_hockey_stick(self, eps):
+    def log_hockey_stick(self, eps: float | np.ndarray) -> float | np.ndarray:
         """log δ(ε) in closed form (docs/math.md §2.7): with D the distance of
         :meth:`_distances`, δ = (q/2)·[(1 − e^{−D}) + (1 − e^{−D/2})²] (remove) and
         δ = (1 − (1 − q)e^ε)/2·[same bracket] (add); 1 − e^ε below the range, 0 above."""
@@ -264,7 +264,7 @@ class SubsampledLaplaceLoss(PrivacyLoss):
         out = np.where(e >= self.hi_loss, -np.inf, np.where(e < self.lo_loss, low, mid))
         return out if out.ndim else float(out)
 
-    def log_sf(self, eps, under: str = "Q"):
+    def log_sf(self, eps: float | np.ndarray, under: str = "Q") -> float | np.ndarray:
         """log P[L > ε] under "P" or "Q" in closed form (docs/math.md §2.7)."""
         if under not in ("P", "Q"):
             raise ValueError(f"under must be 'P' or 'Q', got {under!r}")
@@ -314,7 +314,7 @@ class SubsampledLaplaceLoss(PrivacyLoss):
         return PldSupport(min(float(self.lo_loss), self._lo_br[0]),
                           max(float(self.hi_loss), self._hi_br[1]), None, True, 2)
 
-    def pld_cells(self, i0: int, h: float, npts: int):
+    def pld_cells(self, i0: int, h: float, npts: int) -> Tuple[PldCells, PldCells]:
         """(upper, lower) :class:`PldCells`: the atoms at the upper ends of their rounding
         brackets (a dominating pair) and at the lower ends (a dominated one)."""
         dn, up_ = self._hi_br
@@ -677,7 +677,7 @@ class SubsampledLaplaceLoss(PrivacyLoss):
                           np.exp(lw + x) * (x - 1.0) + w)
             return t1 + tau * t2
 
-    def cgf(self, t):
+    def cgf(self, t: float | np.ndarray) -> float | np.ndarray:
         """K_Y(t) = log E_Q[e^{tL}] = log E_μ[e^{λg}], λ = 1 + t (remove) or −t (add), real
         t > −1 (docs/math.md §2.7): the binomial closed form at integer orders of the
         remove direction (2 ≤ λ ≤ 512), Gauss–Legendre panels otherwise. NaN where the
@@ -687,7 +687,7 @@ class SubsampledLaplaceLoss(PrivacyLoss):
             return np.array([self._cgf_scalar(float(v)) for v in arr.ravel()]).reshape(arr.shape)
         return self._cgf_scalar(float(t))
 
-    def cgf_upper(self, t: float):
+    def cgf_upper(self, t: float) -> Optional[float]:
         """A proven upper bound on K_Y(t), t > 0: x ↦ x^{1+t} and x ↦ x^{−t} are convex, so
         (1 − q + q·e^ℓ)^λ ≤ 1 − q + q·e^{λℓ} and K_Y(t) ≤ log1p(q·expm1(K_Lap(t))) in both
         directions, K_Lap the Laplace CGF at s = 1 (docs/math.md §2.7). Raised by 1e-12
@@ -761,7 +761,7 @@ class SubsampledLaplaceLoss(PrivacyLoss):
         # at q = 1e-5); it serves only to re-centre the central moments.
         return from_central(mean, mu2, mu3, mu4, mu5, mu[6], mu[7], rel)
 
-    def tilted(self, t: float, centre=None) -> Tilted:
+    def tilted(self, t: float, centre: Optional[float] = None) -> Tilted:
         """K, K′, K″, P_t and K‴..K^(5) of L under Q tilted by e^{tL}, t > 0
         (docs/math.md §6, §2.7): the law e^{λg − K}·μ, λ = λ_Q ± t, summed over the atoms
         and the panels; ``centre`` (a guess of K′) is accepted and not needed."""

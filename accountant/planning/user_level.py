@@ -23,7 +23,7 @@ import math
 import numbers
 import os
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence, Tuple
+from typing import IO, Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -64,7 +64,7 @@ def _counts(counts) -> np.ndarray:
     return out
 
 
-def contribution_sum(counts, G: int) -> int:
+def contribution_sum(counts: Sequence[int] | np.ndarray, G: int) -> int:
     """S(G) = Σ_u min(n_u, G): the examples kept under contribution bound G."""
     n = _counts(counts)
     G = v.count("G", G)
@@ -286,8 +286,9 @@ def _rows(n, sampling, Gs, batch_size, steps, epsilon, delta, n_users, clip_mode
     return tuple(rows)
 
 
-def choose_contribution_bound(counts, sampling: str = "els", *, batch_size, steps, epsilon,
-                              delta, n_users: Optional[int] = None,
+def choose_contribution_bound(counts: Sequence[int], sampling: str = "els", *,
+                              batch_size: float, steps: int, epsilon: float,
+                              delta: float, n_users: Optional[int] = None,
                               clip_model: Optional[Callable[[int], float]] = None,
                               method: str = "pld", candidates: Optional[Sequence[int]] = None,
                               example_clip: float = 1.0) -> ContributionBound:
@@ -338,7 +339,8 @@ def choose_contribution_bound(counts, sampling: str = "els", *, batch_size, step
                              n_users, method, median, rule)
 
 
-def compare_sampling(counts, *, batch_size, steps, epsilon, delta,
+def compare_sampling(counts: Sequence[int], *, batch_size: float, steps: int, epsilon: float,
+                     delta: float,
                      n_users: Optional[int] = None,
                      clip_model: Optional[Callable[[int], float]] = None,
                      example_clip: float = 1.0, method: str = "pld",
@@ -401,7 +403,8 @@ def read_counts_file(path: str | os.PathLike, name: Optional[str] = None) -> str
                          f"{exc.start}") from None
 
 
-def read_counts(text_or_file, column: Optional[str] = None, name: str = "counts file") -> list:
+def read_counts(text_or_file: str | os.PathLike | IO[str], column: Optional[str] = None,
+                name: str = "counts file") -> list:
     """Parse examples-per-user counts: one integer per line, or a CSV with a header row.
 
     ``text_or_file`` is the text itself (a ``str``), a path (``os.PathLike``, read with

@@ -9,7 +9,7 @@ import io
 import numbers
 import pickle
 from collections.abc import Mapping
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 from ..core import _validate as v
 
@@ -32,7 +32,7 @@ def _number(name: str, value) -> None:
         raise ValueError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
 
 
-def check_history(hist, where: str = "history") -> History:
+def check_history(hist: Sequence[Sequence[float]], where: str = "history") -> History:
     """Validate an Opacus history; return it as a list of ``(float σ, float q, int steps)``.
 
     Each entry is a tuple (or list) ``(noise_multiplier, sample_rate, steps)`` of plain
@@ -63,7 +63,7 @@ def _accepted_mechanisms() -> Tuple[str, ...]:
     return OPACUS_MECHANISMS + OUR_MECHANISMS
 
 
-def parse_opacus_state(state, *, checkpoint: bool = False,
+def parse_opacus_state(state: Mapping, *, checkpoint: bool = False,
                        where: str = "state_dict") -> Tuple[History, str]:
     """Validate an accountant ``state_dict()`` (Opacus's or ours); return (history, mechanism).
 

@@ -72,8 +72,9 @@ from ..core import _validate as v
 from ..core._files import STATE_MAX_BYTES, TORCH_MAX_BYTES, read_user_file, write_atomically
 from ..core.bounds import Result, emit_warnings
 from ..core.dominating import dominating_schedule
-from ..core.mechanisms import (MAX_ELS_EXAMPLES, MECHANISM_TYPES, ULS, Gaussian, Schedule,
-                               SubsampledGaussian, as_schedule, from_parameters, is_identity)
+from ..core.mechanisms import (MAX_ELS_EXAMPLES, MECHANISM_TYPES, ULS, Gaussian, MechanismLike,
+                               Schedule, SubsampledGaussian, as_schedule, from_parameters,
+                               is_identity)
 
 __all__ = ["PrivacyAccountant", "load_schedule", "dominating_schedule", "STATE_FORMAT",
            "SCHEMA_VERSION", "MAX_STEPS", "MAX_EXAMPLES_PER_USER"]
@@ -123,7 +124,7 @@ class PrivacyAccountant:
     """
 
     def __init__(self, method: str = "pld", *, max_merged: int = 32, merge_ratio: float = 1e-3,
-                 lower_mechanisms: int = 12, **options):
+                 lower_mechanisms: int = 12, **options) -> None:
         self._method = v.choice("method", method, METHODS)
         self._settings = {
             "max_merged": v.count("max_merged", max_merged),
@@ -140,7 +141,8 @@ class PrivacyAccountant:
 
     # -- recording -------------------------------------------------------------------------
     def step(self, noise_multiplier: float, sample_rate: float = 1.0, steps: int = 1,
-             examples_per_user: int | None = None, sampling: str | None = None):
+             examples_per_user: int | None = None, sampling: str | None = None,
+             ) -> "PrivacyAccountant":
         """Record ``steps`` optimizer steps with noise σ and sampling rate q.
 
         ``sampling``: "poisson" (default), "fixed" (fixed-size batches, replace-one),
@@ -156,7 +158,7 @@ class PrivacyAccountant:
         mech = _mechanism(noise_multiplier, sample_rate, examples_per_user, sampling)
         return self.compose(mech, steps)
 
-    def compose(self, mechanism, steps: int = 1):
+    def compose(self, mechanism: MechanismLike, steps: int = 1) -> "PrivacyAccountant":
         """Record ``steps`` repetitions of a mechanism (or of a Schedule).
 
         The limits of a recorded history apply (module docstring: steps in [1, 2**53] per
@@ -190,7 +192,7 @@ class PrivacyAccountant:
         self._version += 1
         self._answers.clear()
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget the history (settings and caches of mechanisms are kept)."""
         self._segments, self._counts, self._steps = [], {}, 0
         self._rdp.reset()
@@ -321,7 +323,7 @@ class PrivacyAccountant:
         return {"format": STATE_FORMAT, "schema_version": SCHEMA_VERSION,
                 "payload": payload, "sha256": _checksum(payload)}
 
-    def load_state_dict(self, state) -> "PrivacyAccountant":
+    def load_state_dict(self, state: dict) -> "PrivacyAccountant":
         """Replace this accountant's method, settings and history by ``state``.
 
         ``state`` must be exactly what :meth:`state_dict` returns (module docstring,
@@ -339,7 +341,7 @@ class PrivacyAccountant:
         self._changed()
         return self
 
-    def save(self, path) -> None:
+    def save(self, path: str | os.PathLike) -> None:
         """Write the state to ``path`` atomically (:func:`accountant.core._files.write_atomically`:
         temp file ``.<name>.tmp-<hex>`` beside it, fsync, ``os.replace``; the temp file is
         removed on any error, and a leftover of a save killed midway is removed by the next
@@ -349,7 +351,7 @@ class PrivacyAccountant:
         write_atomically(path, text.encode("ascii"), "path")
 
     @classmethod
-    def load(cls, path) -> "PrivacyAccountant":
+    def load(cls, path: str | os.PathLike) -> "PrivacyAccountant":
         """A new accountant from a state file (ValueError, one line, if invalid).
 
         Only a regular file (or a symlink to one) of at most 64 MiB (2 GiB for a PyTorch
@@ -386,7 +388,7 @@ class PrivacyAccountant:
         return acc.load_state_dict(state)
 
 
-def load_schedule(path) -> Schedule:
+def load_schedule(path: str | os.PathLike) -> Schedule:
     """The history saved in a state file, as a Schedule (any file :meth:`PrivacyAccountant.load`
     reads).
 

@@ -105,6 +105,7 @@ grid step, the refinement and the entry points (one step: ``onestep.py``; compos
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Optional, Tuple
 
 import numpy as np
 
@@ -116,6 +117,9 @@ from ..api import query, register
 from .compose import (_ETA, _LOG2, _MAX_WINDOW, _QUAD_REL, _Direction, _Parts,  # noqa: F401
                       _interp, _log_slack, _saddle_lambda_for_delta, _saddle_lambda_for_eps)
 from .onestep import _CACHE, _CACHE_SIZE, _GridTooLarge, _WORK, _Work, _one_step  # noqa: F401
+
+if TYPE_CHECKING:
+    from ...core.mechanisms import Schedule
 
 __all__ = ["compute", "epsilon_bracket", "delta_bracket"]
 
@@ -341,7 +345,9 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget):
 _H0 = 4e-3
 
 
-def epsilon_bracket(schedule, delta, rtol=1e-3, atol=1e-3, h=None, max_refine=6):
+def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: float = 1e-3,
+                    h: Optional[float] = None, max_refine: int = 6,
+                    ) -> Tuple[float, float, dict, list]:
     """(lower, upper, details, warnings) for ε(δ); width ≤ max(rtol·ε, atol) unless h is fixed."""
     def limited(res):
         # Round-off/truncation terms comparable with δ near the answer: a finer grid (a
@@ -375,7 +381,9 @@ def epsilon_bracket(schedule, delta, rtol=1e-3, atol=1e-3, h=None, max_refine=6)
     return lo, up, _details(best, history), warns
 
 
-def delta_bracket(schedule, eps, rtol=1e-3, atol=0.0, h=None, max_refine=6):
+def delta_bracket(schedule: Schedule, eps: float, rtol: float = 1e-3, atol: float = 0.0,
+                  h: Optional[float] = None, max_refine: int = 6,
+                  ) -> Tuple[float, float, dict, list]:
     """(lower, upper, details, warnings) for δ(ε); width ≤ max(rtol·δ, atol) unless h is fixed."""
     def limited(res):
         return any(r[2].up is not None and r[2].error_floor(eps) > 0.1 * (r[1] - r[0])
@@ -417,7 +425,9 @@ def _single_step(schedule, delta, epsilon):
     return Result("delta", epsilon, up, lo, up, True, "pld", details=details)
 
 
-def check_options(rtol=None, atol=None, h=None, closed_form=True, **options):
+def check_options(rtol: Optional[float] = None, atol: Optional[float] = None,
+                  h: Optional[float] = None, closed_form: bool = True, **options,
+                  ) -> Tuple[Optional[float], Optional[float], Optional[float], bool]:
     """(rtol, atol, h, closed_form) validated: ValueError naming an unknown or bad option."""
     if options:
         raise ValueError(f"unknown option(s) for method 'pld': {', '.join(sorted(options))}")
@@ -435,8 +445,9 @@ def check_options(rtol=None, atol=None, h=None, closed_form=True, **options):
 
 
 @register("pld", options=check_options)
-def compute(schedule, *, delta=None, epsilon=None, rtol=None, atol=None, h=None,
-            closed_form=True, **options):
+def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optional[float] = None,
+            rtol: Optional[float] = None, atol: Optional[float] = None, h: Optional[float] = None,
+            closed_form: bool = True, **options) -> Result:
     """PLD accountant: certified bracket (see the module docstring for the proofs).
 
     Options
