@@ -12,55 +12,19 @@ module and one registration (the subsampled Laplace, :mod:`.subsampled_laplace`,
 """
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Callable, Dict, Tuple
+from typing import Tuple
 
 import numpy as np
 
-from ..core.mechanisms import (ELS, ULS, Gaussian, Laplace, Mechanism, MixtureOfGaussians, Schedule,
-                               SubsampledGaussian)
+from ..core.mechanisms import (ELS, ULS, Gaussian, Laplace, Mechanism, MixtureOfGaussians,
+                               Schedule, SubsampledGaussian)
 from .base import PrivacyLoss
 from .laplace import LaplaceLoss
 from .mixture import GaussianMixtureLoss, binomial_log_pmf
+from .registry import identity_loss, privacy_losses, register_loss
 
 __all__ = ["PrivacyLoss", "GaussianMixtureLoss", "LaplaceLoss", "SubsampledLaplaceLoss",
-           "privacy_losses", "directions_of", "loss_for", "register_loss"]
-
-LossFactory = Callable[[object], Tuple[PrivacyLoss, ...]]
-_FACTORIES: Dict[type, LossFactory] = {}
-
-
-def register_loss(mechanism_type: type) -> Callable[[LossFactory], LossFactory]:
-    """Decorator: ``factory(mechanism)`` builds the losses of every ``mechanism_type``
-    (one per direction, docs/math.md §1.3). A later registration of the same type
-    replaces the earlier one."""
-    if not isinstance(mechanism_type, type):
-        raise TypeError(f"register_loss takes a mechanism class, got {mechanism_type!r}")
-
-    def deco(factory: LossFactory) -> LossFactory:
-        _FACTORIES[mechanism_type] = factory
-        return factory
-    return deco
-
-
-def _factory_for(mechanism) -> LossFactory | None:
-    # The exact class first, then its bases in method-resolution order, so that a subclass
-    # of a registered mechanism is served by its nearest registered ancestor.
-    for cls in type(mechanism).__mro__:
-        factory = _FACTORIES.get(cls)
-        if factory is not None:
-            return factory
-    return None
-
-
-@lru_cache(maxsize=4096)
-def privacy_losses(mechanism: Mechanism) -> Tuple[PrivacyLoss, ...]:
-    """The privacy-loss objects of one step of ``mechanism``, one per direction."""
-    factory = _factory_for(mechanism)
-    if factory is None:
-        raise ValueError(f"mechanism must be a mechanism of accountant.mechanisms, got "
-                         f"{mechanism!r}")
-    return factory(mechanism)
+           "privacy_losses", "directions_of", "loss_for", "register_loss", "identity_loss"]
 
 
 def _mixture_pair(sigma, shifts, weights, log_weights=False) -> Tuple[PrivacyLoss, ...]:
@@ -75,12 +39,6 @@ def _mixture_pair(sigma, shifts, weights, log_weights=False) -> Tuple[PrivacyLos
     remove = GaussianMixtureLoss(sigma, [0.0], one, shifts, weights, "remove", log_weights)
     add = GaussianMixtureLoss(sigma, -shifts, weights, [0.0], one, "add", log_weights)
     return remove, add
-
-
-def identity_loss(scale: float = 1.0) -> Tuple[PrivacyLoss, ...]:
-    """The loss L ≡ 0 (P = Q) of a step that touches no one's data (``scale`` only names
-    the noise of the step it stands for)."""
-    return (GaussianMixtureLoss(scale, [0.0], [1.0], [0.0], [1.0], "remove"),)
 
 
 def _sensitivity(mechanism) -> float:
@@ -163,6 +121,5 @@ def loss_for(mechanism: Mechanism, direction: str) -> PrivacyLoss:
     return losses[0]
 
 
-# Families defined in their own modules register themselves on import (after
-# register_loss exists: the module imports it from this package).
+# Families defined in their own modules register themselves on import.
 from .subsampled_laplace import SubsampledLaplaceLoss  # noqa: E402

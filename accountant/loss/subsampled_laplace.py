@@ -30,7 +30,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 from ..core.mechanisms import SubsampledLaplace
-from . import identity_loss, register_loss
+from .registry import identity_loss, register_loss
 from .base import PrivacyLoss
 from .laplace import LaplaceLoss
 from .results import (CALL_WORK, PldCells, PldSupport, StepMoments, Tilted, from_central,
