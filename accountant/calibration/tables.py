@@ -343,7 +343,7 @@ def noise_table(epsilons: Sequence[float], deltas: Sequence[float], sample_rates
         # Split the grid for the cluster's threads, not this machine's cores.
         try:
             nw = max(1, sum(client.nthreads().values()))
-        except Exception:  # noqa: BLE001 - keep the local count
+        except (OSError, RuntimeError, ValueError):  # a comm failure: keep the local count
             pass
     chunks = _chunks(cells, nw)
     results = [None] * len(cells)
@@ -421,7 +421,7 @@ def _stop_pool(ex, futs):
     for p in procs:
         try:
             p.terminate()
-        except Exception:  # noqa: BLE001 - already gone
+        except (OSError, ValueError):  # already gone (or closed)
             pass
     ex.shutdown(wait=False, cancel_futures=True)
     deadline = time.monotonic() + 2.0
@@ -431,7 +431,7 @@ def _stop_pool(ex, futs):
             if p.is_alive():
                 p.kill()
                 p.join(1.0)
-        except Exception:  # noqa: BLE001 - reaped concurrently by the executor's thread
+        except (OSError, ValueError, AssertionError):  # reaped concurrently by the executor
             pass
 
 
@@ -455,14 +455,14 @@ def _dask_client(scheduler):
         # lingers half-open and its finaliser blocks the interpreter's exit for 10 s.
         from distributed.comm import resolve_address
         resolve_address(address)
-    except Exception as exc:  # noqa: BLE001 - ValueError, socket.gaierror, ...
+    except (ValueError, TypeError, OSError) as exc:  # OSError: socket.gaierror, ...
         reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise ValueError(f"dask_scheduler: bad Dask scheduler address {address!r} "
                          f"({reason}); expected e.g. 'tcp://host:8786'") from None
     try:
         # set_as_default=False: our short-lived client must not become the user's dask default.
         client = Client(address, timeout=DASK_CONNECT_TIMEOUT, set_as_default=False)
-    except Exception as exc:  # noqa: BLE001 - OSError/TimeoutError, or a malformed address
+    except (OSError, ValueError, RuntimeError) as exc:  # OSError: TimeoutError, refused
         reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise ValueError(f"dask_scheduler: cannot reach the Dask scheduler at {address!r} "
                          f"within {DASK_CONNECT_TIMEOUT:g} s ({reason})") from None
@@ -483,7 +483,7 @@ def _run_dask(client, own_client, chunks, args, collect, bar):
         # (Dask cannot stop a running task) and its result is discarded.
         try:
             client.cancel(futs)
-        except Exception:  # noqa: BLE001 - the connection may be what failed
+        except (OSError, RuntimeError):  # the connection may be what failed
             pass
         raise
     finally:

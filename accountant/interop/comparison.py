@@ -104,7 +104,7 @@ def peer_status() -> Dict[str, str]:
     for name, module in _REQUIRES.items():
         try:
             mod = importlib.import_module(module)
-        except Exception as exc:  # noqa: BLE001 - opacus without torch: ImportError or OSError
+        except (ImportError, OSError) as exc:  # opacus without a working torch
             reason = str(exc).splitlines()[0][:70] if str(exc) else exc.__class__.__name__
             out[name] = f"not installed ({reason})"
             continue
@@ -213,7 +213,7 @@ def _prv_accountant(schedule, delta, eps_error=0.01, **_):
 def _opacus(cls_name, schedule, delta):
     try:
         from opacus import accountants as O
-    except Exception as exc:  # noqa: BLE001 - a missing torch surfaces as ImportError/OSError
+    except (ImportError, OSError) as exc:  # a missing or broken torch
         raise Absent(str(exc)) from None
     history = []
     for kind, p, steps in _segments(schedule):
