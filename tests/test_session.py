@@ -3,6 +3,7 @@ import csv
 import json
 import math
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -476,3 +477,20 @@ def test_any_corruption_is_refused_or_harmless(tmp_path_factory, data):
         return
     # Only harmless edits (e.g. whitespace) may load, and then they load the same history.
     assert b.history == a.history and b.method == a.method
+
+
+def test_merging_a_history_spanning_huge_ratios_does_not_overflow():
+    """Hour-long fuzz (seed 2030, case 11961): σ from 90 to 1e12 and q from 1e-300 up need a
+    merge grid ratio e^lr with lr > 709; exp raised OverflowError inside get_delta. The
+    ratio is reported as inf and the merged bracket is still certified."""
+    from fractions import Fraction
+    a = PrivacyAccountant("pld", max_merged=2, lower_mechanisms=2, rtol=0.001)
+    a.compose(ELS(1e12, 2.348995262242768e-11, 64), 15)
+    a.step(noise_multiplier=89.8074879774346, sample_rate=1e-300, steps=2, sampling="poisson")
+    a.step(noise_multiplier=98586283378.693, sample_rate=Fraction(0.0012967601779646874),
+           steps=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = a.get_delta(1000.0)
+    assert r.certified and 0.0 <= r.lower <= r.upper <= 1.0
+    assert any("grid ratio inf" in w for w in r.warnings)

@@ -205,4 +205,8 @@ def _merge(counts, max_mechanisms, min_ratio, dominate, central):
         if _round_counts(counts, lr, dominate, prepared, build=False) <= max_mechanisms:
             break
         lr = min(lr * 1.5, top)
-    return _round_counts(counts, lr, dominate, prepared, central=central), math.exp(lr)
+    # (a family spanning σ from 90 to 1e12 and q from 1e-300 up needs lr > 709: the ratio
+    # is then no double, and inf says so; exp raised OverflowError — hour-long fuzz, seed
+    # 2030, case 11961)
+    ratio = math.exp(lr) if lr < 709.0 else math.inf
+    return _round_counts(counts, lr, dominate, prepared, central=central), ratio
