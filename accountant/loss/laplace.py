@@ -14,7 +14,7 @@ import numpy as np
 from ..core.rounding import _KAPPA, _NEG, _U, round_up
 from .base import PrivacyLoss
 from .results import (CALL_WORK, PldCells, PldSupport, StepMoments, Tilted, from_central,
-                      higher_cumulants)
+                      higher_cumulants, moment_sums)
 
 _CALL_WORK = CALL_WORK
 
@@ -272,14 +272,7 @@ def _laplace_integrals(a, atoms, logm, lam, c0, c, shift):
         lw.append((c0 + lam * x + np.log(half[:, None] * _GL_W[None, :])).ravel())
     x = np.concatenate(xs)
     w = np.exp(np.concatenate(lw) - shift)
-    d = x - c
-    ad = np.abs(d)
-    wd = w * d
-    wd2 = wd * d
-    wd3 = wd2 * d
-    wd4 = wd3 * d
-    return np.array([w.sum(), wd.sum(), wd2.sum(), wd3.sum(), wd4.sum(), (wd4 * d).sum(),
-                     (w * ad).sum(), (w * ad ** 3).sum()])
+    return moment_sums(w, x - c)
 
 
 def _laplace_moments(loss: LaplaceLoss, under: str) -> StepMoments:

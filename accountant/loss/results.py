@@ -62,6 +62,18 @@ class Tilted:
                        # saddle-point accountant's budget is counted in them
 
 
+def moment_sums(w: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Σ w·[1, d, d², d³, d⁴, d⁵, |d|, |d|³]: the moment vector of a weighted sample about
+    a centre (the quadrature families' moments and tilted laws, docs/math.md §5, §6)."""
+    ad = np.abs(d)
+    wd = w * d
+    wd2 = wd * d
+    wd3 = wd2 * d
+    wd4 = wd3 * d
+    return np.array([w.sum(), wd.sum(), wd2.sum(), wd3.sum(), wd4.sum(), (wd4 * d).sum(),
+                     (w * ad).sum(), (w * ad ** 3).sum()])
+
+
 def from_central(mean: float, mu2: float, mu3: float, mu4: float, mu5: float, abs1: float,
                  abs3: float, rel_err: float) -> StepMoments:
     mean, mu2, mu3, mu4, mu5, abs1, abs3, rel_err = (

@@ -34,7 +34,7 @@ from .registry import identity_loss, register_loss
 from .base import PrivacyLoss
 from .laplace import LaplaceLoss
 from .results import (CALL_WORK, PldCells, PldSupport, StepMoments, Tilted, from_central,
-                      higher_cumulants)
+                      higher_cumulants, moment_sums)
 
 __all__ = ["SubsampledLaplaceLoss"]
 
@@ -747,7 +747,7 @@ class SubsampledLaplaceLoss(PrivacyLoss):
         if not lay.ok:
             return _failed_moments()
         w = np.exp(lay.lmu + lam * lay.G)
-        v = _moment_sums(w, self.sign * lay.G - mean)
+        v = moment_sums(w, self.sign * lay.G - mean)
         m0 = v[0]
         mu = v / m0
         r = mu[1]
@@ -804,7 +804,7 @@ class SubsampledLaplaceLoss(PrivacyLoss):
         D = self._below_top(lay)
         w = np.exp(lay.lmu - abs(lam) * D + C)
         mD = float((w * D).sum() / w.sum())
-        v = _moment_sums(w, mD - D)
+        v = moment_sums(w, mD - D)
         m0 = v[0]
         if not (m0 > 0 and np.all(np.isfinite(v))):
             return _failed_tilted(t, work)
@@ -860,15 +860,6 @@ def _lx_expm1(L, lw, lam: float):
     return np.where(small, near, far)
 
 
-def _moment_sums(w, d):
-    """Σ w·[1, d, d², d³, d⁴, d⁵, |d|, |d|³]."""
-    ad = np.abs(d)
-    wd = w * d
-    wd2 = wd * d
-    wd3 = wd2 * d
-    wd4 = wd3 * d
-    return np.array([w.sum(), wd.sum(), wd2.sum(), wd3.sum(), wd4.sum(), (wd4 * d).sum(),
-                     (w * ad).sum(), (w * ad ** 3).sum()])
 
 
 def _failed_moments() -> StepMoments:
