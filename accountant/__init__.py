@@ -6,8 +6,11 @@
 """
 from .accountants.api import built_methods, delta, epsilon
 from .core.bounds import AccountantWarning, Result
-from .core.mechanisms import (ELS, ULS, Gaussian, Laplace, MixtureOfGaussians, Schedule,
-                              SubsampledGaussian, SubsampledLaplace)
+from .core.mechanisms import (ELS, ULS, ZCDP, CyclicPoisson, DiscreteGaussian, DiscreteLaplace,
+                              EpsilonDelta, Gaussian, Laplace, MixtureOfGaussians,
+                              RandomAllocation, RandomizedResponse, Schedule, Shuffle,
+                              SubsampledGaussian, SubsampledLaplace,
+                              TruncatedSubsampledGaussian)
 
 __version__ = "0.1.0"
 
@@ -28,7 +31,9 @@ _LAZY = {
 __all__ = [
     "epsilon", "delta", "built_methods", "Result", "AccountantWarning",
     "Gaussian", "Laplace", "SubsampledGaussian", "SubsampledLaplace", "MixtureOfGaussians",
-    "ELS", "ULS", "Schedule",
+    "ELS", "ULS", "Schedule", "DiscreteGaussian", "DiscreteLaplace", "RandomizedResponse",
+    "ZCDP", "EpsilonDelta", "TruncatedSubsampledGaussian", "RandomAllocation", "Shuffle",
+    "CyclicPoisson",
     *_LAZY,
 ]
 

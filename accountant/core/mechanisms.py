@@ -233,10 +233,217 @@ class ULS:
         return "add_remove"
 
 
+# -- Discrete and guarantee-level steps (issue 15) -----------------------------------------
+# Their privacy losses live in accountant/loss/discrete.py.
+
+
+@dataclass(frozen=True)
+class DiscreteGaussian:
+    """Discrete Gaussian N_Z(0, σ²) added to an integer-valued query of sensitivity Δ
+    (Canonne, Kamath, Steinke 2020): P = N_Z(0, σ²) vs Q = N_Z(Δ, σ²) (replace-one: 2Δ).
+    ``noise_multiplier`` is σ in units of the integer lattice (not per unit of Δ)."""
+
+    noise_multiplier: float
+    sensitivity: int = 1
+    neighboring: str = "add_remove"
+
+    def __post_init__(self):
+        _check_scale(self)
+        _set(self, "sensitivity", v.count("sensitivity", self.sensitivity))
+
+
+@dataclass(frozen=True)
+class DiscreteLaplace:
+    """Discrete Laplace noise P(x) ∝ exp(−a·|x|) on the integers added to an integer-valued
+    query of sensitivity Δ (dp_accounting's ``DiscreteLaplaceDpEvent(noise_parameter,
+    sensitivity)``); a = ``noise_parameter`` > 0, so the step is (a·Δ, 0)-DP."""
+
+    noise_parameter: float
+    sensitivity: int = 1
+    neighboring: str = "add_remove"
+
+    def __post_init__(self):
+        _set(self, "noise_parameter", v.positive("noise_parameter", self.noise_parameter))
+        _set(self, "sensitivity", v.count("sensitivity", self.sensitivity))
+        v.choice("neighboring", self.neighboring, NEIGHBORING)
+
+
+@dataclass(frozen=True)
+class RandomizedResponse:
+    """k-ary randomized response (dp_accounting's ``RandomizedResponseDpEvent``): with
+    probability p = ``noise_parameter`` ∈ (0, 1] the output is a uniformly random one of the
+    k = ``num_buckets`` ≥ 2 buckets, otherwise the true one; ε = log(1 + k(1 − p)/p).
+    The pair is the record's bucket changed, the same under either ``neighboring``."""
+
+    noise_parameter: float
+    num_buckets: int
+    neighboring: str = "add_remove"
+
+    def __post_init__(self):
+        p = v.probability("noise_parameter", self.noise_parameter)
+        if p == 0:
+            raise ValueError("noise_parameter must be in (0, 1], got 0: randomized response "
+                             "that never randomizes is not private (epsilon = inf)")
+        _set(self, "noise_parameter", p)
+        _set(self, "num_buckets", v.count("num_buckets", self.num_buckets, minimum=2))
+        v.choice("neighboring", self.neighboring, NEIGHBORING)
+
+
+@dataclass(frozen=True)
+class ZCDP:
+    """A step known only to be (ξ, ρ)-zCDP: D_α ≤ ξ + ρα for every α > 1 (Bun & Steinke
+    2016; dp_accounting's ``ZCDpEvent(rho, xi)``)."""
+
+    rho: float
+    xi: float = 0.0
+    neighboring: str = "add_remove"
+
+    def __post_init__(self):
+        _set(self, "rho", v.nonnegative("rho", self.rho))
+        _set(self, "xi", v.nonnegative("xi", self.xi))
+        v.choice("neighboring", self.neighboring, NEIGHBORING)
+
+
+@dataclass(frozen=True)
+class EpsilonDelta:
+    """A step known only to be (ε, δ)-DP; accounted by its tight dominating pair
+    (Kairouz, Oh, Viswanath 2015; dp_accounting's ``EpsilonDeltaDpEvent``)."""
+
+    epsilon: float
+    delta: float = 0.0
+    neighboring: str = "add_remove"
+
+    def __post_init__(self):
+        _set(self, "epsilon", v.nonnegative("epsilon", self.epsilon))
+        d = v.probability("delta", self.delta)
+        if d == 1:
+            raise ValueError("delta must be in [0, 1), got 1: a (epsilon, 1)-DP step "
+                             "promises nothing")
+        _set(self, "delta", d)
+        v.choice("neighboring", self.neighboring, NEIGHBORING)
+
+
+# -- Samplers beyond Poisson (issue 15) -----------------------------------------------------
+# One unit of ``steps`` of these mechanisms is one epoch (or cycle) of training steps, as
+# their docstrings say; their privacy losses live in accountant/loss/samplers/.
+
+
+@dataclass(frozen=True)
+class TruncatedSubsampledGaussian:
+    """Truncated Poisson sampling (Ganesh 2025, arXiv 2508.15089; dp_accounting's
+    ``TruncatedSubsampledGaussianDpEvent``): each of ``dataset_size`` = n records enters the
+    batch with probability q = ``sample_rate``; a batch larger than B = ``max_batch_size`` is
+    cut to a uniformly random B of its records; the sum gets N(0, σ²). One step per unit."""
+
+    noise_multiplier: float
+    sample_rate: float
+    max_batch_size: int
+    dataset_size: int
+
+    def __post_init__(self):
+        _set(self, "noise_multiplier",
+             v.noise_multiplier("noise_multiplier", self.noise_multiplier))
+        _set(self, "sample_rate", v.sample_rate("sample_rate", self.sample_rate, allow_zero=True))
+        _set(self, "max_batch_size", v.count("max_batch_size", self.max_batch_size))
+        _set(self, "dataset_size", v.count("dataset_size", self.dataset_size))
+
+    @property
+    def neighboring(self) -> str:
+        return "add_remove"
+
+
+@dataclass(frozen=True)
+class RandomAllocation:
+    """Random allocation ("balls in bins" for k = 1): every record takes part in exactly
+    k = ``num_selections`` of the t = ``num_steps`` steps of an epoch, chosen uniformly at
+    random, each step adding N(0, σ²) to its clipped sum (Feldman & Shenfeld, arXiv
+    2602.17284; Chua et al. arXiv 2412.16802). **One unit of steps is one epoch of t
+    training steps.** Add/remove adjacency."""
+
+    noise_multiplier: float
+    num_steps: int
+    num_selections: int = 1
+
+    def __post_init__(self):
+        _set(self, "noise_multiplier",
+             v.noise_multiplier("noise_multiplier", self.noise_multiplier))
+        _set(self, "num_steps", v.count("num_steps", self.num_steps))
+        _set(self, "num_selections", v.count("num_selections", self.num_selections,
+                                             maximum=self.num_steps))
+
+    @property
+    def neighboring(self) -> str:
+        return "add_remove"
+
+
+@dataclass(frozen=True)
+class Shuffle:
+    """Shuffled fixed-size batches: each epoch permutes the n = ``dataset_size`` records
+    and cuts them into batches of B = ``batch_size``, each record in exactly one batch
+    (PyTorch's ``DataLoader(shuffle=True)``). **One unit of steps is one epoch.** No tight
+    upper bound is known: the accountants return the bracket [a proven lower bound from the
+    shuffle attack of Chua et al. (arXiv 2403.17673), the proven upper bound without
+    amplification]."""
+
+    noise_multiplier: float
+    batch_size: int
+    dataset_size: int
+    neighboring: str = "add_remove"
+
+    def __post_init__(self):
+        _set(self, "noise_multiplier",
+             v.noise_multiplier("noise_multiplier", self.noise_multiplier))
+        _set(self, "batch_size", v.count("batch_size", self.batch_size))
+        _set(self, "dataset_size", v.count("dataset_size", self.dataset_size))
+        if self.batch_size > self.dataset_size:
+            raise ValueError(f"batch_size must be <= dataset_size ({self.dataset_size}), got "
+                             f"{self.batch_size}")
+        v.choice("neighboring", self.neighboring, NEIGHBORING)
+
+
+@dataclass(frozen=True)
+class CyclicPoisson:
+    """Cyclic Poisson sampling for banded matrix factorization (DP-FTRL / BandMF,
+    Choquette-Choo et al. arXiv 2306.08153): the n = ``dataset_size`` records are split
+    into b = ``bands`` fixed partitions; step i Poisson-samples partition i mod b at rate
+    B·b/n (B = ``batch_size``, the expected batch); the b-banded, column-normalised
+    factorisation adds N(0, σ²) correlated noise. **One unit of steps is one cycle of b
+    training steps.**"""
+
+    noise_multiplier: float
+    bands: int
+    dataset_size: int
+    batch_size: int
+
+    def __post_init__(self):
+        _set(self, "noise_multiplier",
+             v.noise_multiplier("noise_multiplier", self.noise_multiplier))
+        _set(self, "bands", v.count("bands", self.bands))
+        _set(self, "dataset_size", v.count("dataset_size", self.dataset_size))
+        _set(self, "batch_size", v.count("batch_size", self.batch_size))
+        if self.bands > self.dataset_size:
+            raise ValueError(f"bands must be <= dataset_size ({self.dataset_size}), got "
+                             f"{self.bands}")
+
+    @property
+    def sample_rate(self) -> float:
+        """The Poisson rate within a partition, B·b/n (at most 1)."""
+        return min(1.0, self.batch_size * self.bands / self.dataset_size)
+
+    @property
+    def neighboring(self) -> str:
+        return "add_remove"
+
+
 Mechanism = Union[Gaussian, Laplace, SubsampledGaussian, SubsampledLaplace, MixtureOfGaussians,
-                  ELS, ULS]
+                  ELS, ULS, DiscreteGaussian, DiscreteLaplace, RandomizedResponse, ZCDP,
+                  EpsilonDelta, TruncatedSubsampledGaussian, RandomAllocation, Shuffle,
+                  CyclicPoisson]
 MECHANISM_TYPES = (Gaussian, Laplace, SubsampledGaussian, SubsampledLaplace, MixtureOfGaussians,
-                   ELS, ULS)
+                   ELS, ULS, DiscreteGaussian, DiscreteLaplace, RandomizedResponse, ZCDP,
+                   EpsilonDelta, TruncatedSubsampledGaussian, RandomAllocation, Shuffle,
+                   CyclicPoisson)
+
 
 #: How a training step draws its batch: Poisson ("poisson"), fixed-size batches ("fixed",
 #: replace-one), user-level ELS ("els": examples Poisson-sampled, a user holds ≤ k) or
@@ -369,9 +576,9 @@ def as_schedule(mechanism: MechanismLike, steps: int = 1) -> Schedule:
         return Schedule(tuple((m, s * steps) for m, s in mechanism.segments))
     if not isinstance(mechanism, MECHANISM_TYPES):
         raise ValueError(
-            "mechanism must be one of Gaussian, Laplace, SubsampledGaussian, "
-            f"SubsampledLaplace, MixtureOfGaussians, ELS, ULS or a Schedule, got "
-            f"{type(mechanism).__name__}"
+            "mechanism must be one of "
+            + ", ".join(t.__name__ for t in MECHANISM_TYPES)
+            + f" or a Schedule, got {type(mechanism).__name__}"
         )
     return Schedule(((mechanism, steps),))
 
@@ -379,7 +586,8 @@ def as_schedule(mechanism: MechanismLike, steps: int = 1) -> Schedule:
 def is_identity(mechanism: Mechanism) -> bool:
     """True when a step of ``mechanism`` has the same output law on neighbouring datasets
     (ε = 0, δ = 0): a sample rate of 0, or a mixture whose every weighted shift is 0."""
-    if isinstance(mechanism, (SubsampledGaussian, SubsampledLaplace, ELS, ULS)):
+    if isinstance(mechanism, (SubsampledGaussian, SubsampledLaplace, ELS, ULS,
+                              TruncatedSubsampledGaussian)):
         return mechanism.sample_rate == 0.0
     if isinstance(mechanism, MixtureOfGaussians):
         return all(c == 0.0 or w == 0.0
