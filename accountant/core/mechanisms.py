@@ -18,6 +18,10 @@ is the identity for privacy: :func:`active_part` drops it, and :func:`accountant
 :func:`accountant.delta` answer a schedule made only of such steps with ε = 0 (δ = 0 at
 every ε ≥ 0), exactly, in every method. A noise multiplier of 0 is refused: a mechanism
 without noise is not private (ε = ∞).
+
+Size: one frozen dataclass per mechanism family, with its validation, is the whole of this
+module; keeping every family's declaration in one place lets the accountants, the state
+files and the adapters list them from one tuple (:data:`MECHANISM_TYPES`).
 """
 from __future__ import annotations
 
