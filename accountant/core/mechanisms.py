@@ -329,7 +329,7 @@ class EpsilonDelta:
 
 # -- Samplers beyond Poisson (issue 15) -----------------------------------------------------
 # One unit of ``steps`` of these mechanisms is one epoch (or cycle) of training steps, as
-# their docstrings say; their privacy losses live in accountant/loss/samplers/.
+# their docstrings say; their privacy losses live in accountant/loss/ (one module per sampler).
 
 
 @dataclass(frozen=True)
