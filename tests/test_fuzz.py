@@ -149,7 +149,9 @@ class RngDraw(Draw):
 # Calls as data: rendered as a reproducer, built into objects
 # ----------------------------------------------------------------------------------------
 NAMES = ("epsilon", "delta", "Gaussian", "Laplace", "SubsampledGaussian",
-         "MixtureOfGaussians", "ELS", "ULS", "Schedule")
+         "MixtureOfGaussians", "ELS", "ULS", "Schedule", "DiscreteGaussian", "DiscreteLaplace",
+         "RandomizedResponse", "ZCDP", "EpsilonDelta", "TruncatedSubsampledGaussian",
+         "RandomAllocation", "Shuffle", "CyclicPoisson")
 NS = {n: getattr(acc, n) for n in NAMES}
 HEADER = ("import numpy as np\nfrom fractions import Fraction\nfrom accountant import "
           + ", ".join(NAMES) + "\n")
@@ -412,9 +414,12 @@ _eps_ok = lambda x: 0.0 <= x < math.inf
 def gen_mechanism(d, relation="add_remove", kinds=None):
     """A Call building one mechanism of the given neighbouring relation."""
     if kinds is None:
-        kinds = (["Gaussian", "Laplace", "SG", "SG", "MoG", "ELS", "ULS"]
-                 if relation == "add_remove" else ["Gaussian", "Laplace", "SG", "SGfixed"])
+        kinds = (["Gaussian", "Laplace", "SG", "SG", "MoG", "ELS", "ULS", "new"]
+                 if relation == "add_remove" else ["Gaussian", "Laplace", "SG", "SGfixed",
+                                                   "new"])
     kind = d.choice(kinds, "mechanism")
+    if kind == "new":
+        return gen_new_mechanism(d, relation)
     sigma = _num(d, gen_sigma(d), _sigma_ok, "sigma type")
     if kind in ("Gaussian", "Laplace"):
         kw = {"noise_multiplier": sigma}
@@ -452,6 +457,60 @@ def gen_mechanism(d, relation="add_remove", kinds=None):
     if d.boolean(0.4, "uls k"):
         kw["max_examples_per_user"] = _int(d, gen_k(d, top=MAX_COUNT), "k type")
     return Call("ULS", **kw)
+
+
+#: The mechanism families of issue 15 (discrete, guarantee-level, samplers beyond Poisson)
+#: and the relations each accepts.
+NEW_KINDS = {"DiscreteGaussian": 2, "DiscreteLaplace": 2, "RandomizedResponse": 2, "ZCDP": 2,
+             "EpsilonDelta": 2, "TruncatedSubsampledGaussian": 1, "RandomAllocation": 1,
+             "Shuffle": 2, "CyclicPoisson": 1}
+
+
+def _log_between(d, lo, hi, label):
+    return 10.0 ** d.uniform(math.log10(lo), math.log10(hi), label)
+
+
+def gen_new_mechanism(d, relation):
+    """One of the issue-15 families over its whole accepted domain (no mpmath truth here:
+    their references are in their own test files; the invariants and relations apply)."""
+    names = [n for n, rels in NEW_KINDS.items() if rels == 2 or relation == "add_remove"]
+    kind = d.choice(names, "new mechanism")
+    rel = {"neighboring": relation} if NEW_KINDS[kind] == 2 else {}
+    if kind == "DiscreteGaussian":
+        return Call(kind, noise_multiplier=_num(d, gen_sigma(d), _sigma_ok, "sigma type"),
+                    sensitivity=d.choice((1, 1, 2, 5, 100), "sensitivity"), **rel)
+    if kind == "DiscreteLaplace":
+        return Call(kind, noise_parameter=d.choice(
+            (_log_between(d, 1e-6, 1e3, "a"), 1e-300, 1.0, 700.0), "a"),
+            sensitivity=d.choice((1, 1, 2, 7, 1000), "sensitivity"), **rel)
+    if kind == "RandomizedResponse":
+        p = d.choice((_log_between(d, 1e-12, 1.0, "p"), 1.0, 0.5, 5e-324), "p")
+        return Call(kind, noise_parameter=p,
+                    num_buckets=d.choice((2, 3, 10, 10 ** 6, MAX_COUNT), "buckets"), **rel)
+    if kind == "ZCDP":
+        return Call(kind, rho=d.choice((_log_between(d, 1e-10, 1e3, "rho"), 0.0, 1e-300),
+                                       "rho"),
+                    xi=d.choice((0.0, 0.0, _log_between(d, 1e-10, 1.0, "xi")), "xi"), **rel)
+    if kind == "EpsilonDelta":
+        return Call(kind, epsilon=d.choice((d.uniform(0.0, 20.0, "eps"), 0.0, 500.0), "eps"),
+                    delta=d.choice((0.0, _log_between(d, 1e-300, 0.5, "d"), 0.999), "d"),
+                    **rel)
+    sigma = _num(d, gen_sigma(d), _sigma_ok, "sigma type")
+    if kind == "TruncatedSubsampledGaussian":
+        n = d.choice((1, 2, 10, 1000, 60000, 10 ** 7), "n")
+        return Call(kind, noise_multiplier=sigma, sample_rate=_num(d, gen_q(d), _q_ok, "q type"),
+                    max_batch_size=d.integer(1, max(1, min(n, 10 ** 5)), "B"), dataset_size=n)
+    if kind == "RandomAllocation":
+        t = d.choice((1, 2, 10, 100, 1000, 10 ** 5), "t")
+        return Call(kind, noise_multiplier=sigma, num_steps=t,
+                    num_selections=d.choice((1, 1, min(t, 2), t, max(1, t // 10)), "k"))
+    if kind == "Shuffle":
+        n = d.choice((1, 2, 100, 60000, 10 ** 7), "n")
+        return Call(kind, noise_multiplier=sigma, batch_size=d.integer(1, n, "B"),
+                    dataset_size=n, **rel)
+    n = d.choice((1, 100, 60000, 10 ** 7), "n")
+    return Call(kind, noise_multiplier=sigma, bands=d.integer(1, min(n, 1000), "bands"),
+                dataset_size=n, batch_size=d.integer(1, 10 ** 5, "B"))
 
 
 def gen_schedule(d, relation, kinds=None):
@@ -545,6 +604,10 @@ def _bad_common():
 
 def bad_values(slot, call=None):
     common = _bad_common()
+    if call is not None and call.fn in NEW_KINDS and slot in _NEW_BAD:
+        return common + _NEW_BAD[slot]
+    if call is not None and call.fn in NEW_KINDS and slot == "neighboring":
+        return ["add-remove", "", "replace", 1, b"add_remove"]
     if slot == "noise_multiplier":
         return common + [0.0, -0.0, -1.0, 5e-324, 1e-300, _UP(SIGMA_MIN, 0), 1e-7,
                          _UP(SIGMA_MAX, INF), 1e300, 10 ** 400, -10 ** 400, 10 ** 13, 0,
@@ -614,7 +677,30 @@ def bad_values(slot, call=None):
     raise KeyError(slot)
 
 
+#: Bad values of the issue-15 mechanisms' own fields (each refused with a ValueError).
+_NEW_BAD = {
+    "sensitivity": [0, -1, 1.5, 10 ** 400, np.float64(2.5), MAX_COUNT + 1],
+    "noise_parameter": [0.0, -1.0, 1e300 * 10, -0.0],
+    "num_buckets": [0, 1, -2, 2.5, MAX_COUNT + 1],
+    "rho": [-1e-300, -1.0, 10 ** 400],
+    "xi": [-1.0, -5e-324],
+    "epsilon": [-1.0, -5e-324, 10 ** 400],
+    "delta": [1.0, 1, -0.1, 1.5],
+    "max_batch_size": [0, -1, 2.5, MAX_COUNT + 1],
+    "dataset_size": [0, -1, 2.5, MAX_COUNT + 1],
+    "num_steps": [0, -1, 2.5, MAX_COUNT + 1],
+    "num_selections": [0, -1, 2.5],
+    "batch_size": [0, -1, 2.5, MAX_COUNT + 1],
+    "bands": [0, -1, 2.5, MAX_COUNT + 1],
+}
+
+
 def _mechanism_slots(m: Call):
+    if m.fn in NEW_KINDS:
+        import dataclasses
+        return [f.name for f in dataclasses.fields(getattr(acc, m.fn))
+                if f.name in _NEW_BAD or f.name in ("noise_multiplier", "sample_rate",
+                                                    "neighboring")]
     slots = ["noise_multiplier"]
     if m.fn in ("SubsampledGaussian", "ELS", "ULS"):
         slots.append("sample_rate")
@@ -878,6 +964,8 @@ def pairs_of(m):
     lists of (mean, weight function) — the weights are evaluated at the working precision
     (1 − q for q = 1e-300 needs 300 digits) — or None when the mixture is too large for
     mpmath. Independent of accountant.loss: from the mechanisms' definitions."""
+    if type(m).__name__ in NEW_KINDS:
+        return None      # no independent mpmath pair here (their own test files have one)
     rel = getattr(m, "neighboring", "add_remove")
     s = 2.0 if rel == "replace_one" else 1.0
     if isinstance(m, acc.Laplace):
@@ -1389,7 +1477,11 @@ def gen_relation(d):
         e2 = max(e, _scale_up(d, e, 1e4, "x")) + d.choice((0.0, 1e-3, 1.0), "plus")
         return kind, with_method(base, other_method).replace(epsilon=e2), base
     if kind in ("sigma", "q"):
-        if target.fn == "Schedule" or (kind == "q" and "sample_rate" not in target.kwargs):
+        if target.fn == "Schedule" or (kind == "q" and "sample_rate" not in target.kwargs) \
+                or (kind == "sigma" and "noise_multiplier" not in target.kwargs) \
+                or (kind == "q" and target.fn in NEW_KINDS):
+            # (a smaller q is proven more private for Poisson sampling; the truncated
+            # sampler's dominating pair is not monotone in q)
             kind = "method"
         else:
             if kind == "sigma":
