@@ -1,5 +1,5 @@
-"""Privacy loss of cyclic Poisson sampling for b-banded matrix factorization (docs/math.md
-§14; Choquette-Choo et al. 2023, arXiv 2306.08153).
+"""Privacy loss of cyclic Poisson sampling for b-banded matrix factorization
+(Choquette-Choo et al. 2023, arXiv 2306.08153; docs/math.md §14).
 
 One unit of steps is one cycle of b training steps. In a cycle every record belongs to one
 partition and can enter only the one step that samples its partition, at rate

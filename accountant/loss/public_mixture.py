@@ -236,8 +236,8 @@ class PublicMixtureLoss(PrivacyLoss):
 
     # -- certified one-step answers ---------------------------------------------------------
     def log_delta_bound(self, eps: float, side: str) -> float:
-        """log Σ w_i δ_i(ε) from the components' certified bounds on ``side`` (docs/math.md
-        §11.1), rounded outward: each log w_i + log δ_i carries u(|log w_i| + 1) of
+        """log Σ w_i δ_i(ε) from the components' certified bounds on ``side``
+        (docs/math.md §11.1), rounded outward: each log w_i + log δ_i carries u(|log w_i| + 1) of
         rounding, the log-sum-exp 4u(1 + max|term|) more, and the pair's normalisation by
         the exact sum of the weights |1/S − 1|."""
         up = side == "upper"

@@ -25,6 +25,7 @@ import mpmath
 from ..core.mechanisms import TruncatedSubsampledGaussian
 from ..core.rounding import round_up
 from .base import PrivacyLoss
+from .mixture import GaussianMixtureLoss
 from .public_mixture import PublicMixtureLoss
 from .registry import identity_loss, register_loss
 
@@ -34,6 +35,9 @@ _PREC = 256
 # Relative error allowed for the 256-bit evaluation (a few hundred roundings of 2⁻²⁵⁶ and
 # loggamma's own error at that precision): 2⁻²⁰⁰ is a factor 2⁵⁶ above them.
 _REL = Fraction(1, 2 ** 200)
+# The sums run over ~18 standard deviations of the binomial (to a relative 2⁻²³⁶): at a
+# variance N·q·(1 − q) of 1e8 that is 2e5 terms, ~2 s. Beyond it the step is refused.
+MAX_BINOMIAL_VARIANCE = 1e8
 
 
 def _to_fraction(x) -> Fraction:
@@ -65,6 +69,11 @@ def binomial_sf_bracket(N: int, k: int, q: float) -> Tuple[Fraction, Fraction]:
         return Fraction(0), Fraction(0)
     if q == 1.0:
         return Fraction(1), Fraction(1)
+    if N * q * (1.0 - q) > MAX_BINOMIAL_VARIANCE:
+        raise ValueError(
+            f"dataset_size * sample_rate * (1 - sample_rate) must be <= "
+            f"{MAX_BINOMIAL_VARIANCE:g} for truncated Poisson sampling (the certified "
+            f"binomial tails sum ~18 standard deviations of terms), got {N * q * (1 - q):.4g}")
     with mpmath.workprec(_PREC):
         Q = mpmath.mpf(q)
         R = 1 - Q
@@ -114,15 +123,14 @@ def truncation_parameters(n: int, q: float, B: int) -> Tuple[Fraction, Fraction,
 
 
 def _poisson(sigma: float, rate: float, shift: float) -> Tuple[PrivacyLoss, PrivacyLoss]:
-    """(remove, add): N(0) vs (1 − rate)N(0) + rate·N(shift) and the swapped pair."""
-    from . import _mixture_pair   # the package's pair builder (loaded before this module)
-    pair = _mixture_pair(sigma, [0.0, shift], [1.0 - rate, rate])
-    if len(pair) == 1:
-        # q = 1 and shift 1 or 2: the Gaussian pair, symmetric; one object per direction
-        from .mixture import GaussianMixtureLoss
-        return (GaussianMixtureLoss(sigma, [0.0], [1.0], [shift], [1.0], "remove"),
-                GaussianMixtureLoss(sigma, [-shift], [1.0], [0.0], [1.0], "add"))
-    return pair[0], pair[1]
+    """(remove, add): N(0) vs (1 − rate)N(0) + rate·N(shift) and the swapped pair, reflected
+    (docs/math.md §2.3), built as ``loss._mixture_pair`` builds the Poisson pairs (not
+    imported from there: the package imports this module). At rate 1 the weight-0
+    component is dropped: the Gaussian pair, one object per direction."""
+    remove = GaussianMixtureLoss(sigma, [0.0], [1.0], [0.0, shift], [1.0 - rate, rate],
+                                 "remove")
+    add = GaussianMixtureLoss(sigma, [0.0, -shift], [1.0 - rate, rate], [0.0], [1.0], "add")
+    return remove, add
 
 
 def truncated_pair(sigma: float, q: float, B: int, n: int) -> Tuple[PrivacyLoss, ...]:
