@@ -339,8 +339,8 @@ class TruncatedSubsampledGaussian:
     batch with probability q = ``sample_rate``; a batch larger than B = ``max_batch_size`` is
     cut to a uniformly random B of its records; the sum gets N(0, σ²). One step per unit.
     n counts the dataset that holds the record (the larger of two add/remove neighbours,
-    as dp_accounting's ``dataset_size``). Accounted by a dominating pair (docs/math.md
-    §11.2): a public mixture of the Poisson pair at rate q and, with probability
+    as dp_accounting's ``dataset_size``). Accounted by a dominating pair
+    (docs/math.md §11.2): a public mixture of the Poisson pair at rate q and, with probability
     P[Bin(n − 1, q) ≥ B], a sensitivity-2 Poisson pair; n·q·(1 − q) ≤ 1e8."""
 
     noise_multiplier: float
