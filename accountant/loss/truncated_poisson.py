@@ -38,6 +38,10 @@ _REL = Fraction(1, 2 ** 200)
 # The sums run over ~18 standard deviations of the binomial (to a relative 2⁻²³⁶): at a
 # variance N·q·(1 − q) of 1e8 that is 2e5 terms, ~2 s. Beyond it the step is refused.
 MAX_BINOMIAL_VARIANCE = 1e8
+# Tails below 2⁻¹¹⁰⁰ are reported as the bracket [0, 2⁻¹¹⁰⁰] (every weight built from them
+# then rounds to 0 or to the smallest double anyway).
+_FLOOR_FRACTION = Fraction(1, 2 ** 1100)
+_FLOOR = mpmath.mpf(2) ** -1100
 
 
 def _to_fraction(x) -> Fraction:
@@ -105,6 +109,9 @@ def binomial_sf_bracket(N: int, k: int, q: float) -> Tuple[Fraction, Fraction]:
                 if bound <= eps * total:
                     rest = bound
                     break
+        if tail and total + rest < _FLOOR:
+            # far below the double range (exact rationals of 2^-1e8 cost megabytes)
+            return Fraction(0), _FLOOR_FRACTION
         lo, hi = _to_fraction(total), _to_fraction(total + rest)
     lo, hi = lo * (1 - _REL), hi * (1 + _REL)
     if tail:
