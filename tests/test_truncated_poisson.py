@@ -381,3 +381,26 @@ def test_composed_bracket_monotone_in_delta():
         if prev is not None:
             assert r.upper <= prev.upper and r.lower <= prev.lower
         prev = r
+
+
+def test_pld_cells_are_the_weighted_sums_and_tiny_weights_go_to_infinity():
+    a, _ = _poisson(1.0, 0.1, 1.0)
+    b, _ = _poisson(1.0, 0.05, 2.0)
+    i0, h, npts = -3000, 2e-3, 6001
+    mix = PublicMixtureLoss([a, b], [0.75, 0.25])
+    up, lo = mix.pld_cells(i0, h, npts)
+    ca, _ = a.pld_cells(i0, h, npts)
+    cb, _ = b.pld_cells(i0, h, npts)
+    assert np.allclose(up.a, 0.75 * ca.a + 0.25 * cb.a, rtol=1e-15, atol=0)
+    assert np.allclose(up.b, 0.75 * ca.b + 0.25 * cb.b, rtol=1e-15, atol=0)
+    assert up.Qb == pytest.approx(0.75 * ca.Qb + 0.25 * cb.Qb, rel=1e-15)
+    # a component of weight 2^-1000: whole at +∞ above, the identity (an atom at 0) below
+    w = 2.0 ** -1000
+    tiny = PublicMixtureLoss([a, b], [1.0 - w, w])
+    up, lo = tiny.pld_cells(i0, h, npts)
+    assert up.log_w_inf >= math.log(w)
+    assert np.allclose(up.a, (1.0 - w) * ca.a, rtol=1e-15, atol=0)
+    # the identity atom is placed at L = 0 (the end of cell −i0 − 1), where it does not
+    # move a double of size 1e-3; with no Poisson component it is all there is
+    alone = PublicMixtureLoss([b, a], [w, 1.0 - w]).pld_cells(i0, h, npts)[1]
+    assert alone.a[-i0 - 1] >= (1.0 - w) * ca.a[-i0 - 1]
