@@ -148,7 +148,7 @@ def truncated_pair(sigma: float, q: float, B: int, n: int) -> Tuple[PrivacyLoss,
     and B(ρ)); where p = 0 exactly (B ≥ n) the step is the Poisson pair A."""
     if q == 0.0:
         return identity_loss(sigma)
-    p_lo, p_hi, m_lo, m_hi = truncation_parameters(n, q, B)
+    p_lo, p_hi, _, m_hi = truncation_parameters(n, q, B)
     a_rm, a_add = _poisson(sigma, q, 1.0)
     if p_hi == 0:
         return (a_rm, a_add) if q < 1.0 else (a_rm,)
