@@ -337,7 +337,11 @@ class TruncatedSubsampledGaussian:
     """Truncated Poisson sampling (Ganesh 2025, arXiv 2508.15089; dp_accounting's
     ``TruncatedSubsampledGaussianDpEvent``): each of ``dataset_size`` = n records enters the
     batch with probability q = ``sample_rate``; a batch larger than B = ``max_batch_size`` is
-    cut to a uniformly random B of its records; the sum gets N(0, σ²). One step per unit."""
+    cut to a uniformly random B of its records; the sum gets N(0, σ²). One step per unit.
+    n counts the dataset that holds the record (the larger of two add/remove neighbours,
+    as dp_accounting's ``dataset_size``). Accounted by a dominating pair
+    (docs/math.md §11.2): a public mixture of the Poisson pair at rate q and, with probability
+    P[Bin(n − 1, q) ≥ B], a sensitivity-2 Poisson pair; n·q·(1 − q) ≤ 1e8."""
 
     noise_multiplier: float
     sample_rate: float
@@ -410,9 +414,12 @@ class CyclicPoisson:
     """Cyclic Poisson sampling for banded matrix factorization (DP-FTRL / BandMF,
     Choquette-Choo et al. arXiv 2306.08153): the n = ``dataset_size`` records are split
     into b = ``bands`` fixed partitions; step i Poisson-samples partition i mod b at rate
-    B·b/n (B = ``batch_size``, the expected batch); the b-banded, column-normalised
-    factorisation adds N(0, σ²) correlated noise. **One unit of steps is one cycle of b
-    training steps.**"""
+    B·b/n (B = ``batch_size``, the expected batch); the b-banded lower-triangular factor C,
+    normalised to columns of L2 norm ≤ 1, adds N(0, σ²) correlated noise (σ is the noise
+    multiplier for that normalisation). **One unit of steps is one cycle of b training
+    steps**: T training steps are ⌈T/b⌉ units, each accounted as the Poisson-subsampled
+    Gaussian at rate min(1, B·b/n) (Choquette-Choo et al.'s amplification theorem,
+    docs/math.md §14)."""
 
     noise_multiplier: float
     bands: int

@@ -123,3 +123,6 @@ def loss_for(mechanism: Mechanism, direction: str) -> PrivacyLoss:
 
 # Families defined in their own modules register themselves on import.
 from .subsampled_laplace import SubsampledLaplaceLoss  # noqa: E402
+from .public_mixture import PublicMixtureLoss  # noqa: E402
+from . import truncated_poisson as _truncated_poisson  # noqa: E402,F401
+from . import cyclic_poisson as _cyclic_poisson  # noqa: E402,F401
