@@ -15,6 +15,7 @@ from ..core import _validate as v
 from ..core.bounds import Result, emit_warnings
 from .exact import pure_epsilon
 from ..core.mechanisms import MechanismLike, active_part, as_schedule
+from ..loss import privacy_losses
 
 METHODS = ("pld", "rdp", "edgeworth", "saddlepoint", "group-vadhan", "group-rdp")
 DEFAULT_METHOD = "pld"
@@ -155,4 +156,19 @@ def _run(mechanism, steps, method, options, **at) -> Result:
             # an upper bound of 0 would claim δ = 0 exactly (docs/math.md §9)
             tiny = 5e-324
             res = dataclasses.replace(res, upper=tiny, estimate=max(res.estimate, 0.0))
+        notes = _notes(active)
+        if notes:
+            res = dataclasses.replace(res, details={**res.details, "notes": notes})
     return dataclasses.replace(res, seconds=time.perf_counter() - t0)
+
+
+def _notes(schedule) -> list:
+    """What the schedule's losses say every result must carry (their ``note``, e.g. that
+    Poisson accounting does not apply to shuffled batches), once each."""
+    out = []
+    for m, _ in schedule.counts():
+        for pl in privacy_losses(m):
+            note = getattr(pl, "note", None)
+            if note and note not in out:
+                out.append(note)
+    return out
