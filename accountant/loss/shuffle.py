@@ -32,6 +32,7 @@ says so in ``details["notes"]`` (:data:`NOTE`).
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from functools import lru_cache
 from typing import Optional, Tuple
 
@@ -263,20 +264,20 @@ class ShuffleLoss(PrivacyLoss):
         return self._lo_cache
 
     # -- upper side: the Gaussian pair ---------------------------------------------------
-    def loss(self, x):
+    def loss(self, x: float | np.ndarray) -> float | np.ndarray:
         return self._up.loss(x)
 
-    def inverse_loss(self, eps):
+    def inverse_loss(self, eps: float | np.ndarray) -> float | np.ndarray:
         return self._up.inverse_loss(eps)
 
-    def log_hockey_stick(self, eps):
+    def log_hockey_stick(self, eps: float | np.ndarray) -> float | np.ndarray:
         """δ(ε) of the upper (unamplified Gaussian) pair: no exact value is known."""
         return self._up.log_hockey_stick(eps)
 
-    def log_sf(self, eps, under: str = "Q"):
+    def log_sf(self, eps: float | np.ndarray, under: str = "Q") -> float | np.ndarray:
         return self._up.log_sf(eps, under)
 
-    def cgf(self, t):
+    def cgf(self, t: float | np.ndarray) -> float | np.ndarray:
         """K_Y(t) of the Gaussian pair: an upper bound on the shuffled epoch's (Rényi
         divergence is jointly quasi-convex, so the mixture over batchings is no larger than
         its worst batching, each at most the Gaussian's; docs/math.md §13.1)."""
@@ -299,7 +300,7 @@ class ShuffleLoss(PrivacyLoss):
     def tilted(self, t: float, centre: Optional[float] = None) -> Tilted:
         raise _refuse("saddlepoint")
 
-    def sup_loss_upper(self):
+    def sup_loss_upper(self) -> Optional[Fraction]:
         return None
 
     def delta_zero_above(self) -> float:
