@@ -25,10 +25,9 @@ per-step quadrature margin (the lowered-chord construction needs total masses 1)
 
 A second, dominated pair (``lower``: e.g. a truncated pair with its tails merged into single
 outcomes, which is post-processing) serves the lower answers instead when the pair itself
-is only an upper (dominating) one. A Q-mass at +∞ cannot be held by the lower PLD grid: in
-the lower cells it is merged with part of the P-mass at −∞ into one atom at
-``hi + _LOWER_TOP`` (splitting an outcome into pieces of equal loss and merging two outcomes
-are both post-processing, so the result is dominated by the pair).
+is only an upper (dominating) one. The lower PLD holds no mass at +∞: a pair's Q-mass there
+is dropped by the lower construction (valid, loose where that mass decides δ; merging it
+into an atom at a large finite loss was tried and made the tilted FFT window fail).
 """
 from __future__ import annotations
 
@@ -46,11 +45,6 @@ from .results import (CALL_WORK, PldCells, PldSupport, StepMoments, Tilted, from
 __all__ = ["FiniteLoss"]
 
 _NEG = -math.inf
-# Where the lower PLD cells put the Q-mass at +∞ (merged with P-mass from −∞): this far
-# above the largest finite loss. The lower δ loses the factor 1 − e^{ε − ℓ} of that mass
-# at a composed ε: e^{−30} ≈ 1e-13 relative when ε is near the largest one-step loss.
-_LOWER_TOP = 30.0
-_MAX_LOSS = 590.0
 
 
 def _lse(v: np.ndarray) -> float:
@@ -89,6 +83,9 @@ class FiniteLoss(PrivacyLoss):
     mass_rel, loc_err : bounds on the relative error of each stored Q-mass and the absolute
         error of each stored loss against the true pair (0: the stored pair is the pair).
     sup_exact : sup L as an exact rational when the caller knows it (pure-DP answers).
+    whole : the PLD grid holds every atom (True, for few atoms with large masses at the
+        ends); False lets it stop where the Q-tails left out are below the PLD's tail
+        masses (many atoms with negligible tails: the discrete Gaussian).
     """
 
     cgf_exact = True      # finite sums (docs/math.md §10.1)
@@ -97,7 +94,7 @@ class FiniteLoss(PrivacyLoss):
                  log_q_inf: float = _NEG, log_p_ninf: float = _NEG,
                  direction: str = "remove", lower: Optional["FiniteLoss"] = None,
                  mass_rel: float = 0.0, loc_err: float = 0.0,
-                 sup_exact: Optional[Fraction] = None) -> None:
+                 sup_exact: Optional[Fraction] = None, whole: bool = True) -> None:
         ell = np.asarray(ell, dtype=float).ravel()
         lp = np.asarray(log_p, dtype=float).ravel()
         if ell.shape != lp.shape:
@@ -127,6 +124,7 @@ class FiniteLoss(PrivacyLoss):
         self.mass_rel = float(mass_rel)
         self.loc_err = float(loc_err)
         self.sup_exact = sup_exact
+        self.whole = bool(whole)
         if ell.size == 0 and self.log_q_inf == _NEG:
             raise ValueError("a finite pair needs at least one atom or a Q-mass at +inf")
         self.lo_loss = -math.inf if (self.log_p_ninf > _NEG or ell.size == 0) else float(ell[0])
@@ -365,26 +363,16 @@ class FiniteLoss(PrivacyLoss):
 
     # -- PLD -----------------------------------------------------------------------------
     def _lower_cells_pair(self):
-        """(ℓ, log p, log P(−∞), log Q∞) of the lower pair for the PLD cells: the Q-mass at
-        +∞, which the lower grid cannot hold, merged with P-mass e^{−ℓ*}·Q∞ taken from
-        the atom at −∞ into one atom at ℓ* = hi + ``_LOWER_TOP`` (module docstring)."""
-        # The stored pair, not the lowered one: the lowered-chord construction reads the
-        # profile as 1 − u + E_P[(u − e^L)₊], which needs total masses 1; the stored
-        # masses' relative error (≤ mass_rel, ~1e-15) is inside the PLD's per-step
-        # quadrature margin (docs/math.md §4.4), as for every other loss's cells.
+        """(ℓ, log p, log P(−∞), log Q∞) of the pair the lower PLD cells describe: the
+        dominated pair when one is given, else the stored pair (not the lowered one: the
+        lowered-chord construction reads the profile as 1 − u + E_P[(u − e^L)₊], which
+        needs total masses 1; the stored masses' relative error, ~1e-15, is inside the
+        PLD's per-step quadrature margin, docs/math.md §4.4, as for every loss's cells).
+        Its Q-mass at +∞ is passed as δ(ε_n) and the lower construction drops it (the grid
+        holds no mass at +∞ on the lower side): still a dominated pair, loose only where
+        that mass decides δ (docs/math.md §10.1)."""
         src = self.lower if self.lower is not None else self
-        ell, lp, lqi = src.ell, src.log_p, src.log_q_inf
-        lpn = src.log_p_ninf
-        if lqi > _NEG and lpn > _NEG:
-            top = min((float(ell[-1]) if ell.size else 0.0) + _LOWER_TOP, _MAX_LOSS)
-            top = max(top, 0.0)
-            need = lqi - top                    # log P-mass taken from −∞
-            if need <= lpn:
-                ell = np.append(ell, top)
-                lp = np.append(lp, need)
-                lpn = lpn + math.log1p(-math.exp(need - lpn)) if need < lpn else _NEG
-                lqi = _NEG
-        return ell, lp, lpn, lqi
+        return src.ell, src.log_p, src.log_p_ninf, src.log_q_inf
 
     def _extent(self) -> Tuple[float, float]:
         """The smallest and largest finite loss of every pair the cells use."""
@@ -401,7 +389,24 @@ class FiniteLoss(PrivacyLoss):
         """Every atom (docs/math.md §4, §10.1): the grid must hold them all; it starts below
         0 so that the lower construction has its line 1 − u to follow."""
         lo, hi = self._extent()
-        return PldSupport(min(lo, -1e-300), max(hi, 0.0), None, True, 2)
+        if self.whole or self.ell.size < 2:
+            return PldSupport(min(lo, -1e-300), max(hi, 0.0), None, True, 2)
+        # The top: the first atom above which the finite atoms' Q-mass is ≤ τ_hi (the Q-mass
+        # at +∞ goes there whatever the grid); the bottom: the last atom below which Q's
+        # mass is ≤ τ_lo, and P's for the lower construction's extension.
+        ell = self.ell
+        k_hi = int(np.argmax(self._sq[1:] <= log_tau_hi)) if np.any(
+            self._sq[1:] <= log_tau_hi) else ell.size - 1
+        pre_q = np.logaddexp.accumulate(self.log_q)      # Q[L ≤ ℓ_k]
+        pre_p = np.logaddexp.accumulate(self.log_p)
+        below_q = np.nonzero(pre_q <= log_tau_lo)[0]
+        below_p = np.nonzero(pre_p <= log_tau_lo)[0]
+        k_lo = int(below_q[-1]) + 1 if below_q.size else 0
+        k_lp = int(below_p[-1]) + 1 if below_p.size else 0
+        e_hi = max(float(ell[min(k_hi, ell.size - 1)]), 0.0)
+        e_lo = min(float(ell[min(k_lo, ell.size - 1)]), -1e-300)
+        e_lower = min(float(ell[min(k_lp, ell.size - 1)]), e_lo)
+        return PldSupport(e_lo, e_hi, e_lower, False, 2)
 
     def pld_cells(self, i0: int, h: float, npts: int) -> Tuple[PldCells, PldCells]:
         """(upper, lower) :class:`PldCells` on ε_i = (i0 + i)·h: the raised pair and the
