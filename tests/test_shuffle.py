@@ -205,8 +205,13 @@ def test_mixed_schedule_brackets():
 
 def test_loss_interface():
     m = Shuffle(1.0, 100, 1000)
-    (pl,) = privacy_losses(m)
+    pl, rev = privacy_losses(m)
     assert isinstance(pl, ShuffleLoss) and steps_per_epoch(m) == 10
+    assert (pl.direction, rev.direction) == ("remove", "add")
+    # the reverse pair's lower bound is the weaker one here; both lie under the Gaussian
+    for e in (0.0, 1.0):
+        assert rev.log_delta_bound(e, "lower") <= pl.log_delta_bound(e, "lower")
+        assert rev.log_delta_bound(e, "upper") == pl.log_delta_bound(e, "upper")
     assert pl.gaussian_shift is None and pl.sup_loss_upper() is None
     assert steps_per_epoch(Shuffle(1.0, 300, 1000)) == 4     # a short last batch
     for e in (0.0, 0.5, 2.0):

@@ -22,8 +22,10 @@ loss answers the accountants with two different pairs:
 
 The same datasets are used in every epoch, so the composed pair of the bins is a
 post-processing of the composed mechanism: composing the dominated pair over epochs gives
-a lower bound on the ε of the training run. Edgeworth and the saddle point need one
-privacy-loss law and refuse (ValueError).
+a lower bound on the ε of the training run. Two directions ("remove": with the target vs
+without; "add": the pair swapped), so that in a mixed schedule every step's lower pair
+compares the same ordered datasets. Edgeworth and the saddle point need one privacy-loss
+law and refuse (ValueError).
 
 Poisson accounting at rate B/n does **not** apply to shuffled batches: at small σ the lower
 bound here lies above it (Chua et al. 2024). Every Result of a schedule with Shuffle steps
@@ -230,37 +232,31 @@ class ShuffleLoss(PrivacyLoss):
     bracket_only = True
     note = NOTE
 
-    def __init__(self, mechanism: Shuffle) -> None:
+    def __init__(self, mechanism: Shuffle, direction: str = "remove",
+                 bins: Optional["_AttackBins"] = None) -> None:
         self.mechanism = mechanism
-        self.direction = "remove"
+        self.direction = direction
         sigma = mechanism.noise_multiplier
         self.sensitivity = 2.0 if mechanism.neighboring == "replace_one" else 1.0
         self.m = steps_per_epoch(mechanism)
+        # symmetric: the same Gaussian serves both directions
         self._up = GaussianMixtureLoss(sigma, [0.0], [1.0], [self.sensitivity], [1.0])
         self.lo_loss, self.hi_loss = self._up.lo_loss, self._up.hi_loss
-        self._lo_cache: Optional[FiniteLoss] = None
+        self._bins = bins if bins is not None else _AttackBins(mechanism, self.m)
 
     def __repr__(self):
         m = self.mechanism
         return (f"ShuffleLoss(noise_multiplier={m.noise_multiplier}, batch_size="
                 f"{m.batch_size}, dataset_size={m.dataset_size}, "
-                f"neighboring={m.neighboring!r})")
+                f"neighboring={m.neighboring!r}, direction={self.direction!r})")
 
     # -- the dominated pair, built on first use ------------------------------------------
     @property
     def lower_pair(self) -> FiniteLoss:
-        """The binned attack pair (docs/math.md §13.2, §13.3), with its error bound."""
-        if self._lo_cache is None:
-            a, b = attack_shifts(self.mechanism)
-            _, log_p, log_q, rel = shuffle_bins(self.mechanism.noise_multiplier, self.m, a, b)
-            lp, lq = _merge_ends(log_p, log_q)
-            ell = lq - lp
-            # Q-mass p·e^ℓ is rounded again; the loss carries both masses' errors.
-            q_rel = rel + 4 * _U * (1.0 + float(np.max(np.abs(lq))))
-            loc = 2.0 * rel + 4 * _U * (1.0 + float(np.max(np.abs(ell))))
-            self._lo_cache = FiniteLoss(ell, lp, direction=self.direction,
-                                        mass_rel=q_rel, loc_err=loc)
-        return self._lo_cache
+        """The binned attack pair in this loss's direction (docs/math.md §13.2, §13.3):
+        "remove" compares the dataset with the target to the one without it, "add" the
+        reverse (the pair swapped), each with its error bound."""
+        return self._bins.pair(self.direction)
 
     # -- upper side: the Gaussian pair ---------------------------------------------------
     def loss(self, x: float | np.ndarray) -> float | np.ndarray:
@@ -330,6 +326,36 @@ class ShuffleLoss(PrivacyLoss):
         return up, lo
 
 
+class _AttackBins:
+    """The bins of one mechanism's attack, built on first use and shared by its two
+    directions (docs/math.md §13.3)."""
+
+    def __init__(self, mechanism: Shuffle, m: int) -> None:
+        self.mechanism, self.m = mechanism, m
+        self._pairs: dict = {}
+
+    def pair(self, direction: str) -> FiniteLoss:
+        hit = self._pairs.get(direction)
+        if hit is None:
+            a, b = attack_shifts(self.mechanism)
+            _, log_p, log_q, rel = shuffle_bins(self.mechanism.noise_multiplier, self.m, a, b)
+            lp, lq = _merge_ends(log_p, log_q)
+            if direction == "add":
+                lp, lq = lq, lp              # the pair swapped: D(without ‖ with)
+            ell = lq - lp
+            # The stored Q-mass e^{log p + ℓ} is rounded again (|log p| + |log q| absolute
+            # in its log); the loss carries both masses' errors.
+            big = 1.0 + float(np.max(np.abs(lq))) + float(np.max(np.abs(lp)))
+            q_rel = rel + 4 * _U * big
+            loc = 2.0 * rel + 4 * _U * big
+            hit = self._pairs[direction] = FiniteLoss(ell, lp, direction=direction,
+                                                      mass_rel=q_rel, loc_err=loc)
+        return hit
+
+
 @register_loss(Shuffle)
 def _shuffle(mechanism: Shuffle) -> Tuple[PrivacyLoss, ...]:
-    return (ShuffleLoss(mechanism),)
+    # Both directions: their upper sides are the same Gaussian, but in a schedule the
+    # lower pairs of all steps must compare the same ordered datasets (docs/math.md §13.2).
+    bins = _AttackBins(mechanism, steps_per_epoch(mechanism))
+    return (ShuffleLoss(mechanism, "remove", bins), ShuffleLoss(mechanism, "add", bins))
