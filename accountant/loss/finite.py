@@ -107,11 +107,24 @@ class FiniteLoss(PrivacyLoss):
         ell, lp = ell[keep], lp[keep]
         order = np.argsort(ell, kind="stable")
         ell, lp = ell[order], lp[order]
-        if ell.size > 1 and np.any(ell[1:] == ell[:-1]):
-            uniq, start = np.unique(ell, return_index=True)
-            lp = np.array([float(np.logaddexp.reduce(seg))
-                           for seg in np.split(lp, start[1:])])
-            ell = uniq
+        # Merge atoms of equal loss (post-processing that loses nothing); "equal" within
+        # 8 ulps, since equal ratios computed as log q − log p differ in their last bits:
+        # the merged atom sits at log Σq − log Σp, and the spread joins ``loc_err``.
+        spread = 0.0
+        if ell.size > 1:
+            tol = 8 * _U * np.maximum(1.0, np.abs(ell))
+            new = np.concatenate([[True], np.diff(ell) > tol[1:]])
+            if not np.all(new):
+                start = np.nonzero(new)[0]
+                segs_l = np.split(ell, start[1:])
+                segs_p = np.split(lp, start[1:])
+                lps = np.array([float(np.logaddexp.reduce(sp)) for sp in segs_p])
+                lqs = np.array([float(np.logaddexp.reduce(sp + sl))
+                                for sl, sp in zip(segs_l, segs_p)])
+                spread = max(float(sl[-1] - sl[0]) for sl in segs_l)
+                ell = np.array([sl[0] if sl.size == 1 else lq_ - lp_
+                                for sl, lq_, lp_ in zip(segs_l, lqs, lps)])
+                lp = lps
         self.ell = ell
         self.log_p = lp
         self.log_q = lp + ell
@@ -122,7 +135,7 @@ class FiniteLoss(PrivacyLoss):
         self.direction = direction
         self.lower = lower
         self.mass_rel = float(mass_rel)
-        self.loc_err = float(loc_err)
+        self.loc_err = max(float(loc_err), 2 * spread)
         self.sup_exact = sup_exact
         self.whole = bool(whole)
         if ell.size == 0 and self.log_q_inf == _NEG:
