@@ -387,11 +387,17 @@ class RandomAllocation:
 @dataclass(frozen=True)
 class Shuffle:
     """Shuffled fixed-size batches: each epoch permutes the n = ``dataset_size`` records
-    and cuts them into batches of B = ``batch_size``, each record in exactly one batch
-    (PyTorch's ``DataLoader(shuffle=True)``). **One unit of steps is one epoch.** No tight
-    upper bound is known: the accountants return the bracket [a proven lower bound from the
-    shuffle attack of Chua et al. (arXiv 2403.17673), the proven upper bound without
-    amplification]."""
+    and cuts them into m = ⌈n/B⌉ consecutive batches of B = ``batch_size`` (the last one
+    smaller when B does not divide n), each record in exactly one batch (PyTorch's
+    ``DataLoader(shuffle=True, drop_last=False)``). **One unit of steps is one epoch** of m
+    training steps; epochs reshuffle independently. No tight upper bound is known: the
+    accountants return the bracket [a proven lower bound from the shuffle attack of Chua et
+    al. (arXiv 2403.17673), the proven upper bound without amplification], and Poisson
+    accounting at rate B/n does not apply (docs/math.md §13).
+
+    ``neighboring="add_remove"`` is zero-out, as in Chua et al.: the removed record's slot
+    stays in its batch and contributes 0 (sensitivity 1); ``"replace_one"`` has
+    sensitivity 2."""
 
     noise_multiplier: float
     batch_size: int

@@ -126,3 +126,5 @@ from .subsampled_laplace import SubsampledLaplaceLoss  # noqa: E402
 from .public_mixture import PublicMixtureLoss  # noqa: E402
 from . import truncated_poisson as _truncated_poisson  # noqa: E402,F401
 from . import cyclic_poisson as _cyclic_poisson  # noqa: E402,F401
+from .discrete import DiscreteGaussianLoss, EpsilonDeltaLoss, ZCDPLoss  # noqa: E402,F401
+from .shuffle import ShuffleLoss  # noqa: E402,F401

@@ -261,13 +261,17 @@ def _refine(run, schedule, target, h, max_refine, limited=lambda res: True):
     """
     budget = _Work(_QUERY_WORK)
     token = _WORK.set(budget)
+    # A loss whose two sides are different pairs (shuffled batches, docs/math.md §13)
+    # leaves a gap no grid closes: refine until each side has settled instead.
+    gap_only = any(getattr(pl, "bracket_only", False)
+                   for m, _ in schedule.counts() for pl in privacy_losses(m))
     try:
-        return _refine_loop(run, schedule, target, h, max_refine, limited, budget)
+        return _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only)
     finally:
         _WORK.reset(token)
 
 
-def _refine_loop(run, schedule, target, h, max_refine, limited, budget):
+def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only=False):
     warnings = []
     best = {}
     history = []
@@ -318,14 +322,25 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget):
         tgt = target(up)
         if h is not None or width <= tgt or up == 0.0:
             break
-        if (len(history) >= 2 and lo > 0 and history[-2][1] > 0
+        moved = None
+        if gap_only and len(history) >= 2:
+            # each side's change from the last grid: its remaining error is about that
+            moved = max(lo - history[-2][1], history[-2][2] - up)
+            if moved <= tgt:
+                break
+        if (not gap_only and len(history) >= 2 and lo > 0 and history[-2][1] > 0
                 and width > 0.5 * (history[-2][2] - history[-2][1]) and limited(res)):
             # Refining no longer pays (round-off or truncation terms dominate the width).
             warnings.append(f"bracket_wider_than_requested: width {width:.3g} > {tgt:.3g} "
                             "(limited by round-off/truncation terms, not by h)")
             break
         if len(history) > max_refine or cur <= _H_MIN or capped:
-            warnings.append(f"bracket_wider_than_requested: width {width:.3g} > {tgt:.3g}")
+            if gap_only:
+                warnings.append("bracket_sides_not_settled: a side still moved by "
+                                f"{moved if moved is not None else width:.3g} > {tgt:.3g} "
+                                "on the last grid")
+            else:
+                warnings.append(f"bracket_wider_than_requested: width {width:.3g} > {tgt:.3g}")
             break
         p = 2.0
         if len(history) >= 2:
@@ -333,6 +348,8 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget):
             if u0 - l0 > 0 and u1 - l1 > 0 and l0 > 0 and l1 > 0:
                 p = min(3.0, max(1.0, math.log((u0 - l0) / (u1 - l1)) / math.log(h0 / h1)))
         fac = (0.9 * tgt / max(width, 1e-300)) ** (1.0 / p)
+        if gap_only:
+            fac = 0.25 if moved is None else (0.9 * tgt / max(moved, 1e-300)) ** 0.5
         if lo <= 0.0:
             # The lower bound is still 0 (lowered chords degenerate when the step loss is
             # concentrated far below h, small q): the width says nothing about the law yet;

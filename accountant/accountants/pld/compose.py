@@ -413,7 +413,7 @@ class _Direction:
         while k >= 0:
             lt = _logaddexp(lt0, self._log_wrap(c, k))
             if c.logd(k) > lt:
-                return max(0.0, _solve(c, k, lt))
+                return max(0.0, _solve(c, k, lt, "lower"))
             k -= 1
         return 0.0 if c.ell(0) <= 0 else "below"
 
@@ -428,17 +428,29 @@ def _interp(c, k, eps):
     return Dk - frac * (Dk - Dk1)
 
 
-def _solve(c, k, log_target):
+def _solve(c, k, log_target, side="upper"):
     """ε ∈ [ℓ_k, ℓ_{k+1}] where the exact discrete δ equals e^log_target
-    (D_k ≥ target ≥ D_{k+1}); in units of D_k, which may be subnormal."""
+    (D_k ≥ target ≥ D_{k+1}); in units of D_k, which may be subnormal. Rounded to
+    ``side``: the interpolation fraction by its rounding bound (the two 1 − r terms carry
+    a few u of their logs each) and the sum ℓ_k + log1p(·) by a few u of its terms (an
+    ε one ulp below the exact composition of a finite pair was certified, docs/math.md
+    §10.1)."""
+    up = side == "upper"
     ldk = c.logd(k)
     ldk1 = c.logd(k + 1)
     if ldk <= ldk1:
-        return c.ell(k + 1)
-    r1 = math.exp(ldk1 - ldk)
-    rt = math.exp(min(log_target - ldk, 0.0))
-    frac = min(max((1.0 - rt) / (1.0 - r1), 0.0), 1.0)
-    return c.ell(k) + math.log1p(frac * math.expm1(c.h))
+        x = c.ell(k + 1)
+    else:
+        r1 = math.exp(ldk1 - ldk)
+        rt = math.exp(min(log_target - ldk, 0.0))
+        frac = min(max((1.0 - rt) / (1.0 - r1), 0.0), 1.0)
+        lr1 = abs(ldk1 - ldk) if r1 > 0 else 0.0
+        lrt = abs(log_target - ldk)
+        pad = 4 * _U * (2.0 + lrt + lr1) * (1.0 + frac) / (1.0 - r1)
+        frac = min(frac + pad, 1.0) if up else max(frac - pad, 0.0)
+        x = c.ell(k) + math.log1p(frac * math.expm1(c.h))
+    err = 4 * _U * (abs(c.e_lo) + abs(k * c.h) + abs(x) + c.h)
+    return x + err if up else x - err
 
 
 _LOG2 = math.log(2.0)
