@@ -35,6 +35,29 @@ _NEG = -math.inf
 _MASS_REL = 32 * _U
 
 
+def _log_delta_from_cgf(cgf_upper, eps: float, centre: float) -> float:
+    """An upper bound on log δ(ε) of one step from upper bounds on its CGF K_Y(t), t > 0:
+    min over orders α = 1 + t of the RDP conversion (Canonne, Kamath & Steinke 2020,
+    Prop. 12; docs/math.md §3.2), log δ ≤ K(α − 1) − (α − 1)ε + (α − 1)log(1 − 1/α) − log α,
+    each order's value rounded up, so that the minimum over the orders tried is a bound.
+    Orders: a geometric scan and a finer one around ``centre`` (a guess of the best α)."""
+    def f(al):
+        k = cgf_upper(al - 1.0)
+        if k is None or not k < math.inf:
+            return math.inf
+        a = math.log1p(-1.0 / al)
+        v = k - (al - 1.0) * (eps - a) - math.log(al)
+        err = abs(k) + (al - 1.0) * (abs(eps) + abs(a)) + abs(math.log(al)) + abs(v)
+        return v + 64 * _U * err
+    orders = np.concatenate([1.0 + np.geomspace(1e-6, 1e6, 121),
+                             max(centre, 1.0 + 1e-9) * np.geomspace(0.5, 2.0, 41)])
+    best = math.inf
+    for al in orders.tolist():
+        if al > 1.0:
+            best = min(best, f(al))
+    return min(best, 0.0)
+
+
 def _sensitivity(mechanism, base: int) -> int:
     """An integer query moves by Δ under add/remove and by 2Δ under replace-one (the two
     records' contributions each move it by Δ), as the clipped mechanisms' 1 and 2."""
@@ -172,26 +195,9 @@ class ZCDPLoss(PrivacyLoss):
         return float(self.cgf(t)) if t > 0 else None
 
     def _log_delta_rdp(self, eps: float) -> float:
-        """min over α > 1 of the conversion (Canonne, Kamath & Steinke 2020, Prop. 12):
-        log δ ≤ (α − 1)(ξ + ρα − ε + log(1 − 1/α)) − log α; each order's value is rounded
-        up, so the minimum over the orders tried is a bound."""
-        def f(al):
-            inner = self.xi + self.rho * al - eps + math.log1p(-1.0 / al)
-            v = (al - 1.0) * inner - math.log(al)
-            err = (al - 1.0) * (abs(self.xi) + abs(self.rho * al) + abs(eps) + 1.0) \
-                + abs(math.log(al)) + abs(v)
-            return v + 64 * _U * err
-        # the unconstrained optimum of ξ + ρα − ε with its (α−1) weight is near
-        # α = (ε − ξ)/(2ρ) + ½; scan geometrically around it
-        centre = max((eps - self.xi) / (2 * self.rho) + 0.5, 1.0 + 1e-9) if self.rho > 0 \
-            else 1e6
-        best = math.inf
-        for al in np.concatenate([1.0 + np.geomspace(1e-6, 1e6, 121), centre * np.geomspace(
-                0.5, 2.0, 41)]):
-            al = float(al)
-            if al > 1.0:
-                best = min(best, f(al))
-        return min(best, 0.0)
+        return _log_delta_from_cgf(self.cgf_upper, eps,
+                                   (eps - self.xi) / (2 * self.rho) + 0.5 if self.rho > 0
+                                   else 1e6)
 
     def log_hockey_stick(self, eps):
         """Not known: the RDP-conversion upper bound of :meth:`log_delta_bound` (an upper
@@ -365,13 +371,30 @@ class DiscreteGaussianLoss(PrivacyLoss):
         return out if out.ndim else float(out)
 
     def log_hockey_stick(self, eps):
-        """log δ(ε) of the truncated (dominating) pair: within e^{−700} of the true one."""
+        """log δ(ε) of the truncated (dominating) pair: within e^{−700} of the true one
+        (beyond the atom cap: the upper bound of :meth:`log_delta_bound`)."""
+        if self._count() > MAX_DISCRETE_GAUSSIAN_ATOMS:
+            e = np.asarray(eps, dtype=float)
+            out = np.array([self.log_delta_bound(float(x), "upper")
+                            for x in e.ravel()]).reshape(e.shape)
+            return out if out.ndim else float(out)
         return self.finite.log_hockey_stick(eps)
 
     def log_sf(self, eps, under="Q"):
         return self.finite.log_sf(eps, under)
 
+    def _count(self) -> int:
+        n, _ = _dg_truncation(self.sigma, self.sens)
+        return 2 * n + self.sens + 1
+
     def log_delta_bound(self, eps: float, side: str) -> float:
+        """From the truncated pair; beyond the atom cap the RDP conversion of the closed-form
+        CGF (upper) and δ ≥ 0 (lower): proven, looser, and no atoms (docs/math.md §10.3)."""
+        if self._count() > MAX_DISCRETE_GAUSSIAN_ATOMS:
+            if side != "upper":
+                return _NEG
+            mu2 = (self.sens / self.sigma) ** 2
+            return _log_delta_from_cgf(self.cgf_upper, float(eps), float(eps) / mu2 + 0.5)
         return self.finite.log_delta_bound(eps, side)
 
     def pld_support(self, log_tau_lo, log_tau_hi, floor):

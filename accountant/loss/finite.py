@@ -345,6 +345,9 @@ class FiniteLoss(PrivacyLoss):
         size and fsum rounds once (docs/math.md §10.1)."""
         if side not in ("upper", "lower"):
             raise ValueError(f"side must be 'upper' or 'lower', got {side!r}")
+        s = self.sup_loss_upper() if side == "upper" else self.sup_loss_lower()
+        if s is not None and Fraction(float(eps)) >= s:
+            return _NEG                   # δ(ε) = 0 from sup L on (exact rational bound)
         ell, lq, lqi = self._bound_pair(side)
         ld, size = self._log_hs(ell, lq, lqi, float(eps))
         if ld == _NEG:
