@@ -24,7 +24,7 @@ from ..core.rounding import _U
 from .base import PrivacyLoss
 from .finite import FiniteLoss
 from .registry import register_loss
-from .results import CALL_WORK, StepMoments, Tilted
+from .results import CALL_WORK, PldCells, PldSupport, StepMoments, Tilted
 
 __all__ = ["DiscreteGaussianLoss", "EpsilonDeltaLoss", "ZCDPLoss", "discrete_laplace_loss",
            "randomized_response_loss", "MAX_DISCRETE_GAUSSIAN_ATOMS"]
@@ -138,7 +138,7 @@ class EpsilonDeltaLoss(FiniteLoss):
     def __repr__(self):
         return f"EpsilonDeltaLoss(epsilon={self.epsilon!r}, delta={self.delta!r})"
 
-    def cgf(self, t):
+    def cgf(self, t: float | np.ndarray) -> float | np.ndarray:
         if self.delta > 0 and np.any(np.asarray(t, dtype=float) > 0):
             raise ValueError(
                 f"an (epsilon, delta) step with delta > 0 (delta = {self.delta!r}) has "
@@ -177,7 +177,7 @@ class ZCDPLoss(PrivacyLoss):
     def __repr__(self):
         return f"ZCDPLoss(rho={self.rho!r}, xi={self.xi!r})"
 
-    def cgf(self, t):
+    def cgf(self, t: float | np.ndarray) -> float | np.ndarray:
         def one(t):
             t = float(t)
             if t == 0.0:
@@ -199,7 +199,7 @@ class ZCDPLoss(PrivacyLoss):
                                    (eps - self.xi) / (2 * self.rho) + 0.5 if self.rho > 0
                                    else 1e6)
 
-    def log_hockey_stick(self, eps):
+    def log_hockey_stick(self, eps: float | np.ndarray) -> float | np.ndarray:
         """Not known: the RDP-conversion upper bound of :meth:`log_delta_bound` (an upper
         bound on log δ(ε), used by the accountants only to rank steps)."""
         e = np.asarray(eps, dtype=float)
@@ -215,19 +215,19 @@ class ZCDPLoss(PrivacyLoss):
     def sup_loss_upper(self) -> Optional[Fraction]:
         return None
 
-    def log_sf(self, eps, under="Q"):
+    def log_sf(self, eps: float | np.ndarray, under: str = "Q") -> float | np.ndarray:
         raise _zcdp_refusal("the law of its privacy loss")
 
-    def moments(self, under):
+    def moments(self, under: str) -> StepMoments:
         raise _zcdp_refusal("the moments of its privacy loss (Edgeworth)")
 
-    def tilted(self, t, centre=None):
+    def tilted(self, t: float, centre: Optional[float] = None) -> Tilted:
         raise _zcdp_refusal("the tilted law of its privacy loss (saddle point)")
 
-    def pld_support(self, log_tau_lo, log_tau_hi, floor):
+    def pld_support(self, log_tau_lo: float, log_tau_hi: float, floor: float) -> PldSupport:
         raise _zcdp_refusal("the privacy-loss distribution (PLD)")
 
-    def pld_cells(self, i0, h, npts):
+    def pld_cells(self, i0: int, h: float, npts: int) -> Tuple[PldCells, PldCells]:
         raise _zcdp_refusal("the privacy-loss distribution (PLD)")
 
 
@@ -360,17 +360,17 @@ class DiscreteGaussianLoss(PrivacyLoss):
                           mass_rel=mass_rel, loc_err=loc, whole=False)
 
     # -- delegated to the truncated pair ----------------------------------------------------
-    def loss(self, x):
+    def loss(self, x: float | np.ndarray) -> float | np.ndarray:
         x = np.asarray(x, dtype=float)
         out = self.sens * (2.0 * x - self.sens) / (2.0 * self.sigma ** 2)
         return out if out.ndim else float(out)
 
-    def inverse_loss(self, eps):
+    def inverse_loss(self, eps: float | np.ndarray) -> float | np.ndarray:
         e = np.asarray(eps, dtype=float)
         out = (e * 2.0 * self.sigma ** 2 / self.sens + self.sens) / 2.0
         return out if out.ndim else float(out)
 
-    def log_hockey_stick(self, eps):
+    def log_hockey_stick(self, eps: float | np.ndarray) -> float | np.ndarray:
         """log δ(ε) of the truncated (dominating) pair: within e^{−700} of the true one
         (beyond the atom cap: the upper bound of :meth:`log_delta_bound`)."""
         if self._count() > MAX_DISCRETE_GAUSSIAN_ATOMS:
@@ -380,7 +380,7 @@ class DiscreteGaussianLoss(PrivacyLoss):
             return out if out.ndim else float(out)
         return self.finite.log_hockey_stick(eps)
 
-    def log_sf(self, eps, under="Q"):
+    def log_sf(self, eps: float | np.ndarray, under: str = "Q") -> float | np.ndarray:
         return self.finite.log_sf(eps, under)
 
     def _count(self) -> int:
@@ -397,17 +397,17 @@ class DiscreteGaussianLoss(PrivacyLoss):
             return _log_delta_from_cgf(self.cgf_upper, float(eps), float(eps) / mu2 + 0.5)
         return self.finite.log_delta_bound(eps, side)
 
-    def pld_support(self, log_tau_lo, log_tau_hi, floor):
+    def pld_support(self, log_tau_lo: float, log_tau_hi: float, floor: float) -> PldSupport:
         return self.finite.pld_support(log_tau_lo, log_tau_hi, floor)
 
-    def pld_cells(self, i0, h, npts):
+    def pld_cells(self, i0: int, h: float, npts: int) -> Tuple[PldCells, PldCells]:
         return self.finite.pld_cells(i0, h, npts)
 
     def sup_loss_upper(self) -> Optional[Fraction]:
         return None
 
     # -- CGF in closed form (docs/math.md §10.3) -------------------------------------------
-    def cgf(self, t):
+    def cgf(self, t: float | np.ndarray) -> float | np.ndarray:
         """K_Y(t) = t(1 + t)μ²/2 + log Θ(Δ(1 + t))/Θ(0), μ = Δ/σ, t > −1."""
         def one(t):
             t = float(t)

@@ -433,8 +433,8 @@ def _solve(c, k, log_target, side="upper"):
     (D_k ≥ target ≥ D_{k+1}); in units of D_k, which may be subnormal. Rounded to
     ``side``: the interpolation fraction by its rounding bound (the two 1 − r terms carry
     a few u of their logs each) and the sum ℓ_k + log1p(·) by a few u of its terms (an
-    ε one ulp below the exact composition of a finite pair was certified, docs/math.md
-    §10.1)."""
+    ε one ulp below the exact composition of a finite pair was certified;
+    docs/math.md §4.3, §10.1)."""
     up = side == "upper"
     ldk = c.logd(k)
     ldk1 = c.logd(k + 1)
