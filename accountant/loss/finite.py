@@ -379,21 +379,31 @@ class FiniteLoss(PrivacyLoss):
 
     # -- PLD -----------------------------------------------------------------------------
     def _lower_cells_pair(self):
-        """(ℓ, log p, log P(−∞), log Q∞) of the pair the lower PLD cells describe: the
-        dominated pair when one is given, else the stored pair (not the lowered one: the
+        """(ℓ, log p, log P(−∞), log Q∞, log m) of the pair the lower PLD cells describe:
+        the dominated pair when one is given, else the stored pair (not the lowered one: the
         lowered-chord construction reads the profile as 1 − u + E_P[(u − e^L)₊], which
         needs total masses 1; the stored masses' relative error, ~1e-15, is inside the
         PLD's per-step quadrature margin, docs/math.md §4.4, as for every loss's cells).
-        Its Q-mass at +∞ is passed as δ(ε_n) and the lower construction drops it (the grid
-        holds no mass at +∞ on the lower side): still a dominated pair, loose only where
-        that mass decides δ (docs/math.md §10.1)."""
+
+        With masses at both +∞ and −∞, m = min(Q∞, P₋∞) of each is a public coin that
+        reveals the pair (P = m[A] + (1 − m)P″, Q = m[D] + (1 − m)Q″): the cells describe
+        (P″, Q″) and ``log_reveal`` carries m, which the PLD composes as the lower side's
+        mass at +∞. What is left at +∞ in Q″ is passed as δ(ε_n), and the lower
+        construction drops it (still a dominated pair; docs/math.md §10.1)."""
         src = self.lower if self.lower is not None else self
-        return src.ell, src.log_p, src.log_p_ninf, src.log_q_inf
+        ell, lp, lpn, lqi = src.ell, src.log_p, src.log_p_ninf, src.log_q_inf
+        lm = min(lqi, lpn)
+        if lm > _NEG:
+            l1m = math.log1p(-math.exp(lm))
+            lp = lp - l1m
+            rest = lambda lx: (lx + math.log1p(-math.exp(lm - lx)) - l1m) if lx > lm else _NEG
+            lpn, lqi = rest(lpn), rest(lqi)
+        return ell, lp, lpn, lqi, lm
 
     def _extent(self) -> Tuple[float, float]:
         """The smallest and largest finite loss of every pair the cells use."""
         los, his = [], []
-        for ell in (self._pair("upper")[0], self._lower_cells_pair()[0]):
+        for ell in (self._pair("upper")[0], self.ell if self.lower is None else self.lower.ell):
             if ell.size:
                 los.append(float(ell[0]))
                 his.append(float(ell[-1]))
@@ -429,8 +439,10 @@ class FiniteLoss(PrivacyLoss):
         lowered (dominated) one, each atom split between the ends of its cell."""
         ell, lq, lqi = self._pair("upper")
         up = _cells(ell, lq - ell, self.log_p_ninf, lqi, i0, h, npts)
-        ell_l, lp_l, lpn_l, lqi_l = self._lower_cells_pair()
+        ell_l, lp_l, lpn_l, lqi_l, lm = self._lower_cells_pair()
         lo = _cells(ell_l, lp_l, lpn_l, lqi_l, i0, h, npts)
+        if lm > _NEG:
+            lo = PldCells(lo.a, lo.b, lo.Fb, lo.Qb, lo.r0, lo.Pt, lo.dtop, lo.log_w_inf, lm)
         return up, lo
 
 
