@@ -25,9 +25,10 @@ per-step quadrature margin (the lowered-chord construction needs total masses 1)
 
 A second, dominated pair (``lower``: e.g. a truncated pair with its tails merged into single
 outcomes, which is post-processing) serves the lower answers instead when the pair itself
-is only an upper (dominating) one. The lower PLD holds no mass at +∞: a pair's Q-mass there
-is dropped by the lower construction (valid, loose where that mass decides δ; merging it
-into an atom at a large finite loss was tried and made the tilted FFT window fail).
+is only an upper (dominating) one. The lower PLD grid holds no mass at +∞; the part
+m = min(Q∞, P₋∞) is a public coin revealing the pair, passed as ``PldCells.log_reveal`` and
+composed by the PLD as the lower side's mass at +∞ (exact for an (ε, δ) step); the Q-mass at
++∞ beyond it is dropped by the lower construction (valid, loose where it decides δ).
 """
 from __future__ import annotations
 
