@@ -346,8 +346,8 @@ def test_pure_dp_at_delta_zero_every_method():
         assert r.upper - r.lower < 1e-12 * want
         assert (r.lower, r.upper) == (res[0].lower, res[0].upper)
     # δ(ε) = 0 at and above it, positive below
-    assert acc.delta(PURE, res[0].upper).upper == 0.0
-    assert acc.delta(PURE, res[0].lower * (1 - 1e-6)).upper > 0.0
+    assert acc.delta(PURE, res[0].upper, method="rdp").upper == 0.0
+    assert acc.delta(PURE, res[0].lower * (1 - 1e-6), method="rdp").upper > 0.0
 
 
 def test_delta_zero_needs_pure_dp():
@@ -407,3 +407,23 @@ def test_replace_one_doubles_the_sensitivity():
     r1, = privacy_losses(RandomizedResponse(0.3, 4, "replace_one"))
     r2, = privacy_losses(RandomizedResponse(0.3, 4))
     assert np.array_equal(r1.ell, r2.ell)
+
+
+def test_epsilon_delta_revealing_mass_on_both_sides():
+    """(0, δ) steps: δ_T(ε) = 1 − (1 − δ)^T for every ε ≥ 0 (the finite part is L ≡ 0), held
+    by the upper PLD's mass at +∞ and by the lower side's revealing coin
+    (docs/math.md §10.1); past that mass ε is infinite on both sides."""
+    m = EpsilonDelta(0.0, 0.1)
+    r = acc.delta(m, 1.0, steps=3)
+    assert r.lower <= 0.271 <= r.upper and r.upper - r.lower < 1e-9
+    r = acc.epsilon(m, 0.2, steps=3)
+    assert r.lower == r.upper == math.inf
+    assert acc.epsilon(m, 0.3, steps=3).upper == 0.0
+
+
+def test_discrete_gaussian_tiny_sigma_rdp():
+    # σ = 1e-3: every term of Θ(c) is below e^{−745} of Θ(0)'s largest (log 0 before)
+    r = acc.epsilon(DiscreteGaussian(1e-3, 1), 1e-5, steps=2, method="rdp")
+    assert 0 < r.lower <= r.upper < math.inf
+    pl, = privacy_losses(DiscreteGaussian(1e-3, 1))
+    assert pl.cgf(0.5) <= pl.cgf_upper(0.5)

@@ -276,9 +276,11 @@ def _log_theta_ratio(frac: float, sigma: float) -> float:
     xs = np.arange(-m, m + 2, dtype=float)
     lt = -(xs - f) ** 2 / s2
     l0 = -(xs ** 2) / s2
-    top = max(float(lt.max()), float(l0.max()))
-    return min(math.log(math.fsum(np.exp(lt - top).tolist()))
-               - math.log(math.fsum(np.exp(l0 - top).tolist())), 0.0)
+    # each sum scaled by its own largest term (at σ = 1e-3 every term of Θ(c) is below
+    # e^{−745} of Θ(0)'s largest: a common scale underflowed to log 0)
+    t1, t0 = float(lt.max()), float(l0.max())
+    return min(t1 + math.log(math.fsum(np.exp(lt - t1).tolist()))
+               - t0 - math.log(math.fsum(np.exp(l0 - t0).tolist())), 0.0)
 
 
 def _dg_truncation(sigma: float, sens: int) -> Tuple[int, float]:

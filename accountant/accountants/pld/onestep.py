@@ -124,11 +124,11 @@ def _build_one_step(pl, h, tau_hi, tau_lo):
     pi_up, pi_lo, ok = _kp.profiles(up.a, up.b, e0, h, up.Fb, up.Qb, up.r0, up.Pt, up.dtop)
     if lo is not up:
         _, pi_lo, ok = _kp.profiles(lo.a, lo.b, e0, h, lo.Fb, lo.Qb, lo.r0, lo.Pt, lo.dtop)
-    reveal = lo.log_reveal
     if not (lower_ok and ok):
         pi_lo, ok = _identity_lower(i0, pi_lo.shape[0])
-        reveal = -math.inf
-    return _OneStep(i0, pi_up, pi_lo, up.log_w_inf, ok, h, reveal)
+    # (the identity is dominated by the rest of the pair too: a revealing coin still
+    # applies beside it, docs/math.md §10.1)
+    return _OneStep(i0, pi_up, pi_lo, up.log_w_inf, ok, h, lo.log_reveal)
 
 
 class _GridTooLarge(Exception):
