@@ -120,8 +120,8 @@ def _randomized_response(mechanism: RandomizedResponse) -> Tuple[PrivacyLoss, ..
 class EpsilonDeltaLoss(FiniteLoss):
     """The tight dominating pair of an (ε, δ)-DP step (Kairouz, Oh & Viswanath 2015):
     P-mass δ at −∞, (1 − δ)e^ε/(1 + e^ε) at −ε, (1 − δ)/(1 + e^ε) at +ε, Q-mass δ at +∞.
-    Its profile is δ + (1 − δ)(e^ε − e^{ε'})₊/(1 + e^ε) at ε' ≥ −ε... (§10.2), the largest
-    profile of any (ε, δ)-DP pair. With δ > 0 its CGF, moments and tilted laws are infinite:
+    Its profile is δ + (1 − δ)(e^ε − e^{ε'})₊/(1 + e^ε) at ε' ≥ −ε (docs/math.md §10.2), the
+    largest profile of any (ε, δ)-DP pair. With δ > 0 its CGF, moments and tilted laws are infinite:
     RDP, Edgeworth and the saddle point refuse it (ValueError naming method='pld')."""
 
     def __init__(self, epsilon: float, delta: float) -> None:
