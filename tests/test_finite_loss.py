@@ -251,14 +251,16 @@ def _ref_eps_T(d, pinf, delta):
     return (lo + hi) / 2
 
 
-@pytest.mark.parametrize("tag,T,delta", [(0, 3, 1e-3), (0, 6, 1e-5), (1, 4, 0.2),
-                                         (2, 5, 1e-4)])
+@pytest.mark.parametrize("tag,T,delta", [(0, 3, 1e-3), (0, 6, 1e-5), (1, 4, 0.4),
+                                         (1, 2, 0.25), (2, 5, 1e-4)])
 def test_pld_composition_contains_enumeration(tag, T, delta):
     d, pinf = _ref_composed(PAIRS[tag], T)
     ref = _ref_eps_T(d, pinf, delta)
     r = acc.epsilon(_Custom(tag=tag), delta, steps=T, method="pld", closed_form=False)
     assert r.certified
     assert r.lower <= ref <= r.upper
+    # (PAIRS[1]: the Q-mass at +∞ beyond the revealing coin is dropped on the lower side)
+    assert r.upper - r.lower <= (0.1 if tag == 1 else 1e-3) * ref
     eps = float(ref) * 0.8
     rd = acc.delta(_Custom(tag=tag), eps, steps=T, method="pld", closed_form=False)
     refd = _ref_delta_T(d, pinf, eps)
@@ -266,8 +268,15 @@ def test_pld_composition_contains_enumeration(tag, T, delta):
     if pinf == 0:
         assert rd.upper - rd.lower <= 1e-2 * refd
     else:
-        # the lower PLD holds no mass at +∞ (docs/math.md §10.1): only the upper is tight
+        # the lower PLD drops the Q-mass at +∞ beyond the revealing coin min(Q∞, P₋∞)
+        # (docs/math.md §10.1): only the upper is tight here
         assert rd.upper - refd <= 1e-2 * refd
+
+
+def test_pld_epsilon_is_infinite_past_the_mass_at_infinity():
+    """Two steps of PAIRS[1] put Q-mass 0.199 at +∞: δ_T(ε) > 0.15 at every ε."""
+    r = acc.epsilon(_Custom(tag=1), 0.15, steps=2, method="pld", closed_form=False)
+    assert r.upper == math.inf
 
 
 @given(st.integers(0, 2), st.integers(1, 4), st.floats(1e-6, 0.3))

@@ -170,10 +170,11 @@ def _pure_dp(mechanism, steps, method, options) -> Result:
             bad = [type(m).__name__ for m, _ in active.counts()
                    if any(pl.sup_loss_upper() is None for pl in privacy_losses(m))]
             raise ValueError(
-                "delta = 0 needs a pure-DP schedule (every step with a bounded privacy "
+                "delta must be in (0, 1), got 0: delta = 0 needs a pure-DP schedule (every "
+                "step with a bounded privacy "
                 "loss: Laplace, SubsampledLaplace, DiscreteLaplace, RandomizedResponse, "
                 f"EpsilonDelta with delta = 0); {', '.join(sorted(set(bad)))} is not pure "
-                "DP: give delta in (0, 1)")
+                "DP")
         best = Fraction(0)
         for d in dirs:
             tot = Fraction(0)

@@ -24,7 +24,7 @@ from ..core.rounding import _U
 from .base import PrivacyLoss
 from .finite import FiniteLoss
 from .registry import register_loss
-from .results import CALL_WORK, StepMoments, Tilted
+from .results import CALL_WORK, PldCells, PldSupport, StepMoments, Tilted
 
 __all__ = ["DiscreteGaussianLoss", "EpsilonDeltaLoss", "ZCDPLoss", "discrete_laplace_loss",
            "randomized_response_loss", "MAX_DISCRETE_GAUSSIAN_ATOMS"]
@@ -33,6 +33,29 @@ _NEG = -math.inf
 # Relative error of a mass formed by a handful of correctly rounded operations (log1p,
 # expm1, a product, a quotient): a few u each; 32u leaves room.
 _MASS_REL = 32 * _U
+
+
+def _log_delta_from_cgf(cgf_upper, eps: float, centre: float) -> float:
+    """An upper bound on log δ(ε) of one step from upper bounds on its CGF K_Y(t), t > 0:
+    min over orders α = 1 + t of the RDP conversion (Canonne, Kamath & Steinke 2020,
+    Prop. 12; docs/math.md §3.2), log δ ≤ K(α − 1) − (α − 1)ε + (α − 1)log(1 − 1/α) − log α,
+    each order's value rounded up, so that the minimum over the orders tried is a bound.
+    Orders: a geometric scan and a finer one around ``centre`` (a guess of the best α)."""
+    def f(al):
+        k = cgf_upper(al - 1.0)
+        if k is None or not k < math.inf:
+            return math.inf
+        a = math.log1p(-1.0 / al)
+        v = k - (al - 1.0) * (eps - a) - math.log(al)
+        err = abs(k) + (al - 1.0) * (abs(eps) + abs(a)) + abs(math.log(al)) + abs(v)
+        return v + 64 * _U * err
+    orders = np.concatenate([1.0 + np.geomspace(1e-6, 1e6, 121),
+                             max(centre, 1.0 + 1e-9) * np.geomspace(0.5, 2.0, 41)])
+    best = math.inf
+    for al in orders.tolist():
+        if al > 1.0:
+            best = min(best, f(al))
+    return min(best, 0.0)
 
 
 def _sensitivity(mechanism, base: int) -> int:
@@ -97,8 +120,8 @@ def _randomized_response(mechanism: RandomizedResponse) -> Tuple[PrivacyLoss, ..
 class EpsilonDeltaLoss(FiniteLoss):
     """The tight dominating pair of an (ε, δ)-DP step (Kairouz, Oh & Viswanath 2015):
     P-mass δ at −∞, (1 − δ)e^ε/(1 + e^ε) at −ε, (1 − δ)/(1 + e^ε) at +ε, Q-mass δ at +∞.
-    Its profile is δ + (1 − δ)(e^ε − e^{ε'})₊/(1 + e^ε) at ε' ≥ −ε... (§10.2), the largest
-    profile of any (ε, δ)-DP pair. With δ > 0 its CGF, moments and tilted laws are infinite:
+    Its profile is δ + (1 − δ)(e^ε − e^{ε'})₊/(1 + e^ε) at ε' ≥ −ε (docs/math.md §10.2), the
+    largest profile of any (ε, δ)-DP pair. With δ > 0 its CGF, moments and tilted laws are infinite:
     RDP, Edgeworth and the saddle point refuse it (ValueError naming method='pld')."""
 
     def __init__(self, epsilon: float, delta: float) -> None:
@@ -115,7 +138,7 @@ class EpsilonDeltaLoss(FiniteLoss):
     def __repr__(self):
         return f"EpsilonDeltaLoss(epsilon={self.epsilon!r}, delta={self.delta!r})"
 
-    def cgf(self, t):
+    def cgf(self, t: float | np.ndarray) -> float | np.ndarray:
         if self.delta > 0 and np.any(np.asarray(t, dtype=float) > 0):
             raise ValueError(
                 f"an (epsilon, delta) step with delta > 0 (delta = {self.delta!r}) has "
@@ -154,7 +177,7 @@ class ZCDPLoss(PrivacyLoss):
     def __repr__(self):
         return f"ZCDPLoss(rho={self.rho!r}, xi={self.xi!r})"
 
-    def cgf(self, t):
+    def cgf(self, t: float | np.ndarray) -> float | np.ndarray:
         def one(t):
             t = float(t)
             if t == 0.0:
@@ -172,28 +195,11 @@ class ZCDPLoss(PrivacyLoss):
         return float(self.cgf(t)) if t > 0 else None
 
     def _log_delta_rdp(self, eps: float) -> float:
-        """min over α > 1 of the conversion (Canonne, Kamath & Steinke 2020, Prop. 12):
-        log δ ≤ (α − 1)(ξ + ρα − ε + log(1 − 1/α)) − log α; each order's value is rounded
-        up, so the minimum over the orders tried is a bound."""
-        def f(al):
-            inner = self.xi + self.rho * al - eps + math.log1p(-1.0 / al)
-            v = (al - 1.0) * inner - math.log(al)
-            err = (al - 1.0) * (abs(self.xi) + abs(self.rho * al) + abs(eps) + 1.0) \
-                + abs(math.log(al)) + abs(v)
-            return v + 64 * _U * err
-        # the unconstrained optimum of ξ + ρα − ε with its (α−1) weight is near
-        # α = (ε − ξ)/(2ρ) + ½; scan geometrically around it
-        centre = max((eps - self.xi) / (2 * self.rho) + 0.5, 1.0 + 1e-9) if self.rho > 0 \
-            else 1e6
-        best = math.inf
-        for al in np.concatenate([1.0 + np.geomspace(1e-6, 1e6, 121), centre * np.geomspace(
-                0.5, 2.0, 41)]):
-            al = float(al)
-            if al > 1.0:
-                best = min(best, f(al))
-        return min(best, 0.0)
+        return _log_delta_from_cgf(self.cgf_upper, eps,
+                                   (eps - self.xi) / (2 * self.rho) + 0.5 if self.rho > 0
+                                   else 1e6)
 
-    def log_hockey_stick(self, eps):
+    def log_hockey_stick(self, eps: float | np.ndarray) -> float | np.ndarray:
         """Not known: the RDP-conversion upper bound of :meth:`log_delta_bound` (an upper
         bound on log δ(ε), used by the accountants only to rank steps)."""
         e = np.asarray(eps, dtype=float)
@@ -209,19 +215,19 @@ class ZCDPLoss(PrivacyLoss):
     def sup_loss_upper(self) -> Optional[Fraction]:
         return None
 
-    def log_sf(self, eps, under="Q"):
+    def log_sf(self, eps: float | np.ndarray, under: str = "Q") -> float | np.ndarray:
         raise _zcdp_refusal("the law of its privacy loss")
 
-    def moments(self, under):
+    def moments(self, under: str) -> StepMoments:
         raise _zcdp_refusal("the moments of its privacy loss (Edgeworth)")
 
-    def tilted(self, t, centre=None):
+    def tilted(self, t: float, centre: Optional[float] = None) -> Tilted:
         raise _zcdp_refusal("the tilted law of its privacy loss (saddle point)")
 
-    def pld_support(self, log_tau_lo, log_tau_hi, floor):
+    def pld_support(self, log_tau_lo: float, log_tau_hi: float, floor: float) -> PldSupport:
         raise _zcdp_refusal("the privacy-loss distribution (PLD)")
 
-    def pld_cells(self, i0, h, npts):
+    def pld_cells(self, i0: int, h: float, npts: int) -> Tuple[PldCells, PldCells]:
         raise _zcdp_refusal("the privacy-loss distribution (PLD)")
 
 
@@ -270,9 +276,11 @@ def _log_theta_ratio(frac: float, sigma: float) -> float:
     xs = np.arange(-m, m + 2, dtype=float)
     lt = -(xs - f) ** 2 / s2
     l0 = -(xs ** 2) / s2
-    top = max(float(lt.max()), float(l0.max()))
-    return min(math.log(math.fsum(np.exp(lt - top).tolist()))
-               - math.log(math.fsum(np.exp(l0 - top).tolist())), 0.0)
+    # each sum scaled by its own largest term (at σ = 1e-3 every term of Θ(c) is below
+    # e^{−745} of Θ(0)'s largest: a common scale underflowed to log 0)
+    t1, t0 = float(lt.max()), float(l0.max())
+    return min(t1 + math.log(math.fsum(np.exp(lt - t1).tolist()))
+               - t0 - math.log(math.fsum(np.exp(l0 - t0).tolist())), 0.0)
 
 
 def _dg_truncation(sigma: float, sens: int) -> Tuple[int, float]:
@@ -354,37 +362,54 @@ class DiscreteGaussianLoss(PrivacyLoss):
                           mass_rel=mass_rel, loc_err=loc, whole=False)
 
     # -- delegated to the truncated pair ----------------------------------------------------
-    def loss(self, x):
+    def loss(self, x: float | np.ndarray) -> float | np.ndarray:
         x = np.asarray(x, dtype=float)
         out = self.sens * (2.0 * x - self.sens) / (2.0 * self.sigma ** 2)
         return out if out.ndim else float(out)
 
-    def inverse_loss(self, eps):
+    def inverse_loss(self, eps: float | np.ndarray) -> float | np.ndarray:
         e = np.asarray(eps, dtype=float)
         out = (e * 2.0 * self.sigma ** 2 / self.sens + self.sens) / 2.0
         return out if out.ndim else float(out)
 
-    def log_hockey_stick(self, eps):
-        """log δ(ε) of the truncated (dominating) pair: within e^{−700} of the true one."""
+    def log_hockey_stick(self, eps: float | np.ndarray) -> float | np.ndarray:
+        """log δ(ε) of the truncated (dominating) pair: within e^{−700} of the true one
+        (beyond the atom cap: the upper bound of :meth:`log_delta_bound`)."""
+        if self._count() > MAX_DISCRETE_GAUSSIAN_ATOMS:
+            e = np.asarray(eps, dtype=float)
+            out = np.array([self.log_delta_bound(float(x), "upper")
+                            for x in e.ravel()]).reshape(e.shape)
+            return out if out.ndim else float(out)
         return self.finite.log_hockey_stick(eps)
 
-    def log_sf(self, eps, under="Q"):
+    def log_sf(self, eps: float | np.ndarray, under: str = "Q") -> float | np.ndarray:
         return self.finite.log_sf(eps, under)
 
+    def _count(self) -> int:
+        n, _ = _dg_truncation(self.sigma, self.sens)
+        return 2 * n + self.sens + 1
+
     def log_delta_bound(self, eps: float, side: str) -> float:
+        """From the truncated pair; beyond the atom cap the RDP conversion of the closed-form
+        CGF (upper) and δ ≥ 0 (lower): proven, looser, and no atoms (docs/math.md §10.3)."""
+        if self._count() > MAX_DISCRETE_GAUSSIAN_ATOMS:
+            if side != "upper":
+                return _NEG
+            mu2 = (self.sens / self.sigma) ** 2
+            return _log_delta_from_cgf(self.cgf_upper, float(eps), float(eps) / mu2 + 0.5)
         return self.finite.log_delta_bound(eps, side)
 
-    def pld_support(self, log_tau_lo, log_tau_hi, floor):
+    def pld_support(self, log_tau_lo: float, log_tau_hi: float, floor: float) -> PldSupport:
         return self.finite.pld_support(log_tau_lo, log_tau_hi, floor)
 
-    def pld_cells(self, i0, h, npts):
+    def pld_cells(self, i0: int, h: float, npts: int) -> Tuple[PldCells, PldCells]:
         return self.finite.pld_cells(i0, h, npts)
 
     def sup_loss_upper(self) -> Optional[Fraction]:
         return None
 
     # -- CGF in closed form (docs/math.md §10.3) -------------------------------------------
-    def cgf(self, t):
+    def cgf(self, t: float | np.ndarray) -> float | np.ndarray:
         """K_Y(t) = t(1 + t)μ²/2 + log Θ(Δ(1 + t))/Θ(0), μ = Δ/σ, t > −1."""
         def one(t):
             t = float(t)

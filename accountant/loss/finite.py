@@ -25,9 +25,10 @@ per-step quadrature margin (the lowered-chord construction needs total masses 1)
 
 A second, dominated pair (``lower``: e.g. a truncated pair with its tails merged into single
 outcomes, which is post-processing) serves the lower answers instead when the pair itself
-is only an upper (dominating) one. The lower PLD holds no mass at +∞: a pair's Q-mass there
-is dropped by the lower construction (valid, loose where that mass decides δ; merging it
-into an atom at a large finite loss was tried and made the tilted FFT window fail).
+is only an upper (dominating) one. The lower PLD grid holds no mass at +∞; the part
+m = min(Q∞, P₋∞) is a public coin revealing the pair, passed as ``PldCells.log_reveal`` and
+composed by the PLD as the lower side's mass at +∞ (exact for an (ε, δ) step); the Q-mass at
++∞ beyond it is dropped by the lower construction (valid, loose where it decides δ).
 """
 from __future__ import annotations
 
@@ -345,6 +346,9 @@ class FiniteLoss(PrivacyLoss):
         size and fsum rounds once (docs/math.md §10.1)."""
         if side not in ("upper", "lower"):
             raise ValueError(f"side must be 'upper' or 'lower', got {side!r}")
+        s = self.sup_loss_upper() if side == "upper" else self.sup_loss_lower()
+        if s is not None and Fraction(float(eps)) >= s:
+            return _NEG                   # δ(ε) = 0 from sup L on (exact rational bound)
         ell, lq, lqi = self._bound_pair(side)
         ld, size = self._log_hs(ell, lq, lqi, float(eps))
         if ld == _NEG:
@@ -376,21 +380,31 @@ class FiniteLoss(PrivacyLoss):
 
     # -- PLD -----------------------------------------------------------------------------
     def _lower_cells_pair(self):
-        """(ℓ, log p, log P(−∞), log Q∞) of the pair the lower PLD cells describe: the
-        dominated pair when one is given, else the stored pair (not the lowered one: the
+        """(ℓ, log p, log P(−∞), log Q∞, log m) of the pair the lower PLD cells describe:
+        the dominated pair when one is given, else the stored pair (not the lowered one: the
         lowered-chord construction reads the profile as 1 − u + E_P[(u − e^L)₊], which
         needs total masses 1; the stored masses' relative error, ~1e-15, is inside the
         PLD's per-step quadrature margin, docs/math.md §4.4, as for every loss's cells).
-        Its Q-mass at +∞ is passed as δ(ε_n) and the lower construction drops it (the grid
-        holds no mass at +∞ on the lower side): still a dominated pair, loose only where
-        that mass decides δ (docs/math.md §10.1)."""
+
+        With masses at both +∞ and −∞, m = min(Q∞, P₋∞) of each is a public coin that
+        reveals the pair (P = m[A] + (1 − m)P″, Q = m[D] + (1 − m)Q″): the cells describe
+        (P″, Q″) and ``log_reveal`` carries m, which the PLD composes as the lower side's
+        mass at +∞. What is left at +∞ in Q″ is passed as δ(ε_n), and the lower
+        construction drops it (still a dominated pair; docs/math.md §10.1)."""
         src = self.lower if self.lower is not None else self
-        return src.ell, src.log_p, src.log_p_ninf, src.log_q_inf
+        ell, lp, lpn, lqi = src.ell, src.log_p, src.log_p_ninf, src.log_q_inf
+        lm = min(lqi, lpn)
+        if lm > _NEG:
+            l1m = math.log1p(-math.exp(lm))
+            lp = lp - l1m
+            rest = lambda lx: (lx + math.log1p(-math.exp(lm - lx)) - l1m) if lx > lm else _NEG
+            lpn, lqi = rest(lpn), rest(lqi)
+        return ell, lp, lpn, lqi, lm
 
     def _extent(self) -> Tuple[float, float]:
         """The smallest and largest finite loss of every pair the cells use."""
         los, his = [], []
-        for ell in (self._pair("upper")[0], self._lower_cells_pair()[0]):
+        for ell in (self._pair("upper")[0], self.ell if self.lower is None else self.lower.ell):
             if ell.size:
                 los.append(float(ell[0]))
                 his.append(float(ell[-1]))
@@ -426,8 +440,10 @@ class FiniteLoss(PrivacyLoss):
         lowered (dominated) one, each atom split between the ends of its cell."""
         ell, lq, lqi = self._pair("upper")
         up = _cells(ell, lq - ell, self.log_p_ninf, lqi, i0, h, npts)
-        ell_l, lp_l, lpn_l, lqi_l = self._lower_cells_pair()
+        ell_l, lp_l, lpn_l, lqi_l, lm = self._lower_cells_pair()
         lo = _cells(ell_l, lp_l, lpn_l, lqi_l, i0, h, npts)
+        if lm > _NEG:
+            lo = PldCells(lo.a, lo.b, lo.Fb, lo.Qb, lo.r0, lo.Pt, lo.dtop, lo.log_w_inf, lm)
         return up, lo
 
 

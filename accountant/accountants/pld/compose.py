@@ -299,6 +299,15 @@ class _Direction:
                          if one.w_inf == 0.0])
             self.log_p_inf = _logaddexp(prod, tiny)
         self.p_inf = math.exp(self.log_p_inf)
+        # The lower side's mass at +∞: 1 − Π(1 − m)^T of the public-coin revealing parts
+        # (PldCells.log_reveal), rounded down (docs/math.md §10.1); 0 for most losses.
+        lr = [(T, one.log_reveal_lo) for one, T in self.onesteps
+              if self.lower_ok and one.log_reveal_lo > -math.inf]
+        if lr:
+            s = math.fsum(T * math.log1p(-math.exp(l)) for T, l in lr)
+            self.p_inf_lo = -math.expm1(s) * (1 - 16 * _U * (len(lr) + 2))
+        else:
+            self.p_inf_lo = 0.0
         self.quad = self.steps * _QUAD_REL
 
     def compose(self, lam, around=None, eta=_ETA, log_eta=None):
@@ -366,7 +375,7 @@ class _Direction:
         if not D <= 1.0:
             # a proven lower bound is never above 1: this one carries an escaped error
             return 0.0
-        return max(0.0, D * (1 - self.quad))
+        return max(0.0, D * (1 - self.quad)) + self.p_inf_lo
 
     def error_floor(self, eps):
         """Size of the certified error terms (round-off, window, +∞ mass) in δ at ε: the
@@ -400,6 +409,13 @@ class _Direction:
         c = self.lo
         if c is None:
             return 0.0
+        if self.p_inf_lo > 0.0:
+            if self.p_inf_lo > delta:
+                return math.inf        # δ_T(ε) ≥ the revealing mass > δ at every ε
+            # the composed finite part must exceed δ − p_inf_lo (rounded up)
+            delta = (delta - self.p_inf_lo) * (1 + 4 * _U)
+            if not delta > 0.0:
+                return 0.0
         # log(δ/(1 − quad)), rounded up
         lt0 = math.log(delta) - math.log1p(-self.quad)
         lt0 += 8 * _U * (abs(lt0) + 1.0)
@@ -433,8 +449,8 @@ def _solve(c, k, log_target, side="upper"):
     (D_k ≥ target ≥ D_{k+1}); in units of D_k, which may be subnormal. Rounded to
     ``side``: the interpolation fraction by its rounding bound (the two 1 − r terms carry
     a few u of their logs each) and the sum ℓ_k + log1p(·) by a few u of its terms (an
-    ε one ulp below the exact composition of a finite pair was certified, docs/math.md
-    §10.1)."""
+    ε one ulp below the exact composition of a finite pair was certified;
+    docs/math.md §4.3, §10.1)."""
     up = side == "upper"
     ldk = c.logd(k)
     ldk1 = c.logd(k + 1)
