@@ -181,7 +181,9 @@ def shuffle_bins(sigma: float, m: int, a: float, b: float, h_bin: float = _H_BIN
 
 def _merge_ends(log_p: np.ndarray, log_q: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """Merge end bins (post-processing) until every bin's loss lies in ±_MAX_BIN_LOSS."""
-    ell = log_q - log_p
+    with np.errstate(invalid="ignore"):
+        # (an empty bin, −inf − −inf, is NaN: never "ok", merged or dropped as mass 0)
+        ell = log_q - log_p
     ok = np.nonzero(np.abs(ell) <= _MAX_BIN_LOSS)[0]
     if ok.size == 0:
         raise ValueError("noise_multiplier too small for the shuffle lower bound: every "
