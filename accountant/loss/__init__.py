@@ -123,3 +123,4 @@ def loss_for(mechanism: Mechanism, direction: str) -> PrivacyLoss:
 
 # Families defined in their own modules register themselves on import.
 from .subsampled_laplace import SubsampledLaplaceLoss  # noqa: E402
+from .random_allocation import RandomAllocationLoss  # noqa: E402
