@@ -104,7 +104,7 @@ def conv_up(p, op, q, oq, dlt, f0, lam, D2):
 
 
 @njit(cache=True)
-def _conv_lo_pass(m1, R1, o1, m2, R2, o2, dlt, f0, D2, om, oR, lo, strict):
+def _conv_lo_pass(m1, R1, o1, m2, R2, o2, dlt, f0, ed, ef, D2, om, oR, lo, strict):
     n1 = m1.shape[0]
     n2 = m2.shape[0]
     decay = math.exp(-dlt)
@@ -140,7 +140,7 @@ def _conv_lo_pass(m1, R1, o1, m2, R2, o2, dlt, f0, D2, om, oR, lo, strict):
             g = J + f0[d] - lo
             # atoms at e^{JΔ}·rj/mj and e^{IΔ}·ri/mi; relative to e^{gΔ}
             om[g] += mi * mj
-            oR[g] += (rj * mi + R1[I - o1] * mj * math.exp(-d * dlt)) * math.exp(-f0[d] * dlt)
+            oR[g] += (rj * mi + R1[I - o1] * mj * ed[d]) * ef[d]
         if Sm > 0.0:
             om[J - lo] += mj * Sm
             oR[J - lo] += rj * Sm + mj * SR * shift
@@ -154,8 +154,13 @@ def conv_lo(m1, R1, o1, m2, R2, o2, dlt, f0, D2):
     hi = max(o1 + m1.shape[0] - 1, o2 + m2.shape[0] - 1) + f0[0] + 2
     om = np.zeros(hi - lo + 1)
     oR = np.zeros(hi - lo + 1)
-    _conv_lo_pass(m1, R1, o1, m2, R2, o2, dlt, f0, D2, om, oR, lo, False)
-    _conv_lo_pass(m2, R2, o2, m1, R1, o1, dlt, f0, D2, om, oR, lo, True)
+    ed = np.empty(D2 + 1)
+    ef = np.empty(D2 + 1)
+    for d in range(D2 + 1):
+        ed[d] = math.exp(-d * dlt)
+        ef[d] = math.exp(-f0[d] * dlt)
+    _conv_lo_pass(m1, R1, o1, m2, R2, o2, dlt, f0, ed, ef, D2, om, oR, lo, False)
+    _conv_lo_pass(m2, R2, o2, m1, R1, o1, dlt, f0, ed, ef, D2, om, oR, lo, True)
     return om, oR, lo
 
 

@@ -49,7 +49,7 @@ _GL_X, _GL_W = np.polynomial.legendre.leggauss(8)
 _MAX_COPIES_POINTS = 6000  # the k-fold composition is coarsened above this many points
 # Final lattice step: the spread of L over this many steps (the error is second order in
 # the step, §12.2), within [_DLT_MIN, _DLT_MAX].
-_STEPS_PER_SD = 48.0
+_STEPS_PER_SD = 40.0
 _DLT_MIN, _DLT_MAX = 2e-5, 8e-3
 
 
@@ -165,7 +165,7 @@ class _Sum:
     def dlt_for(self, copies: int) -> float:
         """Lattice step for a sum of ``copies`` coordinates: coarser by 2 for every factor 4
         of copies missing to t (its rounding enters S_t diluted by t/copies, §12.2)."""
-        e = max(0, int(math.floor(math.log2(self.t / copies) / 2)))
+        e = max(0, int(round(math.log2(self.t / copies) / 2)))
         return self.dlt_f * 2.0 ** e
 
     def cut(self, up: _Up, lo: _Lo, copies: int) -> Tuple[_Up, _Lo]:
