@@ -29,15 +29,15 @@ import threading
 from typing import Optional, Tuple
 
 import numpy as np
-from scipy.special import log_ndtr, ndtr
+from scipy.special import ndtr
 
 from ..core.mechanisms import RandomAllocation
-from ..core.rounding import _KAPPA, _U, _logaddexp
+from ..core.rounding import _KAPPA, _U
 from . import _allocation_kernels as _ka
 from .base import PrivacyLoss
 from .mixture import GaussianMixtureLoss
 from .registry import register_loss
-from .results import PldCells, PldSupport
+from .results import PldCells, PldSupport, StepMoments, Tilted
 
 __all__ = ["RandomAllocationLoss"]
 
@@ -386,23 +386,23 @@ class RandomAllocationLoss(PrivacyLoss):
                 f"num_selections={self.num_selections}, direction={self.direction!r})")
 
     # -- questions this loss does not answer ---------------------------------------------
-    def cgf(self, t):
+    def cgf(self, t: float | np.ndarray) -> float | np.ndarray:
         raise _refuse("CGF (RDP)")
 
-    def moments(self, under):
+    def moments(self, under: str) -> StepMoments:
         raise _refuse("cumulants (Edgeworth)")
 
-    def tilted(self, t, centre=None):
+    def tilted(self, t: float, centre: Optional[float] = None) -> Tilted:
         raise _refuse("tilted law (saddle point)")
 
-    def loss(self, x):
+    def loss(self, x: float | np.ndarray) -> float | np.ndarray:
         raise _refuse("closed-form loss of an outcome")
 
-    def inverse_loss(self, eps):
+    def inverse_loss(self, eps: float | np.ndarray) -> float | np.ndarray:
         raise _refuse("closed-form inverse loss")
 
     # -- hockey stick ----------------------------------------------------------------------
-    def log_hockey_stick(self, eps):
+    def log_hockey_stick(self, eps: float | np.ndarray) -> float | np.ndarray:
         """An estimate of log δ(ε) of one epoch: the upper pair's (within the bracket)."""
         e = np.atleast_1d(np.asarray(eps, dtype=float))
         ell, p, w = self.epoch.atoms(self.direction, "upper")
