@@ -51,6 +51,15 @@ _MAX_COPIES_POINTS = 6000  # the k-fold composition is coarsened above this many
 # the step, §12.2), within [_DLT_MIN, _DLT_MAX].
 _STEPS_PER_SD = 40.0
 _DLT_MIN, _DLT_MAX = 2e-5, 8e-3
+# Pair operations of the sums of one epoch (~3 ns each): past this the final lattice step
+# is doubled (a coarser, still certified bracket) and the epoch rebuilt; a step past
+# _DLT_REFUSE is refused.
+_MAX_WORK = 1.5e9
+_DLT_REFUSE = 0.1
+
+
+class _TooMuchWork(Exception):
+    pass
 
 
 def _refuse(what: str) -> ValueError:
@@ -161,6 +170,7 @@ class _Sum:
         self.tau_Q = 0.0
         self.levels = 0
         self.max_points = 0
+        self.work = 0.0
 
     def dlt_for(self, copies: int) -> float:
         """Lattice step for a sum of ``copies`` coordinates: coarser by 2 for every factor 4
@@ -197,6 +207,10 @@ class _Sum:
         ux, uy = _refine_up(ux, dlt), _refine_up(uy, dlt)
         lx, ly = _relattice_lo(lx, dlt), _relattice_lo(ly, dlt)
         f0, lam, D2 = _Tables.get(dlt)
+        nx, ny = ux.p.shape[0], uy.p.shape[0]
+        self.work += 2.0 * (nx * min(ny, D2 + 1) + ny * min(nx, D2 + 1))
+        if self.work > _MAX_WORK:
+            raise _TooMuchWork()
         p, off = _ka.conv_up(ux.p, ux.off, uy.p, uy.off, dlt, f0, lam, D2)
         m, R, loff = _ka.conv_lo(lx.m, lx.R, lx.off, ly.m, ly.R, ly.off, dlt, f0, D2)
         lo = _Lo(m, R, loff, dlt)
@@ -245,8 +259,18 @@ class _Epoch:
         m = t // k                                   # 1-of-m epochs, k of them (§12.3)
         sd = math.sqrt(math.log1p(math.expm1(1.0 / sigma ** 2) / m))
         dlt = min(max(sd / _STEPS_PER_SD, _DLT_MIN), _DLT_MAX)
-        s = _Sum(sigma, m, dlt)
-        (up, lo) = s.run()
+        while True:
+            s = _Sum(sigma, m, dlt)
+            try:
+                (up, lo) = s.run()
+                break
+            except _TooMuchWork:
+                dlt *= 2.0
+                if dlt > _DLT_REFUSE:
+                    raise ValueError(f"num_steps too large for the random-allocation PLD "
+                                     f"(t = {m} steps per selection at noise_multiplier "
+                                     f"{sigma}: the epoch's lattice exceeds the work "
+                                     "budget); use Poisson subsampling as a proxy") from None
         # Rounding: every mass is a sum of ≤ n non-negative products, per level; the
         # one-coordinate masses carry ≤ 1e-13 relative (§12.2). ρ bounds the relative
         # error of every computed mass.
