@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
+import numbers
 import time
+from fractions import Fraction
 from typing import Callable, Dict
 
 from ..core import _validate as v
 from ..core.bounds import Result, emit_warnings
 from .exact import pure_epsilon
 from ..core.mechanisms import MechanismLike, active_part, as_schedule
+from ..loss import directions_of, loss_for, privacy_losses
 
 METHODS = ("pld", "rdp", "edgeworth", "saddlepoint", "group-vadhan", "group-rdp")
 DEFAULT_METHOD = "pld"
@@ -77,7 +81,8 @@ def epsilon(mechanism: MechanismLike, delta: float, steps: int = 1, method: str 
     Parameters
     ----------
     mechanism : a mechanism of :mod:`accountant.core.mechanisms` or a ``Schedule``.
-    delta : in (0, 1).
+    delta : in (0, 1); or 0 for a schedule of pure-DP steps, answered exactly
+        (ε = Σ T_i·sup L_i, docs/math.md §10.5) by every method.
     steps : integer ≥ 1; a Schedule is repeated ``steps`` times.
     method : "pld" (default), "rdp", "edgeworth", "saddlepoint", "group-vadhan" or
         "group-rdp".
@@ -112,6 +117,8 @@ def query(quantity: str, mechanism: MechanismLike, at: float, steps: int = 1,
     package's own callers (calibration, sessions, comparisons), which report them once at
     their own level."""
     if quantity == "epsilon":
+        if _is_zero(at):
+            return _pure_dp(mechanism, steps, method, options)
         return _run(mechanism, steps, method, options, delta=v.delta("delta", at))
     if quantity == "delta":
         return _run(mechanism, steps, method, options, epsilon=v.epsilon("epsilon", at))
@@ -119,6 +126,67 @@ def query(quantity: str, mechanism: MechanismLike, at: float, steps: int = 1,
 
 
 _BELOW_ONE = 1.0 - 2.0 ** -53
+
+
+def _is_zero(value) -> bool:
+    """``value`` is the number 0 (δ = 0 asks for the pure-DP ε); bools are not numbers."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and value == 0)
+
+
+def _check_options(name: str, options) -> None:
+    """Validate a method's options for a query answered without calling it."""
+    if name in _OPTIONS:
+        _OPTIONS[name](**options)
+    elif options:
+        raise ValueError(f"unknown option(s) for method {name!r}: "
+                         f"{', '.join(sorted(options))}")
+
+
+def _pure_dp(mechanism, steps, method, options) -> Result:
+    """ε at δ = 0 (docs/math.md §10.5): δ_T(ε) = 0 exactly when ε ≥ Σ T_i·sup L_i in every
+    direction (the composed loss's largest value under Q), so ε(0) = max over directions
+    of Σ T_i·sup L_i when every step is pure DP (sup L finite), and ∞ otherwise, which is
+    refused. The sum is taken in rational arithmetic from each loss's rational bounds on
+    sup L: the upper bound rounded up (:func:`accountant.accountants.exact.pure_epsilon`),
+    the lower one down. The same answer in every method."""
+    schedule = as_schedule(mechanism, steps)
+    name = DEFAULT_METHOD if method is None else method
+    _resolve(name)
+    _check_options(name, options)
+    if name.startswith("group-"):
+        raise ValueError(f"delta must be in (0, 1) for method {name!r}, got 0: it applies "
+                         "to ELS schedules, which are never pure DP")
+    t0 = time.perf_counter()
+    active = active_part(schedule)
+    details = {"exact": "pure DP at delta = 0: epsilon = max over directions of "
+                        "sum T_i * sup L_i"}
+    if active is None:
+        up = lo = 0.0
+    else:
+        dirs = directions_of(active)
+        up = max(pure_epsilon(active, d) for d in dirs)
+        if not math.isfinite(up):
+            bad = [type(m).__name__ for m, _ in active.counts()
+                   if any(pl.sup_loss_upper() is None for pl in privacy_losses(m))]
+            raise ValueError(
+                "delta must be in (0, 1), got 0: delta = 0 needs a pure-DP schedule (every "
+                "step with a bounded privacy "
+                "loss: Laplace, SubsampledLaplace, DiscreteLaplace, RandomizedResponse, "
+                f"EpsilonDelta with delta = 0); {', '.join(sorted(set(bad)))} is not pure "
+                "DP")
+        best = Fraction(0)
+        for d in dirs:
+            tot = Fraction(0)
+            for m, s in active.counts():
+                low = loss_for(m, d).sup_loss_lower()
+                tot += s * max(low, Fraction(0))
+            best = max(best, tot)
+        f = float(best)
+        lo = f if Fraction(f) <= best else math.nextafter(f, 0.0)
+        lo = min(lo, up)
+    res = Result("epsilon", 0.0, up, lo, up, True, name, details=details)
+    return dataclasses.replace(res, seconds=time.perf_counter() - t0)
 
 
 def _run(mechanism, steps, method, options, **at) -> Result:
@@ -134,11 +202,7 @@ def _run(mechanism, steps, method, options, **at) -> Result:
     active = active_part(schedule)
     if active is None:
         # answered without the method, but its options are still the caller's mistakes
-        if name in _OPTIONS:
-            _OPTIONS[name](**options)
-        elif options:
-            raise ValueError(f"unknown option(s) for method {name!r}: "
-                             f"{', '.join(sorted(options))}")
+        _check_options(name, options)
         (quantity, value), = at.items()
         res = Result("epsilon" if quantity == "delta" else "delta", value, 0.0, 0.0, 0.0, True,
                      name, details={"exact": "no step samples anyone (sample rate 0): "

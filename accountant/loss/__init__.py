@@ -123,4 +123,5 @@ def loss_for(mechanism: Mechanism, direction: str) -> PrivacyLoss:
 
 # Families defined in their own modules register themselves on import.
 from .subsampled_laplace import SubsampledLaplaceLoss  # noqa: E402
-from .random_allocation import RandomAllocationLoss  # noqa: E402
+from .discrete import DiscreteGaussianLoss, EpsilonDeltaLoss, ZCDPLoss  # noqa: E402,F401
+from .random_allocation import RandomAllocationLoss  # noqa: E402,F401

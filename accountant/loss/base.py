@@ -23,7 +23,8 @@ What an accountant may use:
 * ``log_delta_bound(eps, side)``, ``epsilon_bound(delta, side)``, ``delta_zero_above()`` —
   the exact one-step hockey stick and its inverse as proven bounds (their own rounding
   included), for one-step answers and the lower bounds of every accountant.
-* ``sup_loss_upper()`` — sup L as an exact rational upper bound (None when unbounded);
+* ``sup_loss_upper()``, ``sup_loss_lower()`` — sup L as exact rational upper and lower
+  bounds (None when unbounded);
   ``gaussian_shift`` — Δ/σ when the pair is one Gaussian each side (μ-GDP), else None.
 """
 from __future__ import annotations
@@ -118,6 +119,14 @@ class PrivacyLoss:
         if not math.isfinite(h):
             return None
         return Fraction(h) * (1 + Fraction(64, 2 ** 53)) if h > 0 else Fraction(0)
+
+    def sup_loss_lower(self) -> Optional[Fraction]:
+        """A rational lower bound on sup L (None when L is unbounded above): ``hi_loss``
+        lowered by 64 ulps (the δ = 0 answer's lower bound, docs/math.md §10.5)."""
+        h = float(self.hi_loss)
+        if not math.isfinite(h):
+            return None
+        return Fraction(h) * (1 - Fraction(64, 2 ** 53)) if h > 0 else Fraction(h)
 
     # -- derived -------------------------------------------------------------------------
     def hockey_stick(self, eps: float | np.ndarray) -> float | np.ndarray:

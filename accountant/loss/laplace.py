@@ -80,6 +80,10 @@ class LaplaceLoss(PrivacyLoss):
         """sup L = s/b exactly, as a rational."""
         return Fraction(self.sensitivity) / Fraction(self.scale)
 
+    def sup_loss_lower(self) -> Fraction:
+        """sup L = s/b exactly (the bound of both sides)."""
+        return self.sup_loss_upper()
+
     # -- certified one-step answers (docs/math.md §2.2) -----------------------------------
     def log_delta_bound(self, eps: float, side: str) -> float:
         """δ(ε) = 1 − e^{(ε − ε₀)/2} on [−ε₀, ε₀), 0 above, with ε₀ = s/b taken exactly

@@ -115,7 +115,13 @@ class PldCells:
     """Cell integrals of one step on the grid ε_i = (i0 + i)·h (docs/math.md §4):
     ``a``, ``b`` per cell, Fb = P[L ≤ ε_0], Qb = Q[L ≤ ε_0], r0 = E_P[(e^{ε_0} − e^L)_+],
     Pt = P[L > ε_n], dtop = δ(ε_n), and ``log_w_inf`` the log Q-mass the upper PLD puts at
-    +∞ (δ(ε_n) plus any mass left out of the cells, rounded up)."""
+    +∞ (δ(ε_n) plus any mass left out of the cells, rounded up).
+
+    ``log_reveal`` (lower cells only; −inf by default) is log m of a public coin: the pair
+    is, with probability m, the fully revealing pair (an outcome only Q produces vs one
+    only P produces) and otherwise the pair the cells describe, normalised to total mass 1.
+    The lower PLD then carries m as a mass at +∞, which the lowered-chord construction
+    cannot hold (docs/math.md §10.1)."""
 
     a: np.ndarray
     b: np.ndarray
@@ -125,3 +131,4 @@ class PldCells:
     Pt: float
     dtop: float
     log_w_inf: float
+    log_reveal: float = -np.inf

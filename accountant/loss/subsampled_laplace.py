@@ -232,6 +232,10 @@ class SubsampledLaplaceLoss(PrivacyLoss):
         """sup L rounded up (g(±a) plus its rounding bound), as a rational."""
         return Fraction(self._hi_br[1])
 
+    def sup_loss_lower(self) -> Fraction:
+        """sup L rounded down (the lower end of its rounding bracket), as a rational."""
+        return Fraction(self._hi_br[0])
+
     # -- hockey stick and tails -------------------------------------------------------------
     def _distances(self, e):
         """For ε in [lo_loss, hi_loss): T = a − ℓ_ε (remove) or S = ℓ_ε + a with

@@ -208,6 +208,20 @@ def _eps_at_h(schedule, delta, h, dirs=None):
                     eu = _chernoff_eps(D.parts_up, slack) if slack is not None else math.inf
                 if isinstance(el, str):
                     el = 0.0
+            if el == 0.0 and lam > 100.0 and isinstance(eu, float) and 0.0 < eu < math.inf:
+                # A lattice pair whose answer sits in the top cells of its support (randomized
+                # response, (ε, δ) steps: docs/math.md §10.1) takes the Chernoff tilt, up to
+                # 20/h, at which the lower PLD's top (one cell below the upper's) is far
+                # down the tilted scale and lost in round-off. Smaller tilts still hold the
+                # answer; every composition's bracket is certified, so the best is kept.
+                kept = (D.n, D.lam, D.up, D.lo, D.log_above, D.above)
+                for lam2 in (lam / 16.0, lam / 256.0):
+                    D.compose(lam2, log_eta=log_eta)
+                    el2 = D.eps_lower(delta)
+                    if not isinstance(el2, str) and el2 > el:
+                        el = el2
+                        break
+                D.n, D.lam, D.up, D.lo, D.log_above, D.above = kept
         except _GridTooLarge:
             if not out:
                 raise
@@ -314,7 +328,8 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget):
         lo = max(b[0] for b in best.values())
         up = max(b[1] for b in best.values())
         history.append((cur, lo, up))
-        width = up - lo
+        # (lo = up = inf: an (ε, δ) composition whose revealing mass alone exceeds δ)
+        width = up - lo if lo < up else 0.0
         tgt = target(up)
         if h is not None or width <= tgt or up == 0.0:
             break

@@ -299,6 +299,15 @@ class _Direction:
                          if one.w_inf == 0.0])
             self.log_p_inf = _logaddexp(prod, tiny)
         self.p_inf = math.exp(self.log_p_inf)
+        # The lower side's mass at +∞: 1 − Π(1 − m)^T of the public-coin revealing parts
+        # (PldCells.log_reveal), rounded down (docs/math.md §10.1); 0 for most losses.
+        lr = [(T, one.log_reveal_lo) for one, T in self.onesteps
+              if self.lower_ok and one.log_reveal_lo > -math.inf]
+        if lr:
+            s = math.fsum(T * math.log1p(-math.exp(l)) for T, l in lr)
+            self.p_inf_lo = -math.expm1(s) * (1 - 16 * _U * (len(lr) + 2))
+        else:
+            self.p_inf_lo = 0.0
         self.quad = self.steps * _QUAD_REL
 
     def compose(self, lam, around=None, eta=_ETA, log_eta=None):
@@ -366,7 +375,7 @@ class _Direction:
         if not D <= 1.0:
             # a proven lower bound is never above 1: this one carries an escaped error
             return 0.0
-        return max(0.0, D * (1 - self.quad))
+        return max(0.0, D * (1 - self.quad)) + self.p_inf_lo
 
     def error_floor(self, eps):
         """Size of the certified error terms (round-off, window, +∞ mass) in δ at ε: the
@@ -400,6 +409,13 @@ class _Direction:
         c = self.lo
         if c is None:
             return 0.0
+        if self.p_inf_lo > 0.0:
+            if self.p_inf_lo > delta:
+                return math.inf        # δ_T(ε) ≥ the revealing mass > δ at every ε
+            # the composed finite part must exceed δ − p_inf_lo (rounded up)
+            delta = (delta - self.p_inf_lo) * (1 + 4 * _U)
+            if not delta > 0.0:
+                return 0.0
         # log(δ/(1 − quad)), rounded up
         lt0 = math.log(delta) - math.log1p(-self.quad)
         lt0 += 8 * _U * (abs(lt0) + 1.0)
@@ -413,7 +429,7 @@ class _Direction:
         while k >= 0:
             lt = _logaddexp(lt0, self._log_wrap(c, k))
             if c.logd(k) > lt:
-                return max(0.0, _solve(c, k, lt))
+                return max(0.0, _solve(c, k, lt, "lower"))
             k -= 1
         return 0.0 if c.ell(0) <= 0 else "below"
 
@@ -428,17 +444,29 @@ def _interp(c, k, eps):
     return Dk - frac * (Dk - Dk1)
 
 
-def _solve(c, k, log_target):
+def _solve(c, k, log_target, side="upper"):
     """ε ∈ [ℓ_k, ℓ_{k+1}] where the exact discrete δ equals e^log_target
-    (D_k ≥ target ≥ D_{k+1}); in units of D_k, which may be subnormal."""
+    (D_k ≥ target ≥ D_{k+1}); in units of D_k, which may be subnormal. Rounded to
+    ``side``: the interpolation fraction by its rounding bound (the two 1 − r terms carry
+    a few u of their logs each) and the sum ℓ_k + log1p(·) by a few u of its terms (an
+    ε one ulp below the exact composition of a finite pair was certified;
+    docs/math.md §4.3, §10.1)."""
+    up = side == "upper"
     ldk = c.logd(k)
     ldk1 = c.logd(k + 1)
     if ldk <= ldk1:
-        return c.ell(k + 1)
-    r1 = math.exp(ldk1 - ldk)
-    rt = math.exp(min(log_target - ldk, 0.0))
-    frac = min(max((1.0 - rt) / (1.0 - r1), 0.0), 1.0)
-    return c.ell(k) + math.log1p(frac * math.expm1(c.h))
+        x = c.ell(k + 1)
+    else:
+        r1 = math.exp(ldk1 - ldk)
+        rt = math.exp(min(log_target - ldk, 0.0))
+        frac = min(max((1.0 - rt) / (1.0 - r1), 0.0), 1.0)
+        lr1 = abs(ldk1 - ldk) if r1 > 0 else 0.0
+        lrt = abs(log_target - ldk)
+        pad = 4 * _U * (2.0 + lrt + lr1) * (1.0 + frac) / (1.0 - r1)
+        frac = min(frac + pad, 1.0) if up else max(frac - pad, 0.0)
+        x = c.ell(k) + math.log1p(frac * math.expm1(c.h))
+    err = 4 * _U * (abs(c.e_lo) + abs(k * c.h) + abs(x) + c.h)
+    return x + err if up else x - err
 
 
 _LOG2 = math.log(2.0)

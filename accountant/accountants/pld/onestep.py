@@ -28,13 +28,20 @@ _CACHE_SIZE = 256
 class _OneStep:
     """One mechanism, one direction, one grid step: upper and lower PLDs as log Q-masses."""
 
-    __slots__ = ("i0", "logw_up", "logw_lo", "w_inf", "log_w_inf", "lower_ok", "h")
+    __slots__ = ("i0", "logw_up", "logw_lo", "w_inf", "log_w_inf", "lower_ok", "h",
+                 "log_reveal_lo")
 
-    def __init__(self, i0, pi_up, pi_lo, log_w_inf, lower_ok, h):
+    def __init__(self, i0, pi_up, pi_lo, log_w_inf, lower_ok, h, log_reveal_lo=-math.inf):
         ell = (i0 + np.arange(pi_up.shape[0])) * h
         with np.errstate(divide="ignore"):
             self.logw_up = np.log(pi_up) + ell
             self.logw_lo = np.log(pi_lo) + ell
+        # A public-coin revealing part m of the lower pair (PldCells.log_reveal): the
+        # finite lower PMF is the rest, scaled by 1 − m; m itself is composed as a mass
+        # at +∞ of the lower side (docs/math.md §10.1).
+        self.log_reveal_lo = float(log_reveal_lo) if lower_ok else -math.inf
+        if self.log_reveal_lo > -math.inf:
+            self.logw_lo = self.logw_lo + math.log1p(-math.exp(self.log_reveal_lo))
         self.i0 = int(i0)
         # (a logarithm: the Q-mass at +∞ of one step can be below the smallest double and
         # still matter once multiplied by T = 1e7 at δ = 5e-324)
@@ -119,7 +126,9 @@ def _build_one_step(pl, h, tau_hi, tau_lo):
         _, pi_lo, ok = _kp.profiles(lo.a, lo.b, e0, h, lo.Fb, lo.Qb, lo.r0, lo.Pt, lo.dtop)
     if not (lower_ok and ok):
         pi_lo, ok = _identity_lower(i0, pi_lo.shape[0])
-    return _OneStep(i0, pi_up, pi_lo, up.log_w_inf, ok, h)
+    # (the identity is dominated by the rest of the pair too: a revealing coin still
+    # applies beside it, docs/math.md §10.1)
+    return _OneStep(i0, pi_up, pi_lo, up.log_w_inf, ok, h, lo.log_reveal)
 
 
 class _GridTooLarge(Exception):
