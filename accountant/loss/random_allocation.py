@@ -35,6 +35,7 @@ from ..core.mechanisms import RandomAllocation
 from ..core.rounding import _KAPPA, _U
 from . import _allocation_kernels as _ka
 from .base import PrivacyLoss
+from .finite import FiniteLoss
 from .mixture import GaussianMixtureLoss
 from .registry import register_loss
 from .results import PldCells, PldSupport, StepMoments, Tilted
@@ -238,9 +239,10 @@ class _Sum:
 
 
 class _Epoch:
-    """The bounds on one epoch's pair, shared by both directions: upper atoms (loss, P-mass)
-    on the lattice, Q-only mass ``tau_Q`` / P-only mass ``tau_P`` (remove direction), lower
-    atoms (loss, P-mass)."""
+    """The bounds on one epoch's pair, shared by both directions: per direction a finite
+    dominating pair (:class:`~accountant.loss.finite.FiniteLoss`: lattice atoms, the cut
+    masses at ±∞, the rounding bound ρ as its ``mass_rel``) carrying the finite dominated
+    pair (k = 1) as its ``lower``."""
 
     def __init__(self, sigma: float, t: int, k: int):
         self.sigma, self.t, self.k = sigma, t, k
@@ -285,36 +287,42 @@ class _Epoch:
             p, off, d, tau_P, tau_Q = _compose_copies(up, k, m, tau_P, tau_Q)
         keep = p > 0
         idx = (off + np.arange(p.shape[0]))[keep]
-        self.up_ell = idx * d - k * logm
-        self.up_p = p[keep] * (1.0 + rho)
-        self.tau_P = tau_P * (1.0 + 1e-12)
-        self.tau_Q = tau_Q * (1.0 + 1e-12)
+        up_ell = idx * d - k * logm
+        up_lp = np.log(p[keep])
         self.dlt = d
+        lo_ell = lo_lp = None
         if k == 1:
             mm, R = lo.m, lo.R
             keep = mm > 0
             lidx = (lo.off + np.arange(mm.shape[0]))[keep]
             ell = lidx * lo.dlt + np.log(R[keep] / mm[keep]) - logm
-            # (1 + 2ρ) and an atom at loss 0 (P = Q) keep the computed pair below the exact
-            # lower pair (§12.2).
-            self.lo_ell = np.concatenate([ell, [0.0]])
-            self.lo_p = np.concatenate([mm[keep] / (1.0 + 2 * rho), [rho / (1.0 + 2 * rho)]])
-        else:
-            self.lo_ell = None
-            self.lo_p = None
+            # ÷(1 + 2ρ) and an atom at loss 0 (P = Q) keep the computed pair below the
+            # exact lower pair (§12.2).
+            lo_ell = np.concatenate([ell, [0.0]])
+            lo_lp = np.concatenate([np.log(mm[keep]) - math.log1p(2 * rho),
+                                    [math.log(rho) - math.log1p(2 * rho)]])
+        ltp = math.log(tau_P * (1 + 1e-12)) if tau_P > 0 else -math.inf
+        ltq = math.log(tau_Q * (1 + 1e-12)) if tau_Q > 0 else -math.inf
+        self.pairs = {}
+        for direction in ("remove", "add"):
+            # add: the swapped pair; P' = Q = e^ℓ·P, loss −ℓ; the P-only and Q-only masses
+            # exchange places.
+            sgn = 1.0 if direction == "remove" else -1.0
+            shift = 0.0 if direction == "remove" else 1.0
+            lower = None
+            if lo_ell is not None:
+                lower = FiniteLoss(sgn * lo_ell, lo_lp + shift * lo_ell, direction=direction,
+                                   whole=False)
+            qi, pn = (ltq, ltp) if direction == "remove" else (ltp, ltq)
+            self.pairs[direction] = FiniteLoss(sgn * up_ell, up_lp + shift * up_ell, qi, pn,
+                                               direction=direction, lower=lower,
+                                               mass_rel=rho, whole=False)
 
-    def atoms(self, direction: str, side: str):
-        """(loss, P-mass, Q-only mass) of the upper or lower pair in ``direction``."""
+    def pair(self, direction: str) -> FiniteLoss:
+        """The finite dominating pair of ``direction`` (with its dominated pair attached as
+        ``lower`` for k = 1)."""
         self.build()
-        if side == "upper":
-            ell, p = self.up_ell, self.up_p
-            w = self.tau_Q if direction == "remove" else self.tau_P
-        else:
-            ell, p, w = self.lo_ell, self.lo_p, 0.0
-        if direction == "remove":
-            return ell, p, w
-        # add: the swapped pair; P' = Q = e^ℓ·P, loss −ℓ.
-        return -ell, p * np.exp(ell), w
+        return self.pairs[direction]
 
 
 def _compose_copies(up: _Up, k: int, m: int, tau_P: float, tau_Q: float):
@@ -425,74 +433,35 @@ class RandomAllocationLoss(PrivacyLoss):
     def inverse_loss(self, eps: float | np.ndarray) -> float | np.ndarray:
         raise _refuse("closed-form inverse loss")
 
-    # -- hockey stick ----------------------------------------------------------------------
+    # -- hockey stick and PLD: the finite pairs answer (docs/math.md §10.1, §12.2) ----------
     def log_hockey_stick(self, eps: float | np.ndarray) -> float | np.ndarray:
-        """An estimate of log δ(ε) of one epoch: the upper pair's (within the bracket)."""
-        e = np.atleast_1d(np.asarray(eps, dtype=float))
-        ell, p, w = self.epoch.atoms(self.direction, "upper")
-        out = np.empty(e.shape)
-        for i, x in enumerate(e):
-            s, _ = _ka.atom_delta(ell, p, float(x))
-            s += w
-            out[i] = math.log(s) if s > 0 else -math.inf
-        return out if np.ndim(eps) else float(out[0])
+        """An estimate of log δ(ε) of one epoch: the dominating pair's (within the bracket)."""
+        return self.epoch.pair(self.direction).log_hockey_stick(eps)
 
     def log_delta_bound(self, eps: float, side: str) -> float:
         """A proven bound on log δ(ε) of one epoch: the hockey stick of the dominating
-        (``"upper"``) or dominated (``"lower"``) pair of §12.2, a sum of n non-negative
-        terms, padded by κ(n + 4)u."""
-        eps = float(eps)
+        (``"upper"``) or dominated (``"lower"``) pair of §12.2 (for k > 1 the lower one is
+        the Gaussian sum pair's, §12.3), with the rounding of its evaluation."""
         if side == "lower" and self._gauss is not None:
-            return self._gauss.log_delta_bound(eps, "lower")
-        ell, p, w = self.epoch.atoms(self.direction, side)
-        s, n = _ka.atom_delta(ell, p, eps)
-        pad = _KAPPA * (n + 4) * _U
-        if side == "upper":
-            v = (s + w) * (1.0 + pad)
-            return math.log(v) if v > 0 else -math.inf
-        v = s * (1.0 - pad)
-        return math.log(v) if v > 0 else -math.inf
+            return self._gauss.log_delta_bound(float(eps), "lower")
+        return self.epoch.pair(self.direction).log_delta_bound(float(eps), side)
 
-    # -- PLD ------------------------------------------------------------------------------
     def pld_support(self, log_tau_lo: float, log_tau_hi: float, floor: float) -> PldSupport:
-        """Grid ends from the upper pair's Q-tails (atoms beyond the ends are accounted
-        exactly by :meth:`pld_cells`, so the ends only decide accuracy), extended down to
-        the lower pair's smallest loss."""
-        ell, p, w = self.epoch.atoms(self.direction, "upper")
-        order = np.argsort(ell)
-        le, q = ell[order], (p * np.exp(np.minimum(ell, 700.0)))[order]
-        cq = np.cumsum(q)
-        i = int(np.searchsorted(cq, math.exp(log_tau_lo), side="right"))
-        rq = np.cumsum(q[::-1])
-        j = int(np.searchsorted(rq, math.exp(log_tau_hi), side="right"))
-        e_lo = float(le[min(i, le.shape[0] - 1)])
-        e_hi = float(le[max(le.shape[0] - 1 - j, 0)])
-        if e_hi <= e_lo:
-            e_hi = e_lo + 1e-3
-        e_lower = None
+        """The finite pairs' grid ends (atoms beyond them are accounted exactly by the
+        cells); for k > 1 widened to the Gaussian sum pair's."""
+        sup = self.epoch.pair(self.direction).pld_support(log_tau_lo, log_tau_hi, floor)
         if self._gauss is None:
-            lell = self.epoch.atoms(self.direction, "lower")[0]
-            e_lower = max(float(lell.min()), floor)
-        else:
-            gs = self._gauss.pld_support(log_tau_lo, log_tau_hi, floor)
-            e_lo, e_hi = min(e_lo, gs.e_lo), max(e_hi, gs.e_hi)
-            e_lower = gs.e_lower
-        return PldSupport(e_lo, e_hi, e_lower, False, 4)
+            return sup
+        gs = self._gauss.pld_support(log_tau_lo, log_tau_hi, floor)
+        return PldSupport(min(sup.e_lo, gs.e_lo), max(sup.e_hi, gs.e_hi), gs.e_lower, False,
+                          max(sup.cost, gs.cost))
 
     def pld_cells(self, i0: int, h: float, npts: int) -> Tuple[PldCells, PldCells]:
         """(upper, lower) cells on ε_i = (i0 + i)·h of the dominating and dominated pairs
         (§12.2; for k > 1 the lower ones are the Gaussian sum pair's)."""
-        ell, p, w = self.epoch.atoms(self.direction, "upper")
-        a, b, Fb, Qb, r0, Pt, dtop = _ka.atom_cells(ell, p, int(i0), float(h), int(npts), w)
-        lw = math.log(dtop) if dtop > 0 else -math.inf
-        lw = lw + 64 * _U * (abs(lw) + 1.0) if lw > -math.inf else lw
-        up = PldCells(a, b, Fb, Qb, r0, Pt, dtop, lw)
+        up, lo = self.epoch.pair(self.direction).pld_cells(i0, h, npts)
         if self._gauss is not None:
             lo = self._gauss.pld_cells(i0, h, npts)[1]
-        else:
-            ell, p, _ = self.epoch.atoms(self.direction, "lower")
-            a, b, Fb, Qb, r0, Pt, dtop = _ka.atom_cells(ell, p, int(i0), float(h), int(npts), 0.0)
-            lo = PldCells(a, b, Fb, Qb, r0, Pt, dtop, lw)
         return up, lo
 
 
