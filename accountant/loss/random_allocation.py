@@ -12,7 +12,9 @@ and the add pair is the swapped one. Both hockey sticks are convex functions of 
 under composition, so a law of S that is larger in convex order gives a dominating pair
 in *both* directions and one that is smaller a dominated pair (§12.1). The law of S is
 bounded both ways on a geometric lattice (:mod:`._allocation_kernels`): mean-preserving
-splits (upper) and merges of outcomes into their means (lower, a post-processing).
+splits (upper) and merges of outcomes into their means (lower, a post-processing). The two
+finite pairs that result are :class:`~accountant.loss.finite.FiniteLoss` objects, which
+answer the PLD cells and the one-epoch hockey-stick bounds.
 
 k > 1: the upper bound is the k-fold composition of the 1-of-⌊t/k⌋ epoch (the
 decomposition bound of Feldman & Shenfeld, §12.3); the lower bound is the sum of the
