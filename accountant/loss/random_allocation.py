@@ -97,17 +97,20 @@ def _coordinate(sigma: float, dlt: float, t: int):
     """One coordinate W = e^Y on the lattice of step ``dlt``: (_Up, _Lo, p_out, q_out),
     p_out / q_out the P / shifted-Q mass of Y outside the lattice (cut off in the upper
     representation, merged into the end atoms in the lower one). Cell masses and first
-    moments by 8-point Gauss–Legendre per cell (cells are ≤ 0.06 standard deviations wide:
-    the rule is exact to rounding there)."""
+    moments by 8-point Gauss–Legendre on panels of ≤ 0.05 standard deviations of Y (the rule
+    is exact to rounding there)."""
     mu, s = -0.5 / sigma ** 2, 1.0 / sigma
     z = math.sqrt(2.0 * (math.log(t) - _LOG_TAIL))
     k_lo = math.floor((mu - z * s) / dlt)
     k_hi = math.ceil((-mu + z * s) / dlt)
     ks = np.arange(k_lo, k_hi, dtype=np.int64)
-    half = 0.5 * dlt
-    u = half * (1.0 + _GL_X)                       # offsets inside a cell, in [0, dlt]
+    # panels of at most 0.05 standard deviations of Y per cell
+    npan = max(1, math.ceil(dlt / s / 0.05))
+    half = 0.5 * dlt / npan
+    u = (half * (1.0 + _GL_X)[None, :] + 2 * half * np.arange(npan)[:, None]).ravel()
+    gw = np.tile(half * _GL_W, npan)
     y = ks[:, None] * dlt + u[None, :]
-    w = half * _GL_W[None, :] * np.exp(-0.5 * ((y - mu) / s) ** 2) / (s * math.sqrt(2 * math.pi))
+    w = gw[None, :] * np.exp(-0.5 * ((y - mu) / s) ** 2) / (s * math.sqrt(2 * math.pi))
     em1 = math.expm1(dlt)
     eu = np.expm1(u)[None, :]
     a = (w * eu).sum(axis=1) / em1                                 # to the upper point
