@@ -52,7 +52,7 @@ _GL_X, _GL_W = np.polynomial.legendre.leggauss(8)
 _MAX_COPIES_POINTS = 6000  # the k-fold composition is coarsened above this many points
 # Final lattice step: the spread of L over this many steps (the error is second order in
 # the step, §12.2), within [_DLT_MIN, _DLT_MAX].
-_STEPS_PER_SD = 40.0
+_STEPS_PER_SD = 56.0
 _DLT_MIN, _DLT_MAX = 2e-5, 8e-3
 # Pair operations of the sums of one epoch (~3 ns each): past this the final lattice step
 # is doubled (a coarser, still certified bracket) and the epoch rebuilt; a step past
