@@ -133,18 +133,20 @@ def test_bracket_width_and_poisson_comparison(sigma, t, epochs, delta):
     """Bracket ≤ 1 % wide on DP-SGD settings; and random allocation spends less than
     Poisson sampling at rate 1/t over the same t·epochs steps (measured here with both
     certified brackets apart: our upper bound below Poisson's lower bound)."""
-    r = _eps(RandomAllocation(sigma, t, 1), delta, epochs, rtol=1e-4, atol=1e-6)
+    r = _eps(RandomAllocation(sigma, t, 1), delta, epochs, atol=1e-6)
     assert r.certified and 0 < r.lower <= r.upper
     assert r.upper - r.lower <= 1e-2 * r.upper
-    p = _eps(SubsampledGaussian(sigma, 1.0 / t), delta, t * epochs, rtol=1e-4, atol=1e-6)
+    p = _eps(SubsampledGaussian(sigma, 1.0 / t), delta, t * epochs, atol=1e-6)
     assert r.upper <= p.lower
 
 
 def test_delta_bracket():
     m = RandomAllocation(2.0, 50, 1)
     e = _eps(m, 1e-6, 5)
-    d = acc.delta(m, epsilon=e.upper, steps=5)
-    assert d.lower <= 1e-6 * (1 + 1e-9) and d.lower <= d.upper
+    d = acc.delta(m, epsilon=e.upper, steps=5, rtol=1e-2)
+    # δ at the ε upper bound is at most the δ asked for, and the δ bracket is ~1 % wide
+    assert d.lower <= d.upper <= 1e-6 * (1 + 1e-9)
+    assert d.upper - d.lower <= 2e-2 * d.upper
 
 
 # -- k > 1 ---------------------------------------------------------------------------------
@@ -156,7 +158,7 @@ def test_published_k10_value():
     estimate of the same bound; our upper bound is the decomposition's, certified."""
     m = RandomAllocation(2.0, 100, 10)
     r = _eps(m, 1e-6, 1)
-    dec = _eps(RandomAllocation(2.0, 10, 1), 1e-6, 10, rtol=1e-5, atol=1e-6)
+    dec = _eps(RandomAllocation(2.0, 10, 1), 1e-6, 10, atol=1e-6)
     assert dec.lower <= r.upper
     assert abs(r.upper - dec.upper) <= 2e-3 * r.upper
     assert dec.upper <= PUBLISHED_K10 <= dec.lower + 4e-3
