@@ -290,6 +290,10 @@ class _Epoch:
             p, off, d = up.p, up.off, up.dlt
         else:
             p, off, d, tau_P, tau_Q = _compose_copies(up, k, m, tau_P, tau_Q)
+            # k factors each within ρ, and the rounding of ≤ 2·bit_length(k) direct
+            # convolutions of ≤ 2·_MAX_COPIES_POINTS-term sums.
+            rho = k * rho + _KAPPA * 2 * k.bit_length() * 8 * _MAX_COPIES_POINTS * _U
+            self.rho = rho
         keep = p > 0
         idx = (off + np.arange(p.shape[0]))[keep]
         up_ell = idx * d - k * logm
