@@ -193,3 +193,17 @@ def test_both_directions_are_composed():
     # the remove direction is the worse one at DP-SGD parameters
     e = {p.direction: p.epsilon_bound(1e-6, "lower") for p in losses}
     assert e["remove"] > e["add"]
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.floats(0.5, 8.0), st.integers(2, 40), st.floats(0.0, 2.0))
+def test_epoch_between_nothing_and_the_gaussian_mechanism(sigma, t, eps):
+    """One epoch leaks at most what the Gaussian mechanism on the record's own step leaks
+    (revealing which step holds the record is extra information: the allocation pair is
+    its post-processing), and the bounds are ordered."""
+    g = privacy_losses(Gaussian(sigma))[0]
+    g_up = g.log_delta_bound(eps, "upper")
+    for pl in privacy_losses(RandomAllocation(sigma, t, 1)):
+        lo, up = pl.log_delta_bound(eps, "lower"), pl.log_delta_bound(eps, "upper")
+        assert lo <= up
+        assert up <= g_up + 1e-9   # log scale: the dominating pair stays below too
