@@ -157,7 +157,7 @@ def test_delta_bracket():
 def test_published_k10_value():
     """σ = 2, k = 10, t = 100: the upper bound is the decomposition bound (10 epochs of
     1-of-10, docs/math.md §12.3). Our certified bracket on the decomposition itself
-    (composing the k = 1 pairs) is [2.4234, 2.4247]: the published 2.4265 lies 0.002–0.003
+    (composing the k = 1 pairs) is [2.4233, 2.4244]: the published 2.4265 lies 0.002–0.003
     above the exact decomposition value, i.e. it is a valid but looser (pessimistic)
     estimate of the same bound; our upper bound is the decomposition's, certified."""
     m = RandomAllocation(2.0, 100, 10)
