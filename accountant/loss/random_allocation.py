@@ -161,6 +161,8 @@ class _Tables:
     def get(cls, dlt):
         hit = cls._cache.get(dlt)
         if hit is None:
+            if len(cls._cache) >= 32:      # (a few MB each at the finest steps)
+                cls._cache.clear()
             D2 = _ka.split_span(dlt)
             f0, lam = _ka.pair_tables(dlt, D2)
             hit = cls._cache[dlt] = (f0, lam, D2)
