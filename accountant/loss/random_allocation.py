@@ -186,10 +186,12 @@ class _Sum:
         e = max(0, int(round(math.log2(self.t / copies) / 2)))
         return self.dlt_f * 2.0 ** e
 
-    def cut(self, up: _Up, lo: _Lo, copies: int) -> Tuple[_Up, _Lo]:
+    def cut(self, up: _Up, lo: _Lo, copies: int, mult: int) -> Tuple[_Up, _Lo]:
         """Pair surgery (§12.2): lattice points of the upper law at the two ends whose P-mass
         and Q-cost (E[S_b; R] + P(R)(t − copies))/t are ≤ e^{_LOG_TAIL} are cut; the lower
-        law merges the same ends into the end atoms (a post-processing)."""
+        law merges the same ends into the end atoms (a post-processing). The part occurs
+        ``mult`` times in S_t (a block of the binary powering is inside every later block)
+        and each occurrence is cut: the costs count ``mult`` times."""
         p, off, dlt = up.p, up.off, up.dlt
         tau = math.exp(_LOG_TAIL)
         lv = (off + np.arange(p.shape[0])) * dlt - math.log(self.t)
@@ -201,14 +203,14 @@ class _Sum:
         n = p.shape[0]
         if i + j >= n:
             return up, lo
-        self.tau_P += (cp[i - 1] if i else 0.0) + (rp[j - 1] if j else 0.0)
-        self.tau_Q += (cq[i - 1] if i else 0.0) + (rq[j - 1] if j else 0.0)
+        self.tau_P += mult * ((cp[i - 1] if i else 0.0) + (rp[j - 1] if j else 0.0))
+        self.tau_Q += mult * ((cq[i - 1] if i else 0.0) + (rq[j - 1] if j else 0.0))
         p2 = p[i:n - j].copy()
         up2 = _Up(p2, off + i, dlt)
         lo2 = _relattice_lo(lo, dlt, off + i, p2.shape[0])
         return up2, lo2
 
-    def combine(self, x, y, copies: int):
+    def combine(self, x, y, copies: int, mult: int):
         """(_Up, _Lo) of the sum of two independent parts, at the lattice of ``copies``."""
         (ux, lx), (uy, ly) = x, y
         dlt = self.dlt_for(copies)
@@ -226,7 +228,7 @@ class _Sum:
         lo = _relattice_lo(lo, dlt, off, p.shape[0])
         self.levels += 1
         self.max_points = max(self.max_points, p.shape[0])
-        return self.cut(up, lo, copies)
+        return self.cut(up, lo, copies, mult)
 
     def run(self):
         t = self.t
@@ -238,9 +240,9 @@ class _Sum:
         for j in range(t.bit_length()):
             if (t >> j) & 1:
                 acc_n += copies
-                acc = block if acc is None else self.combine(acc, block, acc_n)
+                acc = block if acc is None else self.combine(acc, block, acc_n, 1)
             if copies * 2 <= t and (t >> (j + 1)):
-                block = self.combine(block, block, copies * 2)
+                block = self.combine(block, block, copies * 2, t // (copies * 2))
                 copies *= 2
         return acc
 
@@ -344,7 +346,7 @@ def _compose_copies(up: _Up, k: int, m: int, tau_P: float, tau_Q: float):
     logm = math.log(m)
     tau = math.exp(_LOG_TAIL)
 
-    def cut(p, off, d, copies, tp, tq):
+    def cut(p, off, d, copies, tp, tq, mult):
         lq = (off + np.arange(p.shape[0])) * d - copies * logm
         qm = p * np.exp(np.minimum(lq, 700.0))
         cp, cq = np.cumsum(p), np.cumsum(qm)
@@ -354,8 +356,8 @@ def _compose_copies(up: _Up, k: int, m: int, tau_P: float, tau_Q: float):
         n = p.shape[0]
         if i + j >= n:
             return p, off, tp, tq
-        tp += (cp[i - 1] if i else 0.0) + (rp[j - 1] if j else 0.0)
-        tq += (cq[i - 1] if i else 0.0) + (rq[j - 1] if j else 0.0)
+        tp += mult * ((cp[i - 1] if i else 0.0) + (rp[j - 1] if j else 0.0))
+        tq += mult * ((cq[i - 1] if i else 0.0) + (rq[j - 1] if j else 0.0))
         return p[i:n - j].copy(), off + i, tp, tq
 
     def coarsen(p, off, d):
@@ -385,12 +387,12 @@ def _compose_copies(up: _Up, k: int, m: int, tau_P: float, tau_Q: float):
                 acc = block
             else:
                 p, off, d, c = conv(acc, block)
-                p, off, tp, tq = cut(p, off, d, c, tp, tq)
+                p, off, tp, tq = cut(p, off, d, c, tp, tq, 1)
                 p, off, d = coarsen(p, off, d)
                 acc = (p, off, d, c)
         if k >> (j + 1):
             p, off, d, c = conv(block, block)
-            p, off, tp, tq = cut(p, off, d, c, tp, tq)
+            p, off, tp, tq = cut(p, off, d, c, tp, tq, k // c)   # inside k // c later parts
             p, off, d = coarsen(p, off, d)
             block = (p, off, d, c)
     p, off, d, _ = acc
