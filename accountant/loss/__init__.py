@@ -128,3 +128,4 @@ from . import truncated_poisson as _truncated_poisson  # noqa: E402,F401
 from . import cyclic_poisson as _cyclic_poisson  # noqa: E402,F401
 from .discrete import DiscreteGaussianLoss, EpsilonDeltaLoss, ZCDPLoss  # noqa: E402,F401
 from .shuffle import ShuffleLoss  # noqa: E402,F401
+from .random_allocation import RandomAllocationLoss  # noqa: E402,F401
