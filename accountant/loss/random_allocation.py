@@ -426,6 +426,14 @@ class RandomAllocationLoss(PrivacyLoss):
                                            [1.0], direction))
         self.lo_loss, self.hi_loss = -math.inf, math.inf
 
+    @property
+    def bracket_only(self) -> bool:
+        """k > 1: the two sides are different pairs (the decomposition bound above, the
+        summed outputs below, docs/math.md §12.3), so the PLD refinement settles each side
+        instead of narrowing a gap no grid closes (it refined to h ≈ 1e-5 for nothing,
+        4–9 s per multi-epoch query)."""
+        return self.num_selections > 1
+
     def __repr__(self):
         return (f"RandomAllocationLoss(sigma={self.sigma}, num_steps={self.num_steps}, "
                 f"num_selections={self.num_selections}, direction={self.direction!r})")
