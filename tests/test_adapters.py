@@ -295,16 +295,20 @@ def test_unsupported_events_name_the_event():
     from accountant.interop.dp_accounting import DpEventAccountant, from_dp_event
     for ev, name in ((e.RandomizedResponseDpEvent(0.5, 4), "RandomizedResponseDpEvent"),
                      (e.NonPrivateDpEvent(), "NonPrivateDpEvent"),     # ε = ∞: no Schedule
-                     (e.PoissonSampledDpEvent(0.1, e.LaplaceDpEvent(1.0)), "PoissonSampledDpEvent"),
+                     (e.PoissonSampledDpEvent(0.1, e.ZCDpEvent(0.5)), "PoissonSampledDpEvent"),
+                     (e.SampledWithReplacementDpEvent(100, 10, e.GaussianDpEvent(1.0)),
+                      "SampledWithReplacementDpEvent"),
+                     (e.RepeatAndSelectDpEvent(e.GaussianDpEvent(1.0), 2.0, 1.0),
+                      "RepeatAndSelectDpEvent"),
                      (e.ComposedDpEvent([e.GaussianDpEvent(1.0), e.UnsupportedDpEvent()]),
                       "UnsupportedDpEvent"),
                      (e.GaussianDpEvent(0.0), "GaussianDpEvent"),
                      (e.PoissonSampledDpEvent(0.1, e.GaussianDpEvent(0.0)), "noise-free")):
         with pytest.raises(ValueError, match=name):
             from_dp_event(ev)
-    a = DpEventAccountant()
+    a = DpEventAccountant()      # randomized response is replace-one only, as in dp_accounting
     assert not a.supports(e.RandomizedResponseDpEvent(0.5, 4))
-    with pytest.raises(ValueError, match="RandomizedResponseDpEvent"):
+    with pytest.raises(ValueError, match="RandomizedResponseDpEvent.*replace-one"):
         a.compose(e.RandomizedResponseDpEvent(0.5, 4))
     assert len(a.accountant) == 0 and a.get_epsilon(1e-5) == 0.0
     # Degenerate events are answered (tests/test_degenerate.py), not refused.
