@@ -141,6 +141,19 @@ class _NonPrivate:
         self.name = type(event).__name__
 
 
+class _Unbounded:
+    """Marker segment: a step with no noise whose output reveals the record only when it
+    is sampled (a sampled noise-free mechanism). Its only proven upper bound here is
+    ε = ∞ (δ = 1), dp_accounting's answer; ``rate`` q, when known, gives the exact floor
+    δ(ε) ≥ 1 − (1 − q)^T of T such steps at every ε (the outcome that only the record's
+    presence produces). :class:`DpEventAccountant` and :func:`from_dp_event` refuse it with
+    ``why``."""
+
+    def __init__(self, event, rate: Optional[float], why: str):
+        self.event, self.rate, self.why = event, rate, why
+        self.name = type(event).__name__
+
+
 class _Dominating:
     """Marker segment: ``mechanism``'s pair dominates the event's, not exactly its pair, so
     only upper bounds hold (docs/math.md §1.2)."""
@@ -296,6 +309,10 @@ def _segments(ev, event, nb) -> List[Tuple[object, int]]:
                                       "'replace_one' or 'replace_special'")
         if k == 1 or p == 1:
             return []                     # the output does not depend on the input
+        if p == 0 and nb == "replace_special":
+            # the special input answers uniformly: the supports overlap, ε(δ) is finite
+            return [(_Unbounded(event, None, "randomized response without noise under "
+                                             "zero-out is not supported"), 1)]
         if p == 0:
             return [(_NonPrivate(event), 1)]
         m = RandomizedResponse(p, k, rel)
@@ -312,7 +329,9 @@ def _segments(ev, event, nb) -> List[Tuple[object, int]]:
         if q == 0 or b == 0 or n == 0:
             return []
         if sigma == 0:
-            return [(_NonPrivate(event), 1)]
+            return [(_Unbounded(event, None, "a noise-free truncated sampled Gaussian is not "
+                                             "supported (epsilon = inf is only an upper "
+                                             "bound)"), 1)]
         return [(TruncatedSubsampledGaussian(sigma, q, b, n), 1)]
     if _is(ev, event, "RandomAllocationDpEvent", ("event", "num_selected", "num_steps")):
         t = v.count(_arg(event, "num_steps"), event.num_steps)
@@ -389,9 +408,9 @@ def _sampled(ev, outer, inner, q, sampling, nb):
         if math.isinf(sigma):
             return []
         if sigma == 0:
-            raise _unsupported(outer, "sampling a noise-free Gaussian gives δ(ε) = 1 − (1 − q)^T "
-                                      "at every ε (ε = ∞ below that δ, 0 above), which is not "
-                                      "supported")
+            return [(_Unbounded(outer, q, "sampling a noise-free Gaussian gives δ(ε) = "
+                                          "1 − (1 − q)^T at every ε (ε = ∞ below that δ, 0 "
+                                          "above), which is not supported"), 1)]
         _check_sigma(inner, sigma)
         return [(SubsampledGaussian(sigma, q, sampling, rel), 1)]
     if isinstance(inner, ev.LaplaceDpEvent) and sampling == "poisson":
@@ -399,7 +418,7 @@ def _sampled(ev, outer, inner, q, sampling, nb):
             raise _unsupported(outer, "Poisson-sampled Laplace is accounted under add/remove "
                                       "(or zero-out) adjacency only, as in dp_accounting")
         if inner.noise_multiplier == 0:
-            raise _unsupported(outer, "sampling a noise-free Laplace is not supported")
+            return [(_Unbounded(outer, q, "sampling a noise-free Laplace is not supported"), 1)]
         _check_sigma(inner, inner.noise_multiplier)
         return [(SubsampledLaplace(inner.noise_multiplier, q, rel), 1)]
     if isinstance(inner, ev.MixtureOfGaussiansDpEvent) and sampling == "poisson":
@@ -420,20 +439,23 @@ def _sampled(ev, outer, inner, q, sampling, nb):
 
 def _split(segs):
     """(private segments that touch someone's data, non-private markers, names of the events
-    accounted by a dominating pair)."""
-    private, non_private, upper_only = [], [], []
+    accounted by a dominating pair, (unbounded marker, steps) pairs)."""
+    private, non_private, upper_only, unbounded = [], [], [], []
     for m, s in segs:
         if s <= 0:
             continue
         if isinstance(m, _NonPrivate):
             non_private.append(m)
             continue
+        if isinstance(m, _Unbounded):
+            unbounded.append((m, s))
+            continue
         if isinstance(m, _Dominating):
             upper_only.append(m.name)
             m = m.mechanism
         if not is_identity(m):
             private.append((m, s))
-    return private, non_private, upper_only
+    return private, non_private, upper_only, unbounded
 
 
 def from_dp_event(event: object, neighboring: str = "add_remove") -> Schedule:
@@ -455,7 +477,9 @@ def from_dp_event(event: object, neighboring: str = "add_remove") -> Schedule:
     """
     v.choice("neighboring", neighboring, NEIGHBORING)
     segs = _segments(_dp_event(), event, neighboring)
-    private, non_private, upper_only = _split(segs)
+    private, non_private, upper_only, unbounded = _split(segs)
+    if unbounded:
+        raise _unsupported(unbounded[0][0].event, unbounded[0][0].why)
     if non_private:
         raise ValueError(f"event {type(event).__name__} holds a non-private step "
                          f"({non_private[0].name}: no noise, epsilon = inf at every delta < 1); "
@@ -473,16 +497,24 @@ def from_dp_event(event: object, neighboring: str = "add_remove") -> Schedule:
 
 class _EventLedger:
     """What both event accountants share: events translated once, composed into one
-    :class:`~accountant.PrivacyAccountant` (incremental), non-private and dominated steps
-    remembered, queries answered as Results."""
+    :class:`~accountant.PrivacyAccountant` (incremental), non-private, unbounded and
+    dominated steps remembered, queries answered as Results.
 
-    def __init__(self, neighboring: str, method: str, options: dict) -> None:
+    ``unbounded``: accept sampled noise-free steps (:class:`_Unbounded`), answered with the
+    bracket [lower, ∞] — the upper bound dp_accounting gives, which
+    ``calibrate_dp_mechanism`` needs at σ = 0 — instead of refusing them."""
+
+    def __init__(self, neighboring: str, method: str, options: dict,
+                 unbounded: bool = False) -> None:
         self.neighboring = v.choice("neighboring", neighboring, NEIGHBORING)
         self.method = v.choice("method", method, METHODS)
         self.acc = PrivacyAccountant("pld" if method == "auto" else method, **options)
         self.non_private: Optional[str] = None   # first non-private event class composed
         self.upper_only: List[str] = []          # classes accounted by a dominating pair
+        self.unbounded: List[str] = []           # classes of sampled noise-free steps
+        self.log_unsampled = 0.0                 # Σ T·log(1 − q) over them (q known)
         self.zcdp = False
+        self._allow_unbounded = unbounded
         self._last: Tuple[object, object] = (None, None)
 
     def translate(self, event) -> list:
@@ -492,11 +524,15 @@ class _EventLedger:
         if last is not None and last is event:
             return segs
         segs = _segments(_dp_event(), event, self.neighboring)
+        if not self._allow_unbounded:
+            for m, _ in segs:
+                if isinstance(m, _Unbounded):
+                    raise _unsupported(m.event, m.why)
         self._last = (event, segs)
         return segs
 
     def add(self, segs, count: int) -> None:
-        private, non_private, upper_only = _split(segs)
+        private, non_private, upper_only, unbounded = _split(segs)
         if not count:
             return
         if private:
@@ -507,21 +543,40 @@ class _EventLedger:
         for name in upper_only:
             if name not in self.upper_only:
                 self.upper_only.append(name)
+        for m, s in unbounded:
+            if m.name not in self.unbounded:
+                self.unbounded.append(m.name)
+            if m.rate is not None:
+                self.log_unsampled += s * count * math.log1p(-m.rate)
 
     def resolved_method(self) -> str:
         if self.method != "auto":
             return self.method
         return "rdp" if self.zcdp else "pld"
 
+    def _delta_floor(self) -> float:
+        """A lower bound on 1 − Π(1 − q)^T over the unbounded steps: each of them alone
+        puts that Q-mass where P has none (docs/math.md §1.2: dropping the other outputs
+        is post-processing). log1p, the products and the sum err by a few ulps each; the
+        relative margin 1e-12 covers them."""
+        s = self.log_unsampled * (1.0 - 1e-12)        # s ≤ 0: moved towards 0 (floor down)
+        return max(0.0, math.nextafter(-math.expm1(s), 0.0)) if s < 0 else 0.0
+
     def result(self, quantity: str, at: float) -> Result:
         method = self.resolved_method()
+        at = v.delta("target_delta", at) if quantity == "epsilon" else \
+            v.epsilon("target_epsilon", at)
+        top = math.inf if quantity == "epsilon" else 1.0
         if self.non_private is not None:
-            at = v.delta("target_delta", at) if quantity == "epsilon" else \
-                v.epsilon("target_epsilon", at)
-            value = math.inf if quantity == "epsilon" else 1.0
-            return Result(quantity, at, value, value, value, True, method,
+            return Result(quantity, at, top, top, top, True, method,
                           details={"non_private": f"{self.non_private}: the outputs on "
                                                   "neighbouring datasets have disjoint supports"})
+        floor = self._delta_floor() if self.unbounded else 0.0
+        if quantity == "epsilon" and at < floor:
+            # δ(ε) ≥ floor > at at every ε: ε(at) = ∞ exactly
+            return Result(quantity, at, top, top, top, True, method,
+                          details={"unbounded": f"{', '.join(self.unbounded)}: δ(ε) >= "
+                                                f"{floor!r} at every ε"})
         r = (self.acc.get_epsilon(at, method=method) if quantity == "epsilon"
              else self.acc.get_delta(at, method=method))
         if self.upper_only and r.lower > 0:
@@ -529,6 +584,15 @@ class _EventLedger:
                     f"{self.neighboring!r} is accounted by a dominating pair; the lower "
                     "bound is 0")
             r = dataclasses.replace(r, lower=0.0, warnings=r.warnings + (note,))
+        if self.unbounded:
+            note = (f"unbounded: {', '.join(self.unbounded)} samples a noise-free mechanism; "
+                    "its only upper bound here is " + ("epsilon = inf" if quantity == "epsilon"
+                                                        else "delta = 1") +
+                    "; the lower bound is the other steps'" +
+                    (" and the sampling floor" if quantity == "delta" else ""))
+            lower = max(r.lower, floor) if quantity == "delta" else r.lower
+            r = dataclasses.replace(r, estimate=top, lower=lower, upper=top,
+                                    warnings=r.warnings + (note,))
         return r
 
 
@@ -672,7 +736,7 @@ def _build_certified_accountant():
                 raise ValueError("neighboring_relation must be a dp_accounting "
                                  "NeighboringRelation or one of " + ", ".join(NEIGHBORING)
                                  + f", got {neighboring_relation!r}")
-            self._core = _EventLedger(rel, method, options)
+            self._core = _EventLedger(rel, method, options, unbounded=True)
             super().__init__(neighboring_relation)
             self.last_result: Optional[Result] = None
 
