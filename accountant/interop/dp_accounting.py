@@ -9,40 +9,49 @@ dp_accounting is imported lazily: ``import accountant`` never needs it, and neit
 importing this module; converting events and building ``CertifiedAccountant`` (created on
 first access, PEP 562) do.
 
-Events (dp_accounting 0.6 names; the mapping is checked against dp_accounting 0.6's own
-``PLDAccountant`` / ``RdpAccountant`` and main's; "=" an exact dominating pair, so the
-bracket is certified for the event; "≤" a pair that dominates the event's, so only the upper
-bound is proven and the accountants report lower = 0 with an ``upper_only`` warning):
+Events (dp_accounting 0.6 names unless marked; each row checked against dp_accounting 0.6's
+own ``PLDAccountant`` / ``RdpAccountant`` and main's). "=": our mechanism's pair is the
+event's exact dominating pair, so the bracket is certified for the event; "≤": our pair
+dominates the event's, so only the upper bound is proven and the accountants report
+lower = 0 with an ``upper_only`` warning (docs/math.md §1.2).
 
-==========================================================  ===============================================
-``GaussianDpEvent(σ)``                                       = ``Gaussian(σ)``
-``LaplaceDpEvent(b)``                                        = ``Laplace(b)``
-``DiscreteLaplaceDpEvent(a, Δ)``                             = ``DiscreteLaplace(a, Δ)``: pmf ∝ e^{−a|x|}
-                                                               on ℤ, integer sensitivity Δ (ε = aΔ)
-``RandomizedResponseDpEvent(p, k)``                          = ``RandomizedResponse(p, k)``: p is the
-                                                               probability of a uniform output; replace-one
-                                                               only (dp_accounting refuses add/remove too);
-                                                               k = 1 or p = 1 is no step, p = 0 not private
-``ZCDpEvent(ρ, ξ)``                                          = ``ZCDP(ρ, ξ)``: D_α ≤ ξ + ρα (RDP only; the
-                                                               accountants' "auto" method switches to RDP)
-``EpsilonDeltaDpEvent(ε, δ)`` (main; duck-typed)             = ``EpsilonDelta(ε, δ)`` (PLD only)
-``DiscreteGaussianDpEvent(σ, Δ, dimension=1)`` (main)        = ``DiscreteGaussian(σ, Δ)``; dimension None
-                                                               or > 1 and non-integer Δ are refused
-``TruncatedSubsampledGaussianDpEvent(n, q, B, σ)``           = ``TruncatedSubsampledGaussian(σ, q, B, n)``,
-                                                               add/remove only
-``RandomAllocationDpEvent(GaussianDpEvent(σ), k, t)``        = ``RandomAllocation(σ, t, k)`` (PR #414, one
-  (PR #414; duck-typed)                                        epoch of t steps), add/remove only
-``PoissonSampledDpEvent(q, GaussianDpEvent(σ))``             = ``SubsampledGaussian(σ, q)``
-``PoissonSampledDpEvent(q, LaplaceDpEvent(b))``              = ``SubsampledLaplace(b, q)``, add/remove only
-``PoissonSampledDpEvent(q, MixtureOfGaussians…)``            = ``MixtureOfGaussians`` with the extra shift 0
-                                                               at weight 1 − q
-``SampledWithoutReplacementDpEvent(n, m, Gaussian)``         = ``SubsampledGaussian(σ, m/n, "fixed")``,
-                                                               replace-one only
-``MixtureOfGaussiansDpEvent(σ, c, w)``                       = ``MixtureOfGaussians(σ, c, w)``
-``SelfComposedDpEvent(e, k)``, ``ComposedDpEvent([…])``      the steps of e, k times; of each eᵢ in turn
-``NoOpDpEvent``                                              nothing
-``NonPrivateDpEvent``                                        not private: ε = ∞, δ = 1
-==========================================================  ===============================================
+=================================================  ==============================================
+event                                               our step (relations; notes)
+=================================================  ==============================================
+``GaussianDpEvent(σ)``                              = ``Gaussian(σ)``
+``LaplaceDpEvent(b)``                               = ``Laplace(b)``
+``DiscreteLaplaceDpEvent(a, Δ)``                    = ``DiscreteLaplace(a, Δ)``: pmf ∝ e^{−a|x|} on
+                                                    ℤ, integer Δ, ε = aΔ
+``RandomizedResponseDpEvent(p, k)``                 = ``RandomizedResponse(p, k)`` (replace-one;
+                                                    ≤ under zero-out; add/remove refused, as in
+                                                    dp_accounting): p is the probability of a
+                                                    uniform output
+``ZCDpEvent(ρ, ξ)``                                 = ``ZCDP(ρ, ξ)``: D_α ≤ ξ + ρα (RDP only: the
+                                                    "auto" method switches to RDP)
+``EpsilonDeltaDpEvent(ε, δ)`` (main)                = ``EpsilonDelta(ε, δ)`` (PLD only)
+``DiscreteGaussianDpEvent(σ, Δ, dimension)``        = ``DiscreteGaussian(σ, Δ)`` for dimension 1 and
+(main)                                              integer Δ; otherwise refused
+``TruncatedSubsampledGaussianDpEvent(n, q, B, σ)``  = ``TruncatedSubsampledGaussian(σ, q, B, n)``
+                                                    (add/remove only)
+``RandomAllocationDpEvent(Gaussian(σ), k, t)``      = ``RandomAllocation(σ, t, k)``: one epoch of t
+(PR #414)                                           steps (add/remove, zero-out)
+``PoissonSampledDpEvent(q, GaussianDpEvent(σ))``    = ``SubsampledGaussian(σ, q)``
+``PoissonSampledDpEvent(q, LaplaceDpEvent(b))``     = ``SubsampledLaplace(b, q)`` (add/remove,
+                                                    zero-out)
+``PoissonSampledDpEvent(q, MixtureOfGaussians…)``   = ``MixtureOfGaussians`` with the extra shift 0
+                                                    at weight 1 − q
+``SampledWithoutReplacementDpEvent(n, m, Gauss.)``  = ``SubsampledGaussian(σ, m/n, "fixed")``
+                                                    (replace-one only)
+``MixtureOfGaussiansDpEvent(σ, c, w)``              = ``MixtureOfGaussians(σ, c, w)``
+``SelfComposedDpEvent(e, k)``                       the steps of e, k times
+``ComposedDpEvent([e₁, …])``                        the steps of each eᵢ in turn
+``NoOpDpEvent``                                     nothing
+``NonPrivateDpEvent``                               not private: ε = ∞, δ = 1
+=================================================  ==============================================
+
+Events marked (main) are in dp_accounting's main branch (b5b0286), (PR #414) in
+google/differential-privacy pull request 414; when the installed dp_accounting lacks a class
+the event is recognised by its class name and fields.
 
 Inside a sampling (or allocation) event, a composition of Gaussians on the same sample is one
 Gaussian with σ = (Σ σᵢ⁻²)^{−1/2} (their sufficient statistic; exact, Dong–Roth–Su 2019
@@ -128,7 +137,7 @@ METHODS = ("auto", "pld", "rdp", "edgeworth", "saddlepoint")
 class UnsupportedEvent(ValueError):
     """An event (``.event``, possibly a sub-event) that this adapter cannot account."""
 
-    def __init__(self, event, why: str = ""):
+    def __init__(self, event: object, why: str = "") -> None:
         name = type(event).__name__
         super().__init__(f"unsupported dp_accounting event {name}" + (f": {why}" if why else ""))
         self.event = event
@@ -466,8 +475,8 @@ def from_dp_event(event: object, neighboring: str = "add_remove") -> Schedule:
     event : a ``dp_accounting.dp_event.DpEvent``.
     neighboring : "add_remove" (dp_accounting's ADD_OR_REMOVE_ONE, the default),
         "replace_one" (REPLACE_ONE; Gaussian sensitivity becomes 2, as in dp_accounting's PLD)
-        or "replace_special" (REPLACE_SPECIAL, zero-out: the add/remove pairs, docs/math.md
-        §1.3).
+        or "replace_special" (REPLACE_SPECIAL, zero-out: the add/remove pairs,
+        docs/math.md §1.3).
 
     An event with no privacy-relevant step (only ``NoOpDpEvent``, sample rate or size 0, …)
     becomes one step that samples no one (ε = 0 in every accountant). Raises ValueError for
