@@ -346,6 +346,26 @@ def test_against_live_dp_accounting():
     assert abs(ours.get_epsilon(1e-5) - peer.get_epsilon(1e-5)) <= 1e-3 * peer.get_epsilon(1e-5)
 
 
+@needs_dpa
+def test_both_event_accountants_agree():
+    """DpEventAccountant and the dp_accounting subclass CertifiedAccountant share one ledger:
+    same numbers, same refusals (dp_accounting 0.6.0 values as above)."""
+    from dp_accounting import dp_event as e
+    from accountant.interop.dp_accounting import CertifiedAccountant, DpEventAccountant
+    ev = e.ComposedDpEvent([e.SelfComposedDpEvent(e.PoissonSampledDpEvent(0.01, e.GaussianDpEvent(1.0)), 500),
+                            e.SelfComposedDpEvent(e.PoissonSampledDpEvent(0.02, e.GaussianDpEvent(1.5)), 300)])
+    for nb in ("add_remove", "replace_special"):
+        plain = DpEventAccountant(neighboring=nb).compose(ev)
+        sub = CertifiedAccountant(nb).compose(ev)
+        assert plain.method == sub.method == "auto"
+        assert plain.get_epsilon(1e-5) == sub.get_epsilon(1e-5)
+        assert abs(sub.get_epsilon(1e-5) - DPA_TWO_SEGMENTS_EPS[1e-4]) <= 1e-3 * DPA_TWO_SEGMENTS_EPS[1e-4]
+        dp, ds = plain.get_delta_result(2.0), sub.get_delta_result(2.0)
+        assert (dp.lower, dp.upper, dp.certified) == (ds.lower, ds.upper, ds.certified)
+    bad = e.SampledWithReplacementDpEvent(10, 2, e.GaussianDpEvent(1.0))
+    assert not DpEventAccountant().supports(bad) and not CertifiedAccountant().supports(bad)
+
+
 def test_dp_accounting_missing_gives_a_clear_import_error(monkeypatch):
     from accountant.interop import dp_accounting as adapter
     monkeypatch.setitem(sys.modules, "dp_accounting", None)

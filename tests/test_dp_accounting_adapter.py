@@ -238,6 +238,21 @@ def test_certified_accountant_is_a_dp_accounting_accountant():
         a.get_epsilon(1.5)
 
 
+def test_certified_accountant_pickles_and_copies():
+    import copy
+    import pickle
+    a = CertifiedAccountant().compose(psg(1.0, 0.01, 100))
+    eps = a.get_epsilon(1e-5)
+    for b in (pickle.loads(pickle.dumps(a)), copy.deepcopy(a)):
+        assert type(b) is CertifiedAccountant and b.ledger == a.ledger
+        assert b.get_epsilon(1e-5) == eps
+        b.compose(e.GaussianDpEvent(5.0))
+        assert b.get_epsilon(1e-5) > eps == a.get_epsilon(1e-5)     # independent copies
+    with pytest.raises(CertifiedAccountant.UnsupportedEventError) as info:
+        a.compose(e.UnsupportedDpEvent())
+    assert type(pickle.loads(pickle.dumps(info.value))) is CertifiedAccountant.UnsupportedEventError
+
+
 def test_compose_translates_each_event_once(monkeypatch):
     calls = []
     real = adapter._segments

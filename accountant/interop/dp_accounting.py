@@ -799,8 +799,11 @@ def _build_certified_accountant():
             self.last_result = self._core.result("delta", target_epsilon)
             return self.last_result
 
+    # Importable names (pickle finds the class through this module's __getattr__).
     CertifiedAccountant.__module__ = __name__
+    CertifiedAccountant.__qualname__ = "CertifiedAccountant"
     CertifiedUnsupportedEventError.__module__ = __name__
+    CertifiedUnsupportedEventError.__qualname__ = "CertifiedAccountant.UnsupportedEventError"
     return CertifiedAccountant
 
 
