@@ -99,10 +99,14 @@ Degenerate events get dp_accounting 0.6.0's answer wherever that answer is exact
   mixture with no weight at shift 0: the accountants answer ε = ∞ at every δ and δ = 1 at
   every ε, certified (lower = upper), as dp_accounting does; a Schedule cannot hold such a
   step, so ``from_dp_event`` refuses it.
-* sampled noise-free mechanisms (``PoissonSampledDpEvent(q, GaussianDpEvent(0))``, q > 0):
-  refused. Their exact answer is δ(ε) = 1 − (1 − q)^T at every ε — ε = ∞ below that δ and
-  0 above it — which dp_accounting reports as ε = ∞ everywhere (an upper bound, not the
-  value).
+* sampled noise-free mechanisms (``PoissonSampledDpEvent(q, GaussianDpEvent(0))`` or of a
+  ``LaplaceDpEvent(0)``, q > 0; a fixed-size sample of one; a noise-free truncated event):
+  their exact answer is δ(ε) = 1 − (1 − q)^T at every ε ≥ 0 — ε = ∞ below that δ and 0
+  above it — which dp_accounting reports as ε = ∞ everywhere (an upper bound, not the
+  value). ``from_dp_event`` and :class:`DpEventAccountant` refuse them; ``CertifiedAccountant``
+  answers the bracket [the other steps' lower bound, ∞] (δ: [max(that, 1 − (1 − q)^T), 1]),
+  certified, and ε = ∞ exactly below the floor 1 − Π(1 − q)^T (rounded down) — because
+  ``calibrate_dp_mechanism`` probes σ = 0 first and needs a number there.
 
 Size: over 500 lines because the event table (one branch per dp_accounting event, each with
 its degenerate cases and neighbouring relations), the two accountants that share it, and the
