@@ -19,9 +19,12 @@ lower = 0 with an ``upper_only`` warning (docs/math.md §1.2).
 event                                               our step (relations; notes)
 =================================================  ==============================================
 ``GaussianDpEvent(σ)``                              = ``Gaussian(σ)``
-``LaplaceDpEvent(b)``                               = ``Laplace(b)``
+``LaplaceDpEvent(b)``                               = ``Laplace(b)`` (replace-one: sensitivity 2;
+                                                    dp_accounting's PLD refuses REPLACE_ONE and
+                                                    its RDP uses sensitivity 1 there)
 ``DiscreteLaplaceDpEvent(a, Δ)``                    = ``DiscreteLaplace(a, Δ)``: pmf ∝ e^{−a|x|} on
-                                                    ℤ, integer Δ, ε = aΔ
+                                                    ℤ, integer Δ, ε = aΔ (replace-one: 2Δ;
+                                                    dp_accounting refuses REPLACE_ONE)
 ``RandomizedResponseDpEvent(p, k)``                 = ``RandomizedResponse(p, k)`` (replace-one;
                                                     ≤ under zero-out; add/remove refused, as in
                                                     dp_accounting): p is the probability of a
