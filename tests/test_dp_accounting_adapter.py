@@ -431,6 +431,10 @@ def test_discrete_laplace_matches_dp_accounting(a, sens, steps, eps_ref, at, del
     d = acct.get_delta_result(at)
     assert d.lower <= delta_ref * (1 + 1e-9) and d.upper == pytest.approx(delta_ref, rel=1e-2)
     assert acct.get_epsilon(1e-5) <= a * sens * steps      # pure DP: at most Σ aΔ
+    # replace-one moves the integer query by 2Δ (dp_accounting refuses REPLACE_ONE)
+    two = CertifiedAccountant(NR.REPLACE_ONE).compose(e.DiscreteLaplaceDpEvent(a, sens), steps)
+    double = CertifiedAccountant().compose(e.DiscreteLaplaceDpEvent(a, 2 * sens), steps)
+    assert two.get_epsilon(1e-5) == double.get_epsilon(1e-5)
 
 
 @needs_loss(ZCDP)
