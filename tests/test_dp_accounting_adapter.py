@@ -536,3 +536,45 @@ def test_random_allocation_matches_pr_414():
     a = CertifiedAccountant().compose(RandomAllocationDpEvent(e.GaussianDpEvent(2.0), 10, 100))
     r = a.get_epsilon_result(1e-6)
     assert r.certified and r.lower <= 2.4265 + 1e-3 and r.upper >= 2.4265 - 1e-3
+
+
+# ------------------------------------------------------------------------------ properties
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@st.composite
+def _events(draw):
+    """A few dp_accounting events of the families accounted in this tree already."""
+    kind = draw(st.sampled_from(["gaussian", "psg", "laplace", "psl"]))
+    scale = draw(st.floats(0.5, 4.0))
+    q = draw(st.floats(0.001, 0.5))
+    if kind == "gaussian":
+        ev = e.GaussianDpEvent(scale)
+    elif kind == "psg":
+        ev = e.PoissonSampledDpEvent(q, e.GaussianDpEvent(scale))
+    elif kind == "laplace":
+        ev = e.LaplaceDpEvent(2 * scale)
+    else:
+        ev = e.PoissonSampledDpEvent(q, e.LaplaceDpEvent(scale))
+    return ev, draw(st.integers(1, 50))
+
+
+@given(st.lists(_events(), min_size=1, max_size=3), st.sampled_from([1e-3, 1e-6]))
+def test_incremental_composition_equals_one_composed_event(parts, delta):
+    """Composing events one by one (a trainer) or as one ComposedDpEvent (a batch) gives
+    one answer (the same steps in the same accountant); in reverse order the bracket may move
+    by rounding only, and both brackets, being proven, overlap."""
+    one_by_one = CertifiedAccountant()
+    for ev, n in parts:
+        one_by_one.compose(ev, n)
+    batch = CertifiedAccountant().compose(
+        e.ComposedDpEvent([e.SelfComposedDpEvent(ev, n) for ev, n in parts]))
+    backwards = CertifiedAccountant().compose(
+        e.ComposedDpEvent([e.SelfComposedDpEvent(ev, n) for ev, n in reversed(parts)]))
+    r = one_by_one.get_epsilon_result(delta)
+    assert r.certified and 0 <= r.lower <= r.upper < math.inf
+    b = batch.get_epsilon_result(delta)
+    assert (b.lower, b.upper) == (r.lower, r.upper)
+    o = backwards.get_epsilon_result(delta)
+    assert o.lower <= r.upper and r.lower <= o.upper
+    assert o.upper == pytest.approx(r.upper, rel=1e-9)
