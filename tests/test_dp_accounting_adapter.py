@@ -104,6 +104,11 @@ def test_new_events_map_to_our_mechanisms():
     # Gaussians composed on one allocated call are one Gaussian (sufficient statistic)
     two = RandomAllocationDpEvent(e.ComposedDpEvent([e.GaussianDpEvent(2.0)] * 2), 1, 10)
     assert from_dp_event(two).segments[0][0].noise_multiplier == pytest.approx(2 ** 0.5, rel=1e-15)
+    # zero repetitions inside a sampled event are no step (was a ZeroDivisionError)
+    none = e.PoissonSampledDpEvent(0.1, e.SelfComposedDpEvent(e.GaussianDpEvent(1.0), 0))
+    assert CertifiedAccountant().compose(none).get_epsilon(1e-5) == 0.0
+    with pytest.raises(ValueError, match="SelfComposedDpEvent.count must be an integer >= 0"):
+        from_dp_event(e.PoissonSampledDpEvent(0.1, e.SelfComposedDpEvent(e.GaussianDpEvent(1.0), -2)))
 
 
 def test_zero_out_relation_is_add_remove_for_noise_addition():

@@ -230,7 +230,10 @@ def _gaussian_sigma(ev, event):
         return float(event.noise_multiplier)
     if isinstance(event, ev.SelfComposedDpEvent):
         s = _gaussian_sigma(ev, event.event)
-        return None if s is None else s / math.sqrt(event.count)
+        if s is None:
+            return None
+        count = _count0(event, "count")
+        return math.inf if count == 0 else s / math.sqrt(count)
     if isinstance(event, ev.ComposedDpEvent):
         inv = 0.0
         for e in event.events:
