@@ -295,16 +295,20 @@ def test_unsupported_events_name_the_event():
     from accountant.interop.dp_accounting import DpEventAccountant, from_dp_event
     for ev, name in ((e.RandomizedResponseDpEvent(0.5, 4), "RandomizedResponseDpEvent"),
                      (e.NonPrivateDpEvent(), "NonPrivateDpEvent"),     # ε = ∞: no Schedule
-                     (e.PoissonSampledDpEvent(0.1, e.LaplaceDpEvent(1.0)), "PoissonSampledDpEvent"),
+                     (e.PoissonSampledDpEvent(0.1, e.ZCDpEvent(0.5)), "PoissonSampledDpEvent"),
+                     (e.SampledWithReplacementDpEvent(100, 10, e.GaussianDpEvent(1.0)),
+                      "SampledWithReplacementDpEvent"),
+                     (e.RepeatAndSelectDpEvent(e.GaussianDpEvent(1.0), 2.0, 1.0),
+                      "RepeatAndSelectDpEvent"),
                      (e.ComposedDpEvent([e.GaussianDpEvent(1.0), e.UnsupportedDpEvent()]),
                       "UnsupportedDpEvent"),
                      (e.GaussianDpEvent(0.0), "GaussianDpEvent"),
                      (e.PoissonSampledDpEvent(0.1, e.GaussianDpEvent(0.0)), "noise-free")):
         with pytest.raises(ValueError, match=name):
             from_dp_event(ev)
-    a = DpEventAccountant()
+    a = DpEventAccountant()      # randomized response is replace-one only, as in dp_accounting
     assert not a.supports(e.RandomizedResponseDpEvent(0.5, 4))
-    with pytest.raises(ValueError, match="RandomizedResponseDpEvent"):
+    with pytest.raises(ValueError, match="RandomizedResponseDpEvent.*replace-one"):
         a.compose(e.RandomizedResponseDpEvent(0.5, 4))
     assert len(a.accountant) == 0 and a.get_epsilon(1e-5) == 0.0
     # Degenerate events are answered (tests/test_degenerate.py), not refused.
@@ -340,6 +344,26 @@ def test_against_live_dp_accounting():
     peer.compose(ev)
     ours = DpEventAccountant().compose(ev)
     assert abs(ours.get_epsilon(1e-5) - peer.get_epsilon(1e-5)) <= 1e-3 * peer.get_epsilon(1e-5)
+
+
+@needs_dpa
+def test_both_event_accountants_agree():
+    """DpEventAccountant and the dp_accounting subclass CertifiedAccountant share one ledger:
+    same numbers, same refusals (dp_accounting 0.6.0 values as above)."""
+    from dp_accounting import dp_event as e
+    from accountant.interop.dp_accounting import CertifiedAccountant, DpEventAccountant
+    ev = e.ComposedDpEvent([e.SelfComposedDpEvent(e.PoissonSampledDpEvent(0.01, e.GaussianDpEvent(1.0)), 500),
+                            e.SelfComposedDpEvent(e.PoissonSampledDpEvent(0.02, e.GaussianDpEvent(1.5)), 300)])
+    for nb in ("add_remove", "replace_special"):
+        plain = DpEventAccountant(neighboring=nb).compose(ev)
+        sub = CertifiedAccountant(nb).compose(ev)
+        assert plain.method == sub.method == "auto"
+        assert plain.get_epsilon(1e-5) == sub.get_epsilon(1e-5)
+        assert abs(sub.get_epsilon(1e-5) - DPA_TWO_SEGMENTS_EPS[1e-4]) <= 1e-3 * DPA_TWO_SEGMENTS_EPS[1e-4]
+        dp, ds = plain.get_delta_result(2.0), sub.get_delta_result(2.0)
+        assert (dp.lower, dp.upper, dp.certified) == (ds.lower, ds.upper, ds.certified)
+    bad = e.SampledWithReplacementDpEvent(10, 2, e.GaussianDpEvent(1.0))
+    assert not DpEventAccountant().supports(bad) and not CertifiedAccountant().supports(bad)
 
 
 def test_dp_accounting_missing_gives_a_clear_import_error(monkeypatch):
