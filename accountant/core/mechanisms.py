@@ -505,7 +505,7 @@ def _implied_rate(sample_rate, implied: float, sampling: str, how: str) -> None:
         return
     q = v.sample_rate("sample_rate", sample_rate)
     if abs(q - implied) > 1e-9 * implied:
-        raise ValueError(f"sample_rate must be None or {how} = {implied:.10g} with "
+        raise ValueError(f"sample_rate must be left out (None) or {how} = {implied:.10g} with "
                          f"sampling={sampling!r}, got {v._show(sample_rate)}")
 
 

@@ -63,7 +63,8 @@ epoch training steps close one epoch. Until an epoch is complete it is held as t
 **partial epoch** (:attr:`PrivacyAccountant.partial_epoch`), and a query brackets it: the upper
 bound counts it as a whole epoch (the first s < t batches of an epoch are a post-processing of
 the whole epoch's outputs), the lower bound leaves it out (the completed history's outputs
-are a post-processing of everything released); ``details["partial_epoch"]`` and a
+are a post-processing of everything released; both by docs/math.md §1.2: a post-processed
+pair is dominated); ``details["partial_epoch"]`` and a
 ``partial_epoch`` warning say so. The state file keeps the partial epoch (payload key
 ``partial_epoch``, written only when there is one, so other states are unchanged).
 A partial epoch must be completed before a step of another per-epoch mechanism starts
