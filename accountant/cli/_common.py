@@ -92,12 +92,12 @@ def sampler_kwargs(a: argparse.Namespace) -> dict:
 
 _FLAGS = {"dataset_size": "--dataset-size", "batch_size": "--batch-size",
           "max_batch_size": "--max-batch-size", "num_selections": "--selections",
-          "steps_per_epoch": "--steps-per-epoch", "sample_rate": "--sample-rate",
-          "examples_per_user": "--examples-per-user"}
+          "steps_per_epoch": "--steps-per-epoch"}
 
 
 def flag_names(message: str) -> str:
-    """A factory's error message with its keyword names spelled as the flags."""
+    """A factory's error message with the sampler keywords spelled as the flags (the older
+    names, e.g. sample_rate, keep the spelling scripts already match)."""
     import re
     for key, flag in _FLAGS.items():
         # not inside a repr ("batch_size=250") nor a longer name
