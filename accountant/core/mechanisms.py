@@ -474,7 +474,7 @@ def steps_per_unit(mechanism: Mechanism) -> int:
     return 1
 
 
-def units_from_steps(mechanism: Mechanism, steps, name: str = "steps") -> int:
+def units_from_steps(mechanism: Mechanism, steps: int, name: str = "steps") -> int:
     """The number of units of ``mechanism`` (epochs, cycles or steps) in ``steps`` training
     steps: ``steps`` must be a whole number of units (ValueError naming ``name`` otherwise —
     a partial epoch is not the mechanism the accountants know)."""
