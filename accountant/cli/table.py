@@ -6,6 +6,8 @@ import argparse
 import sys
 import time
 
+from ._common import flag_names
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of ``dp-accountant table``."""
@@ -45,11 +47,14 @@ def run(a: argparse.Namespace) -> int:
     if k is not None:
         k = v.count("examples_per_user", k)
     t0 = time.perf_counter()
-    rows = noise_table(a.epsilon, a.delta, a.sample_rate, epochs=a.epochs, steps=a.steps,
-                       method=a.method, examples_per_user=k, sampling=a.sampling,
-                       dataset_size=a.dataset_size, max_batch_size=a.max_batch_size, rtol=a.rtol,
-                       workers=a.workers, dask_scheduler=a.dask_scheduler,
-                       progress=False if a.no_progress else "auto")
+    try:
+        rows = noise_table(a.epsilon, a.delta, a.sample_rate, epochs=a.epochs, steps=a.steps,
+                           method=a.method, examples_per_user=k, sampling=a.sampling,
+                           dataset_size=a.dataset_size, max_batch_size=a.max_batch_size,
+                           rtol=a.rtol, workers=a.workers, dask_scheduler=a.dask_scheduler,
+                           progress=False if a.no_progress else "auto")
+    except ValueError as exc:
+        raise ValueError(flag_names(str(exc))) from None
     write_table(rows, a.output)
     bad = sum(1 for r in rows if r.get("error"))
     warned = sum(1 for r in rows if r.get("warnings"))
