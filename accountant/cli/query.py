@@ -89,7 +89,10 @@ def _notes(mech, results) -> list:
     notes = [SHUFFLE_NOTE]
     for r in results:
         for key, val in (r.details or {}).items():
-            if isinstance(val, str) and "note" in key and val not in notes:
+            # the shuffle loss's own note (other methods' notes, e.g. Edgeworth's, are
+            # in their rows already)
+            if (isinstance(val, str) and "note" in key and "shuffl" in val.lower()
+                    and val not in notes):
                 notes.append(val)
     return notes
 
