@@ -591,6 +591,19 @@ def from_parameters(noise_multiplier: float, sample_rate: float | None = None, *
     return SubsampledGaussian(noise_multiplier, q, sampling, neighboring)
 
 
+def _built(cls, sampling, neighboring, **fields):
+    """``cls(**fields)`` with ``neighboring`` passed on when the class has such a field (its
+    default otherwise); a class with one fixed relation refuses any other by name."""
+    import dataclasses
+    if "neighboring" in {f.name for f in dataclasses.fields(cls)}:
+        return cls(**fields) if neighboring is None else cls(**fields, neighboring=neighboring)
+    m = cls(**fields)
+    if neighboring is not None:
+        v.choice(f"neighboring (sampling={sampling!r} is {m.neighboring} only)", neighboring,
+                 (m.neighboring,))
+    return m
+
+
 def _new_sampler(sigma, sample_rate, sampling, k, mechanism, neighboring, sampler):
     """:func:`from_parameters` for the samplers of issue 15 (arguments as there)."""
     if mechanism != "gaussian":
@@ -603,9 +616,6 @@ def _new_sampler(sigma, sample_rate, sampling, k, mechanism, neighboring, sample
                                   "steps_per_epoch"),
             "shuffle": ("dataset_size", "batch_size")}[sampling]
     _nothing_else(sampling, {key: val for key, val in sampler.items() if key not in uses})
-    if sampling != "shuffle" and neighboring not in (None, "add_remove"):
-        v.choice(f"neighboring (sampling={sampling!r} is add/remove only)", neighboring,
-                 ("add_remove",))
     n, B = sampler["dataset_size"], sampler["batch_size"]
     if sampling == "truncated":
         missing = [name for name, val in (("sample_rate", sample_rate),
@@ -615,14 +625,17 @@ def _new_sampler(sigma, sample_rate, sampling, k, mechanism, neighboring, sample
         if missing:
             raise ValueError(f"{', '.join(missing)} required with sampling='truncated' (no "
                              "default is assumed for a quantity that changes the answer)")
-        return TruncatedSubsampledGaussian(sigma, sample_rate, sampler["max_batch_size"], n)
+        return _built(TruncatedSubsampledGaussian, sampling, neighboring,
+                      noise_multiplier=sigma, sample_rate=sample_rate,
+                      max_batch_size=sampler["max_batch_size"], dataset_size=n)
     if sampling == "shuffle":
         missing = [name for name, val in (("dataset_size", n), ("batch_size", B))
                    if val is None]
         if missing:
             raise ValueError(f"{', '.join(missing)} required with sampling='shuffle' (no "
                              "default is assumed for a quantity that changes the answer)")
-        m = Shuffle(sigma, B, n, neighboring or "add_remove")
+        m = _built(Shuffle, sampling, neighboring, noise_multiplier=sigma, batch_size=B,
+                   dataset_size=n)
         _implied_rate(sample_rate, m.batch_size / m.dataset_size, sampling,
                       "batch_size / dataset_size")
         return m
@@ -651,7 +664,8 @@ def _new_sampler(sigma, sample_rate, sampling, k, mechanism, neighboring, sample
                 f"sampling='random-allocation' (t = k·n/B steps per epoch must be an "
                 f"integer), got batch_size={B}; give steps_per_epoch instead")
         t = sel * n // B
-    m = RandomAllocation(sigma, t, sel)
+    m = _built(RandomAllocation, sampling, neighboring, noise_multiplier=sigma, num_steps=t,
+               num_selections=sel)
     _implied_rate(sample_rate, m.num_selections / m.num_steps, sampling,
                   "num_selections / steps_per_epoch")
     return m
