@@ -379,6 +379,12 @@ def test_partial_epoch_bracket_is_whole_epochs_around_it():
     assert r.details["partial_epoch"] == {"mechanism": "Shuffle", "steps_done": 100,
                                           "steps_per_epoch": 240}
     assert any(w.startswith("partial_epoch") for w in r.warnings)
+    # every answer of a history with Shuffle steps carries the loss's note, whichever path
+    # computed it (PLD, the incremental RDP engine, a partial epoch)
+    for method in ("pld", "rdp"):
+        for b in (a, acc.PrivacyAccountant().compose(SHUF, 2)):
+            notes = b.get_epsilon(1e-5, method=method).details.get("notes", [])
+            assert any("Poisson accounting" in n for n in notes), (method, notes)
 
 
 @needs_loss(RA)

@@ -89,11 +89,13 @@ def _notes(mech, results) -> list:
     notes = [SHUFFLE_NOTE]
     for r in results:
         for key, val in (r.details or {}).items():
-            # the shuffle loss's own note (other methods' notes, e.g. Edgeworth's, are
-            # in their rows already)
-            if (isinstance(val, str) and "note" in key and "shuffl" in val.lower()
-                    and val not in notes):
-                notes.append(val)
+            # the shuffle loss's own note (details["notes"], a list); other methods' notes,
+            # e.g. Edgeworth's, are in their rows already
+            if "note" not in key:
+                continue
+            for text in (val if isinstance(val, (list, tuple)) else [val]):
+                if isinstance(text, str) and "shuffl" in text.lower() and text not in notes:
+                    notes.append(text)
     return notes
 
 

@@ -327,9 +327,32 @@ class PrivacyAccountant:
             res = api.query(kind, self.schedule, at, method=method,
                             **self._method_options(method))
         import dataclasses
+        notes = self._loss_notes(res.details.get("notes", []))
+        if notes:
+            res = dataclasses.replace(res, details={**res.details, "notes": notes})
         res = dataclasses.replace(res, seconds=time.perf_counter() - t0)
         self._answers[key] = res
         return res
+
+    def _loss_notes(self, given) -> list:
+        """``given`` plus the ``note`` of every loss in the history (e.g. that Poisson
+        accounting does not apply to shuffled batches): every answer carries them, whichever
+        path (incremental RDP, merged PLD, partial epoch) computed it."""
+        from ..loss import privacy_losses
+        out = list(given) if isinstance(given, (list, tuple)) else []
+        mechs = list(self._counts)
+        if self._partial is not None:
+            mechs.append(self._partial[0])
+        for m in mechs:
+            try:
+                losses = privacy_losses(m)
+            except ValueError:
+                continue
+            for pl in losses:
+                note = getattr(pl, "note", None)
+                if isinstance(note, str) and note and note not in out:
+                    out.append(note)
+        return out
 
     def _partial_query(self, kind, at, method) -> Result:
         """The bracket of a history with a partial epoch (module docstring, "Samplers"):
