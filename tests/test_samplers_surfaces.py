@@ -334,10 +334,8 @@ def test_truncated_numbers_agree_across_surfaces(capsys):
         a.step(1.0, 0.01, sampling="truncated", dataset_size=N, max_batch_size=700)
     r = a.get_epsilon(1e-5)
     assert r.lower <= direct.upper and direct.lower <= r.upper
-    # truncation only removes records: never above the Poisson value it truncates (PLD
-    # brackets of both, certified)
-    poisson = acc.epsilon(acc.SubsampledGaussian(1.0, 0.01), delta=1e-5, steps=100)
-    assert direct.lower <= poisson.upper
+    # (truncation is not a post-processing of the Poisson batch — the record can push
+    # another one out — so no ordering against the Poisson value is asserted here)
 
 
 @needs_loss(TSG)
