@@ -44,8 +44,9 @@ from ..core import _validate as v
 from ..accountants import api
 from ..core._json import kind_of
 from ..core.bounds import emit_warnings
-from ..core.mechanisms import (ELS, ULS, Gaussian, Laplace, MixtureOfGaussians, Schedule,
-                               SubsampledGaussian, from_parameters)
+from ..core.mechanisms import (ELS, EPOCH_SAMPLINGS, ULS, Gaussian, Laplace, MixtureOfGaussians,
+                               RandomAllocation, Schedule, Shuffle, SubsampledGaussian,
+                               TruncatedSubsampledGaussian, from_parameters, units_from_steps)
 
 __all__ = ["Calibration", "calibrate", "calibrate_steps", "calibrate_sample_rate",
            "SIGMA_MIN", "SIGMA_MAX", "MAX_STEPS"]
@@ -56,7 +57,10 @@ MAX_STEPS = 10 ** 8
 _H_COARSE = 2e-3       # first PLD grid: ~5–10 ms per evaluation, upper bias ~0.3 %
 _H_FINEST = 2e-5
 _MAX_EVALS = 40
-SAMPLING = (None, "poisson", "fixed", "els", "uls")
+SAMPLING = (None, "poisson", "fixed", "els", "uls", "truncated", "random-allocation", "shuffle")
+#: The sampler parameters :func:`calibrate` passes to ``from_parameters``.
+SAMPLER_KEYS = ("dataset_size", "batch_size", "max_batch_size", "num_selections",
+                "steps_per_epoch")
 
 
 @dataclass(frozen=True)
@@ -150,9 +154,26 @@ class Calibration:
 # ----------------------------------------------------------------------------------------
 # Problem description: which mechanism a parameter value stands for
 # ----------------------------------------------------------------------------------------
-def _mechanism(sigma, q, sampling, k):
-    # sampling and k were checked by _check_sampling (None: Poisson, k ≤ 1)
-    return from_parameters(sigma, q, sampling=sampling or "poisson", examples_per_user=k)
+def _mechanism(sigma, q, sampling, k, sampler=None):
+    # sampling and k were checked by _check_sampling (None: Poisson, k ≤ 1), the sampler
+    # parameters by _check_sampler
+    return from_parameters(sigma, q, sampling=sampling or "poisson", examples_per_user=k,
+                           **(sampler or {}))
+
+
+def _check_sampler(sampling, sample_rate, steps, sampler):
+    """(sampler keywords, the rate to report, units of the mechanism in ``steps`` training
+    steps) for ``calibrate``: the mechanism is built once at σ = 1 so that every sampler
+    argument is checked (ValueError naming it) before the search; the per-epoch samplers
+    (random allocation, shuffle) need ``steps`` to be a whole number of epochs."""
+    sampler = {key: val for key, val in sampler.items() if val is not None}
+    m = _mechanism(1.0, sample_rate, sampling, None, sampler)
+    if sampling in EPOCH_SAMPLINGS:
+        q = (m.batch_size / m.dataset_size if isinstance(m, Shuffle)
+             else m.num_selections / m.num_steps)
+    else:
+        q = v.sample_rate("sample_rate", 1.0 if sample_rate is None else sample_rate)
+    return sampler, q, units_from_steps(m, steps)
 
 
 def _scaled(schedule: Schedule, c: float) -> Schedule:
@@ -162,8 +183,8 @@ def _scaled(schedule: Schedule, c: float) -> Schedule:
 
 def _check_sampling(sampling, examples_per_user):
     if sampling not in SAMPLING:
-        raise ValueError("sampling must be one of 'poisson', 'fixed', 'els', 'uls', got "
-                         f"{sampling!r}")
+        raise ValueError("sampling must be one of " + ", ".join(repr(x) for x in SAMPLING[1:])
+                         + f", got {sampling!r}")
     if sampling == "els":
         if examples_per_user is None:
             raise ValueError("examples_per_user must be an integer >= 1 with sampling='els', "
@@ -202,6 +223,17 @@ def _chi2(m) -> float:
     if isinstance(m, MixtureOfGaussians):
         mean = sum(c * w for c, w in zip(m.sensitivities, m.probabilities))
         return math.expm1(min(mean * mean / sig ** 2, 700.0))
+    if isinstance(m, TruncatedSubsampledGaussian):
+        # truncation only removes records: the Poisson step's χ² is the starting point
+        return m.sample_rate ** 2 * math.expm1(min(1.0 / sig ** 2, 700.0))
+    if isinstance(m, RandomAllocation):
+        # one epoch: about t Poisson steps at rate k/t
+        q = m.num_selections / m.num_steps
+        return m.num_steps * q * q * math.expm1(min(1.0 / sig ** 2, 700.0))
+    if isinstance(m, Shuffle):
+        # one epoch: the unamplified Gaussian step, the upper end of the bracket
+        s = 2.0 if m.neighboring == "replace_one" else 1.0
+        return (s / sig) ** 2
     return 1.0 / sig ** 2
 
 
@@ -622,9 +654,10 @@ class _Problem:
 class _SigmaProblem(_Problem):
     """z = −log σ (ε increases with z)."""
 
-    def __init__(self, target, delta, q, T, sampling, k, schedule, sigma_range):
+    def __init__(self, target, delta, q, T, sampling, k, schedule, sigma_range, sampler=None):
         self.target, self.delta, self.q, self.T = target, delta, q, T
         self.sampling, self.k, self.schedule = sampling, k, schedule
+        self.sampler = sampler
         smin, smax = sigma_range
         if schedule is not None:
             sig = [m.noise_multiplier for m, _ in schedule.segments]
@@ -650,7 +683,8 @@ class _SigmaProblem(_Problem):
         c = self.p_of(z)
         if self.schedule is not None:
             return _scaled(self.schedule, c), self.T
-        return _mechanism(c, self.q, self.sampling, self.k), self.T
+        q = None if self.sampling in EPOCH_SAMPLINGS else self.q   # implied by the batch
+        return _mechanism(c, q, self.sampling, self.k, self.sampler), self.T
 
     def mu2(self, c):
         mech, T = self.build(-math.log(c))
@@ -689,14 +723,14 @@ class _SigmaProblem(_Problem):
 class _StepsProblem(_Problem):
     """z = log T."""
 
-    def __init__(self, target, delta, sigma, q, sampling, k, max_steps):
+    def __init__(self, target, delta, sigma, q, sampling, k, max_steps, sampler=None):
         self.target, self.delta, self.sigma, self.q = target, delta, sigma, q
-        self.sampling, self.k = sampling, k
+        self.sampling, self.k, self.sampler = sampling, k, sampler
         self.zmin, self.zmax = 0.0, math.log(max_steps)
         self.max_steps = max_steps
         self.snap = _Snap(True)
         self.slope0 = 0.6
-        self.mech = _mechanism(sigma, q, sampling, k)
+        self.mech = _mechanism(sigma, q, sampling, k, sampler)
         self.k_eff = float(k or 1) if sampling == "els" else 1.0
 
     def z_of(self, p):
@@ -720,9 +754,9 @@ class _StepsProblem(_Problem):
 class _RateProblem(_Problem):
     """z = log q."""
 
-    def __init__(self, target, delta, sigma, T, sampling, k):
+    def __init__(self, target, delta, sigma, T, sampling, k, sampler=None):
         self.target, self.delta, self.sigma, self.T = target, delta, sigma, T
-        self.sampling, self.k = sampling, k
+        self.sampling, self.k, self.sampler = sampling, k, sampler
         self.zmin, self.zmax = math.log(1e-9), 0.0
         self.snap = _Snap(False)
         self.slope0 = 1.0
@@ -735,12 +769,12 @@ class _RateProblem(_Problem):
         return min(1.0, math.exp(z))
 
     def build(self, z):
-        return _mechanism(self.sigma, self.p_of(z), self.sampling, self.k), self.T
+        return _mechanism(self.sigma, self.p_of(z), self.sampling, self.k, self.sampler), self.T
 
     def guess(self):
         mu = _gdp_mu(self.target, self.delta)
         return _clt_guess(lambda q: self.T * _chi2(_mechanism(self.sigma, q, self.sampling,
-                                                              self.k)),
+                                                              self.k, self.sampler)),
                           mu * mu, 1e-9, 1.0, increasing=True)
 
     def infeasible_error(self):
@@ -786,7 +820,7 @@ def _finish(problem, srch, h, opt, hs, method, rtol, t0, solved_for, **extra):
         evaluations=srch.n, schedule=extra.get("schedule"), details=details)
 
 
-def _gaussian_exact(problem, rtol, t0):
+def _gaussian_exact(problem, rtol, t0, steps):
     """Gaussian-only schedules are exactly μ-GDP with μ ∝ 1/σ (Dong–Roth–Su 2019 Cor. 3.3;
     profile of Balle & Wang 2018 Thm 8): calibrate on the closed form, no PLD needed."""
     from ..accountants.exact import gaussian_mu, gdp_epsilon
@@ -820,7 +854,7 @@ def _gaussian_exact(problem, rtol, t0):
         ce = gdp_epsilon(mu1 / c, d, "upper")
     sched = _scaled(problem.schedule, c) if problem.schedule is not None else None
     return Calibration(c, ce, True, "pld", time.perf_counter() - t0, "calibrate",
-                       sample_rate=problem.q, steps=problem.T, target_epsilon=target, delta=d,
+                       sample_rate=problem.q, steps=steps, target_epsilon=target, delta=d,
                        optimality="certified", rtol=rtol, evaluations=0, schedule=sched,
                        details={"exact": "gaussian mu-GDP closed form",
                                 "certified_infeasible": mu1 / hi,
@@ -838,9 +872,12 @@ def _reports_warnings(fn):
 
 
 @_reports_warnings
-def calibrate(target_epsilon: float, delta: float, sample_rate: float = 1.0, steps: int = 1,
-              method: str = "pld", *, examples_per_user: Optional[int] = None,
-              sampling: Optional[str] = None, schedule: Optional[Schedule] = None,
+def calibrate(target_epsilon: float, delta: float, sample_rate: Optional[float] = None,
+              steps: int = 1, method: str = "pld", *, examples_per_user: Optional[int] = None,
+              sampling: Optional[str] = None, dataset_size: Optional[int] = None,
+              batch_size: Optional[int] = None, max_batch_size: Optional[int] = None,
+              num_selections: Optional[int] = None, steps_per_epoch: Optional[int] = None,
+              schedule: Optional[Schedule] = None,
               rtol: float = 1e-3, sigma_range: Tuple[float, float] = (SIGMA_MIN, SIGMA_MAX),
               guess: Optional[float] = None, lookup: bool = False,
               max_seconds: Optional[float] = None, _warm: Optional[Tuple[float, float]] = None,
@@ -851,13 +888,21 @@ def calibrate(target_epsilon: float, delta: float, sample_rate: float = 1.0, ste
     ----------
     target_epsilon : > 0.
     delta : in (0, 1).
-    sample_rate : Poisson rate q in (0, 1] (user rate for ``sampling="uls"``; 1 = no
-        subsampling).
-    steps : integer ≥ 1 (with ``schedule``: repetitions of the schedule).
+    sample_rate : Poisson rate q in (0, 1] (user rate for ``sampling="uls"``; None or 1 = no
+        subsampling). Implied by the batch for "shuffle" and "random-allocation" (leave it
+        out, or give the same value).
+    steps : integer ≥ 1 (with ``schedule``: repetitions of the schedule): training steps,
+        also for the per-epoch samplers, where it must be a whole number of epochs.
     method : "pld" (certified, near-optimal), "rdp", "saddlepoint", "edgeworth" (estimate:
         ``certified=False``), or any other registered method.
     examples_per_user, sampling : user-level accounting — ``sampling="els"`` with k examples
-        per user, ``"uls"``; ``"fixed"`` for fixed-size batches (replace-one).
+        per user, ``"uls"``; ``"fixed"`` for fixed-size batches (replace-one);
+        ``"truncated"``, ``"random-allocation"``, ``"shuffle"`` with the sampler parameters
+        below. For "shuffle" σ is calibrated on the upper end of its bracket, the proven
+        bound without amplification (Poisson accounting does not apply to shuffled batches).
+    dataset_size, batch_size, max_batch_size, num_selections, steps_per_epoch : the sampler
+        parameters of :func:`accountant.core.mechanisms.from_parameters`, for the samplings
+        that read them (ValueError for the others).
     schedule : a :class:`Schedule` whose σ profile is scaled by one common factor; the
         factor is returned as ``noise_multiplier`` and the scaled schedule as ``schedule``.
         ``sample_rate`` is then ignored.
@@ -882,6 +927,17 @@ def calibrate(target_epsilon: float, delta: float, sample_rate: float = 1.0, ste
     target, d, method, rtol = _common(target_epsilon, delta, method, rtol)
     T = v.count("steps", steps)
     k = _check_sampling(sampling, examples_per_user)
+    sampler = dict(dataset_size=dataset_size, batch_size=batch_size,
+                   max_batch_size=max_batch_size, num_selections=num_selections,
+                   steps_per_epoch=steps_per_epoch)
+    units = T
+    if sampling in ("truncated", "random-allocation", "shuffle"):
+        if schedule is not None:
+            raise ValueError(f"schedule cannot be combined with sampling={sampling!r} (its "
+                             "mechanisms carry their own sampling)")
+        sampler, sample_rate, units = _check_sampler(sampling, sample_rate, T, sampler)
+    elif any(val is not None for val in sampler.values()):
+        _mechanism(1.0, sample_rate, sampling, k, sampler)   # names what does not apply
     try:
         lo_s, hi_s = sigma_range
     except (TypeError, ValueError):
@@ -897,7 +953,7 @@ def calibrate(target_epsilon: float, delta: float, sample_rate: float = 1.0, ste
                 raise ValueError("schedule must hold mechanisms with a noise_multiplier")
         q = None
     else:
-        q = v.sample_rate("sample_rate", sample_rate)
+        q = v.sample_rate("sample_rate", 1.0 if sample_rate is None else sample_rate)
         if lookup and method == "pld" and sampling in (None, "poisson", "uls") and not options:
             from .noise_table import exact_entry
             hit = exact_entry(target, d, q, T, rtol)
@@ -907,9 +963,10 @@ def calibrate(target_epsilon: float, delta: float, sample_rate: float = 1.0, ste
                 return Calibration(sig, ce, True, "pld", time.perf_counter() - t0, "lookup",
                                    sample_rate=q, steps=T, target_epsilon=target, delta=d,
                                    optimality="table", rtol=rtol)
-    problem = _SigmaProblem(target, d, q, T, sampling, k, schedule, (lo_s, hi_s))
+    problem = _SigmaProblem(target, d, q, units, sampling, k, schedule, (lo_s, hi_s),
+                            sampler or None)
     if method == "pld" and not options:
-        exact = _gaussian_exact(problem, rtol, t0)
+        exact = _gaussian_exact(problem, rtol, t0, T)
         if exact is not None:
             return exact
     if guess is None:
@@ -927,22 +984,40 @@ def calibrate(target_epsilon: float, delta: float, sample_rate: float = 1.0, ste
                    noise_multiplier=c, sample_rate=q, steps=T, schedule=sched)
 
 
+def _per_step_sampler(name, sampling, dataset_size, max_batch_size):
+    """The sampler keywords of :func:`calibrate_steps` / :func:`calibrate_sample_rate`."""
+    if sampling in EPOCH_SAMPLINGS:
+        raise ValueError(f"sampling={sampling!r} is not supported by {name} (one unit of its "
+                         "steps is an epoch, and its rate is fixed by the batch size): use "
+                         "calibrate for each number of epochs")
+    sampler = {key: val for key, val in (("dataset_size", dataset_size),
+                                         ("max_batch_size", max_batch_size))
+               if val is not None}
+    if sampling == "truncated" or sampler:
+        _mechanism(1.0, 0.5, sampling, None, sampler)   # checks them (ValueError naming them)
+    return sampler or None
+
+
 @_reports_warnings
 def calibrate_steps(noise_multiplier: float, target_epsilon: float, delta: float,
                     sample_rate: float = 1.0, method: str = "pld", *,
                     examples_per_user: Optional[int] = None, sampling: Optional[str] = None,
+                    dataset_size: Optional[int] = None, max_batch_size: Optional[int] = None,
                     rtol: float = 1e-3, max_steps: int = MAX_STEPS,
                     max_seconds: Optional[float] = None, **options) -> Calibration:
     """Largest number of steps T whose certified ε(δ) at σ = ``noise_multiplier`` is ≤ the
     target. Optimality: T + 1 and T·(1 + rtol) are certified (PLD lower bound) to spend more.
-    A target reachable beyond ``max_steps`` raises ValueError."""
+    A target reachable beyond ``max_steps`` raises ValueError. ``sampling="truncated"``
+    takes ``dataset_size`` and ``max_batch_size``; the per-epoch samplers are refused (their
+    steps come in whole epochs: use :func:`calibrate` per number of epochs)."""
     t0 = time.perf_counter()
     target, d, method, rtol = _common(target_epsilon, delta, method, rtol)
     sigma = v.positive("noise_multiplier", noise_multiplier)
     q = v.sample_rate("sample_rate", sample_rate)
     k = _check_sampling(sampling, examples_per_user)
+    sampler = _per_step_sampler("calibrate_steps", sampling, dataset_size, max_batch_size)
     max_steps = v.count("max_steps", max_steps)
-    problem = _StepsProblem(target, d, sigma, q, sampling, k, max_steps)
+    problem = _StepsProblem(target, d, sigma, q, sampling, k, max_steps, sampler)
     srch, h, opt, hs = _run_search(problem, target, rtol, method, dict(options),
                                    problem.guess(), max_seconds=max_seconds)
     if srch.zf >= problem.zmax - 1e-12:
@@ -957,10 +1032,14 @@ def calibrate_steps(noise_multiplier: float, target_epsilon: float, delta: float
 def calibrate_sample_rate(noise_multiplier: float, target_epsilon: float, delta: float,
                           steps: int, method: str = "pld", *,
                           examples_per_user: Optional[int] = None, sampling: Optional[str] = None,
+                          dataset_size: Optional[int] = None,
+                          max_batch_size: Optional[int] = None,
                           rtol: float = 1e-3, max_seconds: Optional[float] = None,
                           **options) -> Calibration:
     """Largest sample rate q ≤ 1 whose certified ε(δ) at σ and ``steps`` is ≤ the target
-    (q = 1 when even full batches fit). Optimality as for :func:`calibrate`."""
+    (q = 1 when even full batches fit). Optimality as for :func:`calibrate`.
+    ``sampling="truncated"`` takes ``dataset_size`` and ``max_batch_size``; the per-epoch
+    samplers are refused (their rate is fixed by the batch size)."""
     t0 = time.perf_counter()
     target, d, method, rtol = _common(target_epsilon, delta, method, rtol)
     sigma = v.positive("noise_multiplier", noise_multiplier)
@@ -968,7 +1047,8 @@ def calibrate_sample_rate(noise_multiplier: float, target_epsilon: float, delta:
     k = _check_sampling(sampling, examples_per_user)
     if sampling == "fixed":
         raise ValueError("sampling='fixed' is not supported by calibrate_sample_rate")
-    problem = _RateProblem(target, d, sigma, T, sampling, k)
+    sampler = _per_step_sampler("calibrate_sample_rate", sampling, dataset_size, max_batch_size)
+    problem = _RateProblem(target, d, sigma, T, sampling, k, sampler)
     srch, h, opt, hs = _run_search(problem, target, rtol, method, dict(options),
                                    problem.guess(), max_seconds=max_seconds)
     q = problem.p_of(srch.best[0])

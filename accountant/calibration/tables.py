@@ -98,7 +98,7 @@ def _unique(items):
     return list(dict.fromkeys(items))
 
 
-def _solve_chunk(chunk, method, sampling, k, rtol, max_seconds=None):
+def _solve_chunk(chunk, method, sampling, k, rtol, max_seconds=None, sampler=None):
     """Solve cells sharing (δ, q, ε) in increasing T, warm-starting each from the last.
 
     Runs in a worker process (or a Dask worker): returns one plain dict per cell with
@@ -117,7 +117,7 @@ def _solve_chunk(chunk, method, sampling, k, rtol, max_seconds=None):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                prob = _SigmaProblem(e, d, q, T, sampling, k, None, (0.1, 1e4))
+                prob = _SigmaProblem(e, d, q, T, sampling, k, None, (0.1, 1e4), sampler)
                 clt = prob.guess()
                 guess = clt if prev is None else prev[1] * clt / prev[0]
                 warm = None
@@ -125,7 +125,7 @@ def _solve_chunk(chunk, method, sampling, k, rtol, max_seconds=None):
                     warm = (prev[2], prev[3])
                 r = calibrate(e, d, q, T, method=method, sampling=sampling,
                               examples_per_user=k, rtol=rtol, guess=guess,
-                              max_seconds=max_seconds, _warm=warm)
+                              max_seconds=max_seconds, _warm=warm, **(sampler or {}))
             except ValueError as exc:
                 cell["error"] = str(exc)
                 r = None
@@ -285,7 +285,9 @@ def _chunks(cells, workers):
 def noise_table(epsilons: Sequence[float], deltas: Sequence[float], sample_rates: Sequence[float],
                 epochs: Optional[Sequence[float]] = None, steps: Optional[Sequence[int]] = None, *,
                 method: str = "pld", examples_per_user: Optional[int] = None,
-                sampling: Optional[str] = None, rtol: float = 1e-3, workers: Optional[int] = None,
+                sampling: Optional[str] = None, dataset_size: Optional[int] = None,
+                max_batch_size: Optional[int] = None, rtol: float = 1e-3,
+                workers: Optional[int] = None,
                 dask_scheduler: object = None, progress: bool | str | None = False,
                 max_seconds: Optional[float] = None) -> List[dict]:
     """Calibrate every cell of the grid.
@@ -297,6 +299,9 @@ def noise_table(epsilons: Sequence[float], deltas: Sequence[float], sample_rates
     epochs, steps : give one (or both): steps = ceil(epochs / q); a ``steps`` value gives
         epochs = steps·q.
     method, examples_per_user, sampling, rtol : as in :func:`accountant.calibration.search.calibrate`.
+        ``sampling="truncated"`` takes ``dataset_size`` and ``max_batch_size`` (the same for
+        every cell); "shuffle" and "random-allocation" are refused (their rate is fixed by
+        the batch size, so a grid of sample rates does not apply: use ``calibrate``).
         With ``method="edgeworth"`` (and for saddle-point cells without a finite error
         bound) the rows are estimates (``kind="estimate"``), not guarantees.
     workers : processes (default: all cores; 1 = in this process). With ``dask_scheduler``
@@ -327,8 +332,9 @@ def noise_table(epsilons: Sequence[float], deltas: Sequence[float], sample_rates
     sts = _floats("steps", steps, v.count) if steps is not None else []
     if not eps_ep and not sts:
         raise ValueError("epochs or steps must be given (at least one value)")
-    from .search import _check_sampling
+    from .search import _check_sampling, _per_step_sampler
     k = _check_sampling(sampling, examples_per_user)
+    sampler = _per_step_sampler("noise_table", sampling, dataset_size, max_batch_size)
     rtol = v.positive("rtol", rtol)
     v.choice("method", method, ("pld", "rdp", "edgeworth", "saddlepoint"))
     if max_seconds is not None:
@@ -347,7 +353,7 @@ def noise_table(epsilons: Sequence[float], deltas: Sequence[float], sample_rates
             pass
     chunks = _chunks(cells, nw)
     results = [None] * len(cells)
-    args = (method, sampling, k, rtol, max_seconds)
+    args = (method, sampling, k, rtol, max_seconds, sampler)
     bar = _Progress(len(cells), mode)
 
     def collect(part):

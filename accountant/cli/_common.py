@@ -9,7 +9,16 @@ import argparse
 import math
 from typing import Iterable, NoReturn, Optional, Sequence, Tuple
 
-from ..core.mechanisms import from_parameters
+from ..core.mechanisms import EPOCH_SAMPLINGS, from_parameters
+
+#: --sampling choices of the accounting commands (``compare`` keeps the first four: its
+#: peers know no other sampler).
+SAMPLING_CHOICES = ("poisson", "fixed", "truncated", "random-allocation", "shuffle", "els",
+                    "uls")
+#: What the text and JSON reports say about a shuffled-batches result.
+SHUFFLE_NOTE = ("shuffled fixed-size batches: the result is a bracket [attack lower bound, "
+                "unamplified upper bound] (no tight upper bound is known); Poisson "
+                "accounting does not apply to shuffled batches")
 
 
 class UsageError(Exception):
@@ -35,17 +44,86 @@ def add_rate_and_steps(p: argparse.ArgumentParser) -> None:
                    help="alternative to --steps: steps = ceil(epochs / sample_rate)")
 
 
-def add_mechanism_args(p: argparse.ArgumentParser) -> None:
+def add_sampler_args(p: argparse.ArgumentParser) -> None:
+    """The sampler flags of --sampling truncated | random-allocation | shuffle (each read
+    only by the samplings that use it; no defaults)."""
+    p.add_argument("--dataset-size", type=float, default=None,
+                   help="n, records in the dataset (truncated, random-allocation, shuffle)")
+    p.add_argument("--max-batch-size", type=float, default=None,
+                   help="B, the batch size a truncated-Poisson batch is cut to (truncated)")
+    p.add_argument("--batch-size", type=float, default=None,
+                   help="B, the batch size (shuffle; random-allocation: the expected batch, "
+                        "t = k*n/B steps per epoch)")
+    p.add_argument("--selections", type=float, default=None,
+                   help="k, steps of an epoch each record takes part in (random-allocation; "
+                        "default 1, balls in bins)")
+    p.add_argument("--steps-per-epoch", type=float, default=None,
+                   help="t, steps of an epoch (random-allocation, instead of --dataset-size "
+                        "and --batch-size)")
+
+
+def add_mechanism_args(p: argparse.ArgumentParser,
+                       samplings: Sequence[str] = SAMPLING_CHOICES) -> None:
     """The flags :func:`mechanism_from_args` reads (``epsilon``, ``delta``, ``compare``)."""
     p.add_argument("--noise-multiplier", type=float, required=False,
                    help="noise standard deviation per unit sensitivity (Laplace: scale)")
     add_rate_and_steps(p)
     p.add_argument("--mechanism", choices=("gaussian", "laplace"), default="gaussian")
-    p.add_argument("--sampling", choices=("poisson", "fixed", "els", "uls"), default="poisson",
-                   help="poisson (default), fixed (replace-one), or user-level els|uls")
+    p.add_argument("--sampling", choices=tuple(samplings), default="poisson",
+                   help="poisson (default), fixed (replace-one), "
+                        + ("truncated (Poisson cut to --max-batch-size), random-allocation "
+                           "(balls in bins), shuffle (shuffled fixed-size batches), "
+                           if "shuffle" in samplings else "")
+                        + "or user-level els|uls")
     p.add_argument("--examples-per-user", type=float, default=None,
                    help="user-level: max examples per user k (with --sampling els|uls)")
     p.add_argument("--neighboring", choices=("add_remove", "replace_one"), default=None)
+    if "shuffle" in samplings:
+        add_sampler_args(p)
+
+
+def sampler_kwargs(a: argparse.Namespace) -> dict:
+    """The sampler flags as :func:`accountant.core.mechanisms.from_parameters` keywords."""
+    return {key: getattr(a, attr, None) for key, attr in (
+        ("dataset_size", "dataset_size"), ("batch_size", "batch_size"),
+        ("max_batch_size", "max_batch_size"), ("num_selections", "selections"),
+        ("steps_per_epoch", "steps_per_epoch"))}
+
+
+_FLAGS = {"dataset_size": "--dataset-size", "batch_size": "--batch-size",
+          "max_batch_size": "--max-batch-size", "num_selections": "--selections",
+          "steps_per_epoch": "--steps-per-epoch"}
+
+
+def flag_names(message: str) -> str:
+    """A factory's error message with the sampler keywords spelled as the flags (the older
+    names, e.g. sample_rate, keep the spelling scripts already match)."""
+    import re
+    for key, flag in _FLAGS.items():
+        # not inside a repr ("batch_size=250") nor a longer name
+        message = re.sub(rf"(?<![\w.]){key}\b(?!=)", flag, message)
+    return message
+
+
+def is_epoch_sampling(sampling: Optional[str]) -> bool:
+    """True for the samplings whose mechanism is one epoch (steps count training steps)."""
+    return sampling in EPOCH_SAMPLINGS
+
+
+def units(mech, steps: Optional[float], epochs: Optional[float],
+          sample_rate: Optional[float]) -> int:
+    """Units of ``mech`` to compose: --steps counts training steps (for a per-epoch sampler a
+    whole number of epochs, ValueError otherwise) and --epochs epochs (an integer for a
+    per-epoch sampler; ceil(epochs / q) steps otherwise)."""
+    from ..core import _validate as v
+    from ..core.mechanisms import steps_per_unit, units_from_steps
+    if steps_per_unit(mech) == 1:
+        return steps_from(steps, epochs, sample_rate)
+    if steps is not None and epochs is not None:
+        raise ValueError("give one of --steps or --epochs, not both")
+    if steps is not None:
+        return units_from_steps(mech, steps, "--steps")
+    return v.count("--epochs (a whole number of epochs with this sampling)", epochs)
 
 
 def require(a: argparse.Namespace, needed: Iterable[Tuple[str, str]]) -> None:
@@ -80,9 +158,12 @@ def mechanism_from_args(a: argparse.Namespace):
     q = 1.0 if a.sample_rate is None and a.mechanism == "laplace" else a.sample_rate
     if a.sampling == "els" and a.examples_per_user is None:
         raise ValueError("--examples-per-user is required with --sampling els")
-    return from_parameters(a.noise_multiplier, q, sampling=a.sampling,
-                           examples_per_user=a.examples_per_user, mechanism=a.mechanism,
-                           neighboring=a.neighboring)
+    try:
+        return from_parameters(a.noise_multiplier, q, sampling=a.sampling,
+                               examples_per_user=a.examples_per_user, mechanism=a.mechanism,
+                               neighboring=a.neighboring, **sampler_kwargs(a))
+    except ValueError as exc:
+        raise ValueError(flag_names(str(exc))) from None
 
 
 def print_warnings(messages: Sequence[str], prefix: str = "") -> None:

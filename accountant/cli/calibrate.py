@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_rate_and_steps, print_warnings, require, steps_from
+from ._common import (SAMPLING_CHOICES, SHUFFLE_NOTE, add_rate_and_steps, add_sampler_args,
+                      flag_names, is_epoch_sampling, print_warnings, require, steps_from)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -15,36 +16,63 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", default="pld",
                    help="pld | rdp | saddlepoint (certified) | edgeworth (an estimate: the "
                         "sigma may spend more than the target)")
-    p.add_argument("--sampling", choices=("poisson", "fixed", "els", "uls"), default=None)
+    p.add_argument("--sampling", choices=SAMPLING_CHOICES, default=None,
+                   help="poisson (default), fixed, truncated, random-allocation, shuffle "
+                        "(sigma for the upper end of its bracket), els|uls")
     p.add_argument("--examples-per-user", type=float, default=None,
                    help="user-level: max examples per user k (with --sampling els|uls)")
     p.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance on sigma")
     p.add_argument("--no-lookup", action="store_true",
                    help="always calibrate (by default an exact hit in the shipped table is used)")
+    add_sampler_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
 def run(a: argparse.Namespace) -> int:
     """Calibrate and print the noise multiplier; returns the exit status."""
-    needed = [("epsilon", "--epsilon"), ("delta", "--delta"), ("sample_rate", "--sample-rate")]
+    needed = [("epsilon", "--epsilon"), ("delta", "--delta")]
+    epoch_sampler = is_epoch_sampling(a.sampling)
+    if not epoch_sampler:       # a per-epoch sampler's rate is implied by its batch size
+        needed.append(("sample_rate", "--sample-rate"))
     if a.steps is None and a.epochs is None:
         needed.append(("steps", "--steps (or --epochs)"))
     require(a, needed)
-    T = steps_from(a.steps, a.epochs, a.sample_rate)
     # Imported only now, so that `calibrate --help` and a missing flag answer at once.
     from ..core import _validate as v
     from ..core._json import dumps
+    from ..core.mechanisms import from_parameters, steps_per_unit, units_from_steps
     from ..calibration.search import calibrate
-    k = a.examples_per_user
-    if k is not None:
-        k = v.count("examples_per_user", k)
-    r = calibrate(a.epsilon, a.delta, a.sample_rate, T, method=a.method,
-                  examples_per_user=k, sampling=a.sampling, rtol=a.rtol,
-                  lookup=not a.no_lookup)
+    sampler = dict(dataset_size=a.dataset_size, batch_size=a.batch_size,
+                   max_batch_size=a.max_batch_size, num_selections=a.selections,
+                   steps_per_epoch=a.steps_per_epoch)
+    try:
+        if epoch_sampler:
+            # --steps counts training steps; --epochs whole epochs of the sampler
+            m = from_parameters(1.0, a.sample_rate, sampling=a.sampling, **sampler)
+            if a.steps is not None and a.epochs is not None:
+                raise ValueError("give one of --steps or --epochs, not both")
+            T = (units_from_steps(m, a.steps, "--steps") * steps_per_unit(m)
+                 if a.steps is not None else
+                 v.count("--epochs (a whole number of epochs with this sampling)", a.epochs)
+                 * steps_per_unit(m))
+        else:
+            T = steps_from(a.steps, a.epochs, a.sample_rate)
+        k = a.examples_per_user
+        if k is not None:
+            k = v.count("examples_per_user", k)
+        r = calibrate(a.epsilon, a.delta, a.sample_rate, T, method=a.method,
+                      examples_per_user=k, sampling=a.sampling, rtol=a.rtol,
+                      lookup=not a.no_lookup, **sampler)
+    except ValueError as exc:
+        raise ValueError(flag_names(str(exc))) from None
     path = "lookup table" if r.source == "lookup" else "calibration"
+    notes = [SHUFFLE_NOTE + "; this sigma is calibrated on the upper end (no amplification)"
+             ] if a.sampling == "shuffle" else []
     if a.json:
         d = r.as_dict()
         d["path"] = path
+        if notes:
+            d["notes"] = notes
         print(dumps(d))
         return 0
     if r.certified:
@@ -56,4 +84,6 @@ def run(a: argparse.Namespace) -> int:
               f"(ESTIMATE, not a proven bound: this sigma may spend more than the target)   "
               f"method = {r.method}   seconds = {r.seconds:.3f}")
     print_warnings(r.warnings)
+    for note in notes:
+        print(f"note: {note}")
     return 0

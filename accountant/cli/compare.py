@@ -18,7 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of ``dp-accountant compare``; every one has a default (the README's MNIST
     example, :data:`accountant.comparison.DEFAULT`)."""
     default = comparison.DEFAULT
-    add_mechanism_args(p)
+    # the peers account Poisson-family samplers only
+    add_mechanism_args(p, samplings=("poisson", "fixed", "els", "uls"))
     p.add_argument("--delta", type=float, default=default["delta"], help="delta in (0, 1)")
     p.add_argument("--method", default=None,
                    help="comma-separated methods of ours (default: every built one)")

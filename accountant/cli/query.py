@@ -9,9 +9,9 @@ from typing import Callable, Optional, Tuple
 
 from ..accountants import api
 from ..core._json import dumps
-from ..core.mechanisms import ELS
-from ._common import (add_mechanism_args, fmt_bound, mechanism_from_args, print_warnings, require,
-                      steps_from)
+from ..core.mechanisms import ELS, Shuffle
+from ._common import (SHUFFLE_NOTE, add_mechanism_args, fmt_bound, is_epoch_sampling,
+                      mechanism_from_args, print_warnings, require, units)
 
 
 def _other(quantity: str) -> str:
@@ -39,7 +39,8 @@ def add_arguments(p: argparse.ArgumentParser, quantity: str) -> None:
 def _missing_mechanism_flags(a: argparse.Namespace):
     """(attribute, flag) pairs every mechanism needs."""
     needed = [("noise_multiplier", "--noise-multiplier")]
-    if getattr(a, "mechanism", "gaussian") != "laplace":
+    # a per-epoch sampler's rate is implied by its batch size
+    if getattr(a, "mechanism", "gaussian") != "laplace" and not is_epoch_sampling(a.sampling):
         needed.append(("sample_rate", "--sample-rate"))
     if a.steps is None and a.epochs is None:
         needed.append(("steps", "--steps (or --epochs)"))
@@ -54,7 +55,7 @@ def _method_options(a: argparse.Namespace, method: str) -> dict:
 
 
 def _query_fn(a: argparse.Namespace, quantity: str) -> Tuple[Optional[object], Callable]:
-    """(mechanism-or-None, function(method) -> Result) for the flags or a saved state."""
+    """(mechanism-or-schedule, function(method) -> Result) for the flags or a saved state."""
     other = _other(quantity)
     value = getattr(a, other)
     if a.state is not None:
@@ -68,12 +69,34 @@ def _query_fn(a: argparse.Namespace, quantity: str) -> Tuple[Optional[object], C
         from ..session.trainer import PrivacyAccountant
         acct = PrivacyAccountant.load(a.state)
         get = acct.get_epsilon if quantity == "epsilon" else acct.get_delta
-        return None, lambda method: get(value, method=method)
+        held = [m for m, _ in acct.history]
+        if acct.partial_epoch is not None:
+            held.append(acct.partial_epoch[0])
+        return held, lambda method: get(value, method=method)
     require(a, _missing_mechanism_flags(a) + [(other, f"--{other}")])
     mech = mechanism_from_args(a)
-    steps = steps_from(a.steps, a.epochs, a.sample_rate if a.sample_rate is not None else 1.0)
+    steps = units(mech, a.steps, a.epochs, a.sample_rate if a.sample_rate is not None else 1.0)
     return mech, lambda method: api.query(quantity, mech, value, steps=steps, method=method,
                                           **_method_options(a, method))
+
+
+def _notes(mech, results) -> list:
+    """What the reports must say besides the numbers: for shuffled batches, that the result
+    is a bracket and Poisson accounting does not apply, with the accountant's own note."""
+    held = mech if isinstance(mech, list) else [mech]
+    if not any(isinstance(m, Shuffle) for m in held):
+        return []
+    notes = [SHUFFLE_NOTE]
+    for r in results:
+        for key, val in (r.details or {}).items():
+            # the shuffle loss's own note (details["notes"], a list); other methods' notes,
+            # e.g. Edgeworth's, are in their rows already
+            if "note" not in key:
+                continue
+            for text in (val if isinstance(val, (list, tuple)) else [val]):
+                if isinstance(text, str) and "shuffl" in text.lower() and text not in notes:
+                    notes.append(text)
+    return notes
 
 
 def run(a: argparse.Namespace) -> int:
@@ -96,8 +119,13 @@ def run(a: argparse.Namespace) -> int:
             failures.append((method, str(exc)))
             continue
         results.append(r)
+    notes = _notes(mech, results)
     if a.json:
         payload = [r.as_dict() for r in results]
+        for d in payload:
+            if notes:
+                d["notes"] = notes
+                d["bracket"] = "[attack lower bound, unamplified upper bound]"
         payload += [{"method": m, "error": msg} for m, msg in failures]
         print(dumps(payload if a.method == "all" else payload[0]))
         return 0
@@ -112,6 +140,7 @@ def run(a: argparse.Namespace) -> int:
             print(f"{quantity} ~ {float(r):.6g}   ESTIMATE, not a proven bound ({interval})"
                   f"   {r.method}, {r.seconds:.3f} s")
         print_warnings(r.warnings)
+        _print_notes(notes)
         return 0
     print(f"{'method':<13} {quantity:>12} {'lower':>12} {'upper':>12}  {'kind':<24} {'seconds':>8}")
     for r in results:
@@ -126,4 +155,10 @@ def run(a: argparse.Namespace) -> int:
     if any(not r.certified for r in results):
         print("ESTIMATE rows are approximations, not proven bounds: the true value may be "
               "larger.")
+    _print_notes(notes)
     return 0
+
+
+def _print_notes(notes) -> None:
+    for note in notes:
+        print(f"note: {note}")

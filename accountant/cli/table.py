@@ -6,6 +6,8 @@ import argparse
 import sys
 import time
 
+from ._common import flag_names
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of ``dp-accountant table``."""
@@ -16,8 +18,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", default=None, help="comma-separated step counts")
     p.add_argument("--method", default="pld",
                    help="pld | rdp | saddlepoint | edgeworth (edgeworth: estimates only)")
-    p.add_argument("--sampling", choices=("poisson", "fixed", "els", "uls"), default=None)
+    p.add_argument("--sampling", choices=("poisson", "fixed", "truncated", "els", "uls"),
+                   default=None, help="poisson (default), fixed, truncated (with "
+                   "--dataset-size and --max-batch-size), els|uls (user level)")
     p.add_argument("--examples-per-user", type=float, default=None)
+    p.add_argument("--dataset-size", type=float, default=None,
+                   help="n, records in the dataset (--sampling truncated)")
+    p.add_argument("--max-batch-size", type=float, default=None,
+                   help="B, the batch size a truncated-Poisson batch is cut to")
     p.add_argument("--rtol", type=float, default=1e-3)
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     p.add_argument("--dask-scheduler", default=None,
@@ -39,10 +47,14 @@ def run(a: argparse.Namespace) -> int:
     if k is not None:
         k = v.count("examples_per_user", k)
     t0 = time.perf_counter()
-    rows = noise_table(a.epsilon, a.delta, a.sample_rate, epochs=a.epochs, steps=a.steps,
-                       method=a.method, examples_per_user=k, sampling=a.sampling, rtol=a.rtol,
-                       workers=a.workers, dask_scheduler=a.dask_scheduler,
-                       progress=False if a.no_progress else "auto")
+    try:
+        rows = noise_table(a.epsilon, a.delta, a.sample_rate, epochs=a.epochs, steps=a.steps,
+                           method=a.method, examples_per_user=k, sampling=a.sampling,
+                           dataset_size=a.dataset_size, max_batch_size=a.max_batch_size,
+                           rtol=a.rtol, workers=a.workers, dask_scheduler=a.dask_scheduler,
+                           progress=False if a.no_progress else "auto")
+    except ValueError as exc:
+        raise ValueError(flag_names(str(exc))) from None
     write_table(rows, a.output)
     bad = sum(1 for r in rows if r.get("error"))
     warned = sum(1 for r in rows if r.get("warnings"))

@@ -464,26 +464,122 @@ MECHANISM_TYPES = (Gaussian, Laplace, SubsampledGaussian, SubsampledLaplace, Mix
 
 #: How a training step draws its batch: Poisson ("poisson"), fixed-size batches ("fixed",
 #: replace-one), user-level ELS ("els": examples Poisson-sampled, a user holds ≤ k) or
-#: ULS ("uls": users Poisson-sampled).
-SAMPLINGS = ("poisson", "fixed", "els", "uls")
+#: ULS ("uls": users Poisson-sampled), truncated Poisson ("truncated": Poisson, then cut to
+#: a maximum batch size), random allocation ("random-allocation": balls in bins, each record
+#: in k of the t steps of an epoch) or shuffled fixed-size batches ("shuffle").
+SAMPLINGS = ("poisson", "fixed", "els", "uls", "truncated", "random-allocation", "shuffle")
+#: Samplings whose mechanism describes a whole epoch (one unit of ``steps`` = one epoch of
+#: :func:`steps_per_unit` training steps).
+EPOCH_SAMPLINGS = ("random-allocation", "shuffle")
 
 
-def from_parameters(noise_multiplier: float, sample_rate: float = 1.0, *,
+def steps_per_unit(mechanism: Mechanism) -> int:
+    """Training steps in one unit of ``steps`` of ``mechanism``: t = ``num_steps`` for
+    :class:`RandomAllocation`, ⌈n/B⌉ for :class:`Shuffle` (the last batch of an epoch may be
+    smaller, as PyTorch's ``DataLoader(drop_last=False)`` cuts it), b = ``bands`` for
+    :class:`CyclicPoisson` (one cycle), 1 for every per-step mechanism."""
+    if isinstance(mechanism, RandomAllocation):
+        return mechanism.num_steps
+    if isinstance(mechanism, Shuffle):
+        return -(-mechanism.dataset_size // mechanism.batch_size)
+    if isinstance(mechanism, CyclicPoisson):
+        return mechanism.bands
+    return 1
+
+
+def units_from_steps(mechanism: Mechanism, steps: int, name: str = "steps") -> int:
+    """The number of units of ``mechanism`` (epochs, cycles or steps) in ``steps`` training
+    steps: ``steps`` must be a whole number of units (ValueError naming ``name`` otherwise —
+    a partial epoch is not the mechanism the accountants know)."""
+    T = v.count(name, steps)
+    t = steps_per_unit(mechanism)
+    if T % t:
+        what = "cycles" if isinstance(mechanism, CyclicPoisson) else "epochs"
+        raise ValueError(
+            f"{name} must be a whole number of {what} of {t} training steps with "
+            f"{type(mechanism).__name__} (one unit of its steps is one {what[:-1]}), got {T} "
+            f"= {T // t} {what} + {T % t} steps")
+    return T // t
+
+
+def _nothing_else(sampling: str, given: dict) -> None:
+    """ValueError naming the sampler parameters given to a sampling that does not read them
+    (a value silently ignored would mean an answer for another set-up)."""
+    extra = [k for k, val in given.items() if val is not None]
+    if extra:
+        verb = "does" if len(extra) == 1 else "do"
+        raise ValueError(f"{', '.join(extra)} {verb} not apply to sampling={sampling!r} "
+                         f"(drop it, or choose the sampling that uses it)")
+
+
+def _implied_rate(sample_rate, implied: float, sampling: str, how: str) -> None:
+    """A ``sample_rate`` given with a sampler that fixes it must agree (relative 1e-9)."""
+    if sample_rate is None:
+        return
+    q = v.sample_rate("sample_rate", sample_rate)
+    if abs(q - implied) > 1e-9 * implied:
+        raise ValueError(f"sample_rate must be left out (None) or {how} = {implied:.10g} with "
+                         f"sampling={sampling!r}, got {v._show(sample_rate)}")
+
+
+def from_parameters(noise_multiplier: float, sample_rate: float | None = None, *,
                     sampling: str | None = None, examples_per_user: int | None = None,
-                    mechanism: str = "gaussian", neighboring: str | None = None) -> Mechanism:
-    """The mechanism of one training step from the parameters a trainer states — the one
-    factory the trainer accountant, calibration and the CLI share.
+                    mechanism: str = "gaussian", neighboring: str | None = None,
+                    dataset_size: int | None = None, batch_size: int | None = None,
+                    max_batch_size: int | None = None, num_selections: int | None = None,
+                    steps_per_epoch: int | None = None) -> Mechanism:
+    """The mechanism of one training step (one epoch for ``sampling`` in
+    :data:`EPOCH_SAMPLINGS`) from the parameters a trainer states — the one factory the
+    trainer accountant, calibration and the CLI share.
 
-    ``sampling`` None means "els" when ``examples_per_user`` > 1, else "poisson"; a
-    Poisson step at rate 1 is the Gaussian mechanism; ``mechanism="laplace"`` takes no
-    subsampling (rate 1). Every argument is validated here or by the mechanism built
-    (ValueError naming it)."""
+    Parameters
+    ----------
+    noise_multiplier : σ (Laplace: the scale).
+    sample_rate : Poisson rate q ∈ [0, 1] (the user rate for "uls"). None means 1 (full
+        batches) for "poisson", "fixed", "els", "uls"; required for "truncated"; for
+        "random-allocation" and "shuffle" it is implied by the batch size and may be left
+        out (given, it must equal B/n, resp. k/t).
+    sampling : one of :data:`SAMPLINGS`; None means "els" when ``examples_per_user`` > 1,
+        else "poisson".
+
+        * "poisson", "fixed" (replace-one): :class:`SubsampledGaussian` (:class:`Gaussian`
+          for Poisson at q = 1).
+        * "els" (needs ``examples_per_user``), "uls": :class:`ELS`, :class:`ULS`.
+        * "truncated": :class:`TruncatedSubsampledGaussian`; needs ``sample_rate``,
+          ``dataset_size`` n and ``max_batch_size`` B.
+        * "random-allocation": :class:`RandomAllocation` with k = ``num_selections``
+          (default 1, the balls-in-bins sampler) and t = ``steps_per_epoch``, or t = k·n/B
+          from ``dataset_size`` and ``batch_size`` (the expected batch; k·n/B must then be
+          an integer).
+        * "shuffle": :class:`Shuffle`; needs ``dataset_size`` n and ``batch_size`` B.
+    examples_per_user : k for "els"/"uls" (None, or 1, with any other sampling).
+    mechanism : "gaussian" or "laplace" (no subsampling: rate 1, "poisson" only).
+    neighboring : "add_remove" or "replace_one" where the mechanism has both (None: its
+        default); the truncated and random-allocation samplers are add/remove only.
+    dataset_size, batch_size, max_batch_size, num_selections, steps_per_epoch : the sampler
+        parameters above; giving one to a sampling that does not read it is a ValueError.
+
+    Steps. For "random-allocation" and "shuffle" the mechanism returned is one **epoch**:
+    a schedule of T training steps is ``T / steps_per_unit(m)`` units of it, and T must be a
+    whole number of epochs (:func:`units_from_steps`; the CLI's ``--steps`` and the
+    calibration's ``steps`` count training steps and are converted so). Every other
+    sampling gives one training step.
+
+    Every argument is validated here or by the mechanism built (ValueError naming it)."""
     v.choice("mechanism", mechanism, ("gaussian", "laplace"))
     # (ELS itself refuses k > MAX_ELS_EXAMPLES; for ULS k does not enter the accounting)
     k = None if examples_per_user is None else v.count("examples_per_user", examples_per_user)
     if sampling is None:
         sampling = "els" if (k is not None and k > 1) else "poisson"
     v.choice("sampling", sampling, SAMPLINGS)
+    sampler = {"dataset_size": dataset_size, "batch_size": batch_size,
+               "max_batch_size": max_batch_size, "num_selections": num_selections,
+               "steps_per_epoch": steps_per_epoch}
+    if sampling in ("truncated", "random-allocation", "shuffle"):
+        return _new_sampler(noise_multiplier, sample_rate, sampling, k, mechanism,
+                            neighboring, sampler)
+    _nothing_else(sampling, sampler)
+    sample_rate = 1.0 if sample_rate is None else sample_rate
     if sampling in ("els", "uls"):
         if mechanism != "gaussian":
             raise ValueError(f"sampling={sampling!r} needs mechanism='gaussian', got "
@@ -506,6 +602,86 @@ def from_parameters(noise_multiplier: float, sample_rate: float = 1.0, *,
     if q == 1.0 and sampling == "poisson":
         return Gaussian(noise_multiplier, neighboring or "add_remove")
     return SubsampledGaussian(noise_multiplier, q, sampling, neighboring)
+
+
+def _built(cls, sampling, neighboring, **fields):
+    """``cls(**fields)`` with ``neighboring`` passed on when the class has such a field (its
+    default otherwise); a class with one fixed relation refuses any other by name."""
+    import dataclasses
+    if "neighboring" in {f.name for f in dataclasses.fields(cls)}:
+        return cls(**fields) if neighboring is None else cls(**fields, neighboring=neighboring)
+    m = cls(**fields)
+    if neighboring is not None:
+        v.choice(f"neighboring (sampling={sampling!r} is {m.neighboring} only)", neighboring,
+                 (m.neighboring,))
+    return m
+
+
+def _new_sampler(sigma, sample_rate, sampling, k, mechanism, neighboring, sampler):
+    """:func:`from_parameters` for the samplers of issue 15 (arguments as there)."""
+    if mechanism != "gaussian":
+        raise ValueError(f"sampling={sampling!r} needs mechanism='gaussian', got {mechanism!r}")
+    if k is not None and k != 1:
+        raise ValueError(f"examples_per_user > 1 needs sampling='els' or 'uls', got "
+                         f"sampling={sampling!r}")
+    uses = {"truncated": ("dataset_size", "max_batch_size"),
+            "random-allocation": ("dataset_size", "batch_size", "num_selections",
+                                  "steps_per_epoch"),
+            "shuffle": ("dataset_size", "batch_size")}[sampling]
+    _nothing_else(sampling, {key: val for key, val in sampler.items() if key not in uses})
+    n, B = sampler["dataset_size"], sampler["batch_size"]
+    if sampling == "truncated":
+        missing = [name for name, val in (("sample_rate", sample_rate),
+                                          ("dataset_size", n),
+                                          ("max_batch_size", sampler["max_batch_size"]))
+                   if val is None]
+        if missing:
+            raise ValueError(f"{', '.join(missing)} required with sampling='truncated' (no "
+                             "default is assumed for a quantity that changes the answer)")
+        return _built(TruncatedSubsampledGaussian, sampling, neighboring,
+                      noise_multiplier=sigma, sample_rate=sample_rate,
+                      max_batch_size=sampler["max_batch_size"], dataset_size=n)
+    if sampling == "shuffle":
+        missing = [name for name, val in (("dataset_size", n), ("batch_size", B))
+                   if val is None]
+        if missing:
+            raise ValueError(f"{', '.join(missing)} required with sampling='shuffle' (no "
+                             "default is assumed for a quantity that changes the answer)")
+        m = _built(Shuffle, sampling, neighboring, noise_multiplier=sigma, batch_size=B,
+                   dataset_size=n)
+        _implied_rate(sample_rate, m.batch_size / m.dataset_size, sampling,
+                      "batch_size / dataset_size")
+        return m
+    # random allocation: t given, or t = k·n/B
+    sel = 1 if sampler["num_selections"] is None else v.count("num_selections",
+                                                              sampler["num_selections"])
+    t = sampler["steps_per_epoch"]
+    if t is not None:
+        if n is not None or B is not None:
+            raise ValueError("give steps_per_epoch, or dataset_size and batch_size, with "
+                             "sampling='random-allocation', not both")
+        t = v.count("steps_per_epoch", t)
+    else:
+        missing = [name for name, val in (("dataset_size", n), ("batch_size", B))
+                   if val is None]
+        if missing:
+            raise ValueError(f"{', '.join(missing)} (or steps_per_epoch) required with "
+                             "sampling='random-allocation' (no default is assumed for a "
+                             "quantity that changes the answer)")
+        n, B = v.count("dataset_size", n), v.count("batch_size", B)
+        if B > n:
+            raise ValueError(f"batch_size must be <= dataset_size ({n}), got {B}")
+        if (sel * n) % B:
+            raise ValueError(
+                f"batch_size must divide num_selections * dataset_size = {sel * n} with "
+                f"sampling='random-allocation' (t = k·n/B steps per epoch must be an "
+                f"integer), got batch_size={B}; give steps_per_epoch instead")
+        t = sel * n // B
+    m = _built(RandomAllocation, sampling, neighboring, noise_multiplier=sigma, num_steps=t,
+               num_selections=sel)
+    _implied_rate(sample_rate, m.num_selections / m.num_steps, sampling,
+                  "num_selections / steps_per_epoch")
+    return m
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,24 @@ holds nothing the accountants cannot compute:
   own ELS limit (:data:`accountant.core.mechanisms.MAX_ELS_EXAMPLES` = 256): the ELS privacy
   loss is a mixture of k + 1 Gaussians.
 
+Samplers (issue 15). ``step(σ, q, sampling="truncated", dataset_size=n, max_batch_size=B)``
+records truncated-Poisson steps. For the per-epoch samplers — ``sampling="shuffle"``
+(``dataset_size``, ``batch_size``) and ``"random-allocation"`` — ``step`` still counts
+*training* steps, while the mechanism (and so the history, :attr:`schedule` and ``len``)
+counts *epochs* (:func:`accountant.core.mechanisms.steps_per_unit`): every t = steps per
+epoch training steps close one epoch. Until an epoch is complete it is held as the
+**partial epoch** (:attr:`PrivacyAccountant.partial_epoch`), and a query brackets it: the upper
+bound counts it as a whole epoch (the first s < t batches of an epoch are a post-processing of
+the whole epoch's outputs), the lower bound leaves it out (the completed history's outputs
+are a post-processing of everything released; both by docs/math.md §1.2: a post-processed
+pair is dominated); ``details["partial_epoch"]`` and a
+``partial_epoch`` warning say so. The state file keeps the partial epoch (payload key
+``partial_epoch``, written only when there is one, so other states are unchanged).
+A partial epoch must be completed before a step of another per-epoch mechanism starts
+(ValueError otherwise); per-step mechanisms may be recorded meanwhile (composition does
+not depend on order). :class:`~accountant.core.mechanisms.CyclicPoisson` is recorded with
+:meth:`~PrivacyAccountant.compose` in whole cycles.
+
 Size: one job, the trainer's accountant — recording steps, merging its history, answering
 with each method incrementally and its durable state — whose parts share the history's
 invariants above.
@@ -73,8 +91,8 @@ from ..core._files import STATE_MAX_BYTES, TORCH_MAX_BYTES, read_user_file, writ
 from ..core.bounds import Result, emit_warnings
 from ..core.dominating import dominating_schedule
 from ..core.mechanisms import (MAX_ELS_EXAMPLES, MECHANISM_TYPES, ULS, Gaussian, MechanismLike,
-                               Schedule, SubsampledGaussian, as_schedule, from_parameters,
-                               is_identity)
+                               RandomAllocation, Schedule, Shuffle, SubsampledGaussian,
+                               as_schedule, from_parameters, is_identity, steps_per_unit)
 
 __all__ = ["PrivacyAccountant", "load_schedule", "dominating_schedule", "STATE_FORMAT",
            "SCHEMA_VERSION", "MAX_STEPS", "MAX_EXAMPLES_PER_USER"]
@@ -133,6 +151,7 @@ class PrivacyAccountant:
         }
         self._options = _check_options(method, options)
         self._segments: List[list] = []     # [mechanism, steps], merged when unchanged
+        self._partial = None                # [per-epoch mechanism, training steps < t] or None
         self._counts: Dict = {}             # distinct mechanism → total steps (first-seen order)
         self._steps = 0
         self._version = 0
@@ -140,23 +159,64 @@ class PrivacyAccountant:
         self._rdp = RdpEngine()             # the same counts, with their CGF values
 
     # -- recording -------------------------------------------------------------------------
-    def step(self, noise_multiplier: float, sample_rate: float = 1.0, steps: int = 1,
-             examples_per_user: int | None = None, sampling: str | None = None,
-             ) -> "PrivacyAccountant":
+    def step(self, noise_multiplier: float, sample_rate: float | None = None, steps: int = 1,
+             examples_per_user: int | None = None, sampling: str | None = None, *,
+             dataset_size: int | None = None, batch_size: int | None = None,
+             max_batch_size: int | None = None, num_selections: int | None = None,
+             steps_per_epoch: int | None = None) -> "PrivacyAccountant":
         """Record ``steps`` optimizer steps with noise σ and sampling rate q.
 
         ``sampling``: "poisson" (default), "fixed" (fixed-size batches, replace-one),
-        "els" (example-level sampling, user-level add/remove; needs ``examples_per_user``) or
-        "uls" (user-level sampling). Giving ``examples_per_user`` > 1 without ``sampling``
-        means "els". q = 1 with Poisson sampling is the plain Gaussian mechanism.
+        "els" (example-level sampling, user-level add/remove; needs ``examples_per_user``),
+        "uls" (user-level sampling), "truncated" (needs q, ``dataset_size``,
+        ``max_batch_size``), "shuffle" (``dataset_size``, ``batch_size``; q may be left out)
+        or "random-allocation" (``dataset_size`` and ``batch_size``, or ``steps_per_epoch``;
+        ``num_selections``, default 1) — the parameters of
+        :func:`accountant.core.mechanisms.from_parameters`. Giving ``examples_per_user`` > 1
+        without ``sampling`` means "els". q = 1 (the default for the Poisson family) with
+        Poisson sampling is the plain Gaussian mechanism. For "shuffle" and
+        "random-allocation", ``steps`` counts training steps and whole epochs enter the
+        history (module docstring, "Samplers": the partial epoch).
 
         Limits (as for :meth:`compose` and :meth:`load`): σ as every mechanism accepts it,
         steps an integer in [1, 2**53] (the history's total too), ``examples_per_user`` ≤
         MAX_EXAMPLES_PER_USER; ValueError naming the argument and its range otherwise, and nothing is
         recorded.
         """
-        mech = _mechanism(noise_multiplier, sample_rate, examples_per_user, sampling)
-        return self.compose(mech, steps)
+        mech = from_parameters(noise_multiplier, sample_rate, sampling=sampling,
+                               examples_per_user=examples_per_user, dataset_size=dataset_size,
+                               batch_size=batch_size, max_batch_size=max_batch_size,
+                               num_selections=num_selections, steps_per_epoch=steps_per_epoch)
+        t = steps_per_unit(mech)
+        if t == 1:
+            return self.compose(mech, steps)
+        return self._epoch_steps(mech, t, v.count("steps", steps))
+
+    def _epoch_steps(self, mech, t, steps):
+        """``steps`` training steps of the per-epoch mechanism ``mech`` (t steps an epoch)."""
+        done = 0
+        if self._partial is not None:
+            if self._partial[0] != mech:
+                raise ValueError(
+                    f"an epoch of {self._partial[0]!r} is incomplete ({self._partial[1]} of "
+                    f"{steps_per_unit(self._partial[0])} steps): finish it before a step of "
+                    f"{type(mech).__name__} with other parameters starts")
+            done = self._partial[1]
+        epochs, rest = divmod(done + steps, t)
+        if rest and epochs == 0:
+            self._check_compatible(as_schedule(mech))
+        elif epochs:
+            self.compose(mech, epochs)      # validates; nothing changes if it refuses
+        self._partial = [mech, rest] if rest else None
+        self._changed()
+        return self
+
+    def _check_compatible(self, sched):
+        if self._segments or self._partial is not None:
+            rel = (self._segments[0][0] if self._segments else self._partial[0]).neighboring
+            if sched.neighboring != rel:
+                raise ValueError(f"mechanism must use the history's neighboring relation "
+                                 f"{rel!r}, got {sched.neighboring!r}")
 
     def compose(self, mechanism: MechanismLike, steps: int = 1) -> "PrivacyAccountant":
         """Record ``steps`` repetitions of a mechanism (or of a Schedule).
@@ -166,11 +226,7 @@ class PrivacyAccountant:
         otherwise.
         """
         sched = as_schedule(mechanism, steps)
-        if self._segments:
-            rel = self._segments[0][0].neighboring
-            if sched.neighboring != rel:
-                raise ValueError(f"mechanism must use the history's neighboring relation "
-                                 f"{rel!r}, got {sched.neighboring!r}")
+        self._check_compatible(sched)
         added = 0
         for m, s in sched.segments:
             _check_recordable(m, s)
@@ -195,6 +251,7 @@ class PrivacyAccountant:
     def reset(self) -> None:
         """Forget the history (settings and caches of mechanisms are kept)."""
         self._segments, self._counts, self._steps = [], {}, 0
+        self._partial = None
         self._rdp.reset()
         self._changed()
 
@@ -209,13 +266,25 @@ class PrivacyAccountant:
         return [(m, s) for m, s in self._segments]
 
     @property
+    def partial_epoch(self) -> "Tuple[object, int, int] | None":
+        """``(mechanism, steps done, steps per epoch)`` of the incomplete epoch of a
+        per-epoch sampler (module docstring, "Samplers"), or None."""
+        if self._partial is None:
+            return None
+        m, done = self._partial
+        return m, done, steps_per_unit(m)
+
+    @property
     def schedule(self) -> Schedule:
-        """The history as a Schedule (ValueError when empty)."""
+        """The history of completed units as a Schedule (ValueError when empty); a partial
+        epoch (:attr:`partial_epoch`) is not in it."""
         if not self._segments:
             raise ValueError("the accountant has no steps yet")
         return Schedule(tuple((m, s) for m, s in self._segments))
 
     def __len__(self) -> int:
+        """Units recorded in the history: steps, or epochs of a per-epoch sampler (a partial
+        epoch is not counted)."""
         return self._steps
 
     def __repr__(self):
@@ -245,7 +314,9 @@ class PrivacyAccountant:
             return hit
         import time
         t0 = time.perf_counter()
-        if not self._counts:  # no step, or only steps that sample no one (q = 0)
+        if self._partial is not None:
+            res = self._partial_query(kind, at, method)
+        elif not self._counts:  # no step, or only steps that sample no one (q = 0)
             res = Result(kind, at, 0.0, 0.0, 0.0, True, method, details={"steps": self._steps})
         elif method == "rdp":
             res = self._rdp_query(kind, at)
@@ -256,9 +327,60 @@ class PrivacyAccountant:
             res = api.query(kind, self.schedule, at, method=method,
                             **self._method_options(method))
         import dataclasses
+        notes = self._loss_notes(res.details.get("notes", []))
+        if notes:
+            res = dataclasses.replace(res, details={**res.details, "notes": notes})
         res = dataclasses.replace(res, seconds=time.perf_counter() - t0)
         self._answers[key] = res
         return res
+
+    def _loss_notes(self, given) -> list:
+        """``given`` plus the ``note`` of every loss in the history (e.g. that Poisson
+        accounting does not apply to shuffled batches): every answer carries them, whichever
+        path (incremental RDP, merged PLD, partial epoch) computed it."""
+        from ..loss import privacy_losses
+        out = list(given) if isinstance(given, (list, tuple)) else []
+        mechs = list(self._counts)
+        if self._partial is not None:
+            mechs.append(self._partial[0])
+        for m in mechs:
+            try:
+                losses = privacy_losses(m)
+            except ValueError:
+                continue
+            for pl in losses:
+                note = getattr(pl, "note", None)
+                if isinstance(note, str) and note and note not in out:
+                    out.append(note)
+        return out
+
+    def _partial_query(self, kind, at, method) -> Result:
+        """The bracket of a history with a partial epoch (module docstring, "Samplers"):
+        upper bound with the partial epoch as a whole one, lower bound without it."""
+        mech, done = self._partial
+        t = steps_per_unit(mech)
+        whole = PrivacyAccountant(self._method, **self._settings, **self._options)
+        for m, s in self._segments:
+            whole.compose(m, s)
+        whole.compose(mech, 1)
+        completed = PrivacyAccountant(self._method, **self._settings, **self._options)
+        for m, s in self._segments:
+            completed.compose(m, s)
+        up = whole._query(kind, at, method)
+        lo = completed._query(kind, at, method)
+        lower = min(lo.lower, up.upper)
+        note = (f"partial_epoch: the last epoch of {type(mech).__name__} has {done} of {t} "
+                "steps; the upper bound counts it as a whole epoch, the lower bound leaves "
+                "it out")
+        details = {"partial_epoch": {"mechanism": type(mech).__name__, "steps_done": done,
+                                     "steps_per_epoch": t},
+                   "upper": dict(up.details), "lower": dict(lo.details)}
+        for key_, val in up.details.items():     # e.g. the shuffle note, kept on top
+            if isinstance(val, str):
+                details.setdefault(key_, val)
+        warns = tuple(dict.fromkeys(up.warnings + lo.warnings + (note,)))
+        return Result(kind, at, max(up.estimate, lower), lower, up.upper,
+                      up.certified and lo.certified, method, warns, details)
 
     def _method_options(self, method):
         return dict(self._options) if method == self._method else {}
@@ -320,6 +442,9 @@ class PrivacyAccountant:
             "options": _encode_options(self._options),
             "history": [[_encode_mechanism(m), int(s)] for m, s in self._segments],
         }
+        if self._partial is not None:   # only then: states without one stay as they were
+            payload["partial_epoch"] = [_encode_mechanism(self._partial[0]),
+                                        int(self._partial[1])]
         return {"format": STATE_FORMAT, "schema_version": SCHEMA_VERSION,
                 "payload": payload, "sha256": _checksum(payload)}
 
@@ -335,6 +460,7 @@ class PrivacyAccountant:
         self._method, self._settings = fresh._method, fresh._settings
         self._options = fresh._options
         self._segments, self._counts, self._steps = fresh._segments, fresh._counts, fresh._steps
+        self._partial = fresh._partial
         self._rdp.reset()               # the CGF values evaluated so far stay valid
         for m, s in self._counts.items():
             self._rdp.compose(m, s)
@@ -395,6 +521,11 @@ def load_schedule(path: str | os.PathLike) -> Schedule:
     Raises ValueError when the file is missing, truncated, edited, foreign or empty.
     """
     acct = PrivacyAccountant.load(path)
+    if acct.partial_epoch is not None:
+        m, done, t = acct.partial_epoch
+        raise ValueError(f"state file {os.fspath(path)!r} ends in a partial epoch ({done} of "
+                         f"{t} steps of {type(m).__name__}), which a Schedule cannot hold: "
+                         "query it with PrivacyAccountant.load(path).get_epsilon(...)")
     if not len(acct):
         raise ValueError(f"state file {os.fspath(path)!r} holds no steps")
     return acct.schedule
@@ -436,10 +567,6 @@ def _check_total_steps(recorded: int, added: int, where: str = "") -> None:
         raise ValueError(f"{where}steps must total at most 2**53 = {MAX_STEPS} over a "
                          f"PrivacyAccountant history, got {recorded} recorded + "
                          f"{_describe(added)} more")
-
-
-def _mechanism(sigma, q, k, sampling):
-    return from_parameters(sigma, q, sampling=sampling, examples_per_user=k)
 
 
 def _check_options(method, options):
@@ -531,9 +658,22 @@ def _decode_options(name, obj, kinds, required=()):
     return out
 
 
-_FLOAT_FIELDS = ("noise_multiplier", "sample_rate")
-_TUPLE_FIELDS = ("sensitivities", "probabilities")
 _MECHS = {cls.__name__: cls for cls in MECHANISM_TYPES}
+
+
+def _field_kind(cls, f) -> str:
+    """How a mechanism field is stored, from its declared type: "float" (``float.hex``),
+    "floats" (a list of them), "str", or "int" (a JSON integer, or null where the field's
+    default is None). Every mechanism type is covered (a new field of another type fails
+    loudly here, not silently in a state file)."""
+    t = (f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type)))
+    t = t.replace(" ", "")
+    kind = {"float": "float", "Tuple[float,...]": "floats", "str": "str", "str|None": "str",
+            "int": "int", "int|None": "int"}.get(t)
+    if kind is None:
+        raise RuntimeError(f"internal error: {cls.__name__}.{f.name} has type {t!r}, which "
+                           "the state format does not know")
+    return kind
 
 
 def _encode_mechanism(m) -> dict:
@@ -541,16 +681,14 @@ def _encode_mechanism(m) -> dict:
     out = {"type": type(m).__name__}
     for f in dataclasses.fields(m):
         val = getattr(m, f.name)
-        if f.name in _FLOAT_FIELDS:
+        kind = _field_kind(type(m), f)
+        if kind == "float":
             out[f.name] = _hex(val)
-        elif f.name in _TUPLE_FIELDS:
+        elif kind == "floats":
             out[f.name] = [_hex(x) for x in val]
         else:
             out[f.name] = val          # str, int or None
     return out
-
-
-_STR_FIELDS = ("sampling", "neighboring")
 
 
 def _decode_mechanism(where, obj):
@@ -573,14 +711,15 @@ def _decode_mechanism(where, obj):
     kwargs = {}
     for f in fields:
         val, at = obj[f.name], f"{where}.{f.name}"
-        if f.name in _FLOAT_FIELDS:
+        kind = _field_kind(cls, f)
+        if kind == "float":
             val = _unhex(at, val)
-        elif f.name in _TUPLE_FIELDS:
+        elif kind == "floats":
             if not isinstance(val, list) or not val:
                 raise ValueError(f"{at} must be a non-empty list of float.hex strings, "
                                  f"got {_describe(val)}")
             val = tuple(_unhex(f"{at}[{j}]", x) for j, x in enumerate(val))
-        elif f.name in _STR_FIELDS:
+        elif kind == "str":
             if not isinstance(val, str):
                 raise ValueError(f"{at} must be a string, got {_describe(val)}")
         elif val is None:
@@ -608,6 +747,7 @@ def _checksum(payload) -> str:
 
 _STATE_KEYS = ("format", "schema_version", "payload", "sha256")
 _PAYLOAD_KEYS = ("method", "settings", "options", "history")
+_OPTIONAL_PAYLOAD_KEYS = ("partial_epoch",)
 
 
 def _first_difference(got, want, where="payload"):
@@ -672,7 +812,7 @@ def _parse_state(state) -> "PrivacyAccountant":
     missing = [k for k in _PAYLOAD_KEYS if k not in payload]
     if missing:
         raise ValueError(f"state payload is missing {_keys_text(missing)}")
-    extra = set(payload) - set(_PAYLOAD_KEYS)
+    extra = set(payload) - set(_PAYLOAD_KEYS) - set(_OPTIONAL_PAYLOAD_KEYS)
     if extra:
         raise ValueError(f"state payload has unknown key(s) {_keys_text(extra)}")
     method = payload["method"]
@@ -710,6 +850,8 @@ def _parse_state(state) -> "PrivacyAccountant":
             raise ValueError(f"{at} repeats the mechanism of payload.history[{i - 1}] (save() "
                              "writes adjacent equal steps as one segment)")
         fresh.compose(m, s)
+    if "partial_epoch" in payload:
+        _load_partial(fresh, payload["partial_epoch"])
     # Anything else save() would not have written (e.g. adjacent equal segments, which
     # compose merges) is refused too: what loads is exactly what the file says.
     diff = _first_difference(payload, fresh.state_dict()["payload"])
@@ -718,6 +860,22 @@ def _parse_state(state) -> "PrivacyAccountant":
         raise ValueError(f"{where} is not as save() writes it (edited by hand?): got "
                          f"{_describe(got)}, save() writes {_describe(want)}")
     return fresh
+
+
+def _load_partial(fresh, item) -> None:
+    """The saved partial epoch into ``fresh`` (the accountant being loaded)."""
+    at = "payload.partial_epoch"
+    if not (isinstance(item, list) and len(item) == 2):
+        raise ValueError(f"{at} must be a [mechanism, steps] pair")
+    m = _decode_mechanism(at, item[0])
+    if not isinstance(m, (Shuffle, RandomAllocation)):
+        raise ValueError(f"{at} must hold a per-epoch mechanism (Shuffle or RandomAllocation), "
+                         f"got {type(m).__name__}")
+    t, s = steps_per_unit(m), item[1]
+    if type(s) is not int or not 1 <= s < t:
+        raise ValueError(f"{at} steps must be a JSON integer in [1, {t - 1}] (the steps done "
+                         f"in an epoch of {t}), got {_describe(s)}")
+    fresh._epoch_steps(m, t, s)
 
 
 def _torch_limit(head) -> int:
