@@ -616,8 +616,10 @@ def bad_values(slot, call=None):
         return common + [-5e-324, -1e-300, -1.0, _UP(1.0, 2), 2, 10 ** 400, 1e300,
                          np.float64(-0.5), Fraction(3, 2)]
     if slot == "delta":
-        return common + [0, 0.0, -0.0, 1, 1.0, -5e-324, -1e-300, 1.5, 10 ** 400,
-                         _UP(1.0, 2), np.float32(0.0), Fraction(1, 1)]
+        # (δ = 0 is accepted since issue 15: answered for pure-DP schedules, refused by
+        # name for the others — a deliberate refusal, not bad input)
+        return common + [1, 1.0, -5e-324, -1e-300, 1.5, 10 ** 400, -1,
+                         _UP(1.0, 2), np.float32(-1.0), Fraction(1, 1)]
     if slot == "epsilon":
         return common + [-5e-324, -1e-300, -1.0, -1, 10 ** 400, np.float64(-1.0),
                          Fraction(-1, 3)]
