@@ -2180,6 +2180,22 @@ if pytest is not None:
         ("pld-laplace-small-scale-window-search-runtime-error", "valid",
          Call("epsilon", _G("Laplace", noise_multiplier=0.02), delta=0.9999999999999999,
               steps=2), None),
+        # issue 15, seed 2031: the lowered finite pair took log1p(−rel) with rel ≥ 1 (a
+        # discrete Gaussian at σ = 6e-6), then a max over no finite term
+        ("finite-pair-lowered-by-errors-larger-than-the-masses", "valid",
+         Call("delta", _G("DiscreteGaussian", noise_multiplier=Fraction(5.876570300363338e-06),
+                          sensitivity=100, neighboring="replace_one"),
+              epsilon=3.651681537189937e-05, steps=16.0, method="rdp"), None),
+        # issue 15, seed 2031: random allocation at σ = 4e10 asked for 2 GiB of quadrature
+        # panels; now a named refusal
+        ("random-allocation-huge-sigma-memory", "valid",
+         Call("delta", _G("RandomAllocation", noise_multiplier=39811497834.788536,
+                          num_steps=2, num_selections=2), epsilon=1.43e-322, steps=1269,
+              method="pld"), None),
+        ("shuffle-rdp-lower-pair-at-sigma-1e12", "valid",
+         Call("delta", _G("Shuffle", noise_multiplier=999999999999.9999, batch_size=28,
+                          dataset_size=100, neighboring="replace_one"), epsilon=1.0,
+              method="rdp"), None),
     ]
 
     @pytest.mark.parametrize("kind,case", [

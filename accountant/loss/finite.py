@@ -186,8 +186,13 @@ class FiniteLoss(PrivacyLoss):
             eta = self.loc_err * (1 + 4 * _U) + 0.0
             ell = self.ell + eta if up else self.ell - eta
             ell = np.nextafter(ell, np.inf if up else -np.inf)
-            lf = math.log1p(self.mass_rel) if up else math.log1p(-self.mass_rel)
-            lf = lf + 4 * _U * abs(lf) + (4 * _U if up else -4 * _U)
+            if not up and self.mass_rel >= 1.0:
+                # errors as large as the masses: the lowered pair keeps no Q-mass (its
+                # profile is 0, the trivial lower bound); log1p(−1 − …) would raise
+                lf = -math.inf
+            else:
+                lf = math.log1p(self.mass_rel) if up else math.log1p(-self.mass_rel)
+                lf = lf + 4 * _U * abs(lf) + (4 * _U if up else -4 * _U)
             # Q-masses: q̃·(1 ± rel) (the log-mass is shifted by the same amount as ℓ
             # moves, so that the Q-mass itself is the stored one times the factor)
             lq = self.log_q + lf
@@ -224,7 +229,8 @@ class FiniteLoss(PrivacyLoss):
         if lqi > _NEG:
             terms = np.append(terms, lqi)
         ld = _lse(terms)
-        size = float(np.max(np.abs(terms[np.isfinite(terms)]))) if terms.size else 0.0
+        fin = terms[np.isfinite(terms)]
+        size = float(np.max(np.abs(fin))) if fin.size else 0.0
         return ld, size
 
     def log_hockey_stick(self, eps: float | np.ndarray) -> float | np.ndarray:

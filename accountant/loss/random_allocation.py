@@ -93,6 +93,10 @@ class _Lo:
         self.m, self.R, self.off, self.dlt = m, R, int(off), float(dlt)
 
 
+#: Most Gauss–Legendre panels per lattice cell in :func:`_coordinate`.
+_MAX_PANELS = 2000
+
+
 def _coordinate(sigma: float, dlt: float, t: int):
     """One coordinate W = e^Y on the lattice of step ``dlt``: (_Up, _Lo, p_out, q_out),
     p_out / q_out the P / shifted-Q mass of Y outside the lattice (cut off in the upper
@@ -106,6 +110,14 @@ def _coordinate(sigma: float, dlt: float, t: int):
     ks = np.arange(k_lo, k_hi, dtype=np.int64)
     # panels of at most 0.05 standard deviations of Y per cell
     npan = max(1, math.ceil(dlt / s / 0.05))
+    if npan > _MAX_PANELS:
+        # σ so large that a lattice cell spans thousands of standard deviations of Y: the
+        # quadrature would need npan panels per cell (σ = 4e10 asked for 2 GiB, fuzzing)
+        raise ValueError(
+            f"noise_multiplier too large for the random-allocation lattice (got {sigma:.6g}; "
+            f"the lattice resolves sigma up to about {_MAX_PANELS * 0.05 / dlt:.3g} at this "
+            "grid step): account the step as Gaussian(noise_multiplier / sqrt(num_selections)),"
+            " a proven upper bound without amplification")
     half = 0.5 * dlt / npan
     u = (half * (1.0 + _GL_X)[None, :] + 2 * half * np.arange(npan)[:, None]).ravel()
     gw = np.tile(half * _GL_W, npan)
