@@ -355,12 +355,14 @@ def test_shuffle_result_says_bracket_and_no_poisson(capsys):
             str(N), "--batch-size", str(B)]
     assert main(argv) == 0
     text = capsys.readouterr().out
-    assert "attack lower bound, unamplified upper bound" in text
-    assert "Poisson accounting does not apply to shuffled batches" in text
+    assert "proven lower bound from the shuffle attack" in text
+    assert "proven upper bound without amplification" in text
+    assert "Poisson accounting (rate B/n) does not apply" in text
+    assert text.count("note:") == 1      # the loss's note, once
     assert main(argv + ["--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["bracket"] == "[attack lower bound, unamplified upper bound]"
-    assert any("Poisson accounting does not apply" in n for n in out["notes"])
+    assert any("does not apply" in n and "Poisson" in n for n in out["notes"])
     direct = acc.epsilon(SHUF, delta=1e-5, steps=2)
     assert out["upper"] == direct.upper and out["lower"] == direct.lower
 

@@ -15,10 +15,9 @@ from ..core.mechanisms import EPOCH_SAMPLINGS, from_parameters
 #: peers know no other sampler).
 SAMPLING_CHOICES = ("poisson", "fixed", "truncated", "random-allocation", "shuffle", "els",
                     "uls")
-#: What the text and JSON reports say about a shuffled-batches result.
-SHUFFLE_NOTE = ("shuffled fixed-size batches: the result is a bracket [attack lower bound, "
-                "unamplified upper bound] (no tight upper bound is known); Poisson "
-                "accounting does not apply to shuffled batches")
+#: What the text and JSON reports say about a shuffled-batches result: the shuffle loss's
+#: own note, the one every Result of a Shuffle step carries (one text in one place).
+from ..loss.shuffle import NOTE as SHUFFLE_NOTE  # noqa: E402
 
 
 class UsageError(Exception):

@@ -86,7 +86,7 @@ def _notes(mech, results) -> list:
     held = mech if isinstance(mech, list) else [mech]
     if not any(isinstance(m, Shuffle) for m in held):
         return []
-    notes = [SHUFFLE_NOTE]
+    notes = []
     for r in results:
         for key, val in (r.details or {}).items():
             # the shuffle loss's own note (details["notes"], a list); other methods' notes,
@@ -96,7 +96,7 @@ def _notes(mech, results) -> list:
             for text in (val if isinstance(val, (list, tuple)) else [val]):
                 if isinstance(text, str) and "shuffl" in text.lower() and text not in notes:
                     notes.append(text)
-    return notes
+    return notes or [SHUFFLE_NOTE]
 
 
 def run(a: argparse.Namespace) -> int:
