@@ -23,6 +23,11 @@ epoch's outputs, a Gaussian pair N(0, tσ²) vs N(k, tσ²) (post-processing).
 Only the PLD accountant (and one-epoch exact answers) can use this loss: no RDP bound of
 this pair is implemented, and the Edgeworth and saddle-point accountants need cumulants
 and tilted laws it does not provide; those questions raise ValueError naming method='pld'.
+
+Size: the one-coordinate quadrature, the lattice surgery and binary powering of one
+epoch, the k > 1 composition and the loss that answers the interface belong together
+(each step's rounding feeds the next one's error terms, §12.2); the numba kernels are
+already apart in :mod:`._allocation_kernels`.
 """
 from __future__ import annotations
 
