@@ -619,7 +619,43 @@ def _count(count) -> int:
     return v.count("count", count, minimum=0)
 
 
-class DpEventAccountant:
+class _Queries:
+    """What both event accountants answer from their :class:`_EventLedger` (``self._core``):
+    floats for dp_accounting's API, the whole Result beside them (``last_result`` keeps the
+    last one computed)."""
+
+    last_result: Optional[Result] = None
+
+    @property
+    def method(self) -> str:
+        """The method asked for ("auto" resolves per query: Result.method says which)."""
+        return self._core.method
+
+    @property
+    def accountant(self) -> PrivacyAccountant:
+        """Our accountant underneath (its history is the composed schedule)."""
+        return self._core.acc
+
+    def get_epsilon(self, target_delta: float) -> float:
+        return float(self.get_epsilon_result(target_delta))
+
+    def get_delta(self, target_epsilon: float) -> float:
+        return float(self.get_delta_result(target_epsilon))
+
+    def get_epsilon_result(self, target_delta: float) -> Result:
+        """ε at δ as a Result; ``float(result)`` is what ``get_epsilon`` returns (ε = ∞,
+        certified, once a non-private step was composed)."""
+        self.last_result = self._core.result("epsilon", target_delta)
+        return self.last_result
+
+    def get_delta_result(self, target_epsilon: float) -> Result:
+        """δ at ε as a Result; ``float(result)`` is what ``get_delta`` returns (δ = 1,
+        certified, once a non-private step was composed)."""
+        self.last_result = self._core.result("delta", target_epsilon)
+        return self.last_result
+
+
+class DpEventAccountant(_Queries):
     """Drop-in for dp_accounting's ``PLDAccountant`` / ``RdpAccountant`` without subclassing
     them (:func:`CertifiedAccountant` is the subclass).
 
@@ -648,10 +684,6 @@ class DpEventAccountant:
     def neighboring(self) -> str:
         return self._core.neighboring
 
-    @property
-    def method(self) -> str:
-        return self._core.method
-
     def supports(self, event: object) -> bool:
         try:
             self._core.translate(event)
@@ -673,23 +705,6 @@ class DpEventAccountant:
         return ev.ComposedDpEvent([ev.SelfComposedDpEvent(e, c) if c != 1 else e
                                    for e, c in self._events])
 
-    @property
-    def accountant(self) -> PrivacyAccountant:
-        return self._core.acc
-
-    def get_epsilon(self, target_delta: float) -> float:
-        return float(self.get_epsilon_result(target_delta))
-
-    def get_delta(self, target_epsilon: float) -> float:
-        return float(self.get_delta_result(target_epsilon))
-
-    def get_epsilon_result(self, target_delta: float) -> Result:
-        """ε at δ as a Result (ε = ∞, certified, once a non-private step was composed)."""
-        return self._core.result("epsilon", target_delta)
-
-    def get_delta_result(self, target_epsilon: float) -> Result:
-        """δ at ε as a Result (δ = 1, certified, once a non-private step was composed)."""
-        return self._core.result("delta", target_epsilon)
 
 
 def _relation_names(pa) -> dict:
@@ -712,7 +727,7 @@ def _build_certified_accountant():
     class CertifiedUnsupportedEventError(pa.UnsupportedEventError, ValueError):
         """dp_accounting's ``UnsupportedEventError`` that is also a ``ValueError``."""
 
-    class CertifiedAccountant(pa.PrivacyAccountant):
+    class CertifiedAccountant(_Queries, pa.PrivacyAccountant):
         """A ``dp_accounting.PrivacyAccountant`` whose answers are certified bounds.
 
         ``get_epsilon(δ)`` / ``get_delta(ε)`` return floats, the proven upper bounds of our
@@ -757,7 +772,6 @@ def _build_certified_accountant():
                                  + f", got {neighboring_relation!r}")
             self._core = _EventLedger(rel, method, options, unbounded=True)
             super().__init__(neighboring_relation)
-            self.last_result: Optional[Result] = None
 
         def _maybe_compose(self, event, count: int, do_compose: bool):
             try:
@@ -783,31 +797,6 @@ def _build_certified_accountant():
                 self._ledger.compose(event, count)
             return self
 
-        @property
-        def method(self) -> str:
-            """The method asked for ("auto" resolves per query: Result.method says which)."""
-            return self._core.method
-
-        @property
-        def accountant(self) -> PrivacyAccountant:
-            """Our accountant underneath (its history is the composed schedule)."""
-            return self._core.acc
-
-        def get_epsilon(self, target_delta: float) -> float:
-            return float(self.get_epsilon_result(target_delta))
-
-        def get_delta(self, target_epsilon: float) -> float:
-            return float(self.get_delta_result(target_epsilon))
-
-        def get_epsilon_result(self, target_delta: float) -> Result:
-            """ε at δ as a Result; ``float(result)`` is what ``get_epsilon`` returns."""
-            self.last_result = self._core.result("epsilon", target_delta)
-            return self.last_result
-
-        def get_delta_result(self, target_epsilon: float) -> Result:
-            """δ at ε as a Result; ``float(result)`` is what ``get_delta`` returns."""
-            self.last_result = self._core.result("delta", target_epsilon)
-            return self.last_result
 
     # Importable names (pickle finds the class through this module's __getattr__).
     CertifiedAccountant.__module__ = __name__
