@@ -1,4 +1,5 @@
-"""Log-space special functions as numba kernels (plain floats in, floats out)."""
+"""Log-space special functions as numba kernels (plain floats in, floats out), and two
+numpy series without cancellation near 0 (the subsampled-Laplace and finite-atom moments)."""
 from __future__ import annotations
 
 import math
@@ -78,3 +79,30 @@ def logsubexp(a: float, b: float) -> float:
     if b >= a:
         return NEG_INF
     return a + log1mexp(b - a)
+
+
+def expm1_minus_x(y: float | np.ndarray) -> np.ndarray:
+    """expm1(y) − y ≥ 0, without cancellation at small |y| (series to y^20)."""
+    y = np.asarray(y, dtype=float)
+    s = np.abs(y) <= 0.5
+    ys = np.where(s, y, 0.0)
+    # Horner: Σ_{k≥2} y^k/k! = y²·(1/2! + y(1/3! + …))
+    h = np.zeros_like(ys)
+    for k in range(20, 1, -1):
+        h = h * ys + 1.0 / math.factorial(k)
+    with np.errstate(over="ignore", invalid="ignore"):
+        direct = np.expm1(y) - y
+    return np.where(s, h * ys * ys, direct)
+
+
+def x_exp_minus_expm1(x: float | np.ndarray) -> np.ndarray:
+    """x·e^x − expm1(x) ≥ 0 = Σ_{k≥2} (k − 1)x^k/k!, without cancellation at small |x|."""
+    x = np.asarray(x, dtype=float)
+    s = np.abs(x) <= 0.5
+    xs = np.where(s, x, 0.0)
+    h = np.zeros_like(xs)
+    for k in range(20, 1, -1):
+        h = h * xs + (k - 1) / math.factorial(k)
+    with np.errstate(over="ignore", invalid="ignore"):
+        direct = x * np.exp(x) - np.expm1(x)
+    return np.where(s, h * xs * xs, direct)

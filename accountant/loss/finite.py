@@ -39,6 +39,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 from ..core.rounding import _KAPPA, _U, round_up
+from ..core.special import expm1_minus_x as _e1, x_exp_minus_expm1 as _e2
 from .base import PrivacyLoss
 from .results import (CALL_WORK, PldCells, PldSupport, StepMoments, Tilted, from_central,
                       higher_cumulants, moment_sums)
@@ -295,7 +296,6 @@ class FiniteLoss(PrivacyLoss):
         """Moments of L under "P" or "Q" from the atoms (docs/math.md §10.1); the mean is
         summed as Σ p·(ℓe^ℓ − expm1 ℓ) (under Q) or −Σ p·(expm1 ℓ − ℓ) (under P), sums of
         non-negative terms, so that a mean far below the spread keeps its accuracy."""
-        from .subsampled_laplace import _e1, _e2
         if under not in ("P", "Q"):
             raise ValueError(f"under must be 'P' or 'Q', got {under!r}")
         if (under == "Q" and self.log_q_inf > _NEG) or (under == "P" and self.log_p_ninf > _NEG):

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..core.mechanisms import SubsampledLaplace
 from .registry import identity_loss, register_loss
+from ..core.special import expm1_minus_x as _e1, x_exp_minus_expm1 as _e2
 from .base import PrivacyLoss
 from .laplace import LaplaceLoss
 from .results import (CALL_WORK, PldCells, PldSupport, StepMoments, Tilted, from_central,
@@ -91,31 +92,6 @@ def _ginv(y, q: float, lq: float, l1q: float):
     return out if out.ndim else float(out)
 
 
-def _e1(y):
-    """expm1(y) − y ≥ 0, without cancellation at small |y| (series to y^20)."""
-    y = np.asarray(y, dtype=float)
-    s = np.abs(y) <= 0.5
-    ys = np.where(s, y, 0.0)
-    # Horner: Σ_{k≥2} y^k/k! = y²·(1/2! + y(1/3! + …))
-    h = np.zeros_like(ys)
-    for k in range(20, 1, -1):
-        h = h * ys + 1.0 / math.factorial(k)
-    with np.errstate(over="ignore", invalid="ignore"):
-        direct = np.expm1(y) - y
-    return np.where(s, h * ys * ys, direct)
-
-
-def _e2(x):
-    """x·e^x − expm1(x) ≥ 0 = Σ_{k≥2} (k − 1)x^k/k!, without cancellation at small |x|."""
-    x = np.asarray(x, dtype=float)
-    s = np.abs(x) <= 0.5
-    xs = np.where(s, x, 0.0)
-    h = np.zeros_like(xs)
-    for k in range(20, 1, -1):
-        h = h * xs + (k - 1) / math.factorial(k)
-    with np.errstate(over="ignore", invalid="ignore"):
-        direct = x * np.exp(x) - np.expm1(x)
-    return np.where(s, h * xs * xs, direct)
 
 
 class _Layout:
