@@ -521,7 +521,8 @@ def plot_formats() -> Tuple[str, ...]:
     return tuple(sorted("." + e for e in FigureCanvasBase.get_supported_filetypes()))
 
 
-def plot(curve_data: dict, path: str, title: str = "", delta: float | None = None) -> str:
+def plot(curve_data: dict, path: str, title: str = "", delta: float | None = None,
+         roc=None, roc_fit=None) -> str:
     """Draw ε vs steps for every entry of :func:`curves` into ``path`` (PNG or any format
     matplotlib writes, by extension; written atomically).
 
@@ -531,6 +532,10 @@ def plot(curve_data: dict, path: str, title: str = "", delta: float | None = Non
     panel shows every entry relative to the PLD upper bound, on a scale on which the
     bracket (≈ 0.1 % wide) is visible. Points below our certified lower bound are ringed in
     red in both panels.
+
+    With ``roc`` (a :class:`accountant.risk.TradeoffCurve` of the same setting) a panel on
+    the right shows the attacker's ROC with its certified band, the μ-GDP fit ``roc_fit``
+    if given and the random-guess line (:func:`accountant.interop.risk_plot.draw_roc`).
     """
     from ..core._files import write_atomically
     from ..calibration.tables import check_output
@@ -544,14 +549,25 @@ def plot(curve_data: dict, path: str, title: str = "", delta: float | None = Non
     ref = curve_data.get("pld")
     ref_ok = (ref is not None and len(ref[0]) > 0
               and all(x is not None and math.isfinite(x) and x > 0 for x in ref[2] + ref[3]))
+    rows = 2 if ref_ok else 1
+    # the ROC panel, when asked, is a column on the right spanning the ε panels
+    fig = plt.figure(figsize=(8.5 + (6.5 if roc is not None else 0.0), 8 if ref_ok else 5),
+                     dpi=110)
+    grid = fig.add_gridspec(rows, 2 if roc is not None else 1,
+                            height_ratios=[3, 2] if ref_ok else None,
+                            width_ratios=[8.5, 6.5] if roc is not None else None)
+    ax = fig.add_subplot(grid[0, 0])
     if ref_ok:
-        fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8.5, 8), dpi=110, sharex=True,
-                                      gridspec_kw={"height_ratios": [3, 2]})
+        ax2 = fig.add_subplot(grid[1, 0], sharex=ax)
+        ax.tick_params(labelbottom=False)
         lo_at = dict(zip(ref[0], ref[2]))
         up_at = dict(zip(ref[0], ref[3]))
     else:
-        fig, ax = plt.subplots(figsize=(8.5, 5), dpi=110)
         ax2, lo_at, up_at = None, {}, {}
+    if roc is not None:
+        from .risk_plot import draw_roc
+        draw_roc(fig.add_subplot(grid[:, 1]), roc, fit=roc_fit,
+                 title=f"ROC of the best membership-inference attack after all steps ({roc.method})")
 
     def rel(x, y):   # ε relative to our certified upper bound, in %
         return 100.0 * (y / up_at[x] - 1.0)
