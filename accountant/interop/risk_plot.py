@@ -110,10 +110,12 @@ def gdp_mu(fit) -> Optional[Tuple[float, str]]:
     return value, f"closest μ-GDP curve, μ = {value:.4g}{extra} (a fit, not a bound)"
 
 
-def draw_roc(ax, curve, fit=None, points: Sequence = (), title: str = "") -> None:
+def draw_roc(ax, curve, fit=None, points: Sequence = (), title: str = "",
+             guess: bool = True) -> None:
     """Draw the ROC of ``curve`` (a :class:`~accountant.risk.TradeoffCurve`) into the
     matplotlib axes ``ax`` (module docstring): the certified band or the estimate, the
-    μ-GDP ``fit`` if given, the random-guess line and the TPR brackets of ``points``
+    μ-GDP ``fit`` if given, the random-guess line (unless ``guess`` is False: a second
+    curve on the same axes) and the TPR brackets of ``points``
     (:class:`~accountant.risk.RiskResult` with quantity "tpr"; others are ignored)."""
     from scipy.special import ndtr, ndtri
     x = np.geomspace(FPR_MIN, 1.0, 400)
@@ -135,7 +137,8 @@ def draw_roc(ax, curve, fit=None, points: Sequence = (), title: str = "") -> Non
     g = gdp_mu(fit)
     if g is not None:
         ax.plot(x, ndtr(ndtri(x) + g[0]), color="tab:green", lw=1.2, ls=":", label=g[1])
-    ax.plot(x, x, color="black", lw=0.8, ls=(0, (1, 3)), label="random guess (TPR = FPR)")
+    if guess:
+        ax.plot(x, x, color="black", lw=0.8, ls=(0, (1, 3)), label="random guess (TPR = FPR)")
     for r in points:
         if getattr(r, "quantity", None) != "tpr":
             continue
