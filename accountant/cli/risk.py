@@ -125,7 +125,7 @@ def _check(a: argparse.Namespace) -> dict:
     if a.plot is not None:
         # Before any work: matplotlib present, a known format, a writable directory.
         from ..calibration.tables import check_output
-        from ..interop.comparison import plot_formats
+        from ..interop._plotting import plot_formats
         check_output(a.plot, plot_formats(), "--plot")
     return out
 

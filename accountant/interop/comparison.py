@@ -37,17 +37,21 @@ plot; each peer's runner is short and they share the row model.
 from __future__ import annotations
 
 import importlib
-import io
 import math
 import sys
 import time
 import warnings
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Sequence, Tuple
 
 from ..accountants import api
 from ..core._json import kind_of
 from ..core.mechanisms import (ELS, ULS, Gaussian, Laplace, MechanismLike, Schedule,
                                SubsampledGaussian, as_schedule)
+# the plots' shared helpers; plot_formats stays importable from here (the CLI uses it)
+from ._plotting import plot_formats
+
+if TYPE_CHECKING:
+    from ..risk import TradeoffCurve
 
 __all__ = ["compare", "curves", "plot", "plot_formats", "peer_status", "run_peer",
            "clear_caches", "reference_row", "Curve", "PEERS", "PEER_KINDS", "Unsupported",
@@ -512,17 +516,8 @@ def curves(mechanism: MechanismLike, delta: float, steps: int,
 # ----------------------------------------------------------------------------------------
 # Plot
 # ----------------------------------------------------------------------------------------
-def plot_formats() -> Tuple[str, ...]:
-    """File extensions matplotlib can write (".png", ".pdf", ".svg", …)."""
-    try:
-        from matplotlib.backend_bases import FigureCanvasBase
-    except ImportError:
-        raise ValueError("--plot needs matplotlib: pip install matplotlib") from None
-    return tuple(sorted("." + e for e in FigureCanvasBase.get_supported_filetypes()))
-
-
 def plot(curve_data: dict, path: str, title: str = "", delta: float | None = None,
-         roc=None, roc_fit=None) -> str:
+         roc: "TradeoffCurve | None" = None, roc_fit: object = None) -> str:
     """Draw ε vs steps for every entry of :func:`curves` into ``path`` (PNG or any format
     matplotlib writes, by extension; written atomically).
 
@@ -537,15 +532,10 @@ def plot(curve_data: dict, path: str, title: str = "", delta: float | None = Non
     the right shows the attacker's ROC with its certified band, the μ-GDP fit ``roc_fit``
     if given and the random-guess line (:func:`accountant.interop.risk_plot.draw_roc`).
     """
-    from ..core._files import write_atomically
     from ..calibration.tables import check_output
+    from ._plotting import pyplot, save
     ext = check_output(path, plot_formats(), "plot path")
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ValueError("--plot needs matplotlib: pip install matplotlib") from None
+    plt = pyplot()
     ref = curve_data.get("pld")
     ref_ok = (ref is not None and len(ref[0]) > 0
               and all(x is not None and math.isfinite(x) and x > 0 for x in ref[2] + ref[3]))
@@ -666,8 +656,4 @@ def plot(curve_data: dict, path: str, title: str = "", delta: float | None = Non
         last = ax2
     last.set_xlabel("steps")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format=ext[1:])
-    plt.close(fig)
-    write_atomically(path, buf.getvalue(), "plot path")
-    return path
+    return save(fig, path, ext)

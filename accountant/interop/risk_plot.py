@@ -25,11 +25,14 @@ atomically (:func:`accountant.core._files.write_atomically`).
 """
 from __future__ import annotations
 
-import io
 import math
-from typing import Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..core.mechanisms import MechanismLike
+    from ..risk import TradeoffCurve
 
 __all__ = ["band", "draw_roc", "plot", "gdp_mu", "plot_alphas", "roc_data"]
 
@@ -48,8 +51,8 @@ def plot_alphas() -> np.ndarray:
     return np.unique(np.concatenate([default_alphas(), np.geomspace(FPR_MIN, 0.999, 81)]))
 
 
-def roc_data(mechanism, steps: int = 1, method: str = "pld", rtol: Optional[float] = None,
-             **options):
+def roc_data(mechanism: "MechanismLike", steps: int = 1, method: str = "pld",
+             rtol: Optional[float] = None, **options) -> Tuple["TradeoffCurve", object]:
     """(curve, fit) to draw: the trade-off curve on :func:`plot_alphas` (rtol 1e-2 unless
     given) and the μ-GDP fit (None in a build without :func:`accountant.gdp_fit`)."""
     from .. import risk
@@ -61,7 +64,7 @@ def roc_data(mechanism, steps: int = 1, method: str = "pld", rtol: Optional[floa
     return curve, fit
 
 
-def band(curve, per_interval: int = 12) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def band(curve: "TradeoffCurve", per_interval: int = 12) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(alpha, tpr_lower, tpr_upper) on a dense grid from ``alpha[0]`` to 1: proven bounds
     at every point when ``curve.certified`` (module docstring; docs/math.md §15.1).
 
@@ -92,7 +95,7 @@ def band(curve, per_interval: int = 12) -> Tuple[np.ndarray, np.ndarray, np.ndar
     return x, np.minimum(l_, u_), u_
 
 
-def gdp_mu(fit) -> Optional[Tuple[float, str]]:
+def gdp_mu(fit: object) -> Optional[Tuple[float, str]]:
     """(μ, label) of a μ-GDP fit for the plot, or None.
 
     ``fit`` is what :func:`accountant.gdp_fit` returns (its ``mu`` is a bracket, a
@@ -110,8 +113,8 @@ def gdp_mu(fit) -> Optional[Tuple[float, str]]:
     return value, f"closest μ-GDP curve, μ = {value:.4g}{extra} (a fit, not a bound)"
 
 
-def draw_roc(ax, curve, fit=None, points: Sequence = (), title: str = "",
-             guess: bool = True) -> None:
+def draw_roc(ax: object, curve: "TradeoffCurve", fit: object = None, points: Sequence = (),
+             title: str = "", guess: bool = True) -> None:
     """Draw the ROC of ``curve`` (a :class:`~accountant.risk.TradeoffCurve`) into the
     matplotlib axes ``ax`` (module docstring): the certified band or the estimate, the
     μ-GDP ``fit`` if given, the random-guess line (unless ``guess`` is False: a second
@@ -169,27 +172,20 @@ def draw_roc(ax, curve, fit=None, points: Sequence = (), title: str = "",
     ax.legend(fontsize=7, loc="lower right")
 
 
-def plot(curve, path: str, fit=None, points: Sequence = (), title: str = "") -> str:
+def plot(curve: "TradeoffCurve", path: str, fit: object = None, points: Sequence = (),
+         title: str = "") -> str:
     """Draw the ROC (:func:`draw_roc`) into ``path`` (any format matplotlib writes, by
     extension; written atomically). Returns ``path``. ValueError for a path that cannot
     be written or without matplotlib."""
     from ..calibration.tables import check_output
-    from ..core._files import write_atomically
-    from .comparison import plot_formats
+    from ._plotting import plot_formats, pyplot, save
     ext = check_output(path, plot_formats(), "plot path")
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ValueError("--plot needs matplotlib: pip install matplotlib") from None
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 5.5), dpi=110)
     try:
         draw_roc(ax, curve, fit=fit, points=points, title=title)
         fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format=ext[1:])
-    finally:
+    except BaseException:
         plt.close(fig)
-    write_atomically(path, buf.getvalue(), "plot path")
-    return path
+        raise
+    return save(fig, path, ext)
