@@ -179,9 +179,9 @@ def fmt_bound(x: Optional[float]) -> str:
     return "inf" if math.isinf(x) else f"{x:.6g}"
 
 
-def describe(mech, steps: int, delta: Optional[float] = None) -> str:
+def describe(mech, steps: int, delta: Optional[float] = None, unit: str = "steps") -> str:
     """The setting in one line: the title of a text report and of a plot (``compare``,
-    ``risk``)."""
+    ``risk``); ``unit`` names what ``steps`` counts ("epochs" for a per-epoch sampler)."""
     from ..core.mechanisms import ELS, Gaussian, SubsampledGaussian
     if isinstance(mech, SubsampledGaussian):
         what = f"subsampled Gaussian σ={mech.noise_multiplier:g}, q={mech.sample_rate:.6g}"
@@ -192,4 +192,4 @@ def describe(mech, steps: int, delta: Optional[float] = None) -> str:
                 f"k={mech.max_examples_per_user}")
     else:
         what = repr(mech)
-    return f"{what}, steps={steps}" + (f", δ={delta:g}" if delta is not None else "")
+    return f"{what}, {unit}={steps}" + (f", δ={delta:g}" if delta is not None else "")

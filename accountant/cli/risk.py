@@ -32,9 +32,9 @@ from typing import List, Optional
 
 from ..core import _validate as v
 from ..core._json import dumps
-from ._common import (add_mechanism_args, describe, fmt_bound, mechanism_from_args,
-                      print_warnings, require, units)
-from .query import _missing_mechanism_flags
+from ._common import (add_mechanism_args, describe, fmt_bound, is_epoch_sampling,
+                      mechanism_from_args, print_warnings, require, units)
+from .query import _missing_mechanism_flags, _notes, _print_notes
 
 #: the false-positive rates asked by default: the 0.1 % and 0.001 % operating points
 DEFAULT_FPRS = (1e-3, 1e-5)
@@ -160,9 +160,10 @@ def run(a: argparse.Namespace) -> int:
         alphas = None
         if a.plot is not None:
             from ..interop.risk_plot import plot_alphas
-            alphas = plot_alphas()
+            alphas = plot_alphas(a.method)
         curve = risk.tradeoff(mech, steps, alphas=alphas, method=a.method, rtol=curve_rtol)
-    title = describe(mech, steps)
+    title = describe(mech, steps, unit="epochs" if is_epoch_sampling(a.sampling) else "steps")
+    notes = _notes(mech, results)
     if a.plot is not None:
         from ..interop import risk_plot
         risk_plot.plot(curve, a.plot, fit=fit, points=results, title=f"{title} ({a.method})")
@@ -177,6 +178,9 @@ def run(a: argparse.Namespace) -> int:
             out["curve"] = curve.as_dict()
         if a.plot is not None:
             out["plot"] = a.plot
+        if notes:
+            out["notes"] = notes
+            out["bracket"] = "[attack lower bound, unamplified upper bound]"
         print(dumps(out))
         return 0
     print(title)
@@ -196,6 +200,7 @@ def run(a: argparse.Namespace) -> int:
     if any(not r.certified for r in shown):
         print("ESTIMATE rows are approximations, not proven bounds: the true risk may be "
               "larger.")
+    _print_notes(notes)
     if a.plot is not None:
         print(f"plot written to {a.plot}")
     return 0
