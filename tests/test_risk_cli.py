@@ -79,6 +79,19 @@ def test_estimate_method_is_labelled(capsys):
     assert r["kind"] == "estimate" and r["certified"] is False
 
 
+def test_shuffle_prints_the_bracket_note(capsys):
+    # as `epsilon` does: a shuffled-batches bracket is [attack lower, unamplified upper]
+    argv = ["risk", "--noise-multiplier", "1.1", "--sampling", "shuffle", "--dataset-size",
+            "6000", "--batch-size", "60", "--epochs", "2", "--fpr", "1e-3"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].endswith("epochs=2")
+    assert any(line.startswith("note: shuffled") for line in out.splitlines())
+    assert main(argv + ["--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["notes"] and d["bracket"] == "[attack lower bound, unamplified upper bound]"
+
+
 @pytest.mark.parametrize("extra, needle", [
     (["--fpr", "0"], "--fpr must be in (0, 1)"),
     (["--fpr", "1e-3", "1.5"], "--fpr must be in (0, 1)"),
