@@ -40,7 +40,7 @@ from .query import _missing_mechanism_flags, _notes, _print_notes
 DEFAULT_FPRS = (1e-3, 1e-5)
 #: the methods that can bound a privacy profile over all ε (the group baselines cannot)
 METHODS = ("pld", "rdp", "edgeworth", "saddlepoint")
-#: the point accuracy when --rtol is not given (accountant.tpr's default) and the curve's
+#: the curve's relative accuracy unless --rtol is looser (accountant.tradeoff's default)
 _CURVE_RTOL = 1e-2
 
 
@@ -115,7 +115,7 @@ def _fit_results(fit) -> List:
 
 def _check(a: argparse.Namespace) -> dict:
     """Every flag checked before any work; returns the validated values."""
-    fprs = DEFAULT_FPRS if a.fpr is None else tuple(a.fpr)
+    fprs = DEFAULT_FPRS if a.fpr is None else tuple(dict.fromkeys(a.fpr))   # once each
     out = {"fprs": tuple(v.open_probability("--fpr", x) for x in fprs),
            "prior": v.open_probability("--prior", a.prior),
            "baseline": (None if a.baseline is None
