@@ -240,12 +240,61 @@ def test_compare_plot_gains_the_roc_panel(tmp_path, capsys, monkeypatch):
     assert len(figs[-1].axes) == 2
 
 
-@pytest.mark.skipif(not hasattr(importlib.import_module("accountant.risk"), "advantage"),
-                    reason="accountant.risk.advantage not in this build")
-def test_advantage_line_brackets_the_closed_form(capsys):
-    # μ-GDP: the advantage sup(TPR − FPR) = δ(0) = 2Φ(μ/2) − 1 (Dong, Roth, Su 2019)
+HAS_METRICS = hasattr(importlib.import_module("accountant.risk"), "advantage")
+
+
+@pytest.mark.skipif(not HAS_METRICS, reason="accountant.risk.advantage not in this build")
+def test_metric_lines_bracket_the_closed_forms(capsys):
+    # μ-GDP, μ = 1 (Dong, Roth, Su 2019): advantage sup(TPR − FPR) = δ(0) = 2Φ(μ/2) − 1;
+    # Bayes success at prior 1/2 = (1 + advantage)/2; reconstruction success at baseline κ
+    # at most 1 − f(κ) = Φ(Φ⁻¹(κ) + μ) (Hayes et al. 2023)
+    assert main(["risk", *GAUSS, "--fpr", "1e-3", "--baseline", "0.01", "--json"]) == 0
+    res = {r["quantity"]: r for r in json.loads(capsys.readouterr().out)["results"]}
+    adv = 2 * ndtr(0.5) - 1
+    for q, exact in (("advantage", adv), ("bayes_success", (1 + adv) / 2),
+                     ("reconstruction_bound", _exact(0.01))):
+        assert res[q]["kind"] == "certified"
+        assert res[q]["lower"] <= exact * (1 + 1e-12) and exact <= res[q]["upper"] * (1 + 1e-12)
+    assert res["bayes_success"]["prior"] == 0.5 and res["reconstruction_bound"]["baseline"] == 0.01
+    assert main(["risk", *GAUSS, "--fpr", "1e-3"]) == 0
+    out = capsys.readouterr().out
+    assert "reconstruction" not in out                  # only with --baseline
+    assert any(line.startswith("advantage") and "certified bracket" in line
+               for line in out.splitlines())
+
+
+class _Fit:
+    """A stand-in with the shape of accountant.risk.GdpFit (two RiskResults)."""
+
+    def __init__(self, certified=True):
+        from accountant.risk import RiskResult
+        self.mu = RiskResult("gdp_mu", {"alpha_min": 1e-10}, 1.0, 0.999, 1.0, certified, "pld")
+        self.regret = RiskResult("gdp_regret", {"alpha_min": 1e-10}, 0.001, 0.0, 0.001,
+                                 certified, "pld")
+        self.certified = certified
+
+    def as_dict(self):
+        return {"quantity": "gdp_fit", "mu": self.mu.as_dict(),
+                "regret": self.regret.as_dict()}
+
+
+@needs_mpl
+def test_gdp_fit_is_printed_stored_and_drawn_as_a_fit(tmp_path, capsys, monkeypatch):
+    import accountant.cli.risk as CR
+    real = CR._metric
+    monkeypatch.setattr(CR, "_metric", lambda name: (lambda *a, **k: _Fit())
+                        if name == "gdp_fit" else real(name))
+    figs = _capture_figures(monkeypatch)
+    path = tmp_path / "roc.svg"
+    assert main(["risk", *GAUSS, "--fpr", "1e-3", "--plot", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    mu = next(line for line in out if line.startswith("mu-GDP mu"))
+    assert "= 1 " in mu and "certified bracket [0.999, 1]" in mu
+    assert any(line.startswith("mu-GDP regret") for line in out)
+    labels = _labels(figs[-1].axes[0])
+    assert any(s.startswith("closest μ-GDP curve, μ = 1, regret 0.001 (a fit, not a bound)")
+               for s in labels)
+    assert path.read_text().lstrip().startswith("<?xml")
     assert main(["risk", *GAUSS, "--fpr", "1e-3", "--json"]) == 0
-    res = json.loads(capsys.readouterr().out)["results"]
-    adv = next(r for r in res if r["quantity"] == "advantage")
-    exact = 2 * ndtr(0.5) - 1
-    assert adv["lower"] <= exact <= adv["upper"]
+    fit = json.loads(capsys.readouterr().out)["gdp_fit"]
+    assert fit["mu"]["quantity"] == "gdp_mu" and fit["mu"]["kind"] == "certified"

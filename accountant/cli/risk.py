@@ -21,9 +21,10 @@ prints ``{"setting", "results": [RiskResult.as_dict() ...], "curve"?, "plot"?}``
 house schema. ``--plot FILE`` draws the ROC (:mod:`accountant.interop.risk_plot`);
 ``--curve`` prints the trade-off curve's grid (also in the JSON).
 
-``--rtol`` sets the relative width of each point bracket (default 1e-3); the curve of the
-plot and of ``--curve`` is computed at 1e-2 (the default of :func:`accountant.tradeoff`)
-or at ``--rtol`` when that is looser.
+``--rtol`` sets the relative width of the TPR, reconstruction and μ-GDP brackets (default
+1e-3); the advantage and the Bayes success are one δ(ε) query each, at the method's own
+accuracy. The curve of the plot and of ``--curve`` is computed at 1e-2 (the default of
+:func:`accountant.tradeoff`) or at ``--rtol`` when that is looser.
 """
 from __future__ import annotations
 
@@ -62,7 +63,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="pld (default, certified) | rdp (certified, loose) | edgeworth | "
                         "saddlepoint (estimates, labelled)")
     p.add_argument("--rtol", type=float, default=None,
-                   help="relative width of each bracket (default 1e-3)")
+                   help="relative width of the TPR, reconstruction and mu-GDP brackets "
+                        "(default 1e-3; advantage and Bayes success are one delta query each "
+                        "at the method's own accuracy)")
     p.add_argument("--curve", action="store_true",
                    help="also print the trade-off curve beta(alpha) with its band")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -84,7 +87,8 @@ def _label(r) -> str:
     """The text report's name of one result."""
     at = getattr(r, "at", {}) or {}
     names = {"tpr": "TPR", "advantage": "advantage", "bayes_success": "Bayes success",
-             "reconstruction": "reconstruction", "gdp_mu": "mu-GDP mu"}
+             "reconstruction_bound": "reconstruction success", "gdp_mu": "mu-GDP mu",
+             "gdp_regret": "mu-GDP regret"}
     name = names.get(r.quantity, r.quantity)
     if at:
         name += " at " + ", ".join(f"{k.upper() if k == 'fpr' else k}={val:g}"
@@ -138,7 +142,9 @@ def run(a: argparse.Namespace) -> int:
     mech = mechanism_from_args(a)
     steps = units(mech, a.steps, a.epochs, a.sample_rate if a.sample_rate is not None else 1.0)
     c = _check(a)
-    kw = {"method": a.method, "rtol": c["rtol"]}
+    kw = {"method": a.method}
+    if c["rtol"] is not None:
+        kw["rtol"] = c["rtol"]
     results = []
     eps = None
     if c["delta"] is not None:
@@ -146,12 +152,15 @@ def run(a: argparse.Namespace) -> int:
     for f in c["fprs"]:
         results.append(risk.tpr(mech, f, steps, **kw))
     # HOOK (accountant/risk/metrics.py): each quantity appears once its function exists.
-    for name, args in (("advantage", ()), ("bayes_success", (c["prior"],)),
-                       ("reconstruction_risk", (c["baseline"],))):
+    # advantage and Bayes success are one δ(ε) query each, at the method's own accuracy
+    # (only the PLD takes an rtol there); the others bracket a curve point to --rtol
+    for name, args, opts in (("advantage", (), {"method": a.method}),
+                             ("bayes_success", (c["prior"],), {"method": a.method}),
+                             ("reconstruction_risk", (c["baseline"],), kw)):
         fn = _metric(name)
         if fn is None or (name == "reconstruction_risk" and c["baseline"] is None):
             continue
-        results.append(fn(mech, *args, steps, **kw))
+        results.append(fn(mech, *args, steps, **opts))
     fit_fn = _metric("gdp_fit")
     fit = fit_fn(mech, steps, **kw) if fit_fn is not None else None
     curve = None
