@@ -27,7 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeat", type=int, default=2,
                    help="calls per entry; the first is a warm-up (default 2)")
     p.add_argument("--plot", metavar="FILE", default=None,
-                   help="draw epsilon vs steps and the attacker's ROC into FILE (.png, .pdf, .svg, ...)")
+                   help="draw epsilon vs steps and the attacker's ROC into FILE "
+                        "(.png, .pdf, .svg, ...)")
     p.add_argument("--points", type=int, default=8, help="step counts on the plot (default 8)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(noise_multiplier=default["noise_multiplier"],

@@ -557,7 +557,8 @@ def plot(curve_data: dict, path: str, title: str = "", delta: float | None = Non
     if roc is not None:
         from .risk_plot import draw_roc
         draw_roc(fig.add_subplot(grid[:, 1]), roc, fit=roc_fit,
-                 title=f"ROC of the best membership-inference attack after all steps ({roc.method})")
+                 title="ROC of the best membership-inference attack after all steps "
+                       f"({roc.method})")
 
     def rel(x, y):   # ε relative to our certified upper bound, in %
         return 100.0 * (y / up_at[x] - 1.0)

@@ -70,7 +70,8 @@ def roc_data(mechanism: "MechanismLike", steps: int = 1, method: str = "pld",
     return curve, fit
 
 
-def band(curve: "TradeoffCurve", per_interval: int = 12) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def band(curve: "TradeoffCurve",
+         per_interval: int = 12) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(alpha, tpr_lower, tpr_upper) on a dense grid from ``alpha[0]`` to 1: proven bounds
     at every point when ``curve.certified`` (module docstring; docs/math.md §15.1).
 
