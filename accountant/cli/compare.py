@@ -1,6 +1,7 @@
 """``dp-accountant compare``: our methods beside the installed peers, as a text table, JSON
-or a plot of epsilon against steps (:func:`accountant.comparison.compare`,
-:func:`accountant.comparison.curves`, :func:`accountant.comparison.plot`)."""
+or a plot of epsilon against steps with the attacker's certified ROC beside it
+(:func:`accountant.comparison.compare`, :func:`accountant.comparison.curves`,
+:func:`accountant.comparison.plot`, :func:`accountant.interop.risk_plot.roc_data`)."""
 from __future__ import annotations
 
 import argparse

@@ -2,7 +2,7 @@
 (:mod:`accountant.cli.compare`) prints.
 
     dp-accountant compare                       # MNIST DP-SGD: σ=1.1, q=256/60000, 60 epochs, δ=1e-5
-    dp-accountant compare --plot eps.png        # ε vs steps for every method and peer
+    dp-accountant compare --plot eps.png        # ε vs steps for every method and peer, and our ROC
     dp-accountant compare --json
 
 The peers (Google ``dp_accounting`` RDP/PLD, Microsoft ``prv_accountant``, Opacus RDP/PRV/GDP,
