@@ -240,10 +240,6 @@ def test_compare_plot_gains_the_roc_panel(tmp_path, capsys, monkeypatch):
     assert len(figs[-1].axes) == 2
 
 
-HAS_METRICS = hasattr(importlib.import_module("accountant.risk"), "advantage")
-
-
-@pytest.mark.skipif(not HAS_METRICS, reason="accountant.risk.advantage not in this build")
 def test_metric_lines_bracket_the_closed_forms(capsys):
     # μ-GDP, μ = 1 (Dong, Roth, Su 2019): advantage sup(TPR − FPR) = δ(0) = 2Φ(μ/2) − 1;
     # Bayes success at prior 1/2 = (1 + advantage)/2; reconstruction success at baseline κ
@@ -286,7 +282,7 @@ def test_gdp_fit_is_printed_stored_and_drawn_as_a_fit(tmp_path, capsys, monkeypa
                         if name == "gdp_fit" else real(name))
     figs = _capture_figures(monkeypatch)
     path = tmp_path / "roc.svg"
-    assert main(["risk", *GAUSS, "--fpr", "1e-3", "--plot", str(path)]) == 0
+    assert main(["risk", *GAUSS, "--fpr", "1e-3", "--gdp-fit", "--plot", str(path)]) == 0
     out = capsys.readouterr().out.splitlines()
     mu = next(line for line in out if line.startswith("mu-GDP mu"))
     assert "= 1 " in mu and "certified bracket [0.999, 1]" in mu
@@ -296,5 +292,7 @@ def test_gdp_fit_is_printed_stored_and_drawn_as_a_fit(tmp_path, capsys, monkeypa
                for s in labels)
     assert path.read_text().lstrip().startswith("<?xml")
     assert main(["risk", *GAUSS, "--fpr", "1e-3", "--json"]) == 0
+    assert "gdp_fit" not in json.loads(capsys.readouterr().out)      # opt-in
+    assert main(["risk", *GAUSS, "--fpr", "1e-3", "--gdp-fit", "--json"]) == 0
     fit = json.loads(capsys.readouterr().out)["gdp_fit"]
     assert fit["mu"]["quantity"] == "gdp_mu" and fit["mu"]["kind"] == "certified"

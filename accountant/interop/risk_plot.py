@@ -58,16 +58,15 @@ def plot_alphas(method: str = "pld") -> np.ndarray:
 
 
 def roc_data(mechanism: "MechanismLike", steps: int = 1, method: str = "pld",
-             rtol: Optional[float] = None, **options) -> Tuple["TradeoffCurve", object]:
+             rtol: Optional[float] = None, fit: bool = False,
+             **options) -> Tuple["TradeoffCurve", object]:
     """(curve, fit) to draw: the trade-off curve on :func:`plot_alphas` (rtol 1e-2 unless
-    given) and the μ-GDP fit (None in a build without :func:`accountant.gdp_fit`)."""
+    given) and, with ``fit``, the μ-GDP fit (:func:`accountant.gdp_fit`; else None)."""
     from .. import risk
     curve = risk.tradeoff(mechanism, steps, alphas=plot_alphas(method), method=method,
                           rtol=rtol, **options)
-    # HOOK: gdp_fit lives in accountant/risk/metrics.py
-    fit_fn = getattr(risk, "gdp_fit", None)
-    fit = fit_fn(mechanism, steps, method=method, **options) if fit_fn is not None else None
-    return curve, fit
+    gdp = risk.gdp_fit(mechanism, steps, method=method, **options) if fit else None
+    return curve, gdp
 
 
 def band(curve: "TradeoffCurve",
