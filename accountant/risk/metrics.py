@@ -128,24 +128,30 @@ def _mu_point(alpha, tpr_value):
     return _z(alpha) - _z(tpr_value)
 
 
-def _mu_bracket(source, alpha_min, rtol, max_evals=120):
+def _mu_bracket(source, alpha_min, rtol, max_rounds=60):
     """(lower, upper, argmax α) of μ* by adaptive cells in log α (docs/math.md §15.7):
     on [a_j, a_{j+1}], z(α) ≤ z(a_j) and TPR(α) ≤ TPR_up(a_{j+1})."""
     hint = None
     pts = {}
+    # TPR to the accuracy that moves z(TPR) by a small part of the target: Δz = ΔTPR/φ(z)
+    scale = 0.25 * rtol * 2.0
+
+    def width(U):
+        u = min(max(U, 1e-300), 1.0 - 1e-16)
+        zz = _z(u)
+        return max(scale * math.exp(-0.5 * zz * zz) / math.sqrt(2 * math.pi), 1e-300)
 
     def ev(a):
         nonlocal hint
         if a not in pts:
-            L, U, _, det = tpr_bracket(source, a, rtol, hint)
+            L, U, _, det = tpr_bracket(source, a, rtol, hint, width)
             hint = det["epsilon_at_optimum"]
             pts[a] = (L, U)
         return pts[a]
 
-    grid = list(np.geomspace(alpha_min, 0.5, 25))
-    for a in grid[::-1]:
+    for a in np.geomspace(alpha_min, 0.5, 25)[::-1]:
         ev(float(a))
-    for _ in range(max_evals):
+    for _ in range(max_rounds):
         A = sorted(pts)
         lows, cells = [], []
         for a in A:
@@ -153,16 +159,17 @@ def _mu_bracket(source, alpha_min, rtol, max_evals=120):
             if L <= 1.0 - alpha_min and L < 1.0:
                 lows.append((_mu_point(a, L) - 1e-12, a))
         for a0, a1 in zip(A[:-1], A[1:]):
-            L0, U0 = pts[a0]
-            L1, U1 = pts[a1]
+            L0 = pts[a0][0]
+            U1 = pts[a1][1]
             if L0 > 1.0 - alpha_min:
                 continue      # the whole cell lies beyond the range (TPR only grows)
             cells.append((_z(a0) - _z(min(U1, 1.0 - alpha_min)) + 1e-12, a0, a1))
         best_lo = max(lows, default=(0.0, alpha_min))
         best_up = max(cells, default=(best_lo[0], alpha_min, alpha_min))
-        if best_up[0] - best_lo[0] <= max(rtol * best_up[0], 1e-9):
+        tgt = max(rtol * best_up[0], 1e-9)
+        if best_up[0] - best_lo[0] <= tgt:
             break
-        thr = best_lo[0] + 0.5 * max(rtol * best_up[0], 1e-9)
+        thr = best_lo[0] + 0.5 * tgt
         # the worst cells first: their bounds set the upper bound
         new = [math.sqrt(a0 * a1) for u, a0, a1 in sorted(cells, reverse=True)
                if u > thr and a1 / a0 > 1 + 1e-9]
@@ -173,46 +180,41 @@ def _mu_bracket(source, alpha_min, rtol, max_evals=120):
     return max(best_lo[0], 0.0), max(best_up[0], best_lo[0], 0.0), best_lo[1]
 
 
-def _mu_for(eps, d, side):
-    """The μ whose δ_μ(ε) equals d (δ_μ grows with μ), a bound on ``side``."""
-    if d <= 0.0:
-        return 0.0
-    target = math.log(d)
-
-    def f(mu):
-        lo, up = gdp_delta_bracket(mu, eps)
-        val = up if side == "lower" else lo
-        return (math.log(val) if val > 0 else -1e300) - target
-    hi = 1.0
-    while f(hi) < 0 and hi < 1e4:
-        hi *= 2
-    return find_root(f, 1e-9, hi, xtol=1e-12, rtol=1e-12)
-
-
-def _regret_bracket(source, mu_lo, mu_up, rtol):
+def _regret_bracket(source, mu_lo, mu_up, rtol, max_rounds=40):
     """(lower, upper) of sup_{ε≥0} (δ_μ(ε) − δ(ε))/(1 + e^ε) (docs/math.md §15.7), by cells
     in ε: on [E_j, E_{j+1}] the term is ≤ (δ_μ(E_j) − δ(E_{j+1}))/(1 + e^{E_j})."""
     top = 4.0 * mu_up * mu_up + 8.0 * mu_up + 8.0
-    E = np.unique(np.concatenate([np.linspace(0.0, top, 41), np.geomspace(1e-3, top, 12)]))
-    for _ in range(40):
+
+    def ev(E):
         lo, up, _ = source.bounds(E)
         g_up = np.array([gdp_delta_bracket(mu_up, float(e))[1] for e in E])
         g_lo = np.array([gdp_delta_bracket(mu_lo, float(e))[0] for e in E])
+        return np.stack([lo, up, g_lo, g_up])
+
+    E = np.unique(np.concatenate([np.linspace(0.0, top, 41), np.geomspace(1e-3, top, 12)]))
+    V = ev(E)
+    for _ in range(max_rounds):
+        lo, up, g_lo, g_up = V
         pts = (g_lo - up) / (1.0 + np.exp(E))
         cells = (g_up[:-1] - lo[1:]) / (1.0 + np.exp(E[:-1]))
         tail = g_up[-1] / (1.0 + math.exp(E[-1]))
         R_lo = max(float(pts.max()), 0.0)
         R_up = max(float(cells.max()), tail, R_lo)
-        if R_up - R_lo <= max(rtol * R_up, 1e-7):
+        tgt = max(rtol * R_up, 1e-7)
+        if R_up - R_lo <= tgt:
             break
-        thr = R_lo + 0.5 * max(rtol * R_up, 1e-7)
+        thr = R_lo + 0.5 * tgt
         split = [0.5 * (E[k] + E[k + 1]) for k in np.nonzero(cells > thr)[0]
                  if E[k + 1] - E[k] > 1e-7]
         if tail > thr:
             split.append(E[-1] * 1.5)
         if not split:
             break
-        E = np.unique(np.concatenate([E, split]))
+        newE = np.array(split)
+        E = np.concatenate([E, newE])
+        V = np.concatenate([V, ev(newE)], axis=1)
+        order = np.argsort(E, kind="stable")
+        E, V = E[order], V[:, order]
     return R_lo * (1 - _ROUND), R_up * (1 + _ROUND)
 
 
@@ -234,8 +236,8 @@ def gdp_fit(mechanism: MechanismLike, steps: int = 1, *, alpha_min: float = 1e-1
     if not am < 0.5:
         raise ValueError(f"alpha_min must be in (0, 0.5), got {alpha_min!r}")
     rt = _DEFAULT_RTOL if rtol is None else v.positive("rtol", rtol)
-    source = make_source(mechanism, steps, method, rt / 4.0, options)
-    mu_lo, mu_up, a_star = _mu_bracket(source, am, rt / 4.0)
+    source = make_source(mechanism, steps, method, rt, options)
+    mu_lo, mu_up, a_star = _mu_bracket(source, am, rt)
     if source.certified:
         R_lo, R_up = _regret_bracket(source, mu_lo, mu_up, rt)
         mu_est, R_est = mu_up, R_up

@@ -78,14 +78,15 @@ def _cells_lower(E, dl, a):
 
 
 def tpr_bracket(source: ProfileSource, alpha: float, rtol: float = _DEFAULT_RTOL,
-                hint: Optional[float] = None):
+                hint: Optional[float] = None, width=None):
     """(lower, upper, estimate, details) of TPR(α) = 1 − f(α) from ``source``.
 
     Adaptive: start from a coarse ε grid over [0, log(2/α)], split every cell whose
     lower bound lies below the best upper bound by more than the target, until the
     bracket is within ``rtol`` (relative to the upper bound) or the profile's own width
     stops it. With a windowed (PLD) source, a window is composed at the best ε when no
-    window holds it (at most four per α)."""
+    window holds it (at most four per α). ``width(U)``, when given, replaces the target
+    width rtol·U (the μ-GDP fit needs TPR near 1 to an absolute accuracy)."""
     a = float(alpha)
     top = math.log(2.0 / a) + 1.0
     E = np.unique(np.concatenate([[0.0], np.geomspace(1e-3, top, 24),
@@ -100,7 +101,7 @@ def tpr_bracket(source: ProfileSource, alpha: float, rtol: float = _DEFAULT_RTOL
             U = min(1.0, float(U_pts[j]))
             cells, tail = _cells_lower(E, lo, a)
             L = min(float(cells.min()), tail)
-            target = rtol * U
+            target = rtol * U if width is None else width(U)
             if U - L <= target or len(E) >= _MAX_POINTS:
                 break
             thr = U - 0.5 * target
