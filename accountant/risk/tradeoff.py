@@ -32,7 +32,7 @@ import numpy as np
 from ..core import _validate as v
 from ..core.bounds import emit_warnings
 from ..core.mechanisms import MechanismLike, as_schedule
-from ..accountants.api import DEFAULT_METHOD
+from ..accountants.api import DEFAULT_METHOD, METHODS
 from .profile import ProfileSource, initial_center
 from .results import RiskResult, TradeoffCurve
 
@@ -40,6 +40,7 @@ __all__ = ["tpr", "tradeoff", "tpr_bracket", "make_source"]
 
 _U = 2.0 ** -53
 _ROUND = 16 * _U          # relative rounding margin of the few operations per line
+_TINY = 16 * 2.0 ** -1074  # absolute margin: below 2^-1022 (subnormal α) rounding is absolute
 _MAX_POINTS = 1500        # ε points per α (the loop stops earlier when the bracket meets)
 _DEFAULT_RTOL = 1e-3
 
@@ -48,7 +49,9 @@ def make_source(mechanism: MechanismLike, steps, method: Optional[str], rtol: fl
                 options: dict) -> ProfileSource:
     """Validate the common arguments and open the profile source (δ accuracy rtol/4)."""
     schedule = as_schedule(mechanism, steps)
-    name = DEFAULT_METHOD if method is None else method
+    # v.choice first: a non-string method (method=1) is a named ValueError, not an
+    # AttributeError of str.startswith
+    name = DEFAULT_METHOD if method is None else v.choice("method", method, METHODS)
     if name.startswith("group-"):
         raise ValueError(f"method must be one of 'pld', 'rdp', 'edgeworth', 'saddlepoint' "
                          f"for trade-off curves, got {name!r}: the group methods answer "
@@ -73,7 +76,8 @@ def _cells_lower(E, dl, a):
     g2 = np.where(rest > 0, -np.expm1(-e0) + np.exp(-e0) * (d1 + a), 1.0)
     cells = np.minimum(g1, g2)
     en = E[-1]
-    tail = min(math.exp(en) * a, -math.expm1(-en) + math.exp(-en) * a)
+    # e^E_N may overflow (E_N > 709 when α is subnormal): then g₁'s bound is +∞, not an error
+    tail = min(a * math.exp(en) if en < 709.0 else math.inf, -math.expm1(-en) + math.exp(-en) * a)
     return cells, tail
 
 
@@ -87,7 +91,8 @@ def tpr_bracket(source: ProfileSource, alpha: float, rtol: float = _DEFAULT_RTOL
     stops it. With a windowed (PLD) source, a window is composed at the best ε when no
     window holds it (at most four per α)."""
     a = float(alpha)
-    top = math.log(2.0 / a) + 1.0
+    # log(2) − log(α), not log(2/α): 2/α overflows for subnormal α (α = 5e-324 is valid)
+    top = math.log(2.0) - math.log(a) + 1.0
     E = np.unique(np.concatenate([[0.0], np.geomspace(1e-3, top, 24),
                                   np.linspace(0.0, top, 25)]))
     if source.windowed and source.n_windows == 0:
@@ -122,8 +127,8 @@ def tpr_bracket(source: ProfileSource, alpha: float, rtol: float = _DEFAULT_RTOL
         if not source.windowed or source.covers(best_eps) or source.n_windows >= 4:
             break
         source.add_window(best_eps)
-    U = min(1.0, U * (1.0 + _ROUND))
-    L = max(a, min(L * (1.0 - _ROUND), U))
+    U = min(1.0, U * (1.0 + _ROUND) + _TINY)
+    L = max(a, min(L * (1.0 - _ROUND) - _TINY, U))
     if source.certified:
         estimate = U
     else:
