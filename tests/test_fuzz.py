@@ -151,7 +151,7 @@ class RngDraw(Draw):
 NAMES = ("epsilon", "delta", "Gaussian", "Laplace", "SubsampledGaussian",
          "MixtureOfGaussians", "ELS", "ULS", "Schedule", "DiscreteGaussian", "DiscreteLaplace",
          "RandomizedResponse", "ZCDP", "EpsilonDelta", "TruncatedSubsampledGaussian",
-         "RandomAllocation", "Shuffle", "CyclicPoisson")
+         "RandomAllocation", "Shuffle", "CyclicPoisson", "tpr")
 NS = {n: getattr(acc, n) for n in NAMES}
 HEADER = ("import numpy as np\nfrom fractions import Fraction\nfrom accountant import "
           + ", ".join(NAMES) + "\n")
@@ -1592,6 +1592,190 @@ def _check_inversion(first, r, seconds) -> list:
     return out
 
 
+# ------------------------------------------------------------------- risk queries (issue 16)
+# tpr(target, fpr, steps, method=..., rtol=...) over the whole accepted domain of fpr, (0, 1)
+# down to 5e-324; its invariants hold for every method (α ≤ lower ≤ upper ≤ 1, the estimate
+# in [α, 1]); certified brackets against μ-GDP and a one-step truth, and pld against rdp.
+FPR_EDGES = (5e-324, 2.0 ** -1022, 1e-300, 1e-100, 1e-12, 1e-6, 1e-3, 0.5, 0.9, _UP(1.0, 0))
+_fpr_ok = lambda x: 0.0 < x < 1.0
+
+
+def gen_fpr(d):
+    kind = d.choice(["typical", "log", "linear", "edge"], "fpr kind")
+    if kind == "edge":
+        return d.choice(FPR_EDGES, "fpr")
+    if kind == "linear":
+        x = d.uniform(0.0, 1.0, "fpr")
+    elif kind == "typical":
+        x = _log_uniform(d, -10, -1, "log10 fpr")
+    else:
+        x = _log_uniform(d, -323, 0, "log10 fpr")
+    return min(_UP(1.0, 0), max(5e-324, x))
+
+
+def gen_tpr_call(d, methods=METHODS):
+    """A valid ``tpr(...)`` Call: targets and steps as :func:`gen_valid_call` draws them."""
+    target, total = gen_target(d)
+    steps = gen_steps(d, top=max(1, STEPS_MAX // max(1, total)))
+    method = d.choice(list(methods), "method")
+    kw = {"fpr": _num(d, gen_fpr(d), _fpr_ok, "fpr type")}
+    if steps != 1 or d.boolean(0.5, "explicit steps"):
+        kw["steps"] = _int(d, steps, "steps type")
+    if method != "pld" or d.boolean(0.5, "explicit method"):
+        kw["method"] = method
+    kw.update(gen_options(d, method))      # (pld's rtol option is tpr's own rtol)
+    if d.boolean(0.1, "tpr rtol"):
+        kw["rtol"] = d.choice((0.5, 1e-2, 1e-5), "tpr rtol")
+    return Call("tpr", target, **kw)
+
+
+def _tpr_with_method(call: Call, method) -> Call:
+    own = _OPTIONS_OF.get(method, ())
+    kw = {k: v for k, v in call.kwargs.items() if k in ("fpr", "steps", "rtol") or k in own}
+    kw["method"] = method
+    return Call("tpr", *call.args, **kw)
+
+
+TPR_CASES = ("valid",) * 6 + ("methods",) * 2 + ("bad",) * 2
+
+
+def gen_tpr_case(d):
+    """(kind, first Call, second Call or None): "valid" — one call; "methods" — the same
+    call by pld and by rdp (certified brackets must overlap); "bad" — one argument of a
+    valid call replaced by a value not accepted there."""
+    kind = d.choice(TPR_CASES, "tpr case")
+    if kind == "methods":
+        call = gen_tpr_call(d, methods=("pld",))
+        return kind, call, _tpr_with_method(call, "rdp")
+    call = gen_tpr_call(d)
+    if kind == "valid":
+        return kind, call, None
+    slot = d.choice(["fpr", "rtol", "steps", "method", "group method", "option", "target"],
+                    "bad slot")
+    if slot == "fpr":
+        val = d.choice(bad_values("delta") + [0, 0.0, -0.0, 1, np.float64(0.0)], "bad value")
+        return kind, call.replace(fpr=val), None
+    if slot == "rtol":
+        return kind, call.replace(rtol=d.choice([0, 0.0, -1.0, NAN, INF, True, "0.1",
+                                                 -5e-324, [0.1]], "bad value")), None
+    if slot == "option":
+        return kind, call.replace(foo=1), None
+    if slot == "target":
+        return kind, Call("tpr", d.choice(bad_values("target"), "bad target"),
+                          **call.kwargs), None
+    key = "method" if slot == "group method" else slot
+    return kind, call.replace(**{key: d.choice(bad_values(slot), "bad value")}), None
+
+
+def tpr_reproducer(kind, first, second) -> str:
+    return (f"# tpr case: {kind}\n" + reproducer(first)
+            + ("\n" + second.code() if second is not None else ""))
+
+
+def gdp_tpr(mu2: Fraction, alpha: float):
+    """Φ(Φ⁻¹(α) + μ) of μ-GDP (μ² exact) in mpmath, 30 digits beyond α's exponent; the
+    value with a relative error below 1e-25."""
+    with mp.workdps(40 + int(-math.log10(alpha)) if alpha < 1e-3 else 40):
+        mu = mpmath.sqrt(mpf(mu2.numerator) / mpf(mu2.denominator))
+        a = mpf(alpha)
+        # Φ⁻¹(α) = −√2 erfinv(1 − 2α); below 1/2 the argument keeps α's digits
+        z = -mpmath.sqrt(2) * mpmath.erfinv(1 - 2 * a)
+        return +mpmath.ncdf(z + mu)
+
+
+def check_tpr_result(call: Call, r) -> list:
+    """The invariants of a tpr RiskResult; a list of failure messages (empty: ok)."""
+    kw = dict(call.kwargs)
+    a = V.open_probability("fpr", build(kw["fpr"]))
+    if not isinstance(r, acc.RiskResult):
+        return [f"returned {type(r).__name__}, not a RiskResult"]
+    bad = []
+    if r.quantity != "tpr" or dict(r.at) != {"fpr": a}:
+        bad.append(f"quantity {r.quantity!r} at {dict(r.at)!r} for tpr at fpr={a!r}")
+    vals = {"lower": r.lower, "upper": r.upper, "estimate": r.estimate}
+    for k, v in vals.items():
+        if not isinstance(v, float) or math.isnan(v):
+            bad.append(f"{k} = {v!r} (NaN or not a float)")
+    if bad:
+        return bad
+    if not (a <= r.lower <= r.upper <= 1.0):
+        bad.append(f"not fpr <= lower <= upper <= 1: fpr {a!r}, [{r.lower!r}, {r.upper!r}]")
+    if not (a <= r.estimate <= 1.0):
+        bad.append(f"estimate {r.estimate!r} outside [fpr, 1]")
+    if r.certified and not (r.lower <= r.estimate <= r.upper):
+        bad.append(f"certified estimate {r.estimate!r} outside [{r.lower!r}, {r.upper!r}]")
+    if ("ESTIMATE" in str(r)) == r.certified:
+        bad.append(f"str() labels a certified={r.certified} result wrongly: {str(r)[:200]!r}")
+    if bad or not r.certified:
+        return bad
+    target = build(call.args[0])
+    steps = V.count("steps", build(kw.get("steps", 1)))
+    sched, counts = active_counts(target, steps)
+    if not counts:                  # nobody sampled: ε = 0 and TPR = α exactly
+        if r.upper > a * (1 + 1e-12) + 1e-320:
+            bad.append(f"no step samples anyone, yet upper = {r.upper!r} > fpr {a!r}")
+        return bad
+    mu2 = gdp_mu2(sched)
+    if mu2 is not None:
+        t = gdp_tpr(mu2, a)
+        slack = t * mpf(10) ** -25
+        if mpf(r.upper) < t - slack:
+            bad.append(f"upper {r.upper!r} < true TPR {mpmath.nstr(t, 17)} (mu-GDP, "
+                       f"mu^2 = {float(mu2)!r})")
+        if mpf(r.lower) > t + slack:
+            bad.append(f"lower {r.lower!r} > true TPR {mpmath.nstr(t, 17)} (mu-GDP, "
+                       f"mu^2 = {float(mu2)!r})")
+        return bad
+    e = (r.details or {}).get("epsilon_at_optimum")
+    if len(counts) == 1 and counts[0][1] == 1 and e is not None and math.isfinite(e) \
+            and pairs_of(counts[0][0]) is not None:
+        # one step: at any ε the true TPR is at most min(δ(ε) + e^ε α, 1 − e^{−ε}(1 − δ(ε)
+        # − α)) (docs/math.md §15.1); a proven lower bound cannot exceed it at the method's
+        # own optimal ε, where the bound is tightest
+        _, hi = one_step_delta(counts[0][0], e)
+        with mp.workdps(60):
+            ee, aa = mpf(e), mpf(a)
+            cap = min(hi + mpmath.exp(ee) * aa, 1 - mpmath.exp(-ee) * (1 - hi - aa))
+        if mpf(r.lower) > cap * (1 + mpf(10) ** -25):
+            bad.append(f"lower {r.lower!r} > true TPR <= {mpmath.nstr(cap, 17)} (one-step "
+                       f"truth of {counts[0][0]!r} at epsilon {e!r})")
+    return bad
+
+
+def check_tpr(call: Call, seconds=CALL_SECONDS) -> Outcome:
+    r, out = run_call(call, seconds)
+    if out is not None:
+        return out
+    repro = reproducer(call)
+    try:
+        bad = check_tpr_result(call, r)
+    except Exception as exc:  # noqa: BLE001 - a bug of the checker: say so
+        return Outcome("exception", repro, f"the checker failed ({type(exc).__name__}: "
+                       f"{exc}); result {_summary(r)}", _where(exc))
+    if bad:
+        return Outcome("violation", repro, "; ".join(bad), info=_summary(r), result=r)
+    return Outcome("ok", repro, info=_summary(r), result=r)
+
+
+def check_tpr_case(kind, first, second, seconds=CALL_SECONDS) -> list:
+    if kind == "bad":
+        return [check_bad(first, seconds)]
+    out = [check_tpr(first, seconds)]
+    if second is None or out[0].status != "ok":
+        return out
+    o2 = check_tpr(second, seconds)
+    out.append(o2)
+    if o2.status != "ok":
+        return out
+    r1, r2 = out[0].result, o2.result
+    if r1.certified and r2.certified and (r1.lower > r2.upper or r2.lower > r1.upper):
+        out.append(Outcome("violation", tpr_reproducer(kind, first, second),
+                           f"certified TPR brackets of two methods are disjoint: {r1.method} "
+                           f"[{r1.lower!r}, {r1.upper!r}] vs {r2.method} [{r2.lower!r}, "
+                           f"{r2.upper!r}]"))
+    return out
+
+
 # ------------------------------------------------------------------------------------- CLI
 _BAD_TEXT = ("nan", "inf", "-inf", "-1", "0", "1e400", "abc", "", "1_000", "0x10", " 1",
              "1e-400", "5e-324", "1e309", "-0", "true", "--json", "1,2", "٣")
@@ -2050,6 +2234,21 @@ if pytest is not None:
         call, slot = gen_bad_call(HypothesisDraw(data))
         note(f"bad {slot}: {reproducer(call)}")
         _fail([_timed("bad", call.code(), check_bad, call)])
+
+    # Risk queries: a tpr reads δ(ε) at tens to ~1500 ε (rdp's are the slow ones), so CI
+    # runs 25 of them (about what 100 epsilon/delta calls cost), not 100
+    tpr_settings = (settings(phases=_PHASES, max_examples=25, derandomize=True)
+                    if os.environ.get("CI") else settings(phases=_PHASES))
+
+    @tpr_settings
+    @given(st.data())
+    def test_tpr_queries(data):
+        """tpr over the whole fpr domain, every method: α ≤ lower ≤ upper ≤ 1, estimates
+        labelled, certified brackets against μ-GDP and one-step truths, pld against rdp
+        overlapping; bad arguments refused with ValueError/TypeError."""
+        kind, first, second = gen_tpr_case(HypothesisDraw(data))
+        note(tpr_reproducer(kind, first, second))
+        _fail(_timed("tpr", first.code(), check_tpr_case, kind, first, second))
 
     @fuzz_settings
     @given(st.data())
