@@ -10,6 +10,7 @@ with a reference is exact (mpmath against the stored floats).
 """
 from __future__ import annotations
 
+import json
 import math
 import warnings
 
@@ -173,6 +174,19 @@ def test_gaussian_tpr_matches_dp_accounting_at_extreme_fpr(alpha, peer):
     assert abs(mpf(peer) / truth - 1) <= 1e-3
 
 
+@settings(deadline=None, max_examples=10)
+@given(alphas=st.lists(st.floats(1e-12, 0.999), min_size=1, max_size=6), mu=st.floats(0.1, 6.0))
+def test_gaussian_curve_at_any_alphas(alphas, mu):
+    """Unsorted, repeated α: the curve is at the sorted distinct α, each point's band holds
+    the μ-GDP curve β = 1 − Φ(Φ⁻¹(α) + μ)."""
+    curve = acc.tradeoff(Gaussian(1.0 / mu), alphas=alphas + alphas[:1])
+    assert curve.alpha.tolist() == sorted(set(alphas))
+    for a, bl, bu in zip(curve.alpha, curve.beta_lower, curve.beta_upper):
+        beta = 1 - gdp_tpr(gdp_mu(1.0 / mu, 1), float(a))
+        assert mpf(bl) - _EPS_B <= beta <= mpf(bu) + _EPS_B, (a, bl, bu, mpmath.nstr(beta, 17))
+    assert band_violations(curve) == []
+
+
 # ----------------------------------------------------------------------------------------
 # 2. q = 1: the subsampled Gaussian is the Gaussian (through the PLD discretisation)
 # ----------------------------------------------------------------------------------------
@@ -257,6 +271,10 @@ def test_band_is_ordered_monotone_convex_and_symmetric(name):
     assert np.array_equal(curve.alpha, np.unique(curve.alpha))
     assert band_violations(curve) == []
     np.testing.assert_array_equal(curve.tpr_lower, 1.0 - curve.beta_upper)
+    # a certified method's estimate is its pessimistic side, inside the band
+    assert np.all(curve.beta_lower <= curve.beta_estimate)
+    assert np.all(curve.beta_estimate <= curve.beta_upper)
+    json.dumps(curve.as_dict(), allow_nan=False)          # strict JSON: no NaN/inf
     # Symmetry (add/remove: f = f⁻¹ and, f(0) = 1 here, f(f(α)) = α): with β = f(α) in
     # [β_lo, β_up] and f non-increasing, f(β_up) ≤ α ≤ f(β_lo), so
     # beta_lower(β_up) ≤ α ≤ beta_upper(β_lo) on a second curve at those points.
