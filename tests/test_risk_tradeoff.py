@@ -449,8 +449,8 @@ def test_subnormal_fpr():
 
 def test_loose_profile_stops_refining():
     """rdp's δ lower bound is loose, so its TPR bracket cannot meet rtol: the refinement
-    used to split cells until 1500 δ queries (2–10 s; a saddle point at 5 s per query
-    timed out). Now it sharpens only the upper line once the grid's share of the gap is
+    used to split cells until 1500 δ queries (2–10 s here; far more where one δ query is
+    slow). Now it sharpens only the upper line once the grid's share of the gap is
     small; the upper bound stays within 1e-3 of what the 1536-point run gave (0.0130958,
     recorded before the change)."""
     r = acc.tpr(SubsampledGaussian(1.0, 0.1), 1e-3, 20, method="rdp")
