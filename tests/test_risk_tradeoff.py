@@ -461,6 +461,20 @@ def test_loose_profile_stops_refining():
     assert any("bracket_wider_than_requested" in w for w in r.warnings)
 
 
+def test_first_window_not_beyond_log_one_over_alpha():
+    """The threshold ε* of the best test at FPR α is at most log(1/α) (Markov under P);
+    the first PLD window used to sit where δ = α, here just below the pure-DP cap 491.4,
+    where one composition took 20 s (a fuzz timeout). TPR ≈ 1 there: the bracket must
+    still hold it."""
+    from accountant.core.mechanisms import as_schedule
+    from accountant.risk.profile import ProfileSource, initial_center
+    m = Laplace(0.008139988340580462, "replace_one")
+    src = ProfileSource(as_schedule(m, 2), "pld", {}, 2.5e-4)
+    assert initial_center(src, 1e-100) <= math.log(1e100) * (1 + 1e-12)
+    r = acc.tpr(m, 1e-100, 2)
+    assert r.certified and r.upper == 1.0 and r.lower >= 1.0 - 1e-12
+
+
 def test_fpr_just_below_one():
     a = math.nextafter(1.0, 0.0)
     r = acc.tpr(SubsampledGaussian(1.0, 0.01), a, 100)
