@@ -1735,7 +1735,10 @@ def check_tpr_result(call: Call, r) -> list:
         _, hi = one_step_delta(counts[0][0], e)
         with mp.workdps(60):
             ee, aa = mpf(e), mpf(a)
-            cap = min(hi + mpmath.exp(ee) * aa, 1 - mpmath.exp(-ee) * (1 - hi - aa))
+            # g₂ as 1 − e^{−ε} + e^{−ε}(δ + α): without the cancellation of 1 − (1 − α)
+            # (α = 5e-169 made it 0 at 60 digits)
+            cap = min(hi + mpmath.exp(ee) * aa,
+                      -mpmath.expm1(-ee) + mpmath.exp(-ee) * (hi + aa))
         if mpf(r.lower) > cap * (1 + mpf(10) ** -25):
             bad.append(f"lower {r.lower!r} > true TPR <= {mpmath.nstr(cap, 17)} (one-step "
                        f"truth of {counts[0][0]!r} at epsilon {e!r})")
@@ -2391,6 +2394,21 @@ if pytest is not None:
          Call("delta", _G("RandomAllocation", noise_multiplier=39811497834.788536,
                           num_steps=2, num_selections=2), epsilon=1.43e-322, steps=1269,
               method="pld"), None),
+        # issue 16 (risk queries): log(2/α) overflowed at α = 5e-324; a non-string method
+        # was an AttributeError; the first PLD window sat just below a pure-DP cap (20 s);
+        # the checker's g₂ cancelled to 0 at α = 5e-169
+        ("tpr-subnormal-fpr", "tpr",
+         Call("tpr", _G("SubsampledGaussian", noise_multiplier=1.0, sample_rate=0.01),
+              fpr=5e-324, steps=100), None),
+        ("tpr-method-not-a-string", "bad",
+         Call("tpr", _G("Gaussian", noise_multiplier=1.0), fpr=1e-3, method=1), None),
+        ("tpr-first-window-below-the-pure-dp-cap", "tpr",
+         Call("tpr", _G("Laplace", noise_multiplier=Fraction(0.008139988340580462),
+                        neighboring="replace_one"), fpr=1e-100, steps=2), None),
+        ("tpr-checker-cancellation-at-tiny-fpr", "tpr",
+         Call("tpr", _G("SubsampledGaussian", noise_multiplier=np.float64(4.25465541644373),
+                        sample_rate=5e-324, neighboring="replace_one"),
+              fpr=5.109987674811665e-169, steps=1.0), None),
         ("shuffle-rdp-lower-pair-at-sigma-1e12", "valid",
          Call("delta", _G("Shuffle", noise_multiplier=999999999999.9999, batch_size=28,
                           dataset_size=100, neighboring="replace_one"), epsilon=1.0,
@@ -2404,7 +2422,8 @@ if pytest is not None:
     def test_regressions(kind, case):
         # The long profile's budget (60 s per call): several regressions are slow calls made
         # bounded (105 s → ~12 s CPU), which a loaded 2-core CI machine can stretch past 20 s.
-        check = {"valid": check_valid, "bad": check_bad, "cli": check_cli}[kind]
+        check = {"valid": check_valid, "bad": check_bad, "cli": check_cli,
+                 "tpr": check_tpr}[kind]
         _fail([check(case, max(CALL_SECONDS, 60.0))])
 
     def test_the_checks_can_fail():
