@@ -2455,3 +2455,27 @@ if pytest is not None:
         one = call.replace(steps=1).build()
         low = dataclasses.replace(r, lower=0.0, upper=one.lower * 0.999, estimate=0.0)
         assert check_result(call, low), "an upper bound below one step's exact epsilon"
+
+    def test_the_tpr_checks_can_fail():
+        """The tpr checks bite: a μ-GDP bracket moved by 1e-6 relative past the truth on
+        either side, a one-step lower bound raised above the cap at its own optimum, and
+        a bracket below the fpr."""
+        import dataclasses
+        call = Call("tpr", _G("Gaussian", noise_multiplier=2.0), fpr=1e-4, steps=3)
+        r = call.build()
+        assert check_tpr_result(call, r) == []
+        low = dataclasses.replace(r, lower=r.lower * (1 - 1e-6), upper=r.lower * (1 - 1e-6),
+                                  estimate=r.lower * (1 - 1e-6))
+        high = dataclasses.replace(r, lower=r.upper * (1 + 1e-6), upper=r.upper * (1 + 1e-6),
+                                   estimate=r.upper * (1 + 1e-6))
+        assert any("upper" in m for m in check_tpr_result(call, low))
+        assert any("lower" in m for m in check_tpr_result(call, high))
+        call = Call("tpr", _G("SubsampledGaussian", noise_multiplier=1.0, sample_rate=0.1),
+                    fpr=1e-3)
+        r = call.build()
+        assert check_tpr_result(call, r) == []
+        up = r.upper * 1.01
+        assert any("lower" in m for m in check_tpr_result(
+            call, dataclasses.replace(r, lower=up, upper=up, estimate=up)))
+        assert any("fpr <= lower" in m for m in check_tpr_result(
+            call, dataclasses.replace(r, lower=5e-4, estimate=r.upper)))
