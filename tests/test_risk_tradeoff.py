@@ -295,6 +295,35 @@ def test_band_is_ordered_monotone_convex_and_symmetric(name):
             assert a <= at[bl][1] + _EPS_B, ("f(f(a)) >= a fails", a, bl, at[bl])
 
 
+@st.composite
+def _mechanisms(draw):
+    kind = draw(st.sampled_from(["sg", "sl", "laplace", "rr", "schedule"]))
+    sigma = draw(st.floats(0.5, 4.0))
+    q = draw(st.floats(0.01, 1.0))
+    steps = draw(st.integers(1, 40))
+    if kind == "sg":
+        return SubsampledGaussian(sigma, q), steps
+    if kind == "sl":
+        return SubsampledLaplace(sigma, q), steps
+    if kind == "laplace":
+        return Laplace(sigma * 2, draw(st.sampled_from(["add_remove", "replace_one"]))), \
+            min(steps, 8)
+    if kind == "rr":
+        return RandomizedResponse(draw(st.floats(0.2, 1.0)), draw(st.integers(2, 6))), \
+            min(steps, 8)
+    return Schedule([(SubsampledGaussian(sigma, q), steps), (Laplace(2 * sigma + 1), 1),
+                     (Gaussian(3 * sigma), 2)]), 1
+
+
+@settings(deadline=None, max_examples=8)
+@given(case=_mechanisms(), alphas=st.lists(st.floats(1e-9, 0.999), min_size=3, max_size=10))
+def test_random_bands_meet_the_conditions(case, alphas):
+    m, steps = case
+    curve = acc.tradeoff(m, steps, alphas=alphas)
+    assert curve.certified
+    assert band_violations(curve) == [], (m, steps)
+
+
 def test_band_checks_can_fail():
     """band_violations bites: a band moved past monotonicity, convexity or 1 − α."""
     import dataclasses
