@@ -1,6 +1,6 @@
-"""Attack risks read from the privacy profile, each as a bracket (docs/math.md §15.4–15.6):
-attack advantage, Bayes success at a prior, the reconstruction-robustness bound and the
-closest μ-GDP curve with its regret."""
+"""Attack risks read from the privacy profile, each as a bracket: attack advantage
+(docs/math.md §15.4), Bayes success at a prior (§15.5), the reconstruction-robustness
+bound (§15.6) and the closest μ-GDP curve with its regret (§15.7)."""
 from __future__ import annotations
 
 import math

@@ -17,13 +17,14 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from ..accountants.api import profile_builder, query
-from ..core.mechanisms import active_part
+from ..core.mechanisms import Schedule, active_part
 
 
 class ProfileSource:
     """Bounds on the privacy profile δ(ε), ε ≥ 0, of ``schedule`` by ``method``."""
 
-    def __init__(self, schedule, method: str, options: dict, window_rtol: float):
+    def __init__(self, schedule: Schedule, method: str, options: dict,
+                 window_rtol: float) -> None:
         self.schedule = schedule
         self.method = method
         self.options = dict(options)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -45,7 +45,7 @@ _MAX_POINTS = 1500        # ε points per α (the loop stops earlier when the br
 _DEFAULT_RTOL = 1e-3
 
 
-def make_source(mechanism: MechanismLike, steps, method: Optional[str], rtol: float,
+def make_source(mechanism: MechanismLike, steps: int, method: Optional[str], rtol: float,
                 options: dict) -> ProfileSource:
     """Validate the common arguments and open the profile source (δ accuracy rtol/4)."""
     schedule = as_schedule(mechanism, steps)
@@ -82,7 +82,8 @@ def _cells_lower(E, dl, a):
 
 
 def tpr_bracket(source: ProfileSource, alpha: float, rtol: float = _DEFAULT_RTOL,
-                hint: Optional[float] = None, width=None):
+                hint: Optional[float] = None, width: Optional[Callable[[float], float]] = None,
+                ) -> Tuple[float, float, float, dict]:
     """(lower, upper, estimate, details) of TPR(α) = 1 − f(α) from ``source``.
 
     Adaptive: start from a coarse ε grid over [0, log(2/α)], split every cell whose
