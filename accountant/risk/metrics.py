@@ -57,7 +57,8 @@ def bayes_success(mechanism: MechanismLike, prior: float = 0.5, steps: int = 1, 
     r_lo = r_up if e_up == e_dn else _delta_at(mechanism, steps, e_up, method, options)
     big, small = max(pi, 1.0 - pi), min(pi, 1.0 - pi)
     up = min(1.0, (big + small * min(r_up.upper, 1.0)) * (1 + _ROUND))
-    lo = min(up, (big + small * min(r_lo.lower, 1.0)) * (1 - _ROUND))
+    # (guessing the likelier answer always succeeds with max(π, 1 − π))
+    lo = min(up, max((big + small * min(r_lo.lower, 1.0)) * (1 - _ROUND), big * (1 - 2 * _U)))
     est = min(max(big + small * min(r_up.estimate, 1.0), lo if r_up.certified else 0.0), 1.0)
     if r_up.certified:
         est = up
