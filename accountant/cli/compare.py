@@ -85,7 +85,7 @@ def run(a: argparse.Namespace) -> int:
         roc = fit = None
         try:
             from ..interop.risk_plot import roc_data
-            roc, fit = roc_data(mech, steps)
+            roc, fit = roc_data(mech, steps, fit=True)
         except (ValueError, NotImplementedError) as exc:  # the ε panels stand on their own
             roc_error = str(exc).splitlines()[0]
         comparison.plot(data, a.plot, title=describe(mech, steps, a.delta), delta=a.delta,

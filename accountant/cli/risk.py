@@ -12,8 +12,9 @@ The mechanism flags are those of ``dp-accountant epsilon``. One line per quantit
 * the attack advantage (TPR − FPR at its best, δ at ε = 0);
 * the Bayes success of an attacker with prior ``--prior`` (default 0.5) on membership;
 * the reconstruction risk against a ``--baseline`` success probability (only when given);
-* with ``--gdp-fit``, the closest μ-GDP curve's μ and its regret (opt-in: the fit reads
-  the whole curve, the other lines one point each);
+* with ``--gdp-fit`` (and always with ``--plot``), the closest μ-GDP curve's μ and its
+  regret (opt-in in the text: the fit reads the whole profile, the other lines one point
+  each);
 * ε at ``--delta`` when given (the figure these risks explain).
 
 Each line carries its bracket and the word "certified" (both ends proven bounds) or
@@ -161,7 +162,8 @@ def run(a: argparse.Namespace) -> int:
             continue
         fn = _metric(name)
         results.append(fn(mech, *args, steps, **opts))
-    fit_fn = _metric("gdp_fit") if a.gdp_fit else None
+    # the plot always shows the fit (a PLD fit takes a second or two; other methods more)
+    fit_fn = _metric("gdp_fit") if (a.gdp_fit or a.plot is not None) else None
     fit = fit_fn(mech, steps, **kw) if fit_fn is not None else None
     curve = None
     if a.plot is not None or a.curve:
