@@ -254,22 +254,22 @@ def _regret_bracket(grid, mu_lo, mu_up):
         Fl = _envelope_at(ms, bs, kinks, np.minimum(X + D, 1.0)) * (1 - _ROUND)
         return bool(np.any(Fl - D > G * (1 + 1e-12) + 1e-15))
 
-    lo_d, hi_d = 0.0, 1.0
-    for _ in range(40):
-        mid = 0.5 * (lo_d + hi_d)
-        if fails_lo(mid):
-            lo_d = mid
+    # the largest Δ proven too small, and the smallest Δ proven large enough
+    R_lo = _threshold(lambda D: not fails_lo(D), 0.0, 1.0)[0]
+    R_up = _threshold(holds_up, R_lo, 1.0)[1]
+    return R_lo, max(R_up, R_lo)
+
+
+def _threshold(ok, lo, hi, n=40):
+    """Bisection for a monotone predicate (False below a threshold, True above):
+    (last Δ seen False, first Δ seen True) after ``n`` halvings of [lo, hi]."""
+    for _ in range(n):
+        mid = 0.5 * (lo + hi)
+        if ok(mid):
+            hi = mid
         else:
-            hi_d = mid
-    R_lo = lo_d
-    lo_u, hi_u = R_lo, 1.0
-    for _ in range(40):
-        mid = 0.5 * (lo_u + hi_u)
-        if holds_up(mid):
-            hi_u = mid
-        else:
-            lo_u = mid
-    return R_lo, max(hi_u, R_lo)
+            lo = mid
+    return lo, hi
 
 
 def _profile_grid(source, alpha_min, rtol):
