@@ -26,6 +26,10 @@ _LAZY = {
     "choose_contribution_bound": "planning.user_level",
     "compare_sampling": "planning.user_level",
     "compare": "interop.comparison",
+    "tpr": "risk.tradeoff",
+    "tradeoff": "risk.tradeoff",
+    "RiskResult": "risk.results",
+    "TradeoffCurve": "risk.results",
 }
 
 __all__ = [

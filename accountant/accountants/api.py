@@ -32,7 +32,10 @@ _MODULES = {
     "group-vadhan": "accountant.accountants.group",
     "group-rdp": "accountant.accountants.group",
 }
+# method name → module that registers a privacy-profile builder (profile_builder)
+_PROFILE_MODULES = {"pld": "accountant.accountants.pld.profile"}
 _REGISTRY: Dict[str, Callable[..., Result]] = {}
+_PROFILES: Dict[str, Callable[..., object]] = {}
 _OPTIONS: Dict[str, Callable[..., object]] = {}
 
 
@@ -47,6 +50,24 @@ def register(name: str, options: Callable[..., object] | None = None,
             _OPTIONS[name] = options
         return fn
     return deco
+
+
+def register_profile(name: str) -> Callable:
+    """Register ``build(schedule, center, **options)``: an object whose ``bounds(eps)``
+    gives certified (lower, upper) δ arrays at many ε, sharpest near ``center`` — or None
+    when per-ε queries are as good (the trade-off curves, :mod:`accountant.risk`)."""
+    def deco(fn):
+        _PROFILES[name] = fn
+        return fn
+    return deco
+
+
+def profile_builder(method: str) -> Callable[..., object] | None:
+    """The method's registered profile builder, or None (then query δ(ε) point by point)."""
+    _resolve(method)
+    if method not in _PROFILES and method in _PROFILE_MODULES:
+        importlib.import_module(_PROFILE_MODULES[method])
+    return _PROFILES.get(method)
 
 
 def _resolve(method: str) -> Callable[..., Result]:

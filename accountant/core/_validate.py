@@ -66,6 +66,14 @@ def probability(name: str, value) -> float:
     return v
 
 
+def open_probability(name: str, value) -> float:
+    """A probability in (0, 1) (a false-positive rate, a prior)."""
+    v = _as_float(name, value)
+    if not (0 < v < 1):
+        raise ValueError(f"{name} must be in (0, 1), got {_show(value)}")
+    return v
+
+
 def sample_rate(name: str, value, *, allow_zero: bool = False) -> float:
     """A probability in (0, 1] (or [0, 1] with ``allow_zero``: a rate of 0 samples no one,
     which the mechanisms accept and the accountants answer with ε = 0 exactly)."""

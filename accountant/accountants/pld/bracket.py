@@ -121,7 +121,7 @@ from .onestep import _CACHE, _CACHE_SIZE, _GridTooLarge, _WORK, _Work, _one_step
 if TYPE_CHECKING:
     from ...core.mechanisms import Schedule
 
-__all__ = ["compute", "epsilon_bracket", "delta_bracket"]
+__all__ = ["compute", "epsilon_bracket", "delta_bracket", "delta_refine"]
 
 _QUERY_WORK = 400_000_000  # kernel evaluations per query (see onestep._MAX_ONE_STEP_WORK)
 _H_MIN = 2e-6
@@ -239,6 +239,14 @@ def _eps_at_h(schedule, delta, h, dirs=None):
     return out
 
 
+def chernoff_delta(D, eps: float) -> float:
+    """A valid upper bound on δ(ε) of a direction without its FFT: δ(ε) ≤ P_∞ + Q[L > ε]
+    ≤ P_∞ + min_t e^{F(t) − tε} (the trivial lower bound 0 goes with it)."""
+    ch = min(math.exp(min(D.parts_up.F(t)[0] - t * eps, 0.0))
+             for t in np.geomspace(0.05, 200.0, 24))
+    return min(1.0, (ch + D.p_inf) * (1 + D.quad))
+
+
 def _delta_at_h(schedule, eps, h, dirs=None):
     counts = schedule.counts()
     T = schedule.steps
@@ -252,12 +260,8 @@ def _delta_at_h(schedule, eps, h, dirs=None):
         except _GridTooLarge:
             if not out:
                 raise
-            # Valid Chernoff bound δ(ε) ≤ P_inf + min_t e^{F(t) − tε}, trivial lower 0.
-            ch = min(parts_bound for parts_bound in (
-                math.exp(min(D.parts_up.F(t)[0] - t * eps, 0.0))
-                for t in np.geomspace(0.05, 200.0, 24)))
             D.n, D.lam, D.up = 0, 0.0, None
-            out[d] = (0.0, min(1.0, (ch + D.p_inf) * (1 + D.quad)), D)
+            out[d] = (0.0, chernoff_delta(D, eps), D)
             continue
         out[d] = (D.delta_lower(eps), D.delta_upper(eps), D)
     return out
@@ -417,16 +421,23 @@ def delta_bracket(schedule: Schedule, eps: float, rtol: float = 1e-3, atol: floa
                   h: Optional[float] = None, max_refine: int = 6,
                   ) -> Tuple[float, float, dict, list]:
     """(lower, upper, details, warnings) for δ(ε); width ≤ max(rtol·δ, atol) unless h is fixed."""
+    best, history, warns = delta_refine(schedule, eps, rtol, atol, h, max_refine)
+    lo = max(b[0] for b in best.values())
+    up = max(b[1] for b in best.values())
+    return lo, up, _details(best, history), warns
+
+
+def delta_refine(schedule: Schedule, eps: float, rtol: float, atol: float,
+                 h: Optional[float], max_refine: int = 6) -> Tuple[dict, list, tuple]:
+    """The refinement behind :func:`delta_bracket`: (best, history, warnings), where
+    ``best[direction] = (lower, upper, _Direction, h)`` keeps each direction's composition
+    (certified at every ε, sharpest near ``eps``: the trade-off curves read it at many ε)."""
     def limited(res):
         return any(r[2].up is not None and r[2].error_floor(eps) > 0.1 * (r[1] - r[0])
                    for r in res.values())
 
-    best, history, warns = _refine(lambda hh, dirs: _delta_at_h(schedule, eps, hh, dirs),
-                                   schedule, lambda up: max(rtol * up, atol), h, max_refine,
-                                   limited)
-    lo = max(b[0] for b in best.values())
-    up = max(b[1] for b in best.values())
-    return lo, up, _details(best, history), warns
+    return _refine(lambda hh, dirs: _delta_at_h(schedule, eps, hh, dirs),
+                   schedule, lambda up: max(rtol * up, atol), h, max_refine, limited)
 
 
 def _details(best, history):
