@@ -61,3 +61,26 @@ def tpr_upper_from_profile(epsilon_for_delta: Callable[[float], float],
     line_high = 1.0 - np.exp(-e) * (1.0 - d - alpha[None, :])
     bound = np.minimum(line_low, line_high).min(axis=0)
     return np.clip(bound, 0.0, 1.0)
+
+
+#: The FPR grid of the μ-GDP estimate when none is given: 500 points log-spaced in [1e-12, 0.5].
+DEFAULT_GDP_FPRS = np.logspace(-12.0, np.log10(0.5), 500)
+
+
+def gdp_estimate_from_profile(epsilon_for_delta: Callable[[float], float],
+                              fprs: np.ndarray | None = None,
+                              deltas: np.ndarray | None = None) -> float:
+    """μ-GDP estimate of dp_accounting main's ``get_gdp_parameter_estimate`` (reproduction).
+
+    The largest Φ⁻¹(TPR⁺(α)) − Φ⁻¹(α) over an FPR grid, TPR⁺ from
+    :func:`tpr_upper_from_profile`. Neither a lower nor an upper bound on the mechanism's
+    μ: the TPR bound makes it high, the finite FPR grid can make it low (the method's own
+    docstring says so). dp_accounting also returns ∞ when a PLD's mass at +∞ exceeds the
+    smallest FPR; callers here pass PLDs whose infinite mass is ~1e-15, below the grid.
+    """
+    from scipy import stats
+
+    grid = DEFAULT_GDP_FPRS if fprs is None else np.asarray(fprs, dtype=float)
+    grid = grid[grid <= 0.5]  # the TPR bound is symmetric about TPR = 1 − FPR
+    tpr = tpr_upper_from_profile(epsilon_for_delta, grid, deltas)
+    return float(np.max(stats.norm.ppf(tpr) - stats.norm.ppf(grid)))
