@@ -25,7 +25,7 @@ from scipy import stats
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _tpr_profile import tpr_upper_from_profile  # noqa: E402
+from _tpr_profile import gdp_estimate_from_profile, tpr_upper_from_profile  # noqa: E402
 
 #: The DP-SGD case of gdpnum's README (σ, q, T).
 GDPNUM_CASE = (9.4, 0.328, 2000)
@@ -128,6 +128,48 @@ def dpa_gaussian_case():
     }
 
 
+def dpa_readme_case():
+    sigma, q, steps = GDPNUM_CASE
+    pld, sec_pld = _timed(lambda: _pld(sigma, q, steps))
+    tpr, sec_tpr = _timed(lambda: tpr_upper_from_profile(pld.get_epsilon_for_delta, 1e-3))
+    mu, sec_mu = _timed(lambda: gdp_estimate_from_profile(pld.get_epsilon_for_delta))
+    return {
+        "mechanism": {"kind": "SubsampledGaussian", "noise_multiplier": sigma,
+                      "sample_rate": q, "steps": steps, "neighboring": "add_remove"},
+        "fpr": 1e-3, "tpr_reproduction": float(tpr[0]),
+        "tpr_cpu_seconds": sec_pld + sec_tpr,
+        "gdp_mu_estimate_reproduction": mu, "gdp_cpu_seconds": sec_pld + sec_mu,
+        "source": "benchmarks/_tpr_profile.py (reproductions of dp_accounting main's "
+                  "get_true_positive_rates and get_gdp_parameter_estimate at their default "
+                  "grids) on dp-accounting 0.6.0 from_gaussian_mechanism(9.4, "
+                  "sampling_prob=0.328, value_discretization_interval=1e-4).self_compose(2000)",
+    }
+
+
+def riskcal_calibration_case():
+    from riskcal.calibration.dpsgd import (find_noise_multiplier_for_advantage,
+                                           find_noise_multiplier_for_err_rates,
+                                           get_advantage_for_dpsgd, get_beta_for_dpsgd)
+    q, steps = 0.01, 1000
+    s_er, sec_er = _timed(lambda: find_noise_multiplier_for_err_rates(
+        alpha=0.01, beta=0.9, sample_rate=q, num_steps=steps))
+    s_ad, sec_ad = _timed(lambda: find_noise_multiplier_for_advantage(
+        advantage=0.1, sample_rate=q, num_steps=steps))
+    return {
+        "sample_rate": q, "steps": steps,
+        "err_rates": {"target_alpha": 0.01, "target_beta": 0.9, "noise_multiplier": s_er,
+                      "beta_at_result": float(get_beta_for_dpsgd(s_er, q, steps, alpha=0.01)),
+                      "cpu_seconds": sec_er},
+        "advantage": {"target": 0.1, "noise_multiplier": s_ad,
+                      "advantage_at_result": float(get_advantage_for_dpsgd(s_ad, q, steps)),
+                      "cpu_seconds": sec_ad},
+        "source": "riskcal 1.5.1: riskcal.calibration.dpsgd.find_noise_multiplier_for_err_rates("
+                  "alpha=0.01, beta=0.9, sample_rate=0.01, num_steps=1000) and "
+                  "find_noise_multiplier_for_advantage(advantage=0.1, ...) at their defaults "
+                  "(grid_step 1e-4, tolerances 1e-3); *_at_result re-evaluated by riskcal",
+    }
+
+
 def mnist_case():
     from riskcal.calibration.dpsgd import get_beta_for_dpsgd
     sigma, q, steps = MNIST_CASE
@@ -158,15 +200,26 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=os.path.join(HERE, "..", "tests", "data",
                                                   "risk_reference.json"))
+    ap.add_argument("--only", default=None,
+                    help="comma-separated case names to (re)run, merged into the existing file")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
+    cases = [("gdpnum_dpsgd", gdpnum_case), ("riskcal_dpsgd_beta", riskcal_beta_case),
+             ("dp_accounting_dpsgd_readme", dpa_readme_case),
+             ("dp_accounting_gaussian_tpr", dpa_gaussian_case),
+             ("mnist_dpsgd_tpr", mnist_case), ("riskcal_calibration", riskcal_calibration_case)]
+    old = {}
+    if args.only:
+        with open(args.out) as fh:
+            old = json.load(fh)
+        wanted = set(args.only.split(","))
+        cases = [c for c in cases if c[0] in wanted]
     out = {"_about": "Peers' risk numbers (benchmarks/record_risk_reference.py; definitions in "
                      "benchmarks/RISK_PEERS.md). cpu_seconds: time.process_time of the call, "
                      "2-core machine, one run.",
            "versions": _versions()}
-    for name, fn in [("gdpnum_dpsgd", gdpnum_case), ("riskcal_dpsgd_beta", riskcal_beta_case),
-                     ("dp_accounting_gaussian_tpr", dpa_gaussian_case),
-                     ("mnist_dpsgd_tpr", mnist_case)]:
+    out = {**old, **out}
+    for name, fn in cases:
         print(f"running {name} ...", flush=True)
         out[name] = fn()
         print(json.dumps(out[name], indent=1), flush=True)
