@@ -101,6 +101,12 @@ def _fmt_ratio(t_peer, t_ours):
     return f"peer/ours {r:.2g}×"
 
 
+def mu_floor(fpr, tpr_lower):
+    """The smallest μ that a μ-GDP claim can have given a proven TPR lower bound at ``fpr``:
+    μ-GDP caps the TPR at Φ(μ − Φ⁻¹(1 − α)), so μ ≥ Φ⁻¹(1 − α) + Φ⁻¹(TPR)."""
+    return float(stats.norm.isf(fpr) + stats.norm.ppf(tpr_lower))
+
+
 def _have(module):
     try:
         __import__(module)
@@ -167,7 +173,8 @@ def case_readme(args, ref):
 
     fpr = 1e-3
     t_t, r = _ours(lambda: acc.tpr(mech, fpr, steps), args.runs)
-    print(f"TPR at FPR {fpr:g}: ours [{r.lower:.7f}, {r.upper:.7f}] {t_t:.3f} s")
+    print(f"TPR at FPR {fpr:g}: ours [{r.lower:.7f}, {r.upper:.7f}] {t_t:.3f} s "
+          f"(so μ ≥ {mu_floor(fpr, r.lower):.6f} for any μ-GDP claim)")
     if _have("riskcal"):
         t_r, b = _peer(lambda: _riskcal_beta(sigma, q, steps, [fpr]))
         v = 1.0 - float(b[0])
@@ -232,9 +239,12 @@ def case_mnist(args, ref):
         dpa_tag = f"{t_d:.1f} s for both FPRs"
     else:
         dpa_tpr, dpa_tag = rec["tpr_dp_accounting_reproduction"], "recorded"
+    floors = []
     for i, fpr in enumerate(rec["fpr"]):
         t_t, r = _ours(lambda: acc.tpr(mech, fpr, steps), args.runs)
-        print(f"TPR at FPR {fpr:g}: ours [{r.lower:.6e}, {r.upper:.6e}] {t_t:.3f} s")
+        print(f"TPR at FPR {fpr:g}: ours [{r.lower:.6e}, {r.upper:.6e}] {t_t:.3f} s "
+              f"(so μ ≥ {mu_floor(fpr, r.lower):.6f} for any μ-GDP claim)")
+        floors.append(mu_floor(fpr, r.lower))
         if _have("riskcal"):
             t_r, b = _peer(lambda: _riskcal_beta(sigma, q, steps, [fpr]))
             v, tag = 1.0 - float(b[0]), f"{t_r:.3f} s ({_fmt_ratio(t_r, t_t)})"
@@ -243,6 +253,25 @@ def case_mnist(args, ref):
         print(f"  riskcal       {v:.6e}  {where(v, r.lower, r.upper)}  {tag}")
         v = float(dpa_tpr[i])
         print(f"  dp_accounting {v:.6e}  {where(v, r.lower, r.upper)}  {dpa_tag} (reproduction)")
+    g = ref.get("gdpnum_mnist")
+    if _have("gdpnum"):
+        import gdpnum
+        t_n, (mu, regret) = _peer(lambda: gdpnum.dpsgd.get_mu_and_regret_for_dpsgd(
+            noise_multiplier=sigma, sample_rate=q, num_steps=steps))
+        tag = f"{t_n:.3f} s"
+    elif g is not None:
+        mu, regret, tag = g["mu"], g["regret"], "recorded"
+    else:
+        mu = None
+    if mu is not None:
+        floor = max(floors)
+        verdict = ("below the proven floor: the mechanism is not μ-GDP at gdpnum's μ"
+                   if mu < floor else "at or above the proven floor")
+        print(f"μ-GDP: gdpnum μ {mu:.6f} regret {regret:.6g} ({tag}); our TPR lower bounds "
+              f"give μ ≥ {floor:.6f}: {verdict}")
+    if hasattr(acc, "gdp_fit"):
+        t_g, fit = _ours(lambda: acc.gdp_fit(mech, steps), args.runs)
+        print(f"  ours acc.gdp_fit μ [{fit.lower:.6f}, {fit.upper:.6f}]  {t_g:.3f} s")
     if _have("riskcal") and not args.quick:
         print("riskcal's TPR as its discretisation is refined (FPR 1e-3, 1e-5):")
         for g in SWEEP[1:]:

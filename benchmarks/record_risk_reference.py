@@ -89,6 +89,20 @@ def gdpnum_case():
     }
 
 
+def gdpnum_mnist_case():
+    import gdpnum
+    sigma, q, steps = MNIST_CASE
+    (mu, regret), sec = _timed(lambda: gdpnum.dpsgd.get_mu_and_regret_for_dpsgd(
+        noise_multiplier=sigma, sample_rate=q, num_steps=steps))
+    return {
+        "mechanism": {"kind": "SubsampledGaussian", "noise_multiplier": sigma,
+                      "sample_rate": q, "steps": steps, "neighboring": "add_remove"},
+        "mu": float(mu), "regret": float(regret), "cpu_seconds": sec,
+        "source": "gdpnum 0.1.2 (dp-accounting 0.6.0): gdpnum.dpsgd.get_mu_and_regret_for_dpsgd("
+                  "noise_multiplier=1.1, sample_rate=256/60000, num_steps=14062) at its defaults",
+    }
+
+
 def riskcal_beta_case():
     from riskcal.calibration.dpsgd import get_beta_for_dpsgd
     sigma, q, steps = GDPNUM_CASE
@@ -204,7 +218,8 @@ def main(argv=None):
                     help="comma-separated case names to (re)run, merged into the existing file")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
-    cases = [("gdpnum_dpsgd", gdpnum_case), ("riskcal_dpsgd_beta", riskcal_beta_case),
+    cases = [("gdpnum_dpsgd", gdpnum_case), ("gdpnum_mnist", gdpnum_mnist_case),
+             ("riskcal_dpsgd_beta", riskcal_beta_case),
              ("dp_accounting_dpsgd_readme", dpa_readme_case),
              ("dp_accounting_gaussian_tpr", dpa_gaussian_case),
              ("mnist_dpsgd_tpr", mnist_case), ("riskcal_calibration", riskcal_calibration_case)]

@@ -83,6 +83,27 @@ def test_dp_accounting_tpr_upper_bounds_respect_our_lower_bound_mnist():
         assert r.lower >= fpr  # no test does worse than chance
 
 
+def test_mnist_claims_of_risk_peers_md():
+    """RISK_PEERS.md (a) and (c): on DP-SGD MNIST riskcal's TPRs lie below our certified
+    lower bound, and gdpnum's μ lies below the μ that our TPR lower bound at FPR 1e-5
+    forces (μ-GDP caps TPR(α) at Φ(μ − Φ⁻¹(1 − α)))."""
+    rec = REF["mnist_dpsgd_tpr"]
+    m = rec["mechanism"]
+    mech = acc.SubsampledGaussian(m["noise_multiplier"], m["sample_rate"])
+    lows = {}
+    for fpr, peer in zip(rec["fpr"], rec["tpr_riskcal"]):
+        r = _quiet(acc.tpr, mech, fpr, m["steps"])
+        assert peer < r.lower, (fpr, peer, r.lower)
+        lows[fpr] = r.lower
+    floor = float(stats.norm.isf(1e-5) + stats.norm.ppf(lows[1e-5]))
+    assert REF["gdpnum_mnist"]["mu"] < floor - 0.01
+    # and on the README case gdpnum's μ is above the floor our bound forces there
+    g = REF["gdpnum_dpsgd"]["mechanism"]
+    r = _quiet(acc.tpr, acc.SubsampledGaussian(g["noise_multiplier"], g["sample_rate"]), 1e-3,
+               g["steps"])
+    assert REF["gdpnum_dpsgd"]["mu"] >= float(stats.norm.isf(1e-3) + stats.norm.ppf(r.lower))
+
+
 @pytest.mark.skipif(not hasattr(acc, "gdp_fit"), reason="acc.gdp_fit not built yet")
 def test_gdp_fit_against_gdpnum():
     """gdpnum's μ is the smallest μ with its discretised curve ≥ G_μ (RISK_PEERS.md (c)); on
