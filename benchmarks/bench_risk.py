@@ -180,6 +180,11 @@ def case_readme(args, ref):
         v = 1.0 - float(b[0])
         print(f"  riskcal       {v:.7f}  {where(v, r.lower, r.upper)}  {t_r:.3f} s "
               f"({_fmt_ratio(t_r, t_t)})")
+        if not args.quick:
+            t_eq = _riskcal_sweep(sigma, q, steps, [fpr], np.array([1.0 - r.upper]),
+                                  np.array([1.0 - r.lower]), "riskcal TPR(1e-3)")
+            if t_eq is not None:
+                print(f"  at equal accuracy: {_fmt_ratio(t_eq, t_t)}")
     rec = ref.get("dp_accounting_dpsgd_readme", {})
     if _have("dp_accounting") and not args.quick:
         def dpa():
