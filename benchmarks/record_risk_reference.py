@@ -160,6 +160,29 @@ def dpa_readme_case():
     }
 
 
+def riskcal_advantage_case():
+    from riskcal.analysis import get_advantage_from_pld, get_bayes_risk_from_pld
+    priors = [0.5, 0.9, 0.99]
+    out = {}
+    for name, (sigma, q, steps) in (("readme", GDPNUM_CASE), ("mnist", MNIST_CASE)):
+        pld, sec_pld = _timed(lambda: _pld(sigma, q, steps))
+        adv, sec_adv = _timed(lambda: float(get_advantage_from_pld(pld)))
+        risk, sec_risk = _timed(lambda: [float(x) for x in
+                                         get_bayes_risk_from_pld(pld, np.array(priors))])
+        out[name] = {"mechanism": {"kind": "SubsampledGaussian", "noise_multiplier": sigma,
+                                   "sample_rate": q, "steps": steps,
+                                   "neighboring": "add_remove"},
+                     "advantage": adv, "advantage_cpu_seconds": sec_pld + sec_adv,
+                     "prior": priors, "bayes_risk": risk,
+                     "bayes_risk_cpu_seconds": sec_pld + sec_risk}
+    out["source"] = ("riskcal 1.5.1: riskcal.analysis.get_advantage_from_pld(pld) (= the PLD's "
+                     "delta at epsilon 0) and get_bayes_risk_from_pld(pld, prior) (= (1 - prior)"
+                     "(1 - delta(log(prior/(1-prior)))), the best attack's error probability) "
+                     "on dp-accounting 0.6.0 from_gaussian_mechanism(sigma, sampling_prob=q, "
+                     "value_discretization_interval=1e-4).self_compose(T)")
+    return out
+
+
 def riskcal_calibration_case():
     from riskcal.calibration.dpsgd import (find_noise_multiplier_for_advantage,
                                            find_noise_multiplier_for_err_rates,
@@ -222,7 +245,8 @@ def main(argv=None):
              ("riskcal_dpsgd_beta", riskcal_beta_case),
              ("dp_accounting_dpsgd_readme", dpa_readme_case),
              ("dp_accounting_gaussian_tpr", dpa_gaussian_case),
-             ("mnist_dpsgd_tpr", mnist_case), ("riskcal_calibration", riskcal_calibration_case)]
+             ("mnist_dpsgd_tpr", mnist_case), ("riskcal_advantage", riskcal_advantage_case),
+             ("riskcal_calibration", riskcal_calibration_case)]
     old = {}
     if args.only:
         with open(args.out) as fh:

@@ -83,6 +83,17 @@ def test_dp_accounting_tpr_upper_bounds_respect_our_lower_bound_mnist():
         assert r.lower >= fpr  # no test does worse than chance
 
 
+@pytest.mark.parametrize("case", ["readme", "mnist"])
+def test_riskcal_advantage_inside_our_delta_at_zero(case):
+    """riskcal's advantage is its PLD's δ(0) (RISK_PEERS.md (a)); it does not use the add/remove
+    pairing, and lies inside our certified δ(0) bracket on both DP-SGD cases."""
+    rec = REF["riskcal_advantage"][case]
+    m = rec["mechanism"]
+    r = _quiet(acc.delta, acc.SubsampledGaussian(m["noise_multiplier"], m["sample_rate"]),
+               epsilon=0.0, steps=m["steps"])
+    assert r.lower <= rec["advantage"] <= r.upper
+
+
 def test_mnist_claims_of_risk_peers_md():
     """RISK_PEERS.md (a) and (c): on DP-SGD MNIST riskcal's TPRs lie below our certified
     lower bound, and gdpnum's μ lies below the μ that our TPR lower bound at FPR 1e-5
