@@ -199,6 +199,11 @@ def case_readme(args, ref):
               "main's get_true_positive_rates: one get_epsilon_for_delta per δ, 3001 calls)")
 
     print("μ-GDP fit:")
+    floors_at = [1e-2, 1e-4, 1e-6, 1e-8, 1e-10, 1e-12, 1e-15]
+    t_f, fc = _ours(lambda: acc.tradeoff(mech, steps, alphas=floors_at, rtol=1e-3), 1)
+    print("  μ that our certified curve forces, Φ⁻¹(1−α) + Φ⁻¹(β_upper(α)), by α "
+          f"({t_f:.2f} s): " + ", ".join(
+              f"{a:g}: {mu_floor(a, 1.0 - bu):.5f}" for a, bu in zip(fc.alpha, fc.beta_upper)))
     g = ref["gdpnum_dpsgd"]
     if hasattr(acc, "gdp_fit"):
         t_g, fit = _ours(lambda: acc.gdp_fit(mech, steps), args.runs)
