@@ -30,6 +30,11 @@ _LAZY = {
     "tradeoff": "risk.tradeoff",
     "RiskResult": "risk.results",
     "TradeoffCurve": "risk.results",
+    "advantage": "risk.metrics",
+    "bayes_success": "risk.metrics",
+    "reconstruction_risk": "risk.metrics",
+    "gdp_fit": "risk.metrics",
+    "GdpFit": "risk.metrics",
 }
 
 __all__ = [

@@ -253,6 +253,13 @@ class _Composed:
             return math.log(d) + self.shift[k] - self.lam * self.ell(k) + self.log_c
         return -math.inf
 
+    def logd_many(self, k: np.ndarray) -> np.ndarray:
+        """:meth:`logd` at an array of indices (0 ≤ k < n)."""
+        d = self.d[k]
+        with np.errstate(divide="ignore"):
+            out = np.log(d) + self.shift[k] - self.lam * self.ell(k) + self.log_c
+        return np.where(d > 0, out, -np.inf)
+
     def first_below(self, lt):
         """Smallest k with log δ(ℓ_k) ≤ lt (δ is non-increasing in k); n if none."""
         lo, hi = 0, self.n  # invariant: answer in [lo, hi]
@@ -377,6 +384,34 @@ class _Direction:
             return 0.0
         return max(0.0, D * (1 - self.quad)) + self.p_inf_lo
 
+    # The same two bounds at an array of ε (the trade-off curves read hundreds of ε per
+    # window, docs/math.md §15.2); element for element the formulas of the scalar ones.
+    def delta_upper_many(self, eps: np.ndarray) -> np.ndarray:
+        c = self.up
+        k = np.floor((eps - c.e_lo) / c.h + 1e-9).astype(np.int64)
+        inside = (k >= 0) & (k < c.n - 1)
+        D = np.zeros(eps.shape)
+        if inside.any():
+            D[inside] = _interp_many(c, k[inside], eps[inside])
+        val = np.minimum(1.0, (D + self.p_inf + self.above) * (1 + self.quad))
+        return np.where(k < 0, 1.0, val)
+
+    def delta_lower_many(self, eps: np.ndarray) -> np.ndarray:
+        c = self.lo
+        out = np.zeros(eps.shape)
+        if c is None:
+            return out
+        k = np.floor((eps - c.e_lo) / c.h + 1e-9).astype(np.int64)
+        inside = (k >= 0) & (k < c.n - 1)
+        if inside.any():
+            ki = k[inside]
+            lw = np.minimum(-self.lam * c.ell(ki) + c.log_c + _LOG2 + self.log_eta, 700.0)
+            D = _interp_many(c, ki, eps[inside]) - np.exp(lw)
+            ok = D <= 1.0        # a proven lower bound is never above 1 (see delta_lower)
+            out[inside] = np.where(ok, np.maximum(0.0, D * (1 - self.quad)) + self.p_inf_lo,
+                                   0.0)
+        return out
+
     def error_floor(self, eps):
         """Size of the certified error terms (round-off, window, +∞ mass) in δ at ε: the
         smallest δ this grid and window can resolve near ε."""
@@ -441,6 +476,15 @@ def _interp(c, k, eps):
     Dk = math.exp(min(c.logd(k), 700.0))
     Dk1 = math.exp(min(c.logd(k + 1), 700.0)) if k + 1 < c.n else 0.0
     frac = math.expm1(eps - c.ell(k)) / math.expm1(c.h)
+    return Dk - frac * (Dk - Dk1)
+
+
+def _interp_many(c, k, eps):
+    """:func:`_interp` at arrays of indices and ε."""
+    Dk = np.exp(np.minimum(c.logd_many(k), 700.0))
+    k1 = np.minimum(k + 1, c.n - 1)
+    Dk1 = np.where(k + 1 < c.n, np.exp(np.minimum(c.logd_many(k1), 700.0)), 0.0)
+    frac = np.expm1(eps - c.ell(k)) / math.expm1(c.h)
     return Dk - frac * (Dk - Dk1)
 
 

@@ -39,23 +39,20 @@ class WindowProfile:
 
     def bounds(self, eps) -> Tuple[np.ndarray, np.ndarray]:
         """(lower, upper) arrays: proven bounds on δ at each ε of ``eps`` (all ≥ 0)."""
-        e = np.asarray(eps, dtype=float)
+        e = np.asarray(eps, dtype=float).ravel()
         lo = np.zeros(e.shape)
         up = np.zeros(e.shape)
-        for i, x in enumerate(e.flat):
-            x = float(x)
-            if x >= self._pure:
-                continue   # δ = 0 at and above the pure-DP cap (docs/math.md §10.5)
-            l_ = u_ = 0.0
-            for D in self._dirs:
-                if D.up is None:
-                    u_ = max(u_, chernoff_delta(D, x))
-                    continue
-                u_ = max(u_, D.delta_upper(x))
-                if D.lo is not None:
-                    l_ = max(l_, D.delta_lower(x))
-            lo.flat[i] = min(l_, 1.0)
-            up.flat[i] = u_
+        for D in self._dirs:
+            if D.up is None:
+                up = np.maximum(up, [chernoff_delta(D, float(x)) for x in e])
+                continue
+            up = np.maximum(up, D.delta_upper_many(e))
+            lo = np.maximum(lo, D.delta_lower_many(e))
+        # δ = 0 at and above the pure-DP cap (docs/math.md §10.5)
+        capped = e >= self._pure
+        lo[capped] = 0.0
+        up[capped] = 0.0
+        lo = np.minimum(lo, 1.0)
         if np.any(lo > up):
             raise RuntimeError("internal error: a PLD profile's lower bound exceeds its upper "
                                "bound")
