@@ -15,7 +15,8 @@ Peers are optional (``pip install -e '.[bench]'``, in a venv of their own: the l
 imports them) and each is skipped with a message when absent. dp_accounting 0.6.0 has no TPR
 method: it is run through this project's reproduction ``benchmarks/_tpr_profile.py`` on
 0.6.0's PLD, and its published test values are read from ``tests/data/risk_reference.json``.
-``--quick`` skips the slow peer runs (each run of the reproduction takes 60-75 s: it calls
+``--quick`` also skips ``acc.gdp_fit`` (over 15 min on the README case when measured on
+2026-12-05) and the slow peer runs (each run of the reproduction takes 60-75 s: it calls
 dp_accounting's ``get_epsilon_for_delta`` once per δ of its 3001-point grid; the riskcal
 discretisation sweeps take ~10 s) and prints their recorded values instead, marked
 "recorded". Definitions of every peer quantity: ``benchmarks/RISK_PEERS.md``.
@@ -135,8 +136,10 @@ def _riskcal_sweep(sigma, q, steps, alphas, beta_lo, beta_hi, label):
         t, b = _peer(lambda g=g: _riskcal_beta(sigma, q, steps, alphas, g))
         inside = bool(np.all((b >= beta_lo) & (b <= beta_hi)))
         rows.append((g, t, inside, b))
-        print(f"  riskcal grid_step={g:g}: {t:7.3f} s, "
-              f"{'all inside' if inside else 'outside at α=' + ','.join(f'{a:g}' for a, x, lo, hi in zip(alphas, b, beta_lo, beta_hi) if not lo <= x <= hi)}")
+        out = [f"{a:g}" for a, x, lo, hi in zip(alphas, b, beta_lo, beta_hi)
+               if not lo <= x <= hi]
+        verdict = "all inside" if inside else "outside at α=" + ",".join(out)
+        print(f"  riskcal grid_step={g:g}: {t:7.3f} s, {verdict}")
     ok = [r for r in rows if r[2]]
     if ok:
         g, t, _, _ = ok[0]
@@ -205,18 +208,22 @@ def case_readme(args, ref):
           f"({t_f:.2f} s): " + ", ".join(
               f"{a:g}: {mu_floor(a, 1.0 - bu):.5f}" for a, bu in zip(fc.alpha, fc.beta_upper)))
     g = ref["gdpnum_dpsgd"]
-    if hasattr(acc, "gdp_fit"):
-        t_g, fit = _ours(lambda: acc.gdp_fit(mech, steps), args.runs)
-        regret = fit.details.get("regret") if hasattr(fit, "details") else None
-        print(f"  ours μ [{fit.lower:.6f}, {fit.upper:.6f}] regret {regret}  {t_g:.3f} s")
+    if hasattr(acc, "gdp_fit") and not args.quick:
+        t_g, gf = _ours(lambda: acc.gdp_fit(mech, steps), args.runs)
+        fit = gf.mu
+        print(f"  ours acc.gdp_fit (α ≥ {gf.alpha_min:g}): μ [{fit.lower:.6f}, {fit.upper:.6f}] "
+              f"regret [{gf.regret.lower:.6g}, {gf.regret.upper:.6g}]  {t_g:.3f} s")
     else:
         t_g, fit = None, None
-        print("  ours: acc.gdp_fit is not in this checkout (pull /work/main)")
+        print("  ours: acc.gdp_fit skipped (--quick: it took > 15 min on this case on "
+              "2026-12-05) or not in this checkout")
     if _have("gdpnum"):
         import gdpnum
         t_n, (mu, regret) = _peer(lambda: gdpnum.dpsgd.get_mu_and_regret_for_dpsgd(
             noise_multiplier=sigma, sample_rate=q, num_steps=steps))
-        pos = f"  {where(mu, fit.lower, fit.upper)}" if fit is not None else ""
+        pos = f"  μ {where(mu, fit.lower, fit.upper)}" if fit is not None else ""
+        if fit is not None:
+            pos += f", regret {where(regret, gf.regret.lower, gf.regret.upper)}"
         rat = f" ({_fmt_ratio(t_n, t_g)})" if t_g else ""
         print(f"  gdpnum μ {mu:.6f} regret {regret:.6g}{pos}  {t_n:.3f} s{rat}")
     else:
@@ -279,9 +286,12 @@ def case_mnist(args, ref):
                    if mu < floor else "at or above the proven floor")
         print(f"μ-GDP: gdpnum μ {mu:.6f} regret {regret:.6g} ({tag}); our TPR lower bounds "
               f"give μ ≥ {floor:.6f}: {verdict}")
-    if hasattr(acc, "gdp_fit"):
-        t_g, fit = _ours(lambda: acc.gdp_fit(mech, steps), args.runs)
-        print(f"  ours acc.gdp_fit μ [{fit.lower:.6f}, {fit.upper:.6f}]  {t_g:.3f} s")
+    if hasattr(acc, "gdp_fit") and not args.quick:
+        t_g, gf = _ours(lambda: acc.gdp_fit(mech, steps), args.runs)
+        print(f"  ours acc.gdp_fit (α ≥ {gf.alpha_min:g}): μ [{gf.mu.lower:.6f}, "
+              f"{gf.mu.upper:.6f}] regret [{gf.regret.lower:.6g}, {gf.regret.upper:.6g}]  "
+              f"{t_g:.3f} s; gdpnum's μ {where(mu, gf.mu.lower, gf.mu.upper)}"
+              if mu is not None else "")
     if _have("riskcal") and not args.quick:
         print("riskcal's TPR as its discretisation is refined (FPR 1e-3, 1e-5):")
         for g in SWEEP[1:]:
