@@ -69,6 +69,20 @@ def test_gdp_fit_reproduces_gdpnum_readme():
     assert fit.mu.upper - fit.mu.lower <= 2e-4
     assert fit.regret.lower <= 0.0010208130697719753 <= fit.regret.upper
     assert fit.regret.upper - fit.regret.lower <= 1.5e-4
+    # gdpnum 0.1.2 run here on dp-accounting 0.6.0 (tests/data/risk_reference.json,
+    # "gdpnum_dpsgd"): μ 1.5684997355 (3e-5 above our certified upper bound: its PLD is
+    # pessimistic), regret 0.0010272572 (inside our bracket)
+    assert fit.mu.upper <= 1.5684997355240302 <= fit.mu.upper * (1 + 1e-4)
+    assert fit.regret.lower <= 0.0010272571817040443 <= fit.regret.upper
+
+
+def test_gdpnum_mu_on_mnist_is_below_what_the_certified_curve_forces():
+    # gdpnum 0.1.2 (dp-accounting 0.6.0) gives μ = 0.5743181 for MNIST DP-SGD
+    # (tests/data/risk_reference.json, "gdpnum_mnist"); our proven lower bound on μ* is
+    # higher: its inconsistent add/remove discretisation under-reports the tail.
+    fit = acc.gdp_fit(acc.SubsampledGaussian(noise_multiplier=1.1, sample_rate=256 / 60000),
+                      14062)
+    assert fit.mu.lower > 0.5743181452475636 * 1.03
 
 
 def test_gdp_fit_upper_bound_puts_the_gaussian_curve_below_the_certified_band():
