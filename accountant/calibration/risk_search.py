@@ -122,6 +122,8 @@ def risk_rtol(target: RiskTarget, rtol: float) -> float:
     the distance from the floor (docs/math.md §15.8), so that near the answer the bracket
     is narrower than the search step; within [1e-5, 1e-2]."""
     L, F = target.limit, target.floor
+    if target.rtol_of_excess:         # the δ query's accuracy is relative to risk − floor
+        return min(1e-2, max(1e-5, 0.4 * rtol))
     return min(1e-2, max(1e-5, 0.4 * rtol * (L - F) / L))
 
 
@@ -174,6 +176,12 @@ def calibrate_to_risk(target: RiskTarget, build: Callable[[float], tuple],
         return -1.5
 
     x = min(max(math.log(guess), xmin), xmax)
+    last = [0.0]          # the last move without a bracket: such moves at least double
+
+    def move(step):
+        step = min(max(step, tol, 2.0 * last[0]), _STEP_MAX)
+        last[0] = step
+        return step
     while n[0] < max_evals:
         if deadline is not None and time.perf_counter() > deadline and state()[0] is not None:
             break
@@ -200,7 +208,7 @@ def calibrate_to_risk(target: RiskTarget, build: Callable[[float], tuple],
                     f"[{math.exp(xmin):g}, {math.exp(xmax):g}]), or is below what the "
                     "method can certify")
             step = (pts[b][0] - aim) / -s if math.isfinite(pts[b][0]) else _STEP_MAX
-            x = min(b + min(max(step, tol), _STEP_MAX), xmax)
+            x = min(b + move(step), xmax)
         else:                              # everything feasible so far: less noise
             if a <= xmin:
                 raise ValueError(
@@ -208,7 +216,7 @@ def calibrate_to_risk(target: RiskTarget, build: Callable[[float], tuple],
                     f"{math.exp(xmin):g} meets it; calibration is limited to "
                     f"[{math.exp(xmin):g}, {math.exp(xmax):g}]")
             step = (aim - pts[a][0]) / -s if math.isfinite(pts[a][0]) else _STEP_MAX
-            x = max(a - min(max(step, tol), _STEP_MAX), xmin)
+            x = max(a - move(step), xmin)
     a, b = state()
     if a is None:
         raise ValueError(f"target {target.describe()}: no noise_multiplier in "

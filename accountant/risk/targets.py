@@ -50,6 +50,9 @@ class RiskTarget:
 
     #: the ``quantity`` of the :class:`RiskResult` that ``value`` returns
     quantity = ""
+    #: whether ``value``'s ``rtol`` is relative to (risk − floor) — the δ(ε) query's
+    #: accuracy for the risks read from one δ — rather than to the risk
+    rtol_of_excess = False
 
     @property
     def limit(self) -> float:
@@ -124,6 +127,7 @@ class AdvantageTarget(RiskTarget):
 
     max_advantage: float
     quantity = "advantage"
+    rtol_of_excess = True
 
     def __post_init__(self):
         object.__setattr__(self, "max_advantage", _limit(
@@ -170,6 +174,7 @@ class BayesTarget(RiskTarget):
     prior: float
     max_success: float
     quantity = "bayes_success"
+    rtol_of_excess = True
 
     def __post_init__(self):
         p = v.open_probability("prior", self.prior)
