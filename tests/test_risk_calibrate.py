@@ -212,3 +212,23 @@ def test_targets_describe_and_validate():
     t = acc.BayesTarget(0.2, 0.9)
     assert t.floor == 0.8 and t.limit == 0.9 and isinstance(t, RiskTarget)
     assert acc.GdpMuTarget(2).max_mu == 2.0
+
+
+# ---- CLI -------------------------------------------------------------------------------
+def test_cli_risk_targets(capsys):
+    from accountant.cli import main
+    assert main(["calibrate", "--target-tpr", "1e-3:0.05", "--sample-rate", "1", "--steps",
+                 "4", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    sigma_star = 2.0 / (ndtri(0.05) - ndtri(1e-3))
+    assert d["certified"] and d["risk"]["upper"] <= 0.05
+    assert sigma_star <= d["noise_multiplier"] <= sigma_star * (1 + RTOL)
+    assert main(["calibrate", "--target-advantage", "0.1", "--sample-rate", "1", "--steps",
+                 "4"]) == 0
+    assert "certified upper bound" in capsys.readouterr().out
+    for bad in (["--target-tpr", "abc"], ["--target-tpr", "1e-3:1e-4"],
+                ["--target-tpr", "1e-3:0.05", "--epsilon", "1"],
+                ["--target-advantage", "0"]):
+        assert main(["calibrate", *bad, "--sample-rate", "1", "--steps", "4"]) == 2
+        cap = capsys.readouterr()
+        assert cap.out == "" and len(cap.err.strip().splitlines()) == 1

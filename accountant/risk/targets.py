@@ -208,9 +208,9 @@ class BayesTarget(RiskTarget):
 
 @dataclass(frozen=True)
 class ReconstructionTarget(RiskTarget):
-    """The reconstruction-robustness bound (success of any reconstruction attack whose
-    success without the output is ``baseline``) at most ``max_success`` (docs/math.md
-    §15.6). The limit must exceed the baseline."""
+    """The reconstruction-robustness bound at most ``max_success`` (docs/math.md §15.6):
+    the success of any reconstruction attack whose success without the output is
+    ``baseline``. The limit must exceed the baseline."""
 
     baseline: float
     max_success: float
