@@ -6,7 +6,8 @@ Generates random cases with the generators and checks of tests/test_fuzz.py (sam
 same invariants, same reproducers), drawn from a numpy RNG instead of hypothesis: valid calls
 of every mechanism, schedule and method (checked against the mpmath / μ-GDP truth where one
 is known), single steps, Gaussian-only schedules, metamorphic relations between two calls,
-bad inputs, CLI invocations and mutated state files.
+bad inputs, CLI invocations, mutated state files and risk queries (tpr at any fpr in (0, 1):
+valid, pld against rdp, bad arguments).
 
 Each case runs in a persistent worker subprocess with a wall-clock limit (--call-seconds,
 60 s) and an address-space limit (--memory-gib, 4 GiB: RLIMIT_AS in the worker). A case
@@ -45,7 +46,7 @@ TEST_FILE = ROOT / "tests" / "test_fuzz.py"
 
 # Share of each kind of case (valid calls dominate: they carry the truth checks).
 KINDS = {"valid": 30, "single": 15, "gdp": 10, "relation": 15, "bad": 18, "cli": 6,
-         "state": 6}
+         "state": 6, "tpr": 8}
 FAILED = ("violation", "exception", "accepted", "timeout", "memory", "crash")
 
 
@@ -136,6 +137,10 @@ def run_case(F, kind, d, seconds, tmp, on_start):
         call, slot = F.gen_bad_call(d)
         on_start(f"# bad {slot}\n" + F.reproducer(call))
         return [F.check_bad(call, seconds)]
+    if kind == "tpr":
+        case, first, second = F.gen_tpr_case(d)
+        on_start(F.tpr_reproducer(case, first, second))
+        return F.check_tpr_case(case, first, second, seconds)
     if kind == "cli":
         argv = F.gen_cli_argv(d)
         on_start("from accountant.cli import main\nmain(" + repr(argv) + ")")

@@ -151,7 +151,7 @@ class RngDraw(Draw):
 NAMES = ("epsilon", "delta", "Gaussian", "Laplace", "SubsampledGaussian",
          "MixtureOfGaussians", "ELS", "ULS", "Schedule", "DiscreteGaussian", "DiscreteLaplace",
          "RandomizedResponse", "ZCDP", "EpsilonDelta", "TruncatedSubsampledGaussian",
-         "RandomAllocation", "Shuffle", "CyclicPoisson")
+         "RandomAllocation", "Shuffle", "CyclicPoisson", "tpr")
 NS = {n: getattr(acc, n) for n in NAMES}
 HEADER = ("import numpy as np\nfrom fractions import Fraction\nfrom accountant import "
           + ", ".join(NAMES) + "\n")
@@ -1592,6 +1592,193 @@ def _check_inversion(first, r, seconds) -> list:
     return out
 
 
+# ------------------------------------------------------------------- risk queries (issue 16)
+# tpr(target, fpr, steps, method=..., rtol=...) over the whole accepted domain of fpr, (0, 1)
+# down to 5e-324; its invariants hold for every method (α ≤ lower ≤ upper ≤ 1, the estimate
+# in [α, 1]); certified brackets against μ-GDP and a one-step truth, and pld against rdp.
+FPR_EDGES = (5e-324, 2.0 ** -1022, 1e-300, 1e-100, 1e-12, 1e-6, 1e-3, 0.5, 0.9, _UP(1.0, 0))
+_fpr_ok = lambda x: 0.0 < x < 1.0
+
+
+def gen_fpr(d):
+    kind = d.choice(["typical", "log", "linear", "edge"], "fpr kind")
+    if kind == "edge":
+        return d.choice(FPR_EDGES, "fpr")
+    if kind == "linear":
+        x = d.uniform(0.0, 1.0, "fpr")
+    elif kind == "typical":
+        x = _log_uniform(d, -10, -1, "log10 fpr")
+    else:
+        x = _log_uniform(d, -323, 0, "log10 fpr")
+    return min(_UP(1.0, 0), max(5e-324, x))
+
+
+def gen_tpr_call(d, methods=METHODS):
+    """A valid ``tpr(...)`` Call: targets and steps as :func:`gen_valid_call` draws them."""
+    target, total = gen_target(d)
+    steps = gen_steps(d, top=max(1, STEPS_MAX // max(1, total)))
+    method = d.choice(list(methods), "method")
+    kw = {"fpr": _num(d, gen_fpr(d), _fpr_ok, "fpr type")}
+    if steps != 1 or d.boolean(0.5, "explicit steps"):
+        kw["steps"] = _int(d, steps, "steps type")
+    if method != "pld" or d.boolean(0.5, "explicit method"):
+        kw["method"] = method
+    kw.update(gen_options(d, method))      # (pld's rtol option is tpr's own rtol)
+    if d.boolean(0.1, "tpr rtol"):
+        kw["rtol"] = d.choice((0.5, 1e-2, 1e-5), "tpr rtol")
+    return Call("tpr", target, **kw)
+
+
+def _tpr_with_method(call: Call, method) -> Call:
+    own = _OPTIONS_OF.get(method, ())
+    kw = {k: v for k, v in call.kwargs.items() if k in ("fpr", "steps", "rtol") or k in own}
+    kw["method"] = method
+    return Call("tpr", *call.args, **kw)
+
+
+TPR_CASES = ("valid",) * 6 + ("methods",) * 2 + ("bad",) * 2
+
+
+def gen_tpr_case(d):
+    """(kind, first Call, second Call or None): "valid" — one call; "methods" — the same
+    call by pld and by rdp (certified brackets must overlap); "bad" — one argument of a
+    valid call replaced by a value not accepted there."""
+    kind = d.choice(TPR_CASES, "tpr case")
+    if kind == "methods":
+        call = gen_tpr_call(d, methods=("pld",))
+        return kind, call, _tpr_with_method(call, "rdp")
+    call = gen_tpr_call(d)
+    if kind == "valid":
+        return kind, call, None
+    slot = d.choice(["fpr", "rtol", "steps", "method", "group method", "option", "target"],
+                    "bad slot")
+    if slot == "fpr":
+        val = d.choice(bad_values("delta") + [0, 0.0, -0.0, 1, np.float64(0.0)], "bad value")
+        return kind, call.replace(fpr=val), None
+    if slot == "rtol":
+        return kind, call.replace(rtol=d.choice([0, 0.0, -1.0, NAN, INF, True, "0.1",
+                                                 -5e-324, [0.1]], "bad value")), None
+    if slot == "option":
+        return kind, call.replace(foo=1), None
+    if slot == "target":
+        return kind, Call("tpr", d.choice(bad_values("target"), "bad target"),
+                          **call.kwargs), None
+    key = "method" if slot == "group method" else slot
+    return kind, call.replace(**{key: d.choice(bad_values(slot), "bad value")}), None
+
+
+def tpr_reproducer(kind, first, second) -> str:
+    return (f"# tpr case: {kind}\n" + reproducer(first)
+            + ("\n" + second.code() if second is not None else ""))
+
+
+def gdp_tpr(mu2: Fraction, alpha: float):
+    """Φ(Φ⁻¹(α) + μ) of μ-GDP (μ² exact) in mpmath, 30 digits beyond α's exponent; the
+    value with a relative error below 1e-25."""
+    with mp.workdps(40 + int(-math.log10(alpha)) if alpha < 1e-3 else 40):
+        mu = mpmath.sqrt(mpf(mu2.numerator) / mpf(mu2.denominator))
+        a = mpf(alpha)
+        # Φ⁻¹(α) = −√2 erfinv(1 − 2α); below 1/2 the argument keeps α's digits
+        z = -mpmath.sqrt(2) * mpmath.erfinv(1 - 2 * a)
+        return +mpmath.ncdf(z + mu)
+
+
+def check_tpr_result(call: Call, r) -> list:
+    """The invariants of a tpr RiskResult; a list of failure messages (empty: ok)."""
+    kw = dict(call.kwargs)
+    a = V.open_probability("fpr", build(kw["fpr"]))
+    if not isinstance(r, acc.RiskResult):
+        return [f"returned {type(r).__name__}, not a RiskResult"]
+    bad = []
+    if r.quantity != "tpr" or dict(r.at) != {"fpr": a}:
+        bad.append(f"quantity {r.quantity!r} at {dict(r.at)!r} for tpr at fpr={a!r}")
+    vals = {"lower": r.lower, "upper": r.upper, "estimate": r.estimate}
+    for k, v in vals.items():
+        if not isinstance(v, float) or math.isnan(v):
+            bad.append(f"{k} = {v!r} (NaN or not a float)")
+    if bad:
+        return bad
+    if not (a <= r.lower <= r.upper <= 1.0):
+        bad.append(f"not fpr <= lower <= upper <= 1: fpr {a!r}, [{r.lower!r}, {r.upper!r}]")
+    if not (a <= r.estimate <= 1.0):
+        bad.append(f"estimate {r.estimate!r} outside [fpr, 1]")
+    if r.certified and not (r.lower <= r.estimate <= r.upper):
+        bad.append(f"certified estimate {r.estimate!r} outside [{r.lower!r}, {r.upper!r}]")
+    if ("ESTIMATE" in str(r)) == r.certified:
+        bad.append(f"str() labels a certified={r.certified} result wrongly: {str(r)[:200]!r}")
+    if bad or not r.certified:
+        return bad
+    target = build(call.args[0])
+    steps = V.count("steps", build(kw.get("steps", 1)))
+    sched, counts = active_counts(target, steps)
+    if not counts:                  # nobody sampled: ε = 0 and TPR = α exactly
+        if r.upper > a * (1 + 1e-12) + 1e-320:
+            bad.append(f"no step samples anyone, yet upper = {r.upper!r} > fpr {a!r}")
+        return bad
+    mu2 = gdp_mu2(sched)
+    if mu2 is not None:
+        t = gdp_tpr(mu2, a)
+        slack = t * mpf(10) ** -25
+        if mpf(r.upper) < t - slack:
+            bad.append(f"upper {r.upper!r} < true TPR {mpmath.nstr(t, 17)} (mu-GDP, "
+                       f"mu^2 = {float(mu2)!r})")
+        if mpf(r.lower) > t + slack:
+            bad.append(f"lower {r.lower!r} > true TPR {mpmath.nstr(t, 17)} (mu-GDP, "
+                       f"mu^2 = {float(mu2)!r})")
+        return bad
+    e = (r.details or {}).get("epsilon_at_optimum")
+    if len(counts) == 1 and counts[0][1] == 1 and e is not None and math.isfinite(e) \
+            and pairs_of(counts[0][0]) is not None:
+        # one step: at any ε the true TPR is at most min(δ(ε) + e^ε α, 1 − e^{−ε}(1 − δ(ε)
+        # − α)) (docs/math.md §15.1); a proven lower bound cannot exceed it at the method's
+        # own optimal ε, where the bound is tightest
+        _, hi = one_step_delta(counts[0][0], e)
+        with mp.workdps(60):
+            ee, aa = mpf(e), mpf(a)
+            # g₂ as 1 − e^{−ε} + e^{−ε}(δ + α): without the cancellation of 1 − (1 − α)
+            # (α = 5e-169 made it 0 at 60 digits)
+            cap = min(hi + mpmath.exp(ee) * aa,
+                      -mpmath.expm1(-ee) + mpmath.exp(-ee) * (hi + aa))
+        if mpf(r.lower) > cap * (1 + mpf(10) ** -25):
+            bad.append(f"lower {r.lower!r} > true TPR <= {mpmath.nstr(cap, 17)} (one-step "
+                       f"truth of {counts[0][0]!r} at epsilon {e!r})")
+    return bad
+
+
+def check_tpr(call: Call, seconds=CALL_SECONDS) -> Outcome:
+    r, out = run_call(call, seconds)
+    if out is not None:
+        return out
+    repro = reproducer(call)
+    try:
+        bad = check_tpr_result(call, r)
+    except Exception as exc:  # noqa: BLE001 - a bug of the checker: say so
+        return Outcome("exception", repro, f"the checker failed ({type(exc).__name__}: "
+                       f"{exc}); result {_summary(r)}", _where(exc))
+    if bad:
+        return Outcome("violation", repro, "; ".join(bad), info=_summary(r), result=r)
+    return Outcome("ok", repro, info=_summary(r), result=r)
+
+
+def check_tpr_case(kind, first, second, seconds=CALL_SECONDS) -> list:
+    if kind == "bad":
+        return [check_bad(first, seconds)]
+    out = [check_tpr(first, seconds)]
+    if second is None or out[0].status != "ok":
+        return out
+    o2 = check_tpr(second, seconds)
+    out.append(o2)
+    if o2.status != "ok":
+        return out
+    r1, r2 = out[0].result, o2.result
+    if r1.certified and r2.certified and (r1.lower > r2.upper or r2.lower > r1.upper):
+        out.append(Outcome("violation", tpr_reproducer(kind, first, second),
+                           f"certified TPR brackets of two methods are disjoint: {r1.method} "
+                           f"[{r1.lower!r}, {r1.upper!r}] vs {r2.method} [{r2.lower!r}, "
+                           f"{r2.upper!r}]"))
+    return out
+
+
 # ------------------------------------------------------------------------------------- CLI
 _BAD_TEXT = ("nan", "inf", "-inf", "-1", "0", "1e400", "abc", "", "1_000", "0x10", " 1",
              "1e-400", "5e-324", "1e309", "-0", "true", "--json", "1,2", "٣")
@@ -2051,6 +2238,21 @@ if pytest is not None:
         note(f"bad {slot}: {reproducer(call)}")
         _fail([_timed("bad", call.code(), check_bad, call)])
 
+    # Risk queries: a tpr reads δ(ε) at tens to ~1500 ε (rdp's are the slow ones), so CI
+    # runs 25 of them (about what 100 epsilon/delta calls cost), not 100
+    tpr_settings = (settings(phases=_PHASES, max_examples=25, derandomize=True)
+                    if os.environ.get("CI") else settings(phases=_PHASES))
+
+    @tpr_settings
+    @given(st.data())
+    def test_tpr_queries(data):
+        """tpr over the whole fpr domain, every method: α ≤ lower ≤ upper ≤ 1, estimates
+        labelled, certified brackets against μ-GDP and one-step truths, pld against rdp
+        overlapping; bad arguments refused with ValueError/TypeError."""
+        kind, first, second = gen_tpr_case(HypothesisDraw(data))
+        note(tpr_reproducer(kind, first, second))
+        _fail(_timed("tpr", first.code(), check_tpr_case, kind, first, second))
+
     @fuzz_settings
     @given(st.data())
     def test_cli_random_flags(data):
@@ -2192,6 +2394,21 @@ if pytest is not None:
          Call("delta", _G("RandomAllocation", noise_multiplier=39811497834.788536,
                           num_steps=2, num_selections=2), epsilon=1.43e-322, steps=1269,
               method="pld"), None),
+        # issue 16 (risk queries): log(2/α) overflowed at α = 5e-324; a non-string method
+        # was an AttributeError; the first PLD window sat just below a pure-DP cap (20 s);
+        # the checker's g₂ cancelled to 0 at α = 5e-169
+        ("tpr-subnormal-fpr", "tpr",
+         Call("tpr", _G("SubsampledGaussian", noise_multiplier=1.0, sample_rate=0.01),
+              fpr=5e-324, steps=100), None),
+        ("tpr-method-not-a-string", "bad",
+         Call("tpr", _G("Gaussian", noise_multiplier=1.0), fpr=1e-3, method=1), None),
+        ("tpr-first-window-below-the-pure-dp-cap", "tpr",
+         Call("tpr", _G("Laplace", noise_multiplier=Fraction(0.008139988340580462),
+                        neighboring="replace_one"), fpr=1e-100, steps=2), None),
+        ("tpr-checker-cancellation-at-tiny-fpr", "tpr",
+         Call("tpr", _G("SubsampledGaussian", noise_multiplier=np.float64(4.25465541644373),
+                        sample_rate=5e-324, neighboring="replace_one"),
+              fpr=5.109987674811665e-169, steps=1.0), None),
         ("shuffle-rdp-lower-pair-at-sigma-1e12", "valid",
          Call("delta", _G("Shuffle", noise_multiplier=999999999999.9999, batch_size=28,
                           dataset_size=100, neighboring="replace_one"), epsilon=1.0,
@@ -2205,7 +2422,8 @@ if pytest is not None:
     def test_regressions(kind, case):
         # The long profile's budget (60 s per call): several regressions are slow calls made
         # bounded (105 s → ~12 s CPU), which a loaded 2-core CI machine can stretch past 20 s.
-        check = {"valid": check_valid, "bad": check_bad, "cli": check_cli}[kind]
+        check = {"valid": check_valid, "bad": check_bad, "cli": check_cli,
+                 "tpr": check_tpr}[kind]
         _fail([check(case, max(CALL_SECONDS, 60.0))])
 
     def test_the_checks_can_fail():
@@ -2237,3 +2455,27 @@ if pytest is not None:
         one = call.replace(steps=1).build()
         low = dataclasses.replace(r, lower=0.0, upper=one.lower * 0.999, estimate=0.0)
         assert check_result(call, low), "an upper bound below one step's exact epsilon"
+
+    def test_the_tpr_checks_can_fail():
+        """The tpr checks bite: a μ-GDP bracket moved by 1e-6 relative past the truth on
+        either side, a one-step lower bound raised above the cap at its own optimum, and
+        a bracket below the fpr."""
+        import dataclasses
+        call = Call("tpr", _G("Gaussian", noise_multiplier=2.0), fpr=1e-4, steps=3)
+        r = call.build()
+        assert check_tpr_result(call, r) == []
+        low = dataclasses.replace(r, lower=r.lower * (1 - 1e-6), upper=r.lower * (1 - 1e-6),
+                                  estimate=r.lower * (1 - 1e-6))
+        high = dataclasses.replace(r, lower=r.upper * (1 + 1e-6), upper=r.upper * (1 + 1e-6),
+                                   estimate=r.upper * (1 + 1e-6))
+        assert any("upper" in m for m in check_tpr_result(call, low))
+        assert any("lower" in m for m in check_tpr_result(call, high))
+        call = Call("tpr", _G("SubsampledGaussian", noise_multiplier=1.0, sample_rate=0.1),
+                    fpr=1e-3)
+        r = call.build()
+        assert check_tpr_result(call, r) == []
+        up = r.upper * 1.01
+        assert any("lower" in m for m in check_tpr_result(
+            call, dataclasses.replace(r, lower=up, upper=up, estimate=up)))
+        assert any("fpr <= lower" in m for m in check_tpr_result(
+            call, dataclasses.replace(r, lower=5e-4, estimate=r.upper)))

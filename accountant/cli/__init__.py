@@ -30,6 +30,7 @@ _LAZY = {
     "table": ("table", "noise-multiplier lookup table over a grid"),
     "user-level": ("user_level", "contribution bound from examples-per-user counts"),
     "compare": ("compare", "all methods and installed peers side by side"),
+    "risk": ("risk", "what epsilon means: attack TPR at low FPR, advantage, Bayes success"),
 }
 _COMMANDS = ("epsilon", "delta", *_LAZY)
 

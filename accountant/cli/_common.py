@@ -177,3 +177,19 @@ def fmt_bound(x: Optional[float]) -> str:
     if x is None:
         return "—"
     return "inf" if math.isinf(x) else f"{x:.6g}"
+
+
+def describe(mech, steps: int, delta: Optional[float] = None, unit: str = "steps") -> str:
+    """The setting in one line: the title of a text report and of a plot (``compare``,
+    ``risk``); ``unit`` names what ``steps`` counts ("epochs" for a per-epoch sampler)."""
+    from ..core.mechanisms import ELS, Gaussian, SubsampledGaussian
+    if isinstance(mech, SubsampledGaussian):
+        what = f"subsampled Gaussian σ={mech.noise_multiplier:g}, q={mech.sample_rate:.6g}"
+    elif isinstance(mech, Gaussian):
+        what = f"Gaussian σ={mech.noise_multiplier:g}"
+    elif isinstance(mech, ELS):
+        what = (f"ELS σ={mech.noise_multiplier:g}, q={mech.sample_rate:.6g}, "
+                f"k={mech.max_examples_per_user}")
+    else:
+        what = repr(mech)
+    return f"{what}, {unit}={steps}" + (f", δ={delta:g}" if delta is not None else "")

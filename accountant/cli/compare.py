@@ -1,6 +1,7 @@
 """``dp-accountant compare``: our methods beside the installed peers, as a text table, JSON
-or a plot of epsilon against steps (:func:`accountant.comparison.compare`,
-:func:`accountant.comparison.curves`, :func:`accountant.comparison.plot`)."""
+or a plot of epsilon against steps with the attacker's certified ROC beside it
+(:func:`accountant.comparison.compare`, :func:`accountant.comparison.curves`,
+:func:`accountant.comparison.plot`, :func:`accountant.interop.risk_plot.roc_data`)."""
 from __future__ import annotations
 
 import argparse
@@ -10,8 +11,7 @@ from ..core import _validate as v
 # The defaults of the flags come from here; its heavy peers load only inside its functions.
 from ..interop import comparison
 from ..core._json import dumps
-from ..core.mechanisms import ELS, Gaussian, SubsampledGaussian
-from ._common import add_mechanism_args, fmt_bound, mechanism_from_args
+from ._common import add_mechanism_args, describe, fmt_bound, mechanism_from_args
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -28,25 +28,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeat", type=int, default=2,
                    help="calls per entry; the first is a warm-up (default 2)")
     p.add_argument("--plot", metavar="FILE", default=None,
-                   help="draw epsilon vs steps into FILE (.png, .pdf, .svg, ...)")
+                   help="draw epsilon vs steps and the attacker's ROC into FILE "
+                        "(.png, .pdf, .svg, ...)")
     p.add_argument("--points", type=int, default=8, help="step counts on the plot (default 8)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(noise_multiplier=default["noise_multiplier"],
                    sample_rate=default["sample_rate"], steps=default["steps"])
-
-
-def _describe(mech, steps: int, delta: float) -> str:
-    """The setting in one line: the text report's title and the plot's."""
-    if isinstance(mech, SubsampledGaussian):
-        what = f"subsampled Gaussian σ={mech.noise_multiplier:g}, q={mech.sample_rate:.6g}"
-    elif isinstance(mech, Gaussian):
-        what = f"Gaussian σ={mech.noise_multiplier:g}"
-    elif isinstance(mech, ELS):
-        what = (f"ELS σ={mech.noise_multiplier:g}, q={mech.sample_rate:.6g}, "
-                f"k={mech.max_examples_per_user}")
-    else:
-        what = repr(mech)
-    return f"{what}, steps={steps}, δ={delta:g}"
 
 
 def _label(r: dict) -> str:
@@ -95,8 +82,17 @@ def run(a: argparse.Namespace) -> int:
     if a.plot is not None:
         data = comparison.curves(mech, a.delta, steps, methods=methods, peers=peers,
                                  points=a.points)
-        comparison.plot(data, a.plot, title=_describe(mech, steps, a.delta), delta=a.delta)
+        roc = fit = None
+        try:
+            from ..interop.risk_plot import roc_data
+            roc, fit = roc_data(mech, steps, fit=True)
+        except (ValueError, NotImplementedError) as exc:  # the ε panels stand on their own
+            roc_error = str(exc).splitlines()[0]
+        comparison.plot(data, a.plot, title=describe(mech, steps, a.delta), delta=a.delta,
+                        roc=roc, roc_fit=fit)
     warns = _warning_lines(rows)
+    if a.plot is not None and roc is None:
+        warns.append(f"plot: no ROC panel ({roc_error})")
     if a.json:
         out = {"setting": {"mechanism": repr(mech), "steps": steps, "delta": a.delta},
                "results": rows, "warnings": warns}
@@ -104,7 +100,7 @@ def run(a: argparse.Namespace) -> int:
             out["plot"] = a.plot
         print(dumps(out))
         return 0
-    print(_describe(mech, steps, a.delta))
+    print(describe(mech, steps, a.delta))
     ours = [r for r in rows if r["source"] == "ours" and "error" not in r]
     ref = comparison.reference_row(rows)
     timing = ref or (ours[0] if ours else None)

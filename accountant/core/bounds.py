@@ -23,6 +23,18 @@ def emit_warnings(messages: Iterable[str], source: str, stacklevel: int = 3) -> 
         _warnings.warn(f"{source}: {msg}", AccountantWarning, stacklevel=stacklevel)
 
 
+def check_bracket(res: "Result") -> None:
+    """The invariant of every result with ``estimate``, ``lower``, ``upper``: no None, NaN
+    or negative value and lower ≤ upper; a violation is a bug (RuntimeError)."""
+    for name in ("estimate", "lower", "upper"):
+        val = getattr(res, name)
+        if val is None or math.isnan(val) or val < 0:
+            raise RuntimeError(f"internal error: {res.method} produced {name}={val!r}")
+    if res.lower > res.upper:
+        raise RuntimeError(f"internal error: {res.method} produced lower > upper "
+                           f"({res.lower!r} > {res.upper!r})")
+
+
 @dataclass(frozen=True)
 class Result:
     """An ε (or δ) with its bracket.
@@ -53,13 +65,7 @@ class Result:
     seconds: float = 0.0
 
     def __post_init__(self):
-        for name in ("estimate", "lower", "upper"):
-            val = getattr(self, name)
-            if val is None or math.isnan(val) or val < 0:
-                raise RuntimeError(f"internal error: {self.method} produced {name}={val!r}")
-        if self.lower > self.upper:
-            raise RuntimeError(f"internal error: {self.method} produced lower > upper "
-                               f"({self.lower!r} > {self.upper!r})")
+        check_bracket(self)
 
     @property
     def vacuous(self) -> bool:

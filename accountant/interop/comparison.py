@@ -2,7 +2,7 @@
 (:mod:`accountant.cli.compare`) prints.
 
     dp-accountant compare                       # MNIST DP-SGD: σ=1.1, q=256/60000, 60 epochs, δ=1e-5
-    dp-accountant compare --plot eps.png        # ε vs steps for every method and peer
+    dp-accountant compare --plot eps.png        # ε vs steps for every method and peer, and our ROC
     dp-accountant compare --json
 
 The peers (Google ``dp_accounting`` RDP/PLD, Microsoft ``prv_accountant``, Opacus RDP/PRV/GDP,
@@ -37,17 +37,21 @@ plot; each peer's runner is short and they share the row model.
 from __future__ import annotations
 
 import importlib
-import io
 import math
 import sys
 import time
 import warnings
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Sequence, Tuple
 
 from ..accountants import api
 from ..core._json import kind_of
 from ..core.mechanisms import (ELS, ULS, Gaussian, Laplace, MechanismLike, Schedule,
                                SubsampledGaussian, as_schedule)
+# the plots' shared helpers; plot_formats stays importable from here (the CLI uses it)
+from ._plotting import plot_formats
+
+if TYPE_CHECKING:
+    from ..risk import TradeoffCurve
 
 __all__ = ["compare", "curves", "plot", "plot_formats", "peer_status", "run_peer",
            "clear_caches", "reference_row", "Curve", "PEERS", "PEER_KINDS", "Unsupported",
@@ -512,16 +516,8 @@ def curves(mechanism: MechanismLike, delta: float, steps: int,
 # ----------------------------------------------------------------------------------------
 # Plot
 # ----------------------------------------------------------------------------------------
-def plot_formats() -> Tuple[str, ...]:
-    """File extensions matplotlib can write (".png", ".pdf", ".svg", …)."""
-    try:
-        from matplotlib.backend_bases import FigureCanvasBase
-    except ImportError:
-        raise ValueError("--plot needs matplotlib: pip install matplotlib") from None
-    return tuple(sorted("." + e for e in FigureCanvasBase.get_supported_filetypes()))
-
-
-def plot(curve_data: dict, path: str, title: str = "", delta: float | None = None) -> str:
+def plot(curve_data: dict, path: str, title: str = "", delta: float | None = None,
+         roc: "TradeoffCurve | None" = None, roc_fit: object = None) -> str:
     """Draw ε vs steps for every entry of :func:`curves` into ``path`` (PNG or any format
     matplotlib writes, by extension; written atomically).
 
@@ -531,27 +527,38 @@ def plot(curve_data: dict, path: str, title: str = "", delta: float | None = Non
     panel shows every entry relative to the PLD upper bound, on a scale on which the
     bracket (≈ 0.1 % wide) is visible. Points below our certified lower bound are ringed in
     red in both panels.
+
+    With ``roc`` (a :class:`accountant.risk.TradeoffCurve` of the same setting) a panel on
+    the right shows the attacker's ROC with its certified band, the μ-GDP fit ``roc_fit``
+    if given and the random-guess line (:func:`accountant.interop.risk_plot.draw_roc`).
     """
-    from ..core._files import write_atomically
     from ..calibration.tables import check_output
+    from ._plotting import pyplot, save
     ext = check_output(path, plot_formats(), "plot path")
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ValueError("--plot needs matplotlib: pip install matplotlib") from None
+    plt = pyplot()
     ref = curve_data.get("pld")
     ref_ok = (ref is not None and len(ref[0]) > 0
               and all(x is not None and math.isfinite(x) and x > 0 for x in ref[2] + ref[3]))
+    rows = 2 if ref_ok else 1
+    # the ROC panel, when asked, is a column on the right spanning the ε panels
+    fig = plt.figure(figsize=(8.5 + (6.5 if roc is not None else 0.0), 8 if ref_ok else 5),
+                     dpi=110)
+    grid = fig.add_gridspec(rows, 2 if roc is not None else 1,
+                            height_ratios=[3, 2] if ref_ok else None,
+                            width_ratios=[8.5, 6.5] if roc is not None else None)
+    ax = fig.add_subplot(grid[0, 0])
     if ref_ok:
-        fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8.5, 8), dpi=110, sharex=True,
-                                      gridspec_kw={"height_ratios": [3, 2]})
+        ax2 = fig.add_subplot(grid[1, 0], sharex=ax)
+        ax.tick_params(labelbottom=False)
         lo_at = dict(zip(ref[0], ref[2]))
         up_at = dict(zip(ref[0], ref[3]))
     else:
-        fig, ax = plt.subplots(figsize=(8.5, 5), dpi=110)
         ax2, lo_at, up_at = None, {}, {}
+    if roc is not None:
+        from .risk_plot import draw_roc
+        draw_roc(fig.add_subplot(grid[:, 1]), roc, fit=roc_fit,
+                 title="ROC of the best membership-inference attack after all steps "
+                       f"({roc.method})")
 
     def rel(x, y):   # ε relative to our certified upper bound, in %
         return 100.0 * (y / up_at[x] - 1.0)
@@ -650,8 +657,4 @@ def plot(curve_data: dict, path: str, title: str = "", delta: float | None = Non
         last = ax2
     last.set_xlabel("steps")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format=ext[1:])
-    plt.close(fig)
-    write_atomically(path, buf.getvalue(), "plot path")
-    return path
+    return save(fig, path, ext)

@@ -1,22 +1,20 @@
-"""Attack risks read from the privacy profile, each as a bracket (docs/math.md §15.4–15.6):
-attack advantage, Bayes success at a prior, the reconstruction-robustness bound and the
-closest μ-GDP curve with its regret."""
+"""Attack risks read from the privacy profile, each as a bracket: attack advantage
+(docs/math.md §15.4), Bayes success at a prior (§15.5), the reconstruction-robustness
+bound (§15.6) and the closest μ-GDP curve with its regret (§15.7)."""
 from __future__ import annotations
 
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Tuple
+from typing import Mapping, Optional
 
 import numpy as np
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri
 
 from ..accountants.api import query
 from ..core import _validate as v
-from ..core._optimize import find_root
 from ..core.bounds import emit_warnings
 from ..core.mechanisms import MechanismLike, as_schedule
-from ..loss.gdp import gdp_delta_bracket
 from .results import RiskResult
 from .tradeoff import _DEFAULT_RTOL, make_source, tpr_bracket
 
@@ -59,7 +57,8 @@ def bayes_success(mechanism: MechanismLike, prior: float = 0.5, steps: int = 1, 
     r_lo = r_up if e_up == e_dn else _delta_at(mechanism, steps, e_up, method, options)
     big, small = max(pi, 1.0 - pi), min(pi, 1.0 - pi)
     up = min(1.0, (big + small * min(r_up.upper, 1.0)) * (1 + _ROUND))
-    lo = min(up, (big + small * min(r_lo.lower, 1.0)) * (1 - _ROUND))
+    # (guessing the likelier answer always succeeds with max(π, 1 − π))
+    lo = min(up, max((big + small * min(r_lo.lower, 1.0)) * (1 - _ROUND), big * (1 - 2 * _U)))
     est = min(max(big + small * min(r_up.estimate, 1.0), lo if r_up.certified else 0.0), 1.0)
     if r_up.certified:
         est = up
@@ -120,100 +119,171 @@ class GdpFit:
 
 
 def _z(p):
-    """Φ̄⁻¹(p) (the upper normal quantile)."""
-    return -float(ndtri(p))
+    """Φ̄⁻¹(p) (the upper normal quantile), elementwise."""
+    return -ndtri(p)
 
 
-def _mu_point(alpha, tpr_value):
-    return _z(alpha) - _z(tpr_value)
+def _g_mu(mu, x):
+    """G_μ(x) = Φ(Φ̄⁻¹(x) − μ), elementwise."""
+    return ndtr(_z(x) - mu)
 
 
-def _mu_bracket(source, alpha_min, rtol, max_evals=120):
-    """(lower, upper, argmax α) of μ* by adaptive cells in log α (docs/math.md §15.7):
-    on [a_j, a_{j+1}], z(α) ≤ z(a_j) and TPR(α) ≤ TPR_up(a_{j+1})."""
-    hint = None
-    pts = {}
-
-    def ev(a):
-        nonlocal hint
-        if a not in pts:
-            L, U, _, det = tpr_bracket(source, a, rtol, hint)
-            hint = det["epsilon_at_optimum"]
-            pts[a] = (L, U)
-        return pts[a]
-
-    grid = list(np.geomspace(alpha_min, 0.5, 25))
-    for a in grid[::-1]:
-        ev(float(a))
-    for _ in range(max_evals):
-        A = sorted(pts)
-        lows, cells = [], []
-        for a in A:
-            L, U = pts[a]
-            if L <= 1.0 - alpha_min and L < 1.0:
-                lows.append((_mu_point(a, L) - 1e-12, a))
-        for a0, a1 in zip(A[:-1], A[1:]):
-            L0, U0 = pts[a0]
-            L1, U1 = pts[a1]
-            if L0 > 1.0 - alpha_min:
-                continue      # the whole cell lies beyond the range (TPR only grows)
-            cells.append((_z(a0) - _z(min(U1, 1.0 - alpha_min)) + 1e-12, a0, a1))
-        best_lo = max(lows, default=(0.0, alpha_min))
-        best_up = max(cells, default=(best_lo[0], alpha_min, alpha_min))
-        if best_up[0] - best_lo[0] <= max(rtol * best_up[0], 1e-9):
-            break
-        thr = best_lo[0] + 0.5 * max(rtol * best_up[0], 1e-9)
-        # the worst cells first: their bounds set the upper bound
-        new = [math.sqrt(a0 * a1) for u, a0, a1 in sorted(cells, reverse=True)
-               if u > thr and a1 / a0 > 1 + 1e-9]
-        if not new:
-            break
-        for a in new[:6]:
-            ev(a)
-    return max(best_lo[0], 0.0), max(best_up[0], best_lo[0], 0.0), best_lo[1]
+def _envelope(E, up):
+    """The lines under f from proven upper bounds u_j ≥ δ(E_j) (docs/math.md §15.1):
+    (slopes, intercepts) of 1 − u − e^E α and e^{−E}(1 − u − α), plus the line 0."""
+    s1, b1 = -np.exp(E), 1.0 - up
+    s2, b2 = -np.exp(-E), np.exp(-E) * (1.0 - up)
+    return np.concatenate([s1, s2, [0.0]]), np.concatenate([b1, b2, [0.0]])
 
 
-def _mu_for(eps, d, side):
-    """The μ whose δ_μ(ε) equals d (δ_μ grows with μ), a bound on ``side``."""
-    if d <= 0.0:
-        return 0.0
-    target = math.log(d)
+def _hull(slopes, icpts):
+    """The upper envelope of lines on α ∈ [0, 1]: its lines in order of increasing α and
+    the kinks between them (convex-hull trick on lines sorted by slope, steepest first)."""
+    order = np.lexsort((-icpts, slopes))
+    keep_s, keep_b = [], []
+    for m, b in zip(slopes[order], icpts[order]):
+        if keep_s and m == keep_s[-1]:
+            continue                      # same slope, lower intercept (sorted so)
+        while len(keep_s) >= 2:
+            m1, b1 = keep_s[-2], keep_b[-2]
+            m2, b2 = keep_s[-1], keep_b[-1]
+            # line 2 is useless if line 3 overtakes line 1 no later than line 2 does
+            if (b - b1) * (m1 - m2) <= (b2 - b1) * (m1 - m):
+                keep_s.pop()
+                keep_b.pop()
+            else:
+                break
+        keep_s.append(m)
+        keep_b.append(b)
+    ms, bs = np.array(keep_s), np.array(keep_b)
+    # the steepest line wins at small α; kinks where consecutive lines meet
+    kinks = (bs[1:] - bs[:-1]) / (ms[:-1] - ms[1:])
+    return ms, bs, kinks
 
-    def f(mu):
-        lo, up = gdp_delta_bracket(mu, eps)
-        val = up if side == "lower" else lo
-        return (math.log(val) if val > 0 else -1e300) - target
-    hi = 1.0
-    while f(hi) < 0 and hi < 1e4:
-        hi *= 2
-    return find_root(f, 1e-9, hi, xtol=1e-12, rtol=1e-12)
+
+def _envelope_at(ms, bs, kinks, x):
+    """The envelope at the points x: the hull line whose kink interval holds each x."""
+    k = np.searchsorted(kinks, x, side="right")
+    return np.maximum(bs[k] + ms[k] * x, 0.0)
 
 
-def _regret_bracket(source, mu_lo, mu_up, rtol):
-    """(lower, upper) of sup_{ε≥0} (δ_μ(ε) − δ(ε))/(1 + e^ε) (docs/math.md §15.7), by cells
-    in ε: on [E_j, E_{j+1}] the term is ≤ (δ_μ(E_j) − δ(E_{j+1}))/(1 + e^{E_j})."""
-    top = 4.0 * mu_up * mu_up + 8.0 * mu_up + 8.0
-    E = np.unique(np.concatenate([np.linspace(0.0, top, 41), np.geomspace(1e-3, top, 12)]))
-    for _ in range(40):
-        lo, up, _ = source.bounds(E)
-        g_up = np.array([gdp_delta_bracket(mu_up, float(e))[1] for e in E])
-        g_lo = np.array([gdp_delta_bracket(mu_lo, float(e))[0] for e in E])
-        pts = (g_lo - up) / (1.0 + np.exp(E))
-        cells = (g_up[:-1] - lo[1:]) / (1.0 + np.exp(E[:-1]))
-        tail = g_up[-1] / (1.0 + math.exp(E[-1]))
-        R_lo = max(float(pts.max()), 0.0)
-        R_up = max(float(cells.max()), tail, R_lo)
-        if R_up - R_lo <= max(rtol * R_up, 1e-7):
-            break
-        thr = R_lo + 0.5 * max(rtol * R_up, 1e-7)
-        split = [0.5 * (E[k] + E[k + 1]) for k in np.nonzero(cells > thr)[0]
-                 if E[k + 1] - E[k] > 1e-7]
-        if tail > thr:
-            split.append(E[-1] * 1.5)
-        if not split:
-            break
-        E = np.unique(np.concatenate([E, split]))
-    return R_lo * (1 - _ROUND), R_up * (1 + _ROUND)
+def _tpr_lower_many(E, lo, alphas):
+    """Lower bounds on TPR at many α from proven lower bounds on δ at the grid E
+    (the cells of docs/math.md §15.3, vectorised)."""
+    out = np.empty(alphas.shape)
+    e0, d1 = E[:-1], lo[1:]
+    ex, emx, em1 = np.exp(e0), np.exp(-e0), -np.expm1(-e0)
+    en = E[-1]
+    for k, a in enumerate(alphas):
+        g1 = ex * a + d1
+        g2 = np.where(1.0 - d1 - a > 0, em1 + emx * (d1 + a), 1.0)
+        tail = min(a * math.exp(en) if en < 709.0 else math.inf,
+                   -math.expm1(-en) + math.exp(-en) * a)
+        out[k] = max(a, min(float(np.minimum(g1, g2).min()), tail) * (1 - _ROUND))
+    return np.minimum(out, 1.0)
+
+
+def _mu_bracket(source, alpha_min, rtol, grid):
+    """(lower, upper, α at the sup) of μ* (docs/math.md §15.7).
+
+    Upper: the lines of the profile's upper bounds lie under f everywhere; G_μ minus one
+    line is convex, so G_μ ≤ (their envelope) on [α_min, ½] as soon as it holds at the
+    envelope's kinks and at the two ends: μ_up = max there of z(α) + z(envelope(α)).
+    Lower: z(α) − z(TPR_lower(α)) at the evaluated α."""
+    E, lo, up = grid
+    ms, bs, kinks = _hull(*_envelope(E, up))
+    xs = np.concatenate([[alpha_min, 0.5], kinks[(kinks > alpha_min) & (kinks < 0.5)]])
+    F = _envelope_at(ms, bs, kinks, xs) * (1 - _ROUND) - 1e-300
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vals = _z(xs) + np.where(F > 0, _z(np.maximum(F, 1e-300)), np.inf)
+    mu_up = float(np.max(vals)) * (1 + 1e-9) + 1e-12
+    A = np.geomspace(alpha_min, 0.5, 200)
+    T = _tpr_lower_many(E, lo, A)
+    m_lo = _z(A) - _z(np.minimum(T, 1.0 - 1e-16))
+    k = int(np.argmax(m_lo))
+    mu_lo = max(0.0, float(m_lo[k]) * (1 - 1e-9) - 1e-12)
+    return mu_lo, max(mu_up, mu_lo), float(A[k])
+
+
+def _regret_bracket(grid, mu_lo, mu_up):
+    """(lower, upper) of the regret Δ* = min{Δ : f(x + Δ) − Δ ≤ G_μ*(x) ∀x ∈ [0, 1]}
+    (docs/math.md §15.7), by bisection on Δ (the condition only gets easier as Δ grows).
+
+    Upper: f lies below the chords of its proven upper values 1 − TPR_lower at a grid of α
+    (f is convex), and G_μ* ≥ G_μ_up; on each chord piece chord(x + Δ) − Δ − G_μ(x) is
+    concave in x, maximised where G_μ′(x) equals the chord's slope (x = Φ̄((log(−s) +
+    μ²/2)/μ)) or at the piece's ends. Lower: f ≥ the profile's envelope and G_μ* ≤ G_μ_lo;
+    a violation at any x of a grid proves Δ* above that Δ."""
+    E, lo, up = grid
+    A = np.unique(np.concatenate([[0.0, 1.0], np.geomspace(1e-12, 0.5, 600),
+                                  np.linspace(0.0, 1.0, 801)]))
+    inner = A[(A > 0) & (A < 1)]
+    Fu = np.empty(A.shape)
+    Fu[A == 0.0] = 1.0
+    Fu[A == 1.0] = 0.0
+    Fu[(A > 0) & (A < 1)] = 1.0 - _tpr_lower_many(E, lo, inner)
+    Fu = np.minimum(np.maximum.accumulate(Fu[::-1])[::-1], 1.0)   # f is non-increasing
+    slopes = np.diff(Fu) / np.diff(A)
+
+    def holds_up(D):
+        # pieces of x: x + D in [A_i, A_{i+1}]
+        xl = np.clip(A[:-1] - D, 0.0, 1.0)
+        xr = np.clip(A[1:] - D, 0.0, 1.0)
+        ok = xr > xl
+        for i in np.nonzero(ok)[0]:
+            s = slopes[i]
+            cand = [xl[i], xr[i]]
+            if s < 0:
+                zc = (math.log(-s) + 0.5 * mu_up * mu_up) / mu_up
+                xc = float(ndtr(-zc))
+                if xl[i] < xc < xr[i]:
+                    cand.append(xc)
+            for x in cand:
+                chord = Fu[i] + s * (x + D - A[i])
+                g = float(_g_mu(mu_up, x)) if 0.0 < x < 1.0 else (1.0 if x <= 0 else 0.0)
+                if chord - D > g + 1e-12:
+                    return False
+        return True
+
+    ms, bs, kinks = _hull(*_envelope(E, up))
+    X = np.unique(np.concatenate([np.geomspace(1e-12, 0.5, 400), np.linspace(0, 1, 1001)]))
+    G = np.where((X > 0) & (X < 1), _g_mu(mu_lo, np.clip(X, 1e-300, 1.0)),
+                 np.where(X <= 0, 1.0, 0.0))
+
+    def fails_lo(D):
+        Fl = _envelope_at(ms, bs, kinks, np.minimum(X + D, 1.0)) * (1 - _ROUND)
+        return bool(np.any(Fl - D > G * (1 + 1e-12) + 1e-15))
+
+    # the largest Δ proven too small, and the smallest Δ proven large enough
+    R_lo = _threshold(lambda D: not fails_lo(D), 0.0, 1.0)[0]
+    R_up = _threshold(holds_up, R_lo, 1.0)[1]
+    return R_lo, max(R_up, R_lo)
+
+
+def _threshold(ok, lo, hi, n=40):
+    """Bisection for a monotone predicate (False below a threshold, True above):
+    (last Δ seen False, first Δ seen True) after ``n`` halvings of [lo, hi]."""
+    for _ in range(n):
+        mid = 0.5 * (lo + hi)
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return lo, hi
+
+
+def _profile_grid(source, alpha_min, rtol):
+    """The profile's bounds on a dense ε grid covering every α ≥ α_min, after windows
+    were composed where the TPR queries at a few α need them."""
+    hint, top = None, 1.0
+    for a in np.geomspace(alpha_min, 0.5, 8)[::-1]:
+        _, _, _, det = tpr_bracket(source, float(a), rtol, hint)
+        hint = det["epsilon_at_optimum"]
+        top = max(top, hint)
+    n = 20001 if source.windowed else 2001
+    E = np.linspace(0.0, top + 2.0, n)
+    lo, up, _ = source.bounds(E)
+    return E, lo, up
 
 
 def gdp_fit(mechanism: MechanismLike, steps: int = 1, *, alpha_min: float = 1e-10,
@@ -234,13 +304,13 @@ def gdp_fit(mechanism: MechanismLike, steps: int = 1, *, alpha_min: float = 1e-1
     if not am < 0.5:
         raise ValueError(f"alpha_min must be in (0, 0.5), got {alpha_min!r}")
     rt = _DEFAULT_RTOL if rtol is None else v.positive("rtol", rtol)
-    source = make_source(mechanism, steps, method, rt / 4.0, options)
-    mu_lo, mu_up, a_star = _mu_bracket(source, am, rt / 4.0)
+    source = make_source(mechanism, steps, method, rt, options)
+    grid = _profile_grid(source, am, rt)
+    mu_lo, mu_up, a_star = _mu_bracket(source, am, rt, grid)
+    R_lo, R_up = _regret_bracket(grid, mu_lo, mu_up)
     if source.certified:
-        R_lo, R_up = _regret_bracket(source, mu_lo, mu_up, rt)
         mu_est, R_est = mu_up, R_up
     else:
-        R_lo, R_up = _regret_bracket(source, mu_lo, mu_up, rt)
         mu_est, R_est = 0.5 * (mu_lo + mu_up), 0.5 * (R_lo + R_up)
     warns = tuple(source.warnings)
     mu = RiskResult("gdp_mu", {"alpha_min": am}, mu_est, mu_lo, mu_up, source.certified,

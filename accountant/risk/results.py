@@ -2,13 +2,13 @@
 trade-off curve with its band (:class:`TradeoffCurve`)."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Mapping, Tuple
 
 import numpy as np
 
 from ..core._json import kind_of
+from ..core.bounds import check_bracket
 
 
 @dataclass(frozen=True)
@@ -40,13 +40,7 @@ class RiskResult:
     higher_is_riskier: bool = True
 
     def __post_init__(self):
-        for name in ("estimate", "lower", "upper"):
-            val = getattr(self, name)
-            if val is None or math.isnan(val) or val < 0:
-                raise RuntimeError(f"internal error: {self.method} produced {name}={val!r}")
-        if self.lower > self.upper:
-            raise RuntimeError(f"internal error: {self.method} produced lower > upper "
-                               f"({self.lower!r} > {self.upper!r}) for {self.quantity}")
+        check_bracket(self)
 
     @property
     def kind(self) -> str:

@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..core import _validate as v
 from ..core.bounds import emit_warnings
 from ..core.mechanisms import MechanismLike, as_schedule
-from ..accountants.api import DEFAULT_METHOD
+from ..accountants.api import DEFAULT_METHOD, METHODS
 from .profile import ProfileSource, initial_center
 from .results import RiskResult, TradeoffCurve
 
@@ -40,15 +40,18 @@ __all__ = ["tpr", "tradeoff", "tpr_bracket", "make_source"]
 
 _U = 2.0 ** -53
 _ROUND = 16 * _U          # relative rounding margin of the few operations per line
+_TINY = 16 * 2.0 ** -1074  # absolute margin: below 2^-1022 (subnormal α) rounding is absolute
 _MAX_POINTS = 1500        # ε points per α (the loop stops earlier when the bracket meets)
 _DEFAULT_RTOL = 1e-3
 
 
-def make_source(mechanism: MechanismLike, steps, method: Optional[str], rtol: float,
+def make_source(mechanism: MechanismLike, steps: int, method: Optional[str], rtol: float,
                 options: dict) -> ProfileSource:
     """Validate the common arguments and open the profile source (δ accuracy rtol/4)."""
     schedule = as_schedule(mechanism, steps)
-    name = DEFAULT_METHOD if method is None else method
+    # v.choice first: a non-string method (method=1) is a named ValueError, not an
+    # AttributeError of str.startswith
+    name = DEFAULT_METHOD if method is None else v.choice("method", method, METHODS)
     if name.startswith("group-"):
         raise ValueError(f"method must be one of 'pld', 'rdp', 'edgeworth', 'saddlepoint' "
                          f"for trade-off curves, got {name!r}: the group methods answer "
@@ -73,41 +76,66 @@ def _cells_lower(E, dl, a):
     g2 = np.where(rest > 0, -np.expm1(-e0) + np.exp(-e0) * (d1 + a), 1.0)
     cells = np.minimum(g1, g2)
     en = E[-1]
-    tail = min(math.exp(en) * a, -math.expm1(-en) + math.exp(-en) * a)
+    # e^E_N may overflow (E_N > 709 when α is subnormal): then g₁'s bound is +∞, not an error
+    tail = min(a * math.exp(en) if en < 709.0 else math.inf, -math.expm1(-en) + math.exp(-en) * a)
     return cells, tail
 
 
 def tpr_bracket(source: ProfileSource, alpha: float, rtol: float = _DEFAULT_RTOL,
-                hint: Optional[float] = None):
+                hint: Optional[float] = None, width: Optional[Callable[[float], float]] = None,
+                ) -> Tuple[float, float, float, dict]:
     """(lower, upper, estimate, details) of TPR(α) = 1 − f(α) from ``source``.
 
     Adaptive: start from a coarse ε grid over [0, log(2/α)], split every cell whose
     lower bound lies below the best upper bound by more than the target, until the
     bracket is within ``rtol`` (relative to the upper bound) or the profile's own width
     stops it. With a windowed (PLD) source, a window is composed at the best ε when no
-    window holds it (at most four per α)."""
+    window holds it (at most four per α). ``width(U)``, when given, replaces the target
+    width rtol·U (the μ-GDP fit needs TPR near 1 to an absolute accuracy)."""
     a = float(alpha)
-    top = math.log(2.0 / a) + 1.0
+    # log(2) − log(α), not log(2/α): 2/α overflows for subnormal α (α = 5e-324 is valid)
+    top = math.log(2.0) - math.log(a) + 1.0
     E = np.unique(np.concatenate([[0.0], np.geomspace(1e-3, top, 24),
                                   np.linspace(0.0, top, 25)]))
     if source.windowed and source.n_windows == 0:
         source.add_window(hint if hint is not None else initial_center(source, a))
     for _round in range(5):
         lo, up, est = source.bounds(E)
+        last = None
         for _it in range(60):
             U_pts = _lines_upper(up, E, a)
             j = int(np.argmin(U_pts))
             U = min(1.0, float(U_pts[j]))
             cells, tail = _cells_lower(E, lo, a)
             L = min(float(cells.min()), tail)
-            target = rtol * U
+            target = rtol * U if width is None else width(U)
             if U - L <= target or len(E) >= _MAX_POINTS:
                 break
-            thr = U - 0.5 * target
-            split = np.nonzero(cells < thr)[0]
-            new = [0.5 * (E[k] + E[k + 1]) for k in split if E[k + 1] - E[k] > 1e-9]
-            if tail < thr:
-                new.append(E[-1] * 1.5 + 1.0)
+            # The lines through the profile's *lower* bounds are what the cells' bound
+            # tends to on an ever finer grid (at most). When that floor alone misses the
+            # target (a loose δ lower bound: rdp, the estimates' rigorous intervals) and
+            # the grid's part of the gap is a tenth of the profile's, splitting every low
+            # cell only costs δ queries (rdp and saddlepoint reached 1500 of them): then
+            # only the best upper line (and the estimate's) is sharpened, by bisection
+            # around its point, until it moves by less than 1e-3 of the target.
+            floor = min(1.0, float(_lines_upper(lo, E, a).min()))
+            if U - floor > target and floor - L <= 0.1 * (U - floor):
+                k_est = int(np.argmin(_lines_upper(est, E, a)))
+                now = (U, float(_lines_upper(est, E, a)[k_est]))
+                if last is not None and all(p - n <= 1e-3 * target for p, n in zip(last, now)):
+                    break
+                last = now
+                ks = {j - 1, j, k_est - 1, k_est}
+                new = [0.5 * (E[k] + E[k + 1]) for k in sorted(ks)
+                       if 0 <= k < len(E) - 1 and E[k + 1] - E[k] > 1e-9]
+                if max(j, k_est) == len(E) - 1:
+                    new.append(E[-1] * 1.5 + 1.0)
+            else:
+                thr = U - 0.5 * target
+                split = np.nonzero(cells < thr)[0]
+                new = [0.5 * (E[k] + E[k + 1]) for k in split if E[k + 1] - E[k] > 1e-9]
+                if tail < thr:
+                    new.append(E[-1] * 1.5 + 1.0)
             if not new:
                 break
             newE = np.array(new)
@@ -122,8 +150,8 @@ def tpr_bracket(source: ProfileSource, alpha: float, rtol: float = _DEFAULT_RTOL
         if not source.windowed or source.covers(best_eps) or source.n_windows >= 4:
             break
         source.add_window(best_eps)
-    U = min(1.0, U * (1.0 + _ROUND))
-    L = max(a, min(L * (1.0 - _ROUND), U))
+    U = min(1.0, U * (1.0 + _ROUND) + _TINY)
+    L = max(a, min(L * (1.0 - _ROUND) - _TINY, U))
     if source.certified:
         estimate = U
     else:

@@ -3,6 +3,10 @@ direction (:class:`_Parts`), the exponentially tilted FFT window that holds the 
 (:func:`_window`), the composed upper and lower PLDs with their certified FFT and
 truncation error terms (:class:`_Composed`), and everything for one direction at one grid
 step (:class:`_Direction`). The proofs are in :mod:`accountant.accountants.pld.bracket`.
+
+Size: one class per stage of one composition, plus the array twins of the two δ bounds
+that the trade-off curves read at hundreds of ε (docs/math.md §15.2); splitting them from
+their scalar originals would put one formula in two modules.
 """
 from __future__ import annotations
 

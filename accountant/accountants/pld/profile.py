@@ -12,13 +12,16 @@ max of their lower bounds a lower bound.
 from __future__ import annotations
 
 import math
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
 
 import numpy as np
 
 from .. import exact as _exact
 from ..api import register_profile
 from .bracket import chernoff_delta, check_options, delta_refine
+
+if TYPE_CHECKING:
+    from ...core.mechanisms import Schedule
 
 
 class WindowProfile:
@@ -27,7 +30,8 @@ class WindowProfile:
     certified = True
     method = "pld"
 
-    def __init__(self, directions, pure: float, center: float, h: float, warnings=()):
+    def __init__(self, directions: list, pure: float, center: float, h: float,
+                 warnings: tuple = ()) -> None:
         self._dirs = directions
         self._pure = pure
         self.center = center
@@ -37,7 +41,7 @@ class WindowProfile:
         bots = [D.up.e_lo for D in directions if D.up is not None]
         self.window = (max(0.0, min(bots, default=center)), max(tops, default=center))
 
-    def bounds(self, eps) -> Tuple[np.ndarray, np.ndarray]:
+    def bounds(self, eps: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """(lower, upper) arrays: proven bounds on δ at each ε of ``eps`` (all ≥ 0)."""
         e = np.asarray(eps, dtype=float).ravel()
         lo = np.zeros(e.shape)
@@ -60,7 +64,7 @@ class WindowProfile:
 
 
 @register_profile("pld")
-def delta_profile(schedule, center: float, rtol: Optional[float] = None,
+def delta_profile(schedule: "Schedule", center: float, rtol: Optional[float] = None,
                   atol: Optional[float] = None, h: Optional[float] = None,
                   closed_form: bool = True, **options) -> Optional[WindowProfile]:
     """The composed profile sharpest at ``center``; None when the schedule is answered
