@@ -20,10 +20,9 @@ from ..core import _validate as v
 from ..core.mechanisms import MechanismLike, as_schedule
 from ..loss.gdp import gdp_delta_bracket
 from ..accountants.exact import gaussian_mu, gaussian_mu_rel
-from ..core.bounds import emit_warnings
-from .metrics import _mu_bracket, advantage, bayes_success, reconstruction_risk
+from .metrics import advantage, bayes_success, gdp_fit, reconstruction_risk
 from .results import RiskResult
-from .tradeoff import _DEFAULT_RTOL, make_source, tpr
+from .tradeoff import tpr
 
 __all__ = ["RiskTarget", "TprTarget", "AdvantageTarget", "BayesTarget",
            "ReconstructionTarget", "GdpMuTarget"]
@@ -266,28 +265,18 @@ class GdpMuTarget(RiskTarget):
 
     def value(self, mechanism: MechanismLike, steps: int = 1, method: Optional[str] = None,
               rtol: Optional[float] = None, **options) -> RiskResult:
-        """μ* of :func:`accountant.risk.gdp_fit` without its regret (docs/math.md §15.7):
-        the regret is not part of the target and costs most of the fit's time."""
+        """μ* of :func:`accountant.risk.gdp_fit` (docs/math.md §15.7); for a Gaussian-only
+        schedule its own μ (the curve is G_μ), in closed form."""
         t0 = time.perf_counter()
-        am = self.alpha_min
-        at = {"alpha_min": am}
-        rt = _DEFAULT_RTOL if rtol is None else v.positive("rtol", rtol)
         if method in (None, "pld") and not options:
             mu = gaussian_mu(as_schedule(mechanism, steps))
             if mu is not None:
-                # Gaussian only: G_μ is the curve itself, μ* = μ exactly (up to its rounding)
                 lo, up = mu * (1 - gaussian_mu_rel(None)), mu * (1 + gaussian_mu_rel(None))
-                return RiskResult("gdp_mu", at, up, lo, up, True, "pld", (),
-                                  {"exact": "gaussian mu closed form"},
+                return RiskResult("gdp_mu", {"alpha_min": self.alpha_min}, up, lo, up, True,
+                                  "pld", (), {"exact": "gaussian mu closed form"},
                                   time.perf_counter() - t0)
-        source = make_source(mechanism, steps, method, rt / 4.0, options)
-        lo, up, a_star = _mu_bracket(source, am, rt / 4.0)
-        est = up if source.certified else 0.5 * (lo + up)
-        res = RiskResult("gdp_mu", at, est, lo, up, source.certified, source.method,
-                         tuple(source.warnings), {"alpha_at_sup": a_star},
-                         time.perf_counter() - t0)
-        emit_warnings(res.warnings, res.method)
-        return res
+        return gdp_fit(mechanism, steps, alpha_min=self.alpha_min, method=method, rtol=rtol,
+                       **options).mu
 
     def describe(self) -> str:
         return f"GDP mu <= {self.max_mu:g}"
