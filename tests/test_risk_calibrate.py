@@ -35,6 +35,10 @@ def _check_sigma(r, sigma_star, rtol=RTOL):
     assert r.risk.upper <= r.target.limit
     assert s >= sigma_star * (1 - 1e-9), (s, sigma_star)
     assert s <= sigma_star * (1 + rtol) * (1 + 1e-9), (s, sigma_star)
+    if r.optimality == "certified":
+        # a σ proven to exceed the limit (certified lower bound) lies below the optimum
+        low = r.details["certified_infeasible"]
+        assert s / (1 + rtol) * (1 - 1e-12) <= low < sigma_star * (1 + 1e-9), (low, sigma_star)
 
 
 # ---- closed forms (Gaussian, q = 1) -------------------------------------------------------

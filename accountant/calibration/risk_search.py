@@ -223,12 +223,17 @@ def calibrate_to_risk(target: RiskTarget, build: Callable[[float], tuple],
                          f"[{math.exp(xmin):g}, {math.exp(xmax):g}] was found to meet it "
                          f"within {max_evals} evaluations")
     # Optimality: a certified-infeasible σ′ within rtol below the answer. The nearest
-    # infeasible point may only lack a narrow enough bracket: re-read it once, finer.
+    # infeasible point may sit at the optimum itself (its lower bound then cannot exceed
+    # the limit): try σ/(1 + rtol), further from it; else re-read that point, finer.
     closed = b is not None and a - b <= tol
-    if closed and not pts[b][4] and pts[a][2].certified and rt > 1e-5 and (
+    if closed and not pts[b][4] and pts[a][2].certified and (
             deadline is None or time.perf_counter() < deadline):
-        evaluate(b, max(1e-5, rt / 8.0))
-        a, b = state()        # the finer bracket may have met the limit there
+        x_far = a - 0.999 * tol
+        if x_far < b - 1e-12 and x_far >= xmin:
+            evaluate(x_far, rt)
+        elif rt > 1e-5:
+            evaluate(b, max(1e-5, rt / 8.0))
+        a, b = state()        # a finer bracket may have met the limit there
         closed = b is not None and a - b <= tol
     cert_inf = [x for x, p in pts.items() if p[4] and x < a]
     if cert_inf and a - max(cert_inf) <= tol:
