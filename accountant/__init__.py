@@ -35,6 +35,12 @@ _LAZY = {
     "reconstruction_risk": "risk.metrics",
     "gdp_fit": "risk.metrics",
     "GdpFit": "risk.metrics",
+    "TprTarget": "risk.targets",
+    "AdvantageTarget": "risk.targets",
+    "BayesTarget": "risk.targets",
+    "ReconstructionTarget": "risk.targets",
+    "GdpMuTarget": "risk.targets",
+    "RiskCalibration": "calibration.risk_search",
 }
 
 __all__ = [

@@ -38,7 +38,7 @@ import functools
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Tuple
+from typing import Mapping, Optional, Tuple, Union
 
 from ..core import _validate as v
 from ..accountants import api
@@ -47,6 +47,8 @@ from ..core.bounds import emit_warnings
 from ..core.mechanisms import (ELS, EPOCH_SAMPLINGS, ULS, Gaussian, Laplace, MixtureOfGaussians,
                                RandomAllocation, Schedule, Shuffle, SubsampledGaussian,
                                TruncatedSubsampledGaussian, from_parameters, units_from_steps)
+from ..risk.targets import RiskTarget
+from .risk_search import RiskCalibration, calibrate_to_risk
 
 __all__ = ["Calibration", "calibrate", "calibrate_steps", "calibrate_sample_rate",
            "SIGMA_MIN", "SIGMA_MAX", "MAX_STEPS"]
@@ -872,8 +874,9 @@ def _reports_warnings(fn):
 
 
 @_reports_warnings
-def calibrate(target_epsilon: float, delta: float, sample_rate: Optional[float] = None,
-              steps: int = 1, method: str = "pld", *, examples_per_user: Optional[int] = None,
+def calibrate(target_epsilon: Optional[float] = None, delta: Optional[float] = None,
+              sample_rate: Optional[float] = None, steps: int = 1, method: str = "pld", *,
+              target: Optional[RiskTarget] = None, examples_per_user: Optional[int] = None,
               sampling: Optional[str] = None, dataset_size: Optional[int] = None,
               batch_size: Optional[int] = None, max_batch_size: Optional[int] = None,
               num_selections: Optional[int] = None, steps_per_epoch: Optional[int] = None,
@@ -881,13 +884,14 @@ def calibrate(target_epsilon: float, delta: float, sample_rate: Optional[float] 
               rtol: float = 1e-3, sigma_range: Tuple[float, float] = (SIGMA_MIN, SIGMA_MAX),
               guess: Optional[float] = None, lookup: bool = False,
               max_seconds: Optional[float] = None, _warm: Optional[Tuple[float, float]] = None,
-              **options) -> Calibration:
-    """Smallest noise multiplier σ whose certified ε(δ) is ≤ ``target_epsilon``.
+              **options) -> Union[Calibration, RiskCalibration]:
+    """Smallest noise multiplier σ whose certified ε(δ) is ≤ ``target_epsilon`` — or, with
+    ``target=``, whose certified upper bound on an attack risk is ≤ the target's limit.
 
     Parameters
     ----------
-    target_epsilon : > 0.
-    delta : in (0, 1).
+    target_epsilon : > 0 (leave out with ``target``).
+    delta : in (0, 1) (leave out with ``target``).
     sample_rate : Poisson rate q in (0, 1] (user rate for ``sampling="uls"``; None or 1 = no
         subsampling). Implied by the batch for "shuffle" and "random-allocation" (leave it
         out, or give the same value).
@@ -895,6 +899,11 @@ def calibrate(target_epsilon: float, delta: float, sample_rate: Optional[float] 
         also for the per-epoch samplers, where it must be a whole number of epochs.
     method : "pld" (certified, near-optimal), "rdp", "saddlepoint", "edgeworth" (estimate:
         ``certified=False``), or any other registered method.
+    target : a risk target instead of (target_epsilon, delta): :class:`TprTarget`,
+        :class:`AdvantageTarget`, :class:`BayesTarget`, :class:`ReconstructionTarget` or
+        :class:`GdpMuTarget` (:mod:`accountant.risk.targets`). The σ returned has a
+        certified upper bound on that risk ≤ the limit (docs/math.md §15.8); the result is
+        a :class:`RiskCalibration`. ``lookup`` does not apply.
     examples_per_user, sampling : user-level accounting — ``sampling="els"`` with k examples
         per user, ``"uls"``; ``"fixed"`` for fixed-size batches (replace-one);
         ``"truncated"``, ``"random-allocation"``, ``"shuffle"`` with the sampler parameters
@@ -917,14 +926,18 @@ def calibrate(target_epsilon: float, delta: float, sample_rate: Optional[float] 
 
     Returns
     -------
-    Calibration — ``float(result)`` is σ.
+    Calibration (RiskCalibration with ``target``) — ``float(result)`` is σ.
 
     Raises
     ------
     ValueError : bad arguments, or a target needing σ outside ``sigma_range``.
     """
     t0 = time.perf_counter()
-    target, d, method, rtol = _common(target_epsilon, delta, method, rtol)
+    risk = _risk_target(target, target_epsilon, delta)
+    if risk is None:
+        target, d, method, rtol = _common(target_epsilon, delta, method, rtol)
+    else:
+        _, _, method, rtol = _common(1.0, 0.5, method, rtol)
     T = v.count("steps", steps)
     k = _check_sampling(sampling, examples_per_user)
     sampler = dict(dataset_size=dataset_size, batch_size=batch_size,
@@ -954,7 +967,7 @@ def calibrate(target_epsilon: float, delta: float, sample_rate: Optional[float] 
         q = None
     else:
         q = v.sample_rate("sample_rate", 1.0 if sample_rate is None else sample_rate)
-        if lookup and method == "pld" and sampling in (None, "poisson", "uls") and not options:
+        if risk is None and lookup and method == "pld" and sampling in (None, "poisson", "uls") and not options:
             from .noise_table import exact_entry
             hit = exact_entry(target, d, q, T, rtol)
             if hit is not None:
@@ -963,6 +976,11 @@ def calibrate(target_epsilon: float, delta: float, sample_rate: Optional[float] 
                 return Calibration(sig, ce, True, "pld", time.perf_counter() - t0, "lookup",
                                    sample_rate=q, steps=T, target_epsilon=target, delta=d,
                                    optimality="table", rtol=rtol)
+    if risk is not None:
+        problem = _SigmaProblem(None, None, q, units, sampling, k, schedule, (lo_s, hi_s),
+                                sampler or None)
+        return _calibrate_risk(risk, problem, method, rtol, options, guess, max_seconds,
+                               t0, T, schedule)
     problem = _SigmaProblem(target, d, q, units, sampling, k, schedule, (lo_s, hi_s),
                             sampler or None)
     if method == "pld" and not options:
@@ -982,6 +1000,44 @@ def calibrate(target_epsilon: float, delta: float, sample_rate: Optional[float] 
     sched = _scaled(schedule, c) if schedule is not None else None
     return _finish(problem, srch, h, opt, hs, method, rtol, t0, "noise_multiplier",
                    noise_multiplier=c, sample_rate=q, steps=T, schedule=sched)
+
+
+def _risk_target(target, target_epsilon, delta) -> Optional[RiskTarget]:
+    """The risk target of a :func:`calibrate` call, or None for an ε target; exactly one
+    of the two kinds must be given."""
+    if target is None:
+        if target_epsilon is None or delta is None:
+            raise ValueError("calibrate needs target_epsilon (> 0) and delta (in (0, 1)), or "
+                             "target= a risk target (TprTarget, AdvantageTarget, BayesTarget, "
+                             "ReconstructionTarget, GdpMuTarget)")
+        return None
+    if not isinstance(target, RiskTarget):
+        raise ValueError("target must be a risk target (TprTarget, AdvantageTarget, "
+                         "BayesTarget, ReconstructionTarget, GdpMuTarget), got "
+                         f"{type(target).__name__}")
+    if target_epsilon is not None or delta is not None:
+        raise ValueError("give either target= (a risk target) or target_epsilon and delta, "
+                         "not both")
+    return target
+
+
+def _calibrate_risk(risk, problem, method, rtol, options, guess, max_seconds, t0, T,
+                    schedule):
+    """σ for a risk target (docs/math.md §15.8): the mechanism is ``problem.build``'s, the
+    start the σ whose CLT μ meets the limit on the μ-GDP curve."""
+    if guess is None:
+        mu = risk.gdp_mu()
+        guess = _clt_guess(problem.mu2, mu * mu, problem.pmin, problem.pmax, increasing=False)
+    else:
+        guess = v.positive("guess", guess)
+    sigma, res, opt, n, details = calibrate_to_risk(
+        risk, lambda c: problem.build(-math.log(c)), (problem.pmin, problem.pmax), guess,
+        method, rtol, dict(options), max_seconds)
+    return RiskCalibration(sigma, res, risk, bool(res.certified), res.method,
+                           time.perf_counter() - t0, sample_rate=problem.q, steps=T,
+                           optimality=opt, rtol=rtol, evaluations=n,
+                           schedule=_scaled(schedule, sigma) if schedule is not None else None,
+                           details=details, warnings=tuple(res.warnings))
 
 
 def _per_step_sampler(name, sampling, dataset_size, max_batch_size):

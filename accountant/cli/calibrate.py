@@ -1,4 +1,5 @@
-"""``dp-accountant calibrate``: the noise multiplier for a target epsilon
+"""``dp-accountant calibrate``: the noise multiplier for a target epsilon, or for a risk
+target (``--target-tpr FPR:TPR``, ``--target-advantage X``; docs/math.md §15.8)
 (:func:`accountant.calibration.calibrate`)."""
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of ``dp-accountant calibrate``."""
     p.add_argument("--epsilon", type=float, default=None, help="target epsilon (> 0, required)")
     p.add_argument("--delta", type=float, default=None, help="delta in (0, 1) (required)")
+    p.add_argument("--target-tpr", default=None, metavar="FPR:TPR",
+                   help="instead of --epsilon/--delta: certified TPR of any membership test "
+                        "at false-positive rate FPR at most TPR (e.g. 1e-3:0.05)")
+    p.add_argument("--target-advantage", type=float, default=None, metavar="X",
+                   help="instead of --epsilon/--delta: certified membership advantage "
+                        "(TPR - FPR) at most X in (0, 1)")
     add_rate_and_steps(p)
     p.add_argument("--method", default="pld",
                    help="pld | rdp | saddlepoint (certified) | edgeworth (an estimate: the "
@@ -30,7 +37,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(a: argparse.Namespace) -> int:
     """Calibrate and print the noise multiplier; returns the exit status."""
-    needed = [("epsilon", "--epsilon"), ("delta", "--delta")]
+    risk_flags = [f for f, val in (("--target-tpr", a.target_tpr),
+                                    ("--target-advantage", a.target_advantage))
+                  if val is not None]
+    if len(risk_flags) > 1 or (risk_flags and (a.epsilon is not None or a.delta is not None)):
+        raise ValueError("give one target: --epsilon with --delta, --target-tpr or "
+                         "--target-advantage")
+    needed = [] if risk_flags else [("epsilon", "--epsilon"), ("delta", "--delta")]
     epoch_sampler = is_epoch_sampling(a.sampling)
     if not epoch_sampler:       # a per-epoch sampler's rate is implied by its batch size
         needed.append(("sample_rate", "--sample-rate"))
@@ -60,11 +73,18 @@ def run(a: argparse.Namespace) -> int:
         k = a.examples_per_user
         if k is not None:
             k = v.count("examples_per_user", k)
-        r = calibrate(a.epsilon, a.delta, a.sample_rate, T, method=a.method,
-                      examples_per_user=k, sampling=a.sampling, rtol=a.rtol,
-                      lookup=not a.no_lookup, **sampler)
+        if risk_flags:
+            r = calibrate(sample_rate=a.sample_rate, steps=T, method=a.method,
+                          target=_risk_target(a), examples_per_user=k, sampling=a.sampling,
+                          rtol=a.rtol, **sampler)
+        else:
+            r = calibrate(a.epsilon, a.delta, a.sample_rate, T, method=a.method,
+                          examples_per_user=k, sampling=a.sampling, rtol=a.rtol,
+                          lookup=not a.no_lookup, **sampler)
     except ValueError as exc:
         raise ValueError(flag_names(str(exc))) from None
+    if risk_flags:
+        return _print_risk(a, r)
     path = "lookup table" if r.source == "lookup" else "calibration"
     notes = [SHUFFLE_NOTE + "; this sigma is calibrated on the upper end (no amplification)"
              ] if a.sampling == "shuffle" else []
@@ -86,4 +106,29 @@ def run(a: argparse.Namespace) -> int:
     print_warnings(r.warnings)
     for note in notes:
         print(f"note: {note}")
+    return 0
+
+
+def _risk_target(a: argparse.Namespace):
+    """The risk target of ``--target-tpr FPR:TPR`` or ``--target-advantage X``."""
+    from ..risk.targets import AdvantageTarget, TprTarget
+    if a.target_advantage is not None:
+        return AdvantageTarget(a.target_advantage)
+    parts = str(a.target_tpr).split(":")
+    try:
+        fpr, tpr = (float(x) for x in parts)
+    except ValueError:
+        raise ValueError(f"--target-tpr must be FPR:TPR (two numbers, e.g. 1e-3:0.05), got "
+                         f"{a.target_tpr!r}") from None
+    return TprTarget(fpr, tpr)
+
+
+def _print_risk(a: argparse.Namespace, r) -> int:
+    """Print a risk calibration: the bound is called certified only when it is one."""
+    from ..core._json import dumps
+    if a.json:
+        print(dumps(r.as_dict()))
+        return 0
+    print(r)
+    print_warnings(r.warnings)
     return 0
