@@ -15,8 +15,7 @@ Peers are optional (``pip install -e '.[bench]'``, in a venv of their own: the l
 imports them) and each is skipped with a message when absent. dp_accounting 0.6.0 has no TPR
 method: it is run through this project's reproduction ``benchmarks/_tpr_profile.py`` on
 0.6.0's PLD, and its published test values are read from ``tests/data/risk_reference.json``.
-``--quick`` also skips ``acc.gdp_fit`` (over 15 min on the README case when measured on
-2026-12-05) and the slow peer runs (each run of the reproduction takes 60-75 s: it calls
+``--quick`` skips the slow peer runs (each run of the reproduction takes 60-75 s: it calls
 dp_accounting's ``get_epsilon_for_delta`` once per δ of its 3001-point grid; the riskcal
 discretisation sweeps take ~10 s) and prints their recorded values instead, marked
 "recorded". Definitions of every peer quantity: ``benchmarks/RISK_PEERS.md``.
@@ -208,15 +207,14 @@ def case_readme(args, ref):
           f"({t_f:.2f} s): " + ", ".join(
               f"{a:g}: {mu_floor(a, 1.0 - bu):.5f}" for a, bu in zip(fc.alpha, fc.beta_upper)))
     g = ref["gdpnum_dpsgd"]
-    if hasattr(acc, "gdp_fit") and not args.quick:
+    if hasattr(acc, "gdp_fit"):
         t_g, gf = _ours(lambda: acc.gdp_fit(mech, steps), args.runs)
         fit = gf.mu
         print(f"  ours acc.gdp_fit (α ≥ {gf.alpha_min:g}): μ [{fit.lower:.6f}, {fit.upper:.6f}] "
               f"regret [{gf.regret.lower:.6g}, {gf.regret.upper:.6g}]  {t_g:.3f} s")
     else:
         t_g, fit = None, None
-        print("  ours: acc.gdp_fit skipped (--quick: it took > 15 min on this case on "
-              "2026-12-05) or not in this checkout")
+        print("  ours: acc.gdp_fit is not in this checkout")
     if _have("gdpnum"):
         import gdpnum
         t_n, (mu, regret) = _peer(lambda: gdpnum.dpsgd.get_mu_and_regret_for_dpsgd(
@@ -286,7 +284,7 @@ def case_mnist(args, ref):
                    if mu < floor else "at or above the proven floor")
         print(f"μ-GDP: gdpnum μ {mu:.6f} regret {regret:.6g} ({tag}); our TPR lower bounds "
               f"give μ ≥ {floor:.6f}: {verdict}")
-    if hasattr(acc, "gdp_fit") and not args.quick:
+    if hasattr(acc, "gdp_fit"):
         t_g, gf = _ours(lambda: acc.gdp_fit(mech, steps), args.runs)
         print(f"  ours acc.gdp_fit (α ≥ {gf.alpha_min:g}): μ [{gf.mu.lower:.6f}, "
               f"{gf.mu.upper:.6f}] regret [{gf.regret.lower:.6g}, {gf.regret.upper:.6g}]  "
