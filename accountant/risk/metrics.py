@@ -241,7 +241,7 @@ def _regret_bracket(grid, mu_lo, mu_up):
             for x in cand:
                 chord = Fu[i] + s * (x + D - A[i])
                 g = float(_g_mu(mu_up, x)) if 0.0 < x < 1.0 else (1.0 if x <= 0 else 0.0)
-                if chord - D > g + 1e-12:
+                if chord - D > g - 1e-12:    # (a margin for the rounding of G_μ)
                     return False
         return True
 
