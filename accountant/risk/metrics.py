@@ -282,7 +282,7 @@ def _profile_grid(source, alpha_min, rtol):
         top = max(top, hint)
     # one composed window answers any number of ε; per-ε queries are cheap only for the
     # closed forms the PLD method answers directly (a coarser grid only widens the brackets)
-    n = 20001 if source.windowed else 2001 if source.method == "pld" else 201
+    n = 60001 if source.windowed else 2001 if source.method == "pld" else 201
     E = np.linspace(0.0, top + 2.0, n)
     lo, up, est = source.bounds(E)
     return E, lo, up, est
