@@ -854,10 +854,31 @@ def main(argv=None):
             lines.append(f"| {r['name']} | {r['sigma']:.6f} | {r['cert']:.6f} | "
                          f"{_ms(r['seconds'])} | {r['runs']} | {r['note']} |")
         lines.append("")
+    lines += _kept_sections(a.output)
     with open(a.output, "w") as fh:
         fh.write("\n".join(lines) + "\n")
     log(f"wrote {a.output} and {len(figs)} figures in {total:.0f} s")
     return 0
+
+
+# Sections that focused scripts write into RESULTS.md (with --write): a rerun of this
+# script keeps them instead of erasing measurements it does not repeat.
+KEPT_SECTIONS = ("## Equal accuracy (issue 17)",)
+
+
+def _kept_sections(path):
+    try:
+        with open(path) as fh:
+            body = fh.read()
+    except OSError:
+        return []
+    out = []
+    for head in KEPT_SECTIONS:
+        i = body.find(head)
+        if i >= 0:
+            j = body.find("\n## ", i + len(head))
+            out += ["", body[i:None if j < 0 else j].rstrip("\n")]
+    return out
 
 
 if __name__ == "__main__":
