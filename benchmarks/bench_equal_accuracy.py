@@ -229,11 +229,16 @@ def run_case(label, sigma, q, steps, delta, runs, quick, log=print):
             eq_txt = f"rtol {rt:g}: {eq_ratio:.1f}×"
         warn = " (peer error below the truth's half-width: ranking uncertain)" \
             if abs(v - mid) <= hw else ""
+        # A peer value under the certified lower end is below the true ε: not an upper bound.
+        below = v < lo
+        if below:
+            warn += f" (below the certified lower bound {lo:.8f}: not an upper bound)"
         log(f"{name}: ε {v:.8f} (err {v - mid:+.2e}), {_ms(tp)}; we are "
             f"{tp / t_def:.1f}× faster at default, {eq_txt}{warn}")
         rows.append(dict(case=label, peer=name, value=v, err=v - mid, t_peer=tp,
                          ratio_def=tp / t_def, eq_rtol=rt, ratio_eq=eq_ratio,
-                         t_eq=None if rt is None else t[f"ours {rt:g}"], warn=bool(warn)))
+                         t_eq=None if rt is None else t[f"ours {rt:g}"],
+                         warn=abs(v - mid) <= hw, below=below))
     summary = dict(case=label, lo=lo, up=up, mid=mid, hw=hw, truth_rtol=trt,
                    up_def=r_def.upper, err_def=r_def.upper - mid, t_def=t_def,
                    window=n_def, fft=fft[n_def], fft_mult=t_def / fft[n_def])
@@ -285,13 +290,22 @@ def markdown(summaries, rows, runs, quick, prof, seconds) -> str:
     for r in rows:
         eq = ("not reached", "–") if r["eq_rtol"] is None else \
             (f"{r['eq_rtol']:g}, {_ms(r['t_eq'])}", f"{r['ratio_eq']:.1f}×")
-        flag = " ⚠" if r["warn"] else ""
+        flag = (" ⚠" if r["warn"] else "") + (" ↓" if r["below"] else "")
         out.append(f"| {r['case']} | {r['peer']} | {r['value']:.6f} ({r['err']:+.1e}){flag} | "
                    f"{_ms(r['t_peer'])} | {r['ratio_def']:.1f}× | {eq[0]} | {eq[1]} |")
     if any(r["warn"] for r in rows):
         out += ["", "⚠ the peer's error is below the truth bracket's half-width: the equal-"
                 "accuracy rtol is then chosen against the bracket's midpoint and may be one "
                 "step too loose or too tight."]
+    if any(r["below"] for r in rows):
+        out += ["", "↓ the peer's value is below our certified lower bound of the true ε: it "
+                "understates ε (it is not an upper bound), whatever its distance to the truth."]
+    wide = [s for s in summaries if s["up"] - s["lo"] > s["truth_rtol"] * s["up"]]
+    if wide:
+        out += ["", "Truth brackets wider than the requested rtol (the grid's size cap; our "
+                "result says so in its warnings): " + "; ".join(
+                    f"{s['case']}: relative width {(s['up'] - s['lo']) / s['up']:.1e}"
+                    for s in wide) + "."]
     out += ["", "Where our time goes: one query on case 1 at rtol 1e-5 (caches emptied, numba "
             "warm), cProfile, top 10 by cumulative time (as asked) and by own time (where the "
             "work is):", "", "```", prof, "```", ""]
