@@ -86,6 +86,14 @@ _INPUT_REL_OK = 1e-6  # largest input error (relative) still called certified
 # ⇒ |SPA-MSD − PLD truth| ≤ 4e-5 relative; every setting off by > 1e-3 had gap ≥ 1.3e-3.
 _EST_GAP_EPS = 1e-3
 _EST_GAP_LOG_DELTA = 1e-2
+# Where SPA-MSD falls outside the certified interval, SPA-CLT (the leading term) stands in
+# only while the gap is moderate (the expansion nearly converged, its second-order term
+# the main error: σ = 2, q = 0.01, T = 1000, δ = 1e-10 / 1e-15 gaps 0.045 / 0.16, CLT off
+# by 1.2e-4 / 1.8e-2 against 1.4e-2 / 1.1e-1 for the clipped MSD). Past it (q = 1e-3,
+# gaps ~1) neither term means anything and SPA-CLT was off by up to 8×: the interval end
+# nearest to SPA-MSD is reported, with the warning.
+_CLT_FALLBACK_GAP = 0.25
+_CLT_FALLBACK_LOG_DELTA = 1.0
 _T_FACTORS = (0.6, 0.8, 1.25)  # extra tilts tried for δ(ε), relative to the saddle point
 # Tilt lattice t_k = 2^{k/M}: the bound holds at every t, so the bounds are taken over
 # lattice tilts, whose quadratures are cached per mechanism and shared by every T, δ, ε.
@@ -951,7 +959,7 @@ def _consistent(d, lower, upper, ok, untrusted):
     return 0.0, False
 
 
-def _pick_estimate(msd, clt, lower, upper, gap_tol, log_gap=False):
+def _pick_estimate(msd, clt, lower, upper, gap_tol, fallback_gap, log_gap=False):
     """(estimate, reliable, gap) of one direction from its SPA-MSD and SPA-CLT values and
     its certified interval (docs/math.md §6.7).
 
@@ -959,9 +967,9 @@ def _pick_estimate(msd, clt, lower, upper, gap_tol, log_gap=False):
     ``gap_tol`` (relative, or absolute in log for δ with ``log_gap``): their difference
     is the second-order correction of the expansion, small wherever it converges. Else
     the estimate is SPA-MSD if it lies inside the interval, SPA-CLT (the leading term) if
-    MSD lies outside and CLT inside (measured closer to the truth in those cases:
-    σ = 2, q = 0.01, δ = 1e-15, T = 1000/1500), and only then the interval end nearest to
-    MSD; the caller warns."""
+    MSD lies outside, CLT inside and the gap at most ``fallback_gap`` (measured closer to
+    the truth in those cases: σ = 2, q = 0.01, δ = 1e-15, T = 1000/1500), and otherwise
+    the interval end nearest to MSD; the caller warns."""
     inside_m = lower <= msd <= upper
     inside_c = lower <= clt <= upper
     if log_gap:
@@ -976,7 +984,7 @@ def _pick_estimate(msd, clt, lower, upper, gap_tol, log_gap=False):
         return msd, True, gap
     if inside_m:
         return msd, False, gap
-    if inside_c:
+    if inside_c and gap <= fallback_gap:
         return clt, False, gap
     return min(max(msd, lower), upper), False, gap
 
@@ -1071,7 +1079,8 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
                     msd_c, good, gap = up_d, True, 0.0
                 else:
                     msd_c, good, gap = _pick_estimate(msd, clt, lo_d, up_d,
-                                                      _EST_GAP_LOG_DELTA, log_gap=True)
+                                                      _EST_GAP_LOG_DELTA,
+                                                      _CLT_FALLBACK_LOG_DELTA, log_gap=True)
                 details["directions"][d] = {"t0": t0, "clt": clt, "msd": msd, "lower": lo_d,
                                             "upper": up_d, "estimate": msd_c,
                                             "estimate_reliable": good, "gap": gap}
@@ -1101,7 +1110,8 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
                     msd = clt = up_d        # no estimate: the upper bound stands in
                     msd_c, good, gap = up_d, True, 0.0
                 else:
-                    msd_c, good, gap = _pick_estimate(msd, clt, lo_d, up_d, _EST_GAP_EPS)
+                    msd_c, good, gap = _pick_estimate(msd, clt, lo_d, up_d, _EST_GAP_EPS,
+                                                      _CLT_FALLBACK_GAP)
                 details["directions"][d] = {"msd": msd, "clt": clt, "lower": lo_d,
                                             "upper": up_d, "estimate": msd_c,
                                             "estimate_reliable": good, "gap": gap}
