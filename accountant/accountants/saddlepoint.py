@@ -84,8 +84,9 @@ _INPUT_REL_OK = 1e-6  # largest input error (relative) still called certified
 # steps, T·q small, or δ so small that t₀ sits where the tilted law moves to another
 # mixture component). Measured (issue 17, 54 subsampled-Gaussian settings): gap ≤ 1.9e-4
 # ⇒ |SPA-MSD − PLD truth| ≤ 4e-5 relative; every setting off by > 1e-3 had gap ≥ 1.3e-3.
+# δ(ε) queries compare log δ_MSD − log δ_CLT divided by t₀·ε (d log δ/dε = −t₀ at the
+# saddle point, so this is the gap the two estimates would have in ε, relative).
 _EST_GAP_EPS = 1e-3
-_EST_GAP_LOG_DELTA = 1e-2
 # Where SPA-MSD falls outside the certified interval, SPA-CLT (the leading term) stands in
 # only while the gap is moderate (the expansion nearly converged, its second-order term
 # the main error: σ = 2, q = 0.01, T = 1000, δ = 1e-10 / 1e-15 gaps 0.045 / 0.16, CLT off
@@ -93,7 +94,6 @@ _EST_GAP_LOG_DELTA = 1e-2
 # gaps ~1) neither term means anything and SPA-CLT was off by up to 8×: the interval end
 # nearest to SPA-MSD is reported, with the warning.
 _CLT_FALLBACK_GAP = 0.25
-_CLT_FALLBACK_LOG_DELTA = 1.0
 _T_FACTORS = (0.6, 0.8, 1.25)  # extra tilts tried for δ(ε), relative to the saddle point
 # Tilt lattice t_k = 2^{k/M}: the bound holds at every t, so the bounds are taken over
 # lattice tilts, whose quadratures are cached per mechanism and shared by every T, δ, ε.
@@ -959,32 +959,33 @@ def _consistent(d, lower, upper, ok, untrusted):
     return 0.0, False
 
 
-def _pick_estimate(msd, clt, lower, upper, gap_tol, fallback_gap, log_gap=False):
+def _pick_estimate(msd, clt, lower, upper, log_scale=None):
     """(estimate, reliable, gap) of one direction from its SPA-MSD and SPA-CLT values and
     its certified interval (docs/math.md §6.7).
 
     Reliable when SPA-MSD lies in [lower, upper] and differs from SPA-CLT by at most
-    ``gap_tol`` (relative, or absolute in log for δ with ``log_gap``): their difference
-    is the second-order correction of the expansion, small wherever it converges. Else
-    the estimate is SPA-MSD if it lies inside the interval, SPA-CLT (the leading term) if
-    MSD lies outside, CLT inside and the gap at most ``fallback_gap`` (measured closer to
+    _EST_GAP_EPS relative (δ values, with ``log_scale`` = 1/(t₀ε): their log difference
+    times it, the ε-equivalent gap): the difference is the second-order correction of
+    the expansion, small wherever it converges. Else the estimate is SPA-MSD if it lies
+    inside the interval, SPA-CLT (the leading term) if MSD lies outside, CLT inside and
+    the gap at most _CLT_FALLBACK_GAP (measured closer to
     the truth in those cases: σ = 2, q = 0.01, δ = 1e-15, T = 1000/1500), and otherwise
     the interval end nearest to MSD; the caller warns."""
     inside_m = lower <= msd <= upper
     inside_c = lower <= clt <= upper
-    if log_gap:
-        gap = (abs(math.log(msd) - math.log(clt)) if msd > 0.0 and clt > 0.0
+    if log_scale is not None:
+        gap = (abs(math.log(msd) - math.log(clt)) * log_scale if msd > 0.0 and clt > 0.0
                else (0.0 if msd == clt else math.inf))
     else:
         big = max(abs(msd), abs(clt))
         gap = abs(msd - clt) / big if big > 0.0 else 0.0
     if not gap == gap:
         gap = math.inf
-    if inside_m and gap <= gap_tol:
+    if inside_m and gap <= _EST_GAP_EPS:
         return msd, True, gap
     if inside_m:
         return msd, False, gap
-    if inside_c and gap <= fallback_gap:
+    if inside_c and gap <= _CLT_FALLBACK_GAP:
         return clt, False, gap
     return min(max(msd, lower), upper), False, gap
 
@@ -994,7 +995,7 @@ def _unreliable_warning(items, quantity):
     parts = "; ".join(f"{d}: SPA-MSD {m:.6g}, SPA-CLT {c:.6g}, gap {g:.2g}, reported {k}"
                       for d, m, c, g, k in items)
     tol = (f"{_EST_GAP_EPS:g} relative" if quantity == "epsilon"
-           else f"{_EST_GAP_LOG_DELTA:g} in log delta")
+           else f"{_EST_GAP_EPS:g} (log-delta gap / (t0*epsilon))")
     return ("estimate_unreliable: the saddle-point expansion has not converged here ("
             + parts + f"; reliable needs SPA-MSD inside the certified interval and a gap "
             f"<= {tol}): the tilted privacy loss is far from normal at the saddle point "
@@ -1078,9 +1079,10 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
                     msd = clt = up_d        # no estimate: the upper bound stands in
                     msd_c, good, gap = up_d, True, 0.0
                 else:
-                    msd_c, good, gap = _pick_estimate(msd, clt, lo_d, up_d,
-                                                      _EST_GAP_LOG_DELTA,
-                                                      _CLT_FALLBACK_LOG_DELTA, log_gap=True)
+                    msd_c, good, gap = _pick_estimate(
+                        msd, clt, lo_d, up_d,
+                        1.0 / (t0 * eps) if t0 is not None and 0.0 < t0 * eps < math.inf
+                        else 1.0)
                 details["directions"][d] = {"t0": t0, "clt": clt, "msd": msd, "lower": lo_d,
                                             "upper": up_d, "estimate": msd_c,
                                             "estimate_reliable": good, "gap": gap}
@@ -1110,8 +1112,7 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
                     msd = clt = up_d        # no estimate: the upper bound stands in
                     msd_c, good, gap = up_d, True, 0.0
                 else:
-                    msd_c, good, gap = _pick_estimate(msd, clt, lo_d, up_d, _EST_GAP_EPS,
-                                                      _CLT_FALLBACK_GAP)
+                    msd_c, good, gap = _pick_estimate(msd, clt, lo_d, up_d)
                 details["directions"][d] = {"msd": msd, "clt": clt, "lower": lo_d,
                                             "upper": up_d, "estimate": msd_c,
                                             "estimate_reliable": good, "gap": gap}
