@@ -985,7 +985,10 @@ def _pick_estimate(msd, clt, lower, upper, log_scale=None):
         return msd, True, gap
     if inside_m:
         return msd, False, gap
-    if inside_c and gap <= _CLT_FALLBACK_GAP:
+    # δ only: MSD = 0 means its correction factor was ≤ 0 (a correction of ≥ 100 %, the
+    # expansion broken outright): the leading term is all that is left
+    broken = log_scale is not None and msd <= 0.0 < clt
+    if inside_c and (gap <= _CLT_FALLBACK_GAP or broken):
         return clt, False, gap
     return min(max(msd, lower), upper), False, gap
 
