@@ -32,6 +32,13 @@ not vacuous. A δ lower bound above 1, or any lower bound above its upper bound,
 escaped error: it is replaced by 0, not certified, and named in the warnings.
 Add/remove pairs: each direction is composed separately and the larger value reported.
 
+**Estimate reliability** (docs/math.md §6.7). SPA-MSD's second-order factor is small only
+where the tilted law is near normal; where the saddle point sits in a mixture's component
+switch (subsampled Gaussian at tiny δ and few steps) or T·q is small it is not, and MSD can
+fall outside the certified interval. The estimate is then flagged ("estimate_unreliable",
+``details["estimate_reliable"]``) and, when MSD lies outside, SPA-CLT stands in where the
+MSD–CLT gap is moderate; an estimate is never clipped onto an interval end silently.
+
 **Work budget.** Each lattice tilt costs a quadrature of the tilted law; a query spends
 at most ``work_budget`` quadrature work units (accountant.accountants.cumulants; default ≈ 3 s of
 quadrature, far above what usual mechanisms need), then the searches stop at the tilts
@@ -1032,7 +1039,9 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
 
     Returns
     -------
-    Result: ``estimate`` = SPA-MSD value, ``details["clt"]`` = SPA-CLT value,
+    Result: ``estimate`` = SPA-MSD value (SPA-CLT or an interval end where MSD falls
+    outside the interval, always with the warning "estimate_unreliable"; docs/math.md
+    §6.7), ``details["clt"]`` = SPA-CLT value, ``details["estimate_reliable"]``,
     ``lower``/``upper`` the certified interval from the error bound; ``certified`` is True
     when that interval is not vacuous and the quadrature inputs are accurate.
     """
