@@ -316,6 +316,9 @@ def test_reported_case_delta_direction_flags_the_estimate():
     r = acc.delta(_SG2, epsilon=1.361269735317549, steps=1000, method="saddlepoint")
     assert _unreliable(r) and not r.details["estimate_reliable"]
     assert r.lower <= 9.99999e-16 and 1.0001e-15 <= r.upper
+    # SPA-CLT stands in (4.177e-16, −58 %; before: 3.8e-20, the add direction's value)
+    assert r.estimate == r.details["directions"]["remove"]["clt"]
+    assert 0.3e-15 <= r.estimate <= 1e-15
 
 
 class _no_warning:
@@ -342,7 +345,7 @@ def test_pick_estimate_rules():
     # δ: log gap scaled by 1/(t₀ε); MSD = 0 (negative correction) is an infinite gap
     e, ok, gap = S._pick_estimate(1e-15 * math.exp(0.01), 1e-15, 0.0, 1e-14, 1.0 / 30)
     assert ok and gap == pytest.approx(0.01 / 30)
-    assert S._pick_estimate(0.0, 1e-15, 0.0, 1e-14, 1.0 / 30)[1:] == (False, math.inf)
+    assert S._pick_estimate(0.0, 1e-15, 0.0, 1e-14, 1.0 / 30) == (1e-15, False, math.inf)
 
 
 @pytest.mark.skipif(not _pld(), reason="accountant.accountants.pld.bracket not built")

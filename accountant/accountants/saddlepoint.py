@@ -988,13 +988,13 @@ def _pick_estimate(msd, clt, lower, upper, log_scale=None):
         gap = abs(msd - clt) / big if big > 0.0 else 0.0
     if not gap == gap:
         gap = math.inf
-    if inside_m and gap <= _EST_GAP_EPS:
-        return msd, True, gap
-    if inside_m:
-        return msd, False, gap
     # δ only: MSD = 0 means its correction factor was ≤ 0 (a correction of ≥ 100 %, the
     # expansion broken outright): the leading term is all that is left
     broken = log_scale is not None and msd <= 0.0 < clt
+    if inside_m and not broken and gap <= _EST_GAP_EPS:
+        return msd, True, gap
+    if inside_m and not broken:
+        return msd, False, gap
     if inside_c and (gap <= _CLT_FALLBACK_GAP or broken):
         return clt, False, gap
     return min(max(msd, lower), upper), False, gap
@@ -1040,8 +1040,8 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
     Returns
     -------
     Result: ``estimate`` = SPA-MSD value (SPA-CLT or an interval end where MSD falls
-    outside the interval, always with the warning "estimate_unreliable"; docs/math.md
-    §6.7), ``details["clt"]`` = SPA-CLT value, ``details["estimate_reliable"]``,
+    outside the interval, always with the warning "estimate_unreliable";
+    docs/math.md §6.7), ``details["clt"]`` = SPA-CLT value, ``details["estimate_reliable"]``,
     ``lower``/``upper`` the certified interval from the error bound; ``certified`` is True
     when that interval is not vacuous and the quadrature inputs are accurate.
     """
