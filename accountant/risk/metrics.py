@@ -241,7 +241,7 @@ def _regret_bracket(grid, mu_lo, mu_up):
             for x in cand:
                 chord = Fu[i] + s * (x + D - A[i])
                 g = float(_g_mu(mu_up, x)) if 0.0 < x < 1.0 else (1.0 if x <= 0 else 0.0)
-                if chord - D > g + 1e-12:
+                if chord - D > g - 1e-12:    # (a margin for the rounding of G_μ)
                     return False
         return True
 
@@ -280,10 +280,12 @@ def _profile_grid(source, alpha_min, rtol):
         _, _, _, det = tpr_bracket(source, float(a), rtol, hint)
         hint = det["epsilon_at_optimum"]
         top = max(top, hint)
-    n = 20001 if source.windowed else 2001
+    # one composed window answers any number of ε; per-ε queries are cheap only for the
+    # closed forms the PLD method answers directly (a coarser grid only widens the brackets)
+    n = 60001 if source.windowed else 2001 if source.method == "pld" else 201
     E = np.linspace(0.0, top + 2.0, n)
-    lo, up, _ = source.bounds(E)
-    return E, lo, up
+    lo, up, est = source.bounds(E)
+    return E, lo, up, est
 
 
 def gdp_fit(mechanism: MechanismLike, steps: int = 1, *, alpha_min: float = 1e-10,
@@ -305,13 +307,18 @@ def gdp_fit(mechanism: MechanismLike, steps: int = 1, *, alpha_min: float = 1e-1
         raise ValueError(f"alpha_min must be in (0, 0.5), got {alpha_min!r}")
     rt = _DEFAULT_RTOL if rtol is None else v.positive("rtol", rtol)
     source = make_source(mechanism, steps, method, rt, options)
-    grid = _profile_grid(source, am, rt)
-    mu_lo, mu_up, a_star = _mu_bracket(source, am, rt, grid)
-    R_lo, R_up = _regret_bracket(grid, mu_lo, mu_up)
+    E, lo, up, est = _profile_grid(source, am, rt)
+    mu_lo, mu_up, a_star = _mu_bracket(source, am, rt, (E, lo, up))
+    R_lo, R_up = _regret_bracket((E, lo, up), mu_lo, mu_up)
     if source.certified:
         mu_est, R_est = mu_up, R_up
     else:
-        mu_est, R_est = 0.5 * (mu_lo + mu_up), 0.5 * (R_lo + R_up)
+        # the same fit of the method's estimated profile (not a bound), kept inside the
+        # method's rigorous interval
+        mu_e = _mu_bracket(source, am, rt, (E, est, est))[1]
+        R_e = _regret_bracket((E, est, est), mu_e, mu_e)[1]
+        mu_est = min(max(mu_e, mu_lo), mu_up)
+        R_est = min(max(R_e, R_lo), R_up)
     warns = tuple(source.warnings)
     mu = RiskResult("gdp_mu", {"alpha_min": am}, mu_est, mu_lo, mu_up, source.certified,
                     source.method, warns, {"alpha_at_sup": a_star})

@@ -82,7 +82,7 @@ import hashlib
 import json
 import math
 import os
-from typing import Dict, List, Tuple
+from typing import TYPE_CHECKING, Dict, List, Tuple
 
 from ..accountants import exact as _exact
 from ..accountants.rdp import RdpEngine
@@ -98,6 +98,9 @@ __all__ = ["PrivacyAccountant", "load_schedule", "dominating_schedule", "STATE_F
            "SCHEMA_VERSION", "MAX_STEPS", "MAX_EXAMPLES_PER_USER"]
 
 METHODS = ("pld", "rdp", "edgeworth", "saddlepoint")
+
+if TYPE_CHECKING:
+    from ..risk import RiskResult
 STATE_FORMAT = "dp-accountant/PrivacyAccountant"
 SCHEMA_VERSION = 1
 # Limits of a recorded history (module docstring, "Recordable histories").
@@ -305,6 +308,33 @@ class PrivacyAccountant:
         r = self._query("delta", e, method)
         emit_warnings(r.warnings, r.method)
         return r
+
+    def get_tpr(self, fpr: float, method: str | None = None,
+                rtol: float | None = None) -> "RiskResult":
+        """The true-positive rate of the best membership-inference attack at false-positive
+        rate ``fpr`` after the steps so far, as a bracket (:func:`accountant.tpr`,
+        docs/math.md §15.3); ``float(r)`` is the certified upper bound. With a partial
+        epoch, the upper bound counts it as a whole epoch and the lower bound leaves it out
+        (as :meth:`get_epsilon`)."""
+        from dataclasses import replace
+        from ..risk import RiskResult, tpr   # noqa: F811 (the runtime import of the hint)
+        a = v.open_probability("fpr", fpr)
+        method = self._method if method is None else v.choice("method", method, METHODS)
+        opts = self._method_options(method)
+        completed = Schedule(tuple(self._segments)) if self._segments else None
+        if self._partial is None:
+            if completed is None:   # nothing recorded: no test beats guessing
+                return RiskResult("tpr", {"fpr": a}, a, a, a, True, method)
+            return tpr(completed, a, method=method, rtol=rtol, **opts)
+        mech, done = self._partial
+        whole = Schedule(tuple(self._segments) + ((mech, 1),))
+        up = tpr(whole, a, method=method, rtol=rtol, **opts)
+        lower = (tpr(completed, a, method=method, rtol=rtol, **opts).lower
+                 if completed is not None else a)
+        note = (f"partial_epoch: the last epoch of {type(mech).__name__} has {done} of "
+                f"{steps_per_unit(mech)} steps; the upper bound counts it as a whole epoch, "
+                "the lower bound leaves it out")
+        return replace(up, lower=min(lower, up.upper), warnings=up.warnings + (note,))
 
     def _query(self, kind, at, method):
         method = self._method if method is None else v.choice("method", method, METHODS)
