@@ -31,7 +31,7 @@ accuracy. The curve of the plot and of ``--curve`` is computed at 1e-2 (the defa
 from __future__ import annotations
 
 import argparse
-from typing import List, Optional
+from typing import List
 
 from ..core import _validate as v
 from ..core._json import dumps
