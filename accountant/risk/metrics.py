@@ -3,6 +3,7 @@
 bound (§15.6) and the closest μ-GDP curve with its regret (§15.7)."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -16,7 +17,8 @@ from ..core import _validate as v
 from ..core.bounds import emit_warnings
 from ..core.mechanisms import MechanismLike, as_schedule
 from .results import RiskResult
-from .tradeoff import _DEFAULT_RTOL, make_source, tpr_bracket
+from .tradeoff import (_DEFAULT_RTOL, _cells_lower, cell_exps, make_source, round_lower, tpr,
+                       tpr_bracket)
 
 __all__ = ["advantage", "bayes_success", "reconstruction_risk", "gdp_fit", "GdpFit"]
 
@@ -48,23 +50,21 @@ def bayes_success(mechanism: MechanismLike, prior: float = 0.5, steps: int = 1, 
     ``prior`` (docs/math.md §15.5): max(π, 1 − π) + min(π, 1 − π)·δ(|log((1 − π)/π)|)."""
     t0 = time.perf_counter()
     pi = v.open_probability("prior", prior)
-    # ε = |log(1 − π) − log π|, rounded down: δ is non-increasing, so a smaller ε keeps
-    # the upper side an upper bound; the lower side uses the ε rounded up.
+    # ε = |log(1 − π) − log π| is known to ±pad; one query at the ε rounded down serves
+    # both sides: δ is non-increasing, so its upper bound holds on the whole interval, and
+    # |δ′(ε)| = e^ε·Q[L > ε] ≤ e^ε, so δ(ε + 2·pad) ≥ δ(ε) − 2·pad·e^{ε + 2·pad}.
     e_mid = abs(math.log1p(-pi) - math.log(pi))
     pad = 8 * _U * (abs(math.log1p(-pi)) + abs(math.log(pi)) + 1.0)
-    e_dn, e_up = max(0.0, e_mid - pad), e_mid + pad
-    r_up = _delta_at(mechanism, steps, e_dn, method, options)
-    r_lo = r_up if e_up == e_dn else _delta_at(mechanism, steps, e_up, method, options)
+    e_dn = max(0.0, e_mid - pad)
+    r = _delta_at(mechanism, steps, e_dn, method, options)
+    d_lo = max(0.0, min(r.lower, 1.0) - 2 * pad * math.exp(e_dn + 2 * pad) * (1 + _ROUND))
     big, small = max(pi, 1.0 - pi), min(pi, 1.0 - pi)
-    up = min(1.0, (big + small * min(r_up.upper, 1.0)) * (1 + _ROUND))
+    up = min(1.0, (big + small * min(r.upper, 1.0)) * (1 + _ROUND))
     # (guessing the likelier answer always succeeds with max(π, 1 − π))
-    lo = min(up, max((big + small * min(r_lo.lower, 1.0)) * (1 - _ROUND), big * (1 - 2 * _U)))
-    est = min(max(big + small * min(r_up.estimate, 1.0), lo if r_up.certified else 0.0), 1.0)
-    if r_up.certified:
-        est = up
-    res = RiskResult("bayes_success", {"prior": pi}, est, lo, up, r_up.certified, r_up.method,
-                     tuple(dict.fromkeys(r_up.warnings + r_lo.warnings)),
-                     {"epsilon": e_mid}, time.perf_counter() - t0)
+    lo = min(up, max((big + small * d_lo) * (1 - _ROUND), big * (1 - 2 * _U)))
+    est = up if r.certified else min(max(big + small * min(r.estimate, 1.0), lo), up)
+    res = RiskResult("bayes_success", {"prior": pi}, est, lo, up, r.certified, r.method,
+                     r.warnings, {"epsilon": e_mid}, time.perf_counter() - t0)
     emit_warnings(res.warnings, res.method)
     return res
 
@@ -76,15 +76,9 @@ def reconstruction_risk(mechanism: MechanismLike, baseline: float, steps: int = 
     success probability is κ (Hayes et al. 2023, arXiv 2302.07225; Kaissis et al. 2023,
     arXiv 2307.03928; docs/math.md §15.6). The bracket is on this *bound*: no
     reconstruction attack succeeds with probability above ``upper``."""
-    t0 = time.perf_counter()
     k = v.open_probability("baseline", baseline)
-    rt = _DEFAULT_RTOL if rtol is None else v.positive("rtol", rtol)
-    source = make_source(mechanism, steps, method, rt, options)
-    L, U, est, det = tpr_bracket(source, k, rt)
-    res = RiskResult("reconstruction_bound", {"baseline": k}, est, L, U, source.certified,
-                     source.method, tuple(source.warnings), det, time.perf_counter() - t0)
-    emit_warnings(res.warnings, res.method)
-    return res
+    r = tpr(mechanism, k, steps, method=method, rtol=rtol, **options)
+    return dataclasses.replace(r, quantity="reconstruction_bound", at={"baseline": k})
 
 
 # ----------------------------------------------------------------------------------------
@@ -170,16 +164,11 @@ def _envelope_at(ms, bs, kinks, x):
 def _tpr_lower_many(E, lo, alphas):
     """Lower bounds on TPR at many α from proven lower bounds on δ at the grid E
     (the cells of docs/math.md §15.3, vectorised)."""
+    exps = cell_exps(E)
     out = np.empty(alphas.shape)
-    e0, d1 = E[:-1], lo[1:]
-    ex, emx, em1 = np.exp(e0), np.exp(-e0), -np.expm1(-e0)
-    en = E[-1]
     for k, a in enumerate(alphas):
-        g1 = ex * a + d1
-        g2 = np.where(1.0 - d1 - a > 0, em1 + emx * (d1 + a), 1.0)
-        tail = min(a * math.exp(en) if en < 709.0 else math.inf,
-                   -math.expm1(-en) + math.exp(-en) * a)
-        out[k] = max(a, min(float(np.minimum(g1, g2).min()), tail) * (1 - _ROUND))
+        cells, tail = _cells_lower(E, lo, float(a), exps)
+        out[k] = round_lower(min(float(cells.min()), tail), float(a))
     return np.minimum(out, 1.0)
 
 

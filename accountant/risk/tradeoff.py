@@ -66,19 +66,32 @@ def _lines_upper(d, e, a):
     return np.minimum(g1, g2)
 
 
-def _cells_lower(E, dl, a):
+def cell_exps(E):
+    """(e^{E_j}, e^{−E_j}, 1 − e^{−E_j}) of the cells' left ends: what :func:`_cells_lower`
+    needs of the grid, computed once when many α share it."""
+    e0 = E[:-1]
+    return np.exp(e0), np.exp(-e0), -np.expm1(-e0)
+
+
+def _cells_lower(E, dl, a, exps=None):
     """Lower bound of min(g₁, g₂) on each cell [E_j, E_{j+1}] from lower bounds dl on δ at
     the grid points, and the bound beyond the last point (docs/math.md §15.3)."""
-    e0 = E[:-1]
+    ex, emx, em1 = cell_exps(E) if exps is None else exps
     d1 = dl[1:]
-    g1 = np.exp(e0) * a + d1
+    g1 = ex * a + d1
     rest = 1.0 - d1 - a
-    g2 = np.where(rest > 0, -np.expm1(-e0) + np.exp(-e0) * (d1 + a), 1.0)
+    g2 = np.where(rest > 0, em1 + emx * (d1 + a), 1.0)
     cells = np.minimum(g1, g2)
     en = E[-1]
     # e^E_N may overflow (E_N > 709 when α is subnormal): then g₁'s bound is +∞, not an error
     tail = min(a * math.exp(en) if en < 709.0 else math.inf, -math.expm1(-en) + math.exp(-en) * a)
     return cells, tail
+
+
+def round_lower(L: float, a: float) -> float:
+    """A computed lower bound on TPR(α) rounded down for its few operations (relative, and
+    absolute below the normal range), and never below α (guessing)."""
+    return max(a, L * (1.0 - _ROUND) - _TINY)
 
 
 def tpr_bracket(source: ProfileSource, alpha: float, rtol: float = _DEFAULT_RTOL,
@@ -151,7 +164,7 @@ def tpr_bracket(source: ProfileSource, alpha: float, rtol: float = _DEFAULT_RTOL
             break
         source.add_window(best_eps)
     U = min(1.0, U * (1.0 + _ROUND) + _TINY)
-    L = max(a, min(L * (1.0 - _ROUND) - _TINY, U))
+    L = min(round_lower(L, a), U)
     if source.certified:
         estimate = U
     else:
