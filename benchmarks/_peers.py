@@ -11,7 +11,9 @@ its peer lazily; a missing peer raises :class:`Absent`, a mechanism it cannot ex
 from __future__ import annotations
 
 import os
+import statistics
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -22,3 +24,13 @@ status = peer_status
 installed = installed_peers
 __all__ = ["PEERS", "BRACKETED", "Absent", "Unsupported", "status", "installed", "run_peer",
            "clear_caches"]
+
+
+def median_time(fn, runs, clock=time.process_time):
+    """(median seconds of ``runs`` calls of ``fn`` on ``clock``, the last call's result)."""
+    times, out = [], None
+    for _ in range(runs):
+        t0 = clock()
+        out = fn()
+        times.append(clock() - t0)
+    return statistics.median(times), out

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import time
 
 import numpy as np
@@ -21,18 +20,14 @@ from scipy import fft as sfft
 
 import accountant as acc
 from accountant.accountants.pld import bracket as pld
+from _peers import median_time  # noqa: E402
 
 
 _CLOCK = time.process_time
 
 
 def _median_time(fn, runs):
-    times, out = [], None
-    for _ in range(runs):
-        t0 = _CLOCK()
-        out = fn()
-        times.append(_CLOCK() - t0)
-    return statistics.median(times), out
+    return median_time(fn, runs, _CLOCK)     # _CLOCK is read at call time (--wall)
 
 
 def ours(mech, delta, steps, runs):

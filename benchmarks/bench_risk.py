@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import statistics
 import sys
 import time
 import warnings
@@ -47,6 +45,7 @@ sys.path.insert(0, HERE)
 import accountant as acc  # noqa: E402
 from accountant.interop.comparison import clear_caches  # noqa: E402
 from _tpr_profile import gdp_estimate_from_profile, tpr_upper_from_profile  # noqa: E402
+from _peers import median_time  # noqa: E402
 
 _CLOCK = time.process_time
 REFERENCE = os.path.join(HERE, "..", "tests", "data", "risk_reference.json")
@@ -60,12 +59,7 @@ SWEEP = [1e-3, 3e-4, 1e-4, 3e-5]
 
 
 def _median_time(fn, runs):
-    times, out = [], None
-    for _ in range(runs):
-        t0 = _CLOCK()
-        out = fn()
-        times.append(_CLOCK() - t0)
-    return statistics.median(times), out
+    return median_time(fn, runs, _CLOCK)     # _CLOCK is read at call time (--wall)
 
 
 def _ours(fn, runs):

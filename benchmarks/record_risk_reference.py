@@ -73,34 +73,30 @@ def _riskcal_branch(pld):
     return f"{kind}; alpha_bar={a_bar:.6g}, f(alpha_bar)={f_bar:.6g}"
 
 
-def gdpnum_case():
+def _gdpnum(case, **extra):
     import gdpnum
-    sigma, q, steps = GDPNUM_CASE
+    sigma, q, steps = case
     (mu, regret), sec = _timed(lambda: gdpnum.dpsgd.get_mu_and_regret_for_dpsgd(
         noise_multiplier=sigma, sample_rate=q, num_steps=steps))
     return {
         "mechanism": {"kind": "SubsampledGaussian", "noise_multiplier": sigma,
                       "sample_rate": q, "steps": steps, "neighboring": "add_remove"},
-        "mu": float(mu), "regret": float(regret), "cpu_seconds": sec,
-        "readme_mu": 1.5685621993129137, "readme_regret": 0.0010208130697719753,
-        "source": "gdpnum 0.1.2 (dp-accounting 0.6.0): gdpnum.dpsgd.get_mu_and_regret_for_dpsgd("
-                  "noise_multiplier=9.4, sample_rate=0.328, num_steps=2000) at its defaults "
-                  "grid_step=1e-4, err=1e-10; readme_* are the values printed in gdpnum's README",
-    }
+        "mu": float(mu), "regret": float(regret), "cpu_seconds": sec, **extra}
+
+
+def gdpnum_case():
+    return _gdpnum(
+        GDPNUM_CASE, readme_mu=1.5685621993129137, readme_regret=0.0010208130697719753,
+        source="gdpnum 0.1.2 (dp-accounting 0.6.0): gdpnum.dpsgd.get_mu_and_regret_for_dpsgd("
+               "noise_multiplier=9.4, sample_rate=0.328, num_steps=2000) at its defaults "
+               "grid_step=1e-4, err=1e-10; readme_* are the values printed in gdpnum's README")
 
 
 def gdpnum_mnist_case():
-    import gdpnum
-    sigma, q, steps = MNIST_CASE
-    (mu, regret), sec = _timed(lambda: gdpnum.dpsgd.get_mu_and_regret_for_dpsgd(
-        noise_multiplier=sigma, sample_rate=q, num_steps=steps))
-    return {
-        "mechanism": {"kind": "SubsampledGaussian", "noise_multiplier": sigma,
-                      "sample_rate": q, "steps": steps, "neighboring": "add_remove"},
-        "mu": float(mu), "regret": float(regret), "cpu_seconds": sec,
-        "source": "gdpnum 0.1.2 (dp-accounting 0.6.0): gdpnum.dpsgd.get_mu_and_regret_for_dpsgd("
-                  "noise_multiplier=1.1, sample_rate=256/60000, num_steps=14062) at its defaults",
-    }
+    return _gdpnum(
+        MNIST_CASE,
+        source="gdpnum 0.1.2 (dp-accounting 0.6.0): gdpnum.dpsgd.get_mu_and_regret_for_dpsgd("
+               "noise_multiplier=1.1, sample_rate=256/60000, num_steps=14062) at its defaults")
 
 
 def riskcal_beta_case():
