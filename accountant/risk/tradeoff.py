@@ -133,8 +133,9 @@ def tpr_bracket(source: ProfileSource, alpha: float, rtol: float = _DEFAULT_RTOL
             # around its point, until it moves by less than 1e-3 of the target.
             floor = min(1.0, float(_lines_upper(lo, E, a).min()))
             if U - floor > target and floor - L <= 0.1 * (U - floor):
-                k_est = int(np.argmin(_lines_upper(est, E, a)))
-                now = (U, float(_lines_upper(est, E, a)[k_est]))
+                est_lines = _lines_upper(est, E, a)
+                k_est = int(np.argmin(est_lines))
+                now = (U, float(est_lines[k_est]))
                 if last is not None and all(p - n <= 1e-3 * target for p, n in zip(last, now)):
                     break
                 last = now
