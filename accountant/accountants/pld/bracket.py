@@ -78,7 +78,7 @@ reported instead, with a ``pld_upper_below_proven_lower`` warning.
 the result is the max over directions of each side.
 
 Grid step — chosen from the requested accuracy: a pilot at h = 4e-3, then h from the measured
-law width ∝ h^p (p from the last two grids, 2 by default) until upper − lower ≤
+law width ∝ h^p (p from the last two grids, at most 2, the asymptotic order) until upper − lower ≤
 max(rtol·value, atol); ``h=`` fixes it. Grids are capped (one step: 4e6 points, composed
 window: 2^22); beyond that the coarser bracket is returned with a ``grid_capped`` warning.
 One-step grids are kept within ±600 (e^ℓ must be a double): the mass beyond the top is
@@ -135,16 +135,17 @@ def _chernoff_eps(parts, ld):
     """Upper bound on ε(e^ld) of the composed upper PLD without an FFT:
     δ(ε) ≤ Q[L > ε] ≤ e^{F(t) − tε} for every t > 0 (F includes no +∞ mass; added apart)."""
 
-    def b(t):
-        return (parts.F(t)[0] - ld) / t
-    ts = np.geomspace(0.05, 200.0, 9)
+    def b(t, P=parts.proxy):
+        return (P.F(t)[0] - ld) / t
+    # t searched on the stand-in (parts.proxy); the bound is the exact F at the best t.
+    ts = list(np.geomspace(0.05, 200.0, 9))
     vals = [b(t) for t in ts]
     i = int(np.argmin(vals))
-    best = vals[i]
-    # Refine around the best grid point (any t gives a valid bound; this only tightens).
     for t in np.geomspace(ts[max(i - 1, 0)], ts[min(i + 1, len(ts) - 1)], 7)[1:-1]:
-        best = min(best, b(t))
-    return float(best)
+        ts.append(t)
+        vals.append(b(t))
+    t = ts[int(np.argmin(vals))]
+    return float(b(t, parts))
 
 
 def _pow2_floor(x: float) -> float:
@@ -170,6 +171,8 @@ def _eps_at_h(schedule, delta, h, dirs=None):
     if "remove" in order:  # usually the larger ε: its lower bound lets the others skip
         order.remove("remove")
         order.insert(0, "remove")
+    # Untilted tail terms are ≤ e^{F(λ) − λℓ}·eta: keep them ≪ δ even at λ ≈ 0.
+    log_eta = min(math.log(_ETA), math.log(1e-6) + math.log(delta))
     for d in order:
         D = _Direction(counts, d, h, log_tau_hi=tau_hi)
         top_lo = max((r[0] for r in out.values()), default=-math.inf)
@@ -182,8 +185,6 @@ def _eps_at_h(schedule, delta, h, dirs=None):
                 out[d] = (0.0, max(ch, 0.0), D)
                 continue
         lam = _saddle_lambda_for_delta(D.parts_up, delta)
-        # Untilted tail terms are ≤ e^{F(λ) − λℓ}·eta: keep them ≪ δ even at λ ≈ 0.
-        log_eta = min(math.log(_ETA), math.log(1e-6) + math.log(delta))
         try:
             for _attempt in range(12):
                 D.compose(lam, log_eta=log_eta)
@@ -242,8 +243,9 @@ def _eps_at_h(schedule, delta, h, dirs=None):
 def chernoff_delta(D, eps: float) -> float:
     """A valid upper bound on δ(ε) of a direction without its FFT: δ(ε) ≤ P_∞ + Q[L > ε]
     ≤ P_∞ + min_t e^{F(t) − tε} (the trivial lower bound 0 goes with it)."""
-    ch = min(math.exp(min(D.parts_up.F(t)[0] - t * eps, 0.0))
-             for t in np.geomspace(0.05, 200.0, 24))
+    px = D.parts_up.proxy        # t searched on the stand-in, the bound exact at its best t
+    t = min(np.geomspace(0.05, 200.0, 24), key=lambda t: px.F(t)[0] - t * eps)
+    ch = math.exp(min(D.parts_up.F(t)[0] - t * eps, 0.0))
     return min(1.0, (ch + D.p_inf) * (1 + D.quad))
 
 
@@ -295,6 +297,7 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
     history = []
     cur = h if h is not None else _H0
     capped = 0
+    h_fail = None     # the coarsest grid known to be over a size cap
     rounds = 0
     # Coarsening to a first grid that fits does not count as a round (δ near 1 allows no
     # refinement, and three coarsenings ended with no bracket at all: a crash).
@@ -318,10 +321,12 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
                 cur = min(_H_MAX, cur * 4)
                 rounds -= 1
                 continue
-            if capped < 2:
-                # Try halfway (geometrically) between the last grid that fitted and this one.
+            h_fail = cur if h_fail is None else max(h_fail, cur)
+            if capped < 4 and history[-1][0] > 1.15 * h_fail:
+                # Try halfway (geometrically) between the last grid that fitted and this
+                # one; refinement goes on from there, never below a grid that failed.
                 capped += 1
-                cur = math.sqrt(cur * history[-1][0])
+                cur = math.sqrt(h_fail * history[-1][0])
                 continue
             warnings.append(f"grid_capped: h={cur:g} needs {exc.args[0]} points; kept "
                             f"h={history[-1][0]:g}")
@@ -353,7 +358,8 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
             warnings.append(f"bracket_wider_than_requested: width {width:.3g} > {tgt:.3g} "
                             "(limited by round-off/truncation terms, not by h)")
             break
-        if len(history) > max_refine or cur <= _H_MIN or capped:
+        if (len(history) > max_refine or cur <= _H_MIN
+                or (h_fail is not None and cur <= 1.15 * h_fail)):
             if gap_only:
                 warnings.append("bracket_sides_not_settled: a side still moved by "
                                 f"{moved if moved is not None else width:.3g} > {tgt:.3g} "
@@ -365,8 +371,12 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
         if len(history) >= 2:
             (h0, l0, u0), (h1, l1, u1) = history[-2], history[-1]
             if u0 - l0 > 0 and u1 - l1 > 0 and l0 > 0 and l1 > 0:
-                p = min(3.0, max(1.0, math.log((u0 - l0) / (u1 - l1)) / math.log(h0 / h1)))
-        fac = (0.9 * tgt / max(width, 1e-300)) ** (1.0 / p)
+                # (capped at the asymptotic order 2: a larger measured p comes from a
+                # pre-asymptotic grid and under-refined, costing one more round)
+                p = min(2.0, max(1.0, math.log((u0 - l0) / (u1 - l1)) / math.log(h0 / h1)))
+        # Aim at 3/4 of the target: a grid that just misses it costs a whole further round
+        # (two thirds of the final one), aiming lower costs ~15 % more points.
+        fac = (0.75 * tgt / max(width, 1e-300)) ** (1.0 / p)
         if gap_only:
             fac = 0.25 if moved is None else (0.9 * tgt / max(moved, 1e-300)) ** 0.5
         if lo <= 0.0:
@@ -374,7 +384,10 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
             # concentrated far below h, small q): the width says nothing about the law yet;
             # a moderate step avoids jumping far past the first grid where it exists.
             fac = 0.25
-        cur = max(_H_MIN, cur * min(1 / 1.5, max(fac, 1 / 16)))
+        nxt = cur * min(1 / 1.5, max(fac, 1 / 16))
+        if h_fail is not None and nxt <= h_fail:
+            nxt = math.sqrt(h_fail * cur)
+        cur = max(_H_MIN, nxt)
     return best, history, tuple(warnings)
 
 
