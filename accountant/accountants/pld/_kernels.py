@@ -21,8 +21,8 @@ from numba import njit
 def profiles(a, b, e0, h, Fb, Qb, r0, Pt, dtop, slope0=-1.0):
     """Upper (connect-the-dots) and lower (lowered-chord) one-step PMFs on the grid.
 
-    ``slope0`` is −(total P-mass) of the input: −1 for a pair; a sub-measure (a composed
-    block's certified lower part, docs/math.md §4.8) has the left line W − Π·u instead of
+    ``slope0`` is −(total P-mass) of the input: −1 for a pair; a sub-measure (one part of
+    a grid with coarse tails, docs/math.md §4.9) has the left line W − Π·u instead of
     1 − u, and its lower PMF keeps its total Π.
 
     Returns ``(pi_up, pi_lo, ok)``: P-masses at the grid points (the Q-mass at ε_i is

@@ -137,7 +137,7 @@ def _build_one_step(pl, h, tau_hi, tau_lo):
 
 
 # A one-step grid is fine (step h) where the mass is and coarse (step _SPLIT·h, points of the
-# same lattice) in tails holding little P-mass (docs/math.md §4.10): a subsampled
+# same lattice) in tails holding little P-mass (docs/math.md §4.9): a subsampled
 # Gaussian at q = 1e-3 spans [−0.001, 6.5] with 1e-4 of its mass above 0.05, and building
 # its 6.5·10⁵ cells at h = 1e-5 was most of a query's time.
 _SPLIT = 16
@@ -196,7 +196,7 @@ def _build_split(pl, h, a, iL, iR, b, lower_ok, cost):
     """One step's PMFs on the split grid of :func:`_split_points`: each part's cells
     describe a disjoint part of the PLD; the upper PMF is the sum of their connect-the-dots
     PMFs, the lower one the sum of their lowered chords (each a sub-measure: docs/math.md
-    §4.10). Points are those of the fine lattice (zero between coarse points)."""
+    §4.9). Points are those of the fine lattice (zero between coarse points)."""
     m = _SPLIT
     npts = b - a + 1
     spans = []
