@@ -69,8 +69,8 @@ class PrivacyLoss:
 
     #: ``pld_cells`` on adjacent grids (of different steps) describe disjoint parts of the
     #: one-step PLD, and the topmost grid's ``log_w_inf`` covers every mass the cells leave
-    #: out, so a grid may be fine where the mass is and coarse in the tails (docs/math.md
-    #: §4.9).
+    #: out, so a grid may be fine where the mass is and coarse in the tails (see
+    #: docs/math.md §4.9).
     pld_cells_split: bool = False
 
     def cgf_upper(self, t: float) -> Optional[float]:

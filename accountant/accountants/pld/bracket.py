@@ -174,55 +174,24 @@ def _eps_at_h(schedule, delta, h, dirs=None):
     # Untilted tail terms are ≤ e^{F(λ) − λℓ}·eta: keep them ≪ δ even at λ ≈ 0.
     log_eta = min(math.log(_ETA), math.log(1e-6) + math.log(delta))
     for d in order:
-        D = _Direction(counts, d, h, log_tau_hi=tau_hi)
         top_lo = max((r[0] for r in out.values()), default=-math.inf)
-        if out:
-            # A cheap Chernoff bound may already show this direction cannot be the max.
-            slack = _log_slack(delta, D.quad, D.log_p_inf)
-            ch = _chernoff_eps(D.parts_up, slack) if slack is not None else math.inf
-            if ch <= top_lo:
-                D.n, D.lam, D.up = 0, 0.0, None
-                out[d] = (0.0, max(ch, 0.0), D)
+        if out and h < _SKIP_H:
+            # This direction is probably below another one's lower bound: a coarse grid's
+            # certified upper bound may show it cannot be the max, without the fine grid
+            # (calibration composed the add direction of every σ at 4e-5 for nothing).
+            Dc = _Direction(counts, d, _SKIP_H, log_tau_hi=tau_hi)
+            skip = _cannot_be_max(Dc, delta, log_eta, top_lo)
+            if skip is not None:
+                out[d] = skip
                 continue
-        lam = _saddle_lambda_for_delta(D.parts_up, delta)
+        D = _Direction(counts, d, h, log_tau_hi=tau_hi)
+        if out:
+            skip = _cannot_be_max(D, delta, log_eta, top_lo, compose=False)
+            if skip is not None:
+                out[d] = skip
+                continue
         try:
-            for _attempt in range(12):
-                D.compose(lam, log_eta=log_eta)
-                eu = D.eps_upper(delta)
-                el = D.eps_lower(delta)
-                if not isinstance(eu, str) and not isinstance(el, str):
-                    break
-                # The window missed an answer: tilt more (answer above) or less (below);
-                # λ = 0 gives the untilted Chernoff window, which holds every answer.
-                if "above" in (eu, el):
-                    lam = lam * 2 + 0.5
-                else:
-                    lam = lam / 4 if lam > 1e-3 else 0.0
-            else:
-                # Still missed (the answer sits where the window's own error terms decide
-                # it): every side keeps a valid, if loose, bound. δ_up(ℓ_0) ≤ δ already
-                # makes ℓ_0 an upper bound; Chernoff bounds the rest; 0 is a lower bound.
-                if eu == "below":
-                    eu = D.up.ell(0)
-                elif isinstance(eu, str):
-                    slack = _log_slack(delta, D.quad, D.log_p_inf)
-                    eu = _chernoff_eps(D.parts_up, slack) if slack is not None else math.inf
-                if isinstance(el, str):
-                    el = 0.0
-            if el == 0.0 and lam > 100.0 and isinstance(eu, float) and 0.0 < eu < math.inf:
-                # A lattice pair whose answer sits in the top cells of its support (randomized
-                # response, (ε, δ) steps: docs/math.md §10.1) takes the Chernoff tilt, up to
-                # 20/h, at which the lower PLD's top (one cell below the upper's) is far
-                # down the tilted scale and lost in round-off. Smaller tilts still hold the
-                # answer; every composition's bracket is certified, so the best is kept.
-                kept = (D.n, D.lam, D.up, D.lo, D.log_above, D.above)
-                for lam2 in (lam / 16.0, lam / 256.0):
-                    D.compose(lam2, log_eta=log_eta)
-                    el2 = D.eps_lower(delta)
-                    if not isinstance(el2, str) and el2 > el:
-                        el = el2
-                        break
-                D.n, D.lam, D.up, D.lo, D.log_above, D.above = kept
+            el, eu = _solve_direction(D, delta, log_eta)
         except _GridTooLarge:
             if not out:
                 raise
@@ -238,6 +207,74 @@ def _eps_at_h(schedule, delta, h, dirs=None):
         pure = _exact.pure_epsilon(schedule, d)
         out[d] = (min(max(el, 0.0), pure), min(max(eu, 0.0), pure), D)
     return out
+
+
+_SKIP_H = 2e-3      # grid of the "cannot be the max" test of a later direction
+
+
+def _cannot_be_max(D, delta, log_eta, top_lo, compose=True):
+    """(0, upper, D) when a certified upper bound of direction ``D`` — its Chernoff bound,
+    then (``compose``) its composition on D's grid — is ≤ ``top_lo``, another direction's
+    certified lower bound: it cannot be the max (docs/math.md §4.5). None otherwise."""
+    slack = _log_slack(delta, D.quad, D.log_p_inf)
+    ch = _chernoff_eps(D.parts_up, slack) if slack is not None else math.inf
+    if ch <= top_lo:
+        D.n, D.lam, D.up = 0, 0.0, None
+        return 0.0, max(ch, 0.0), D
+    if not compose:
+        return None
+    try:
+        _, eu = _solve_direction(D, delta, log_eta)
+    except _GridTooLarge:
+        return None
+    if eu <= top_lo:
+        D.coarse = True
+        return 0.0, max(eu, 0.0), D
+    return None
+
+
+def _solve_direction(D, delta, log_eta):
+    """(lower, upper) on ε(δ) of one direction at its grid: the tilted composition, moved
+    until its window holds both answers (raises _GridTooLarge)."""
+    lam = _saddle_lambda_for_delta(D.parts_up, delta)
+    for _attempt in range(12):
+        D.compose(lam, log_eta=log_eta)
+        eu = D.eps_upper(delta)
+        el = D.eps_lower(delta)
+        if not isinstance(eu, str) and not isinstance(el, str):
+            break
+        # The window missed an answer: tilt more (answer above) or less (below);
+        # λ = 0 gives the untilted Chernoff window, which holds every answer.
+        if "above" in (eu, el):
+            lam = lam * 2 + 0.5
+        else:
+            lam = lam / 4 if lam > 1e-3 else 0.0
+    else:
+        # Still missed (the answer sits where the window's own error terms decide
+        # it): every side keeps a valid, if loose, bound. δ_up(ℓ_0) ≤ δ already
+        # makes ℓ_0 an upper bound; Chernoff bounds the rest; 0 is a lower bound.
+        if eu == "below":
+            eu = D.up.ell(0)
+        elif isinstance(eu, str):
+            slack = _log_slack(delta, D.quad, D.log_p_inf)
+            eu = _chernoff_eps(D.parts_up, slack) if slack is not None else math.inf
+        if isinstance(el, str):
+            el = 0.0
+    if el == 0.0 and lam > 100.0 and isinstance(eu, float) and 0.0 < eu < math.inf:
+        # A lattice pair whose answer sits in the top cells of its support (randomized
+        # response, (ε, δ) steps: docs/math.md §10.1) takes the Chernoff tilt, up to
+        # 20/h, at which the lower PLD's top (one cell below the upper's) is far
+        # down the tilted scale and lost in round-off. Smaller tilts still hold the
+        # answer; every composition's bracket is certified, so the best is kept.
+        kept = (D.n, D.lam, D.up, D.lo, D.log_above, D.above)
+        for lam2 in (lam / 16.0, lam / 256.0):
+            D.compose(lam2, log_eta=log_eta)
+            el2 = D.eps_lower(delta)
+            if not isinstance(el2, str) and el2 > el:
+                el = el2
+                break
+        D.n, D.lam, D.up, D.lo, D.log_above, D.above = kept
+    return el, eu
 
 
 def chernoff_delta(D, eps: float) -> float:
@@ -269,7 +306,7 @@ def _delta_at_h(schedule, eps, h, dirs=None):
     return out
 
 
-def _refine(run, schedule, target, h, max_refine, limited=lambda res: True):
+def _refine(run, schedule, target, h, max_refine, limited=lambda res: True, max_h=None):
     """Run ``run(h, dirs)`` on finer and finer grids until upper − lower ≤ target(upper).
 
     Each direction keeps the intersection of its brackets (each is valid at its h); a
@@ -286,18 +323,21 @@ def _refine(run, schedule, target, h, max_refine, limited=lambda res: True):
     gap_only = any(getattr(pl, "bracket_only", False)
                    for m, _ in schedule.counts() for pl in privacy_losses(m))
     try:
-        return _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only)
+        return _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only,
+                            max_h)
     finally:
         _WORK.reset(token)
 
 
-def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only=False):
+def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only=False,
+                 max_h=None):
     warnings = []
     best = {}
     history = []
     cur = h if h is not None else _H0
     capped = 0
     h_fail = None     # the coarsest grid known to be over a size cap
+    backfilled = False
     rounds = 0
     # Coarsening to a first grid that fits does not count as a round (δ near 1 allows no
     # refinement, and three coarsenings ended with no bracket at all: a crash).
@@ -344,8 +384,28 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
         # (lo = up = inf: an (ε, δ) composition whose revealing mass alone exceeds δ)
         width = up - lo if lo < up else 0.0
         tgt = target(up)
-        if h is not None or width <= tgt or up == 0.0:
+        if h is not None or up == 0.0 or (width <= tgt and (max_h is None or cur <= max_h)):
             break
+        if (max_h is not None and not backfilled and len(history) >= 2
+                and history[-2][0] > 16.5 * cur and limited(res)):
+            # The cap's jump skipped grids, and this one's round-off/truncation terms are
+            # what is left: a coarser grid may bound better (δ ≈ 1e-12 at q = 1e-5 lost
+            # 6× on its upper side). Try the grid 1/16 below the last one, then stop.
+            backfilled = True
+            cur = history[-2][0] / 16
+            continue
+        if backfilled and len(history) >= 3 and history[-1][0] > history[-2][0]:
+            if width > tgt:
+                warnings.append(f"bracket_wider_than_requested: width {width:.3g} > "
+                                f"{tgt:.3g} (limited by round-off/truncation terms, not by h)")
+            break
+        if width <= tgt:
+            # within rtol; only the grid cap max_h is left to reach (when that grid is over
+            # a size cap the bracket in hand already meets rtol)
+            if h_fail is not None and max_h <= 1.15 * h_fail:
+                break
+            cur = max_h if h_fail is None else max(max_h, math.sqrt(h_fail * cur))
+            continue
         moved = None
         if gap_only and len(history) >= 2:
             # each side's change from the last grid: its remaining error is about that
@@ -385,6 +445,8 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
             # a moderate step avoids jumping far past the first grid where it exists.
             fac = 0.25
         nxt = cur * min(1 / 1.5, max(fac, 1 / 16))
+        if max_h is not None:
+            nxt = min(nxt, max_h)      # the grid must reach max_h anyway: go straight there
         if h_fail is not None and nxt <= h_fail:
             nxt = math.sqrt(h_fail * cur)
         cur = max(_H_MIN, nxt)
@@ -392,12 +454,17 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
 
 
 _H0 = 4e-3
+# The default's grid cap: dp_accounting's default PLD grid (value_discretization_interval
+# 1e-4) divided by 1.6, so that the same construction errs by ≤ 0.4× as much (at δ = 1e-10
+# its value lies 2.4e-5 below the true ε; our upper bound must be as close from above).
+DEFAULT_MAX_H = 1e-4 / 1.6
 
 
 def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: float = 1e-3,
                     h: Optional[float] = None, max_refine: int = 6,
-                    ) -> Tuple[float, float, dict, list]:
-    """(lower, upper, details, warnings) for ε(δ); width ≤ max(rtol·ε, atol) unless h is fixed."""
+                    max_h: Optional[float] = None) -> Tuple[float, float, dict, list]:
+    """(lower, upper, details, warnings) for ε(δ); width ≤ max(rtol·ε, atol) unless h is
+    fixed, on a grid no coarser than ``max_h`` when given."""
     def limited(res):
         # Round-off/truncation terms comparable with δ near the answer: a finer grid (a
         # longer window) will not narrow the bracket.
@@ -412,7 +479,7 @@ def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: 
         max_refine = 0
     best, history, warns = _refine(lambda hh, dirs: _eps_at_h(schedule, delta, hh, dirs),
                                    schedule, lambda up: max(rtol * up, atol), h, max_refine,
-                                   limited)
+                                   limited, max_h)
     if near_one:
         warns += (f"delta_near_one: δ = {delta!r} lies within the PLD's quadrature margin "
                   f"({schedule.steps * _QUAD_REL:.2g}) of 1; the bracket is valid but loose",)
@@ -432,16 +499,18 @@ def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: 
 
 def delta_bracket(schedule: Schedule, eps: float, rtol: float = 1e-3, atol: float = 0.0,
                   h: Optional[float] = None, max_refine: int = 6,
-                  ) -> Tuple[float, float, dict, list]:
-    """(lower, upper, details, warnings) for δ(ε); width ≤ max(rtol·δ, atol) unless h is fixed."""
-    best, history, warns = delta_refine(schedule, eps, rtol, atol, h, max_refine)
+                  max_h: Optional[float] = None) -> Tuple[float, float, dict, list]:
+    """(lower, upper, details, warnings) for δ(ε); width ≤ max(rtol·δ, atol) unless h is
+    fixed, on a grid no coarser than ``max_h`` when given."""
+    best, history, warns = delta_refine(schedule, eps, rtol, atol, h, max_refine, max_h)
     lo = max(b[0] for b in best.values())
     up = max(b[1] for b in best.values())
     return lo, up, _details(best, history), warns
 
 
 def delta_refine(schedule: Schedule, eps: float, rtol: float, atol: float,
-                 h: Optional[float], max_refine: int = 6) -> Tuple[dict, list, tuple]:
+                 h: Optional[float], max_refine: int = 6, max_h: Optional[float] = None,
+                 ) -> Tuple[dict, list, tuple]:
     """The refinement behind :func:`delta_bracket`: (best, history, warnings), where
     ``best[direction] = (lower, upper, _Direction, h)`` keeps each direction's composition
     (certified at every ε, sharpest near ``eps``: the trade-off curves read it at many ε)."""
@@ -450,16 +519,18 @@ def delta_refine(schedule: Schedule, eps: float, rtol: float, atol: float,
                    for r in res.values())
 
     return _refine(lambda hh, dirs: _delta_at_h(schedule, eps, hh, dirs),
-                   schedule, lambda up: max(rtol * up, atol), h, max_refine, limited)
+                   schedule, lambda up: max(rtol * up, atol), h, max_refine, limited, max_h)
 
 
 def _details(best, history):
     per_dir = {}
     for d, (lo, up, D, hh) in best.items():
-        per_dir[d] = {"lower": lo, "upper": up, "grid_step": hh, "window": D.n,
+        per_dir[d] = {"lower": lo, "upper": up, "grid_step": D.h, "window": D.n,
                       "tilt": D.lam, "mass_at_inf": D.p_inf,
                       "fft_bin_error": D.up.bin_err if D.up is not None else None,
-                      "method": "fft" if D.up is not None else "chernoff (cannot be the max)"}
+                      "method": ("chernoff (cannot be the max)" if D.up is None else
+                                 "fft on a coarse grid (cannot be the max)"
+                                 if getattr(D, "coarse", False) else "fft")}
     return {"grid_step": history[-1][0], "directions": per_dir,
             "refinements": [(hh, lo, up) for hh, lo, up in history]}
 
@@ -508,7 +579,12 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
 
     Options
     -------
-    rtol : bracket width relative to the value (default 1e-3).
+    rtol : bracket width relative to the value. Default: 1e-3, on a grid no coarser than
+        6.25e-5 (``DEFAULT_MAX_H``): the upper bound then comes from the same connect-the-dots
+        construction as dp_accounting's default PLD accountant on a grid 1.6× as
+        fine, so it is at least as tight as that peer's default value (issue 17; measured
+        in benchmarks/bench_equal_accuracy.py). A given rtol is met on the coarsest grid
+        that meets it.
     atol : absolute width floor for ε (default: rtol, i.e. the relative width at ε = 1).
     h : fix the grid step instead of refining it.
     closed_form : answer Gaussian-only schedules (Private Evolution, q = 1) with the exact
@@ -516,6 +592,7 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
         (default); False forces the discretisation.
     """
     rtol, atol, h, closed_form = check_options(rtol, atol, h, closed_form, **options)
+    max_h = DEFAULT_MAX_H if rtol is None and h is None else None
     if closed_form:
         exact = _exact.gaussian_result(schedule, "pld", delta=delta, epsilon=epsilon)
         if exact is not None:
@@ -528,7 +605,7 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
     if delta is not None:
         lo, up, details, warns = epsilon_bracket(
             schedule, delta, rtol=1e-3 if rtol is None else rtol,
-            atol=(1e-3 if rtol is None else rtol) if atol is None else atol, h=h)
+            atol=(1e-3 if rtol is None else rtol) if atol is None else atol, h=h, max_h=max_h)
         if pure < up:
             up, details = pure, {**details, "pure_dp_bound": pure}
         r_, a_ = (1e-3 if rtol is None else rtol), ((1e-3 if rtol is None else rtol)
@@ -541,7 +618,7 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
                       details={"pure_dp_bound": pure})
     lo, up, details, warns = delta_bracket(
         schedule, epsilon, rtol=1e-3 if rtol is None else rtol,
-        atol=0.0 if atol is None else atol, h=h)
+        atol=0.0 if atol is None else atol, h=h, max_h=max_h)
     lo, up, details, warns = _with_exact_lower(
         schedule, "delta", epsilon, min(lo, 1.0), up, details, warns,
         1e-3 if rtol is None else rtol, 0.0 if atol is None else atol)

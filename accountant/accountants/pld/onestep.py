@@ -195,8 +195,8 @@ def _split_points(pl, i0, i1, h, lt):
 def _build_split(pl, h, a, iL, iR, b, lower_ok, cost):
     """One step's PMFs on the split grid of :func:`_split_points`: each part's cells
     describe a disjoint part of the PLD; the upper PMF is the sum of their connect-the-dots
-    PMFs, the lower one the sum of their lowered chords (each a sub-measure: docs/math.md
-    §4.9). Points are those of the fine lattice (zero between coarse points)."""
+    PMFs, the lower one the sum of their lowered chords (each a sub-measure, see
+    docs/math.md §4.9). Points are those of the fine lattice (zero between coarse points)."""
     m = _SPLIT
     npts = b - a + 1
     spans = []
