@@ -333,8 +333,7 @@ def run_calibration(runs, log=print):
     ref = acc.calibrate(*CAL, rtol=1e-7)
     s_hi = float(ref)
     s_lo = s_hi / (1 + 1e-7) if ref.optimality == "certified" else float("nan")
-    log(f"
-== calibration ε={CAL[0]}, δ={CAL[1]}, q={CAL[2]}, T={CAL[3]}: σ* ∈ "
+    log(f"\n== calibration ε={CAL[0]}, δ={CAL[1]}, q={CAL[2]}, T={CAL[3]}: σ* ∈ "
         f"[{s_lo:.9f}, {s_hi:.9f}] ({ref.optimality})")
     fns = {"ours (default)": _cal_ours()}
     for name, make in (("dp_accounting 0.6", _cal_dp_accounting),
