@@ -160,7 +160,7 @@ def _log_pow2_floor(lx: float) -> float:
     return math.floor(lx / _LOG2) * _LOG2
 
 
-def _eps_at_h(schedule, delta, h, dirs=None):
+def _eps_at_h(schedule, delta, h, dirs=None, lower=True):
     counts = schedule.counts()
     T = schedule.steps
     # (a logarithm: 1e-5·δ/T is no double at δ = 5e-324)
@@ -191,7 +191,7 @@ def _eps_at_h(schedule, delta, h, dirs=None):
                 out[d] = skip
                 continue
         try:
-            el, eu = _solve_direction(D, delta, log_eta)
+            el, eu = _solve_direction(D, delta, log_eta, lower)
         except _GridTooLarge:
             if not out:
                 raise
@@ -233,12 +233,13 @@ def _cannot_be_max(D, delta, log_eta, top_lo, compose=True):
     return None
 
 
-def _solve_direction(D, delta, log_eta):
+def _solve_direction(D, delta, log_eta, lower=True):
     """(lower, upper) on ε(δ) of one direction at its grid: the tilted composition, moved
-    until its window holds both answers (raises _GridTooLarge)."""
+    until its window holds both answers (raises _GridTooLarge). ``lower=False``: the
+    upper side only, with the trivial lower bound 0."""
     lam = _saddle_lambda_for_delta(D.parts_up, delta)
     for _attempt in range(12):
-        D.compose(lam, log_eta=log_eta)
+        D.compose(lam, log_eta=log_eta, lower=lower)
         eu = D.eps_upper(delta)
         el = D.eps_lower(delta)
         if not isinstance(eu, str) and not isinstance(el, str):
@@ -260,7 +261,7 @@ def _solve_direction(D, delta, log_eta):
             eu = _chernoff_eps(D.parts_up, slack) if slack is not None else math.inf
         if isinstance(el, str):
             el = 0.0
-    if el == 0.0 and lam > 100.0 and isinstance(eu, float) and 0.0 < eu < math.inf:
+    if lower and el == 0.0 and lam > 100.0 and isinstance(eu, float) and 0.0 < eu < math.inf:
         # A lattice pair whose answer sits in the top cells of its support (randomized
         # response, (ε, δ) steps: docs/math.md §10.1) takes the Chernoff tilt, up to
         # 20/h, at which the lower PLD's top (one cell below the upper's) is far
@@ -286,7 +287,7 @@ def chernoff_delta(D, eps: float) -> float:
     return min(1.0, (ch + D.p_inf) * (1 + D.quad))
 
 
-def _delta_at_h(schedule, eps, h, dirs=None):
+def _delta_at_h(schedule, eps, h, dirs=None, lower=True):
     counts = schedule.counts()
     T = schedule.steps
     tau_hi = _log_pow2_floor(math.log(1e-30) - math.log(T))
@@ -295,7 +296,7 @@ def _delta_at_h(schedule, eps, h, dirs=None):
         D = _Direction(counts, d, h, log_tau_hi=tau_hi)
         lam = _saddle_lambda_for_eps(D.parts_up, eps)
         try:
-            D.compose(lam, around=eps, log_eta=math.log(1e-30))
+            D.compose(lam, around=eps, log_eta=math.log(1e-30), lower=lower)
         except _GridTooLarge:
             if not out:
                 raise
@@ -338,6 +339,7 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
     capped = 0
     h_fail = None     # the coarsest grid known to be over a size cap
     backfilled = False
+    upper_only = False  # this round only lowers the upper bound (the grid cap max_h)
     rounds = 0
     # Coarsening to a first grid that fits does not count as a round (δ near 1 allows no
     # refinement, and three coarsenings ended with no bracket at all: a crash).
@@ -347,7 +349,7 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
         dirs = [d for d in list(directions_of(schedule)) if d not in best or best[d][1] > top_lo]
         budget.enforce = bool(best)
         try:
-            res = run(cur, dirs)
+            res = run(cur, dirs, not upper_only)
         except _GridTooLarge as exc:
             if exc.budget:
                 warnings.append(f"work_budget_exhausted: the grid h={cur:g} would exceed "
@@ -405,6 +407,9 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
             if h_fail is not None and max_h <= 1.15 * h_fail:
                 break
             cur = max_h if h_fail is None else max(max_h, math.sqrt(h_fail * cur))
+            # The lower bound in hand already meets rtol; the cap is for the upper bound
+            # (docs/math.md §4.6): compose that side only.
+            upper_only = True
             continue
         moved = None
         if gap_only and len(history) >= 2:
@@ -445,8 +450,10 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
             # a moderate step avoids jumping far past the first grid where it exists.
             fac = 0.25
         nxt = cur * min(1 / 1.5, max(fac, 1 / 16))
-        if max_h is not None:
-            nxt = min(nxt, max_h)      # the grid must reach max_h anyway: go straight there
+        if max_h is not None and cur * fac <= 2 * max_h:
+            # rtol itself needs about the cap's grid: go straight there, both sides (else
+            # the rtol grid comes first and the cap's round composes the upper side only)
+            nxt = min(nxt, max_h)
         if h_fail is not None and nxt <= h_fail:
             nxt = math.sqrt(h_fail * cur)
         cur = max(_H_MIN, nxt)
@@ -477,7 +484,8 @@ def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: 
         # any ε and the upper one is read at δ·(1 − margin): no grid narrows the bracket
         # (Laplace at δ = 1 − 2⁻⁵³ refined for 6 s to the grid cap).
         max_refine = 0
-    best, history, warns = _refine(lambda hh, dirs: _eps_at_h(schedule, delta, hh, dirs),
+    best, history, warns = _refine(lambda hh, dirs, lower=True: _eps_at_h(schedule, delta, hh,
+                                                                          dirs, lower),
                                    schedule, lambda up: max(rtol * up, atol), h, max_refine,
                                    limited, max_h)
     if near_one:
@@ -518,7 +526,7 @@ def delta_refine(schedule: Schedule, eps: float, rtol: float, atol: float,
         return any(r[2].up is not None and r[2].error_floor(eps) > 0.1 * (r[1] - r[0])
                    for r in res.values())
 
-    return _refine(lambda hh, dirs: _delta_at_h(schedule, eps, hh, dirs),
+    return _refine(lambda hh, dirs, lower=True: _delta_at_h(schedule, eps, hh, dirs, lower),
                    schedule, lambda up: max(rtol * up, atol), h, max_refine, limited, max_h)
 
 

@@ -378,10 +378,11 @@ class _Direction:
             self.p_inf_lo = 0.0
         self.quad = self.steps * _QUAD_REL
 
-    def compose(self, lam, around=None, eta=_ETA, log_eta=None):
+    def compose(self, lam, around=None, eta=_ETA, log_eta=None, lower=True):
         """FFT composition with tilt λ; the window covers the tilted mass (and ``around``),
         leaving tilted mass ≤ eta outside on each side; ``log_eta`` gives log eta instead
-        (at δ = 5e-324 the η ≪ δ the callers want is no double)."""
+        (at δ = 5e-324 the η ≪ δ the callers want is no double). ``lower=False`` composes
+        the upper side only (the lower bounds are then the trivial 0)."""
         if log_eta is None:
             log_eta = math.log(eta)
         h = self.h
@@ -389,8 +390,8 @@ class _Direction:
         # e^{−λh} must not underflow in the scans; the bounds stay valid for any λ ≥ 0.
         lam = min(lam, 20.0 / h)
         w_lo, w_hi, F0, m1, sd = _window(self.parts_up, lam, log_eta)
-        if self.parts_lo is not None and not _window_holds(self.parts_lo, lam, w_lo, w_hi,
-                                                           sd, log_eta):
+        parts_lo = self.parts_lo if lower else None
+        if parts_lo is not None and not _window_holds(parts_lo, lam, w_lo, w_hi, sd, log_eta):
             a, b, *_ = _window(self.parts_lo, lam, log_eta)
             w_lo, w_hi = min(w_lo, a), max(w_hi, b)
         if around is not None:
@@ -404,7 +405,7 @@ class _Direction:
         self.n = n
         self.lam = lam
         self.up = _Composed(self.parts_up, lam, J_lo, n, "up", 0.0)
-        self.lo = _Composed(self.parts_lo, lam, J_lo, n, "lo", 0.0) if self.parts_lo else None
+        self.lo = _Composed(parts_lo, lam, J_lo, n, "lo", 0.0) if parts_lo else None
         top = (J_lo + n - 1) * h
         # Untilted mass above the window (upper) ≤ e^{−λ·top + F(λ)}·η.
         self.log_above = min(-lam * top + self.up.log_c + log_eta, 0.0)
