@@ -257,8 +257,10 @@ def test_default_grid_is_capped():
     default = eps(m, 1e-5, 1000)
     loose = eps(m, 1e-5, 1000, rtol=1e-3)
     assert default.details["grid_step"] <= pld.DEFAULT_MAX_H
-    assert default.upper < loose.upper and default.lower > loose.lower
+    assert default.upper < loose.upper and default.lower >= loose.lower
     assert default.upper - default.lower <= 1e-3 * default.upper
+    # the capped round composed the upper side only: the lower bound is the rtol grid's
+    assert default.details["refinements"][-1][1] == loose.lower
 
 
 def test_bad_options():

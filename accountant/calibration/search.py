@@ -447,6 +447,26 @@ class _Snap:
         return math.log(round(math.exp(z)) + 1)
 
 
+def _certify_looser(srch, problem, h, options, lt, tol):
+    """The finest grid could not certify optimality within rtol (its bracket is wider than
+    the rtol gap: T = 2e5 at rtol 1e-5): certify the smallest gap it can. The PLD lower
+    bound just above the answer's lower end is searched along the slope; a point whose
+    lower ε exceeds the target is a certified infeasible parameter (``srch.zc``), and
+    ``_finish`` reports the proven gap as ``certified_rtol``. At most three evaluations."""
+    zb, _, rb = srch.best
+    llo = _log(rb.lower)
+    s = max(srch.slope(), 0.05)
+    for k in (1.25, 2.0, 4.0):
+        z = srch.snap(min(zb + max(lt - llo, 0.0) / s * k + tol, srch.zmax))
+        if z <= zb:
+            return
+        res = problem.evaluate(z, "pld", dict(options, h=h))
+        lo, up = _value_bounds(res)
+        srch.add(z, _log(lo), _log(up), res)
+        if srch.zc is not None:
+            return
+
+
 def _value_bounds(res):
     """(lower, upper) of a Result in the sense used by the search."""
     if res.certified:
@@ -532,6 +552,8 @@ def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
             opt = "method"
         else:
             opt = "none"
+        if opt == "method" and certify_pld and srch.zc is None and not srch.timed_out:
+            _certify_looser(srch, problem, h, options, lt, tol)
         return srch, h, opt, hs
 
     if method == "pld" and "h" not in options and warm is not None:
@@ -810,6 +832,9 @@ def _finish(problem, srch, h, opt, hs, method, rtol, t0, solved_for, **extra):
         details["grid_step"] = (res.details or {}).get("grid_step", h)
     if srch.zc is not None:
         details["certified_infeasible"] = problem.p_of(srch.zc)
+        # the proven factor between the returned value and the optimum (≤ rtol when
+        # optimality is "certified")
+        details["certified_rtol"] = math.expm1(abs(srch.zc - z))
     details["lower_epsilon"] = res.lower
     details["slope"] = srch.slope()
     warns = tuple(res.warnings)
