@@ -388,9 +388,9 @@ def profile_case1(rtol=1e-5, top=10) -> str:
     # wrapping the per-grid function for one extra query; the library is not changed.
     rounds, inner = [], pld._eps_at_h
 
-    def timed(schedule, delta_, h, dirs=None):
+    def timed(schedule, delta_, h, dirs=None, lower=True):
         t0 = _CLOCK()
-        out = inner(schedule, delta_, h, dirs)
+        out = inner(schedule, delta_, h, dirs, lower)
         rounds.append((h, _CLOCK() - t0, {d: getattr(v[2], "n", 0) for d, v in out.items()}))
         return out
     pld._eps_at_h = timed
@@ -406,7 +406,8 @@ def profile_case1(rtol=1e-5, top=10) -> str:
         keep = [ln.replace(root, "") for ln in buf.getvalue().splitlines() if ln.strip()]
         start = next(i for i, ln in enumerate(keep) if ln.lstrip().startswith("ncalls"))
         parts.append(f"sorted by {key}:\n" + "\n".join(keep[start:start + top + 1]))
-    parts.append("refinement rounds (grid step h: CPU time, window per direction):\n" + "\n".join(
+    parts.append("refinement rounds (grid step h: CPU time, window per direction; an "
+                 "upper-only round is the default's grid cap):\n" + "\n".join(
         f"  h={h:.3g}: {t * 1e3:.1f} ms, " + ", ".join(f"{d} {n}" for d, n in w.items())
         for h, t, w in rounds))
     return "\n\n".join(parts)

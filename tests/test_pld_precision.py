@@ -143,3 +143,19 @@ def test_calibrate_default_within_1e5_of_sigma_star():
     assert c.rtol == 1e-5 and c.certified and c.optimality == "certified"
     assert 1.2108858 < float(c) <= 1.2108860 + 1e-5
     assert c.epsilon <= 3.0
+
+
+def test_sides_upper_composes_the_upper_side_only():
+    m = acc.SubsampledGaussian(1.1, 0.01)
+    both = acc.epsilon(m, delta=1e-5, steps=2000, h=1e-4)
+    up = acc.epsilon(m, delta=1e-5, steps=2000, h=1e-4, sides="upper")
+    assert up.certified and up.upper == pytest.approx(both.upper, rel=1e-12)
+    # the lower bound is the leakiest single step's exact ε, far below the composition's
+    assert up.details.get("lower_from") == "exact leakiest single step"
+    assert up.lower < 0.2 * both.lower
+    with pytest.raises(ValueError, match="sides"):
+        acc.epsilon(m, delta=1e-5, steps=2000, sides="upper")      # needs a fixed grid
+    with pytest.raises(ValueError, match="sides"):
+        acc.epsilon(m, delta=1e-5, steps=2000, h=1e-4, sides="lower")
+    with pytest.raises(ValueError, match="sides"):
+        acc.tpr(m, 1e-3, 2000, h=1e-4, sides="upper")

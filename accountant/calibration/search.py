@@ -298,6 +298,7 @@ class _Search:
         self.n = 0
         self.best = None  # (z, log up, result) at zf
         self.timed_out = False
+        self.certifying = False
 
     def reset_points(self):
         self.pts = []
@@ -344,6 +345,9 @@ class _Search:
         return b is not None and b[0] - self.zf <= self.gap_limit(self.zf)
 
     def next_z(self, certify):
+        # True only for the point that certifies optimality with the PLD lower bound; the
+        # others need the upper bound only (the fine grid then composes that side alone)
+        self.certifying = False
         a, b = self._bracket()
         s = max(self.slope(), 1e-3)
         aim = self.lt - 0.25 * self.tol * s
@@ -363,6 +367,7 @@ class _Search:
                 for p in self.pts:
                     if p[0] == z:
                         raise _NeedFiner()
+                self.certifying = True
                 return z
         if a is None:
             # Only infeasible points: walk down.
@@ -453,17 +458,27 @@ def _certify_looser(srch, problem, h, options, lt, tol):
     bound just above the answer's lower end is searched along the slope; a point whose
     lower ε exceeds the target is a certified infeasible parameter (``srch.zc``), and
     ``_finish`` reports the proven gap as ``certified_rtol``. At most three evaluations."""
-    zb, _, rb = srch.best
-    llo = _log(rb.lower)
+    zb = srch.best[0]
     s = max(srch.slope(), 0.05)
+    # the lower bound nearest the target among this grid's points (the upper-only ones
+    # carry only the leakiest step's bound); none → measure it at the answer first
+    sided = [p for p in srch.pts if math.isfinite(p[1]) and p[1] > lt - 10 * s * tol]
+    if not sided:
+        res = problem.evaluate(zb, "pld", dict(options, h=h))
+        lo, up = _value_bounds(res)
+        srch.add(zb, _log(lo), _log(up), res)
+        sided = [(zb, _log(lo), _log(up))]
+    zp, llo, _ = max(sided, key=lambda p: p[1])
     for k in (1.25, 2.0, 4.0):
-        z = srch.snap(min(zb + max(lt - llo, 0.0) / s * k + tol, srch.zmax))
+        z = srch.snap(min(zp + max(lt - llo, 0.0) / s * k + tol, srch.zmax))
         if z <= zb:
             return
+        if srch.zc is not None and z >= srch.zc:
+            return          # a closer certificate is already known
         res = problem.evaluate(z, "pld", dict(options, h=h))
         lo, up = _value_bounds(res)
         srch.add(z, _log(lo), _log(up), res)
-        if srch.zc is not None:
+        if _log(lo) > lt:
             return
 
 
@@ -529,8 +544,10 @@ def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
                 srch.reset_points()
             same = False
             try:
-                ok = run_phase(srch, lambda z, hh=h: problem.evaluate(z, "pld", dict(options, h=hh)),
-                               certify_pld, max_evals, first=first)
+                ok = run_phase(srch, lambda z, hh=h: problem.evaluate(
+                    z, "pld", dict(options, h=hh, **({} if srch.certifying else
+                                                      {"sides": "upper"}))),
+                    certify_pld, max_evals, first=first)
             except _NeedFiner:
                 ok = False
             except _Infeasible:
@@ -552,7 +569,7 @@ def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
             opt = "method"
         else:
             opt = "none"
-        if opt == "method" and certify_pld and srch.zc is None and not srch.timed_out:
+        if opt == "method" and certify_pld and not srch.timed_out:
             _certify_looser(srch, problem, h, options, lt, tol)
         return srch, h, opt, hs
 

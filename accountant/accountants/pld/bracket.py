@@ -174,7 +174,10 @@ def _eps_at_h(schedule, delta, h, dirs=None, lower=True):
     # Untilted tail terms are ≤ e^{F(λ) − λℓ}·eta: keep them ≪ δ even at λ ≈ 0.
     log_eta = min(math.log(_ETA), math.log(1e-6) + math.log(delta))
     for d in order:
-        top_lo = max((r[0] for r in out.values()), default=-math.inf)
+        # A direction cannot be the max when its upper bound is below another's lower bound;
+        # with the upper side only, it cannot raise the max of the upper bounds when it is
+        # below another's upper bound (the lower side is not asked for).
+        top_lo = max((r[0] if lower else r[1] for r in out.values()), default=-math.inf)
         if out and h < _SKIP_H:
             # This direction is probably below another one's lower bound: a coarse grid's
             # certified upper bound may show it cannot be the max, without the fine grid
@@ -469,7 +472,8 @@ DEFAULT_MAX_H = 1e-4 / 1.6
 
 def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: float = 1e-3,
                     h: Optional[float] = None, max_refine: int = 6,
-                    max_h: Optional[float] = None) -> Tuple[float, float, dict, list]:
+                    max_h: Optional[float] = None, lower: bool = True,
+                    ) -> Tuple[float, float, dict, list]:
     """(lower, upper, details, warnings) for ε(δ); width ≤ max(rtol·ε, atol) unless h is
     fixed, on a grid no coarser than ``max_h`` when given."""
     def limited(res):
@@ -484,8 +488,9 @@ def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: 
         # any ε and the upper one is read at δ·(1 − margin): no grid narrows the bracket
         # (Laplace at δ = 1 − 2⁻⁵³ refined for 6 s to the grid cap).
         max_refine = 0
+    both = lower
     best, history, warns = _refine(lambda hh, dirs, lower=True: _eps_at_h(schedule, delta, hh,
-                                                                          dirs, lower),
+                                                                          dirs, lower and both),
                                    schedule, lambda up: max(rtol * up, atol), h, max_refine,
                                    limited, max_h)
     if near_one:
@@ -507,10 +512,11 @@ def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: 
 
 def delta_bracket(schedule: Schedule, eps: float, rtol: float = 1e-3, atol: float = 0.0,
                   h: Optional[float] = None, max_refine: int = 6,
-                  max_h: Optional[float] = None) -> Tuple[float, float, dict, list]:
+                  max_h: Optional[float] = None, lower: bool = True,
+                  ) -> Tuple[float, float, dict, list]:
     """(lower, upper, details, warnings) for δ(ε); width ≤ max(rtol·δ, atol) unless h is
     fixed, on a grid no coarser than ``max_h`` when given."""
-    best, history, warns = delta_refine(schedule, eps, rtol, atol, h, max_refine, max_h)
+    best, history, warns = delta_refine(schedule, eps, rtol, atol, h, max_refine, max_h, lower)
     lo = max(b[0] for b in best.values())
     up = max(b[1] for b in best.values())
     return lo, up, _details(best, history), warns
@@ -518,7 +524,7 @@ def delta_bracket(schedule: Schedule, eps: float, rtol: float = 1e-3, atol: floa
 
 def delta_refine(schedule: Schedule, eps: float, rtol: float, atol: float,
                  h: Optional[float], max_refine: int = 6, max_h: Optional[float] = None,
-                 ) -> Tuple[dict, list, tuple]:
+                 lower: bool = True) -> Tuple[dict, list, tuple]:
     """The refinement behind :func:`delta_bracket`: (best, history, warnings), where
     ``best[direction] = (lower, upper, _Direction, h)`` keeps each direction's composition
     (certified at every ε, sharpest near ``eps``: the trade-off curves read it at many ε)."""
@@ -526,7 +532,9 @@ def delta_refine(schedule: Schedule, eps: float, rtol: float, atol: float,
         return any(r[2].up is not None and r[2].error_floor(eps) > 0.1 * (r[1] - r[0])
                    for r in res.values())
 
-    return _refine(lambda hh, dirs, lower=True: _delta_at_h(schedule, eps, hh, dirs, lower),
+    both = lower
+    return _refine(lambda hh, dirs, lower=True: _delta_at_h(schedule, eps, hh, dirs,
+                                                            lower and both),
                    schedule, lambda up: max(rtol * up, atol), h, max_refine, limited, max_h)
 
 
@@ -561,9 +569,14 @@ def _single_step(schedule, delta, epsilon):
 
 
 def check_options(rtol: Optional[float] = None, atol: Optional[float] = None,
-                  h: Optional[float] = None, closed_form: bool = True, **options,
-                  ) -> Tuple[Optional[float], Optional[float], Optional[float], bool]:
+                  h: Optional[float] = None, closed_form: bool = True, sides: str = "both",
+                  **options) -> Tuple[Optional[float], Optional[float], Optional[float], bool]:
     """(rtol, atol, h, closed_form) validated: ValueError naming an unknown or bad option."""
+    if sides not in ("both", "upper"):
+        raise ValueError(f"sides must be 'both' or 'upper', got {sides!r:.40}")
+    if sides == "upper" and h is None:
+        raise ValueError("sides='upper' needs a fixed grid h (a refinement by width needs "
+                         "both sides)")
     if options:
         raise ValueError(f"unknown option(s) for method 'pld': {', '.join(sorted(options))}")
     if rtol is not None:
@@ -582,7 +595,7 @@ def check_options(rtol: Optional[float] = None, atol: Optional[float] = None,
 @register("pld", options=check_options)
 def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optional[float] = None,
             rtol: Optional[float] = None, atol: Optional[float] = None, h: Optional[float] = None,
-            closed_form: bool = True, **options) -> Result:
+            closed_form: bool = True, sides: str = "both", **options) -> Result:
     """PLD accountant: certified bracket (see the module docstring for the proofs).
 
     Options
@@ -598,8 +611,12 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
     closed_form : answer Gaussian-only schedules (Private Evolution, q = 1) with the exact
         μ-GDP closed form, and a single step with the exact one-step hockey stick
         (default); False forces the discretisation.
+    sides : "both" (default) or "upper" (with ``h``): compose the upper side only, about
+        half the work; the lower bound is then the exact value of the leakiest single step
+        (a search that only needs certified upper bounds at some points: calibration).
     """
-    rtol, atol, h, closed_form = check_options(rtol, atol, h, closed_form, **options)
+    rtol, atol, h, closed_form = check_options(rtol, atol, h, closed_form, sides, **options)
+    lower = sides == "both"
     max_h = DEFAULT_MAX_H if rtol is None and h is None else None
     if closed_form:
         exact = _exact.gaussian_result(schedule, "pld", delta=delta, epsilon=epsilon)
@@ -613,7 +630,8 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
     if delta is not None:
         lo, up, details, warns = epsilon_bracket(
             schedule, delta, rtol=1e-3 if rtol is None else rtol,
-            atol=(1e-3 if rtol is None else rtol) if atol is None else atol, h=h, max_h=max_h)
+            atol=(1e-3 if rtol is None else rtol) if atol is None else atol, h=h, max_h=max_h,
+            lower=lower)
         if pure < up:
             up, details = pure, {**details, "pure_dp_bound": pure}
         r_, a_ = (1e-3 if rtol is None else rtol), ((1e-3 if rtol is None else rtol)
@@ -626,7 +644,7 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
                       details={"pure_dp_bound": pure})
     lo, up, details, warns = delta_bracket(
         schedule, epsilon, rtol=1e-3 if rtol is None else rtol,
-        atol=0.0 if atol is None else atol, h=h, max_h=max_h)
+        atol=0.0 if atol is None else atol, h=h, max_h=max_h, lower=lower)
     lo, up, details, warns = _with_exact_lower(
         schedule, "delta", epsilon, min(lo, 1.0), up, details, warns,
         1e-3 if rtol is None else rtol, 0.0 if atol is None else atol)

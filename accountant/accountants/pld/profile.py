@@ -70,6 +70,9 @@ def delta_profile(schedule: "Schedule", center: float, rtol: Optional[float] = N
     """The composed profile sharpest at ``center``; None when the schedule is answered
     exactly without a composition (Gaussian only, one step), where δ(ε) queries are exact
     and cheap."""
+    if options.get("sides", "both") != "both":
+        raise ValueError("sides='upper' does not apply to trade-off curves (their lower "
+                         "bounds come from the lower composition); leave sides out")
     rtol, atol, h, closed_form = check_options(rtol, atol, h, closed_form, **options)
     if closed_form and (_exact.gaussian_mu(schedule) is not None or schedule.steps == 1):
         return None
