@@ -159,7 +159,7 @@ def _log_pow2_floor(lx: float) -> float:
     return math.floor(lx / _LOG2) * _LOG2
 
 
-def _eps_at_h(schedule, delta, h, dirs=None):
+def _eps_at_h(schedule, delta, h, dirs=None, direction=_Direction):
     counts = schedule.counts()
     T = schedule.steps
     # (a logarithm: 1e-5·δ/T is no double at δ = 5e-324)
@@ -171,7 +171,7 @@ def _eps_at_h(schedule, delta, h, dirs=None):
         order.remove("remove")
         order.insert(0, "remove")
     for d in order:
-        D = _Direction(counts, d, h, log_tau_hi=tau_hi)
+        D = direction(counts, d, h, log_tau_hi=tau_hi)
         top_lo = max((r[0] for r in out.values()), default=-math.inf)
         if out:
             # A cheap Chernoff bound may already show this direction cannot be the max.
@@ -247,13 +247,13 @@ def chernoff_delta(D, eps: float) -> float:
     return min(1.0, (ch + D.p_inf) * (1 + D.quad))
 
 
-def _delta_at_h(schedule, eps, h, dirs=None):
+def _delta_at_h(schedule, eps, h, dirs=None, direction=_Direction):
     counts = schedule.counts()
     T = schedule.steps
     tau_hi = _log_pow2_floor(math.log(1e-30) - math.log(T))
     out = {}
     for d in (dirs if dirs is not None else list(directions_of(schedule))):
-        D = _Direction(counts, d, h, log_tau_hi=tau_hi)
+        D = direction(counts, d, h, log_tau_hi=tau_hi)
         lam = _saddle_lambda_for_eps(D.parts_up, eps)
         try:
             D.compose(lam, around=eps, log_eta=math.log(1e-30))
@@ -391,6 +391,10 @@ def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: 
         return any(r[2].up is not None and math.isfinite(r[1])
                    and r[2].error_floor(r[1]) > 1e-2 * delta for r in res.values())
 
+    from . import merge      # many distinct mechanisms: merged sides (docs/math.md §4.8)
+    merged = merge.bracket(schedule, "epsilon", delta, rtol, atol, h)
+    if merged is not None:
+        return merged
     near_one = delta >= 1.0 - schedule.steps * _QUAD_REL
     if near_one:
         # Within the relative quadrature margin of δ = 1 the lower PLD cannot exceed δ at
@@ -421,6 +425,10 @@ def delta_bracket(schedule: Schedule, eps: float, rtol: float = 1e-3, atol: floa
                   h: Optional[float] = None, max_refine: int = 6,
                   ) -> Tuple[float, float, dict, list]:
     """(lower, upper, details, warnings) for δ(ε); width ≤ max(rtol·δ, atol) unless h is fixed."""
+    from . import merge      # many distinct mechanisms: merged sides (docs/math.md §4.8)
+    merged = merge.bracket(schedule, "delta", eps, rtol, atol, h)
+    if merged is not None:
+        return merged
     best, history, warns = delta_refine(schedule, eps, rtol, atol, h, max_refine)
     lo = max(b[0] for b in best.values())
     up = max(b[1] for b in best.values())

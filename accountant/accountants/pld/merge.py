@@ -1,0 +1,252 @@
+"""PLD brackets of schedules with many distinct mechanisms: merged sides (docs/math.md §4.8).
+
+A trainer whose σ or q changes every step builds a history of thousands of distinct
+mechanisms; composing them as they are costs one one-step PLD (and one window search
+term) per mechanism and per grid. Here the roundable mechanisms (subsampled Gaussian, ULS,
+Gaussian, mixtures of Gaussians, ELS: :mod:`accountant.core.dominating`) are put on a
+geometric grid of log-ratio ``lr`` in σ (and q), and
+
+* the **upper** side of the bracket is composed from the *dominating* schedule: every
+  step's σ rounded down and q rounded up to a grid point;
+* the **lower** side from the *dominated* schedule: σ rounded up and q down, on the same
+  grid (clipped to the family's largest σ and smallest q).
+
+Both roundings move every step to the safe side, and domination survives composition
+(docs/math.md §1.2), so the result is a certified bracket of the original schedule. The
+two sides share their grid points (the upper side's cell edges are the lower side's), so a
+representative's one-step PLD (which holds both the upper and the lower PMF) is built
+once, and both sides are composed in one FFT window at one grid step h (a single
+refinement, :class:`_Paired`).
+
+The merge adds a gap that is first order in ``lr``: each step moves by one whole cell
+between the sides, so the gap is ≈ S·lr with S = Σ_t |∂value/∂log σ_t| (+ the q part). S
+is measured, not guessed: a pilot pair at a coarse grid (``_PILOT_CELLS`` cells, h = 4e-3)
+gives the gap G₀ at lr₀, and lr is chosen so that the merge takes at most half of the
+requested width (``_MERGE_SHARE``); the grid step h is chosen from the pilot's
+discretisation width (∝ h², docs/math.md §4.6) for the other half. A bracket still wider
+than requested is redone with both split from the measured width (at most
+``_MAX_ROUNDS`` rounds); each round's bracket is certified, so their intersection is kept.
+When the needed grid would keep most mechanisms distinct, merging does not pay and the
+caller composes the schedule as it is (:func:`bracket`, returns None).
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from ...core.dominating import _build, _prepare, _snap
+from ...core.mechanisms import Mechanism, Schedule
+from .bracket import _H_MIN, _delta_at_h, _details, _eps_at_h, _refine
+from .compose import _Direction
+from . import onestep as _onestep
+from .onestep import _GridTooLarge
+
+__all__ = ["merged_counts", "bracket", "MIN_DISTINCT"]
+
+#: Schedules with fewer distinct mechanisms are composed as they are.
+MIN_DISTINCT = 48
+_PILOT_CELLS = 16       # cells of the pilot grid over the widest family's span
+_MERGE_SHARE = 0.6      # share of the requested width given to the merge gap
+_MAX_ROUNDS = 3         # merged compositions after the pilot
+_PAYS = 0.6             # merge only when it keeps fewer than this share of the mechanisms
+
+Counts = Tuple[Tuple[Mechanism, int], ...]
+
+
+def merged_counts(counts, lr: float) -> Tuple[Counts, Counts]:
+    """The dominating and the dominated schedules of ``counts`` on the grid of log-ratio
+    ``lr`` (docs/math.md §4.8).
+
+    Parameters
+    ----------
+    counts : sequence of (mechanism, steps), distinct mechanisms.
+    lr : log-ratio of the grid (> 0); every family's grid is anchored at its smallest σ
+        and largest q, so a constant σ or q is kept exactly.
+
+    Returns
+    -------
+    (upper_counts, lower_counts) — the dominating schedule (σ rounded down, q up: every
+    step's pair dominates its own) and the dominated one (σ up, q down), both with the
+    original number of steps; mechanisms that cannot be rounded are in both unchanged.
+    """
+    if not (lr > 0 and math.isfinite(lr)):
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    counts = tuple(counts)
+    fams, fixed = _prepare(counts)
+    up: Dict[Mechanism, int] = {}
+    lo: Dict[Mechanism, int] = {}
+    for i in fixed:
+        m, T = counts[i]
+        up[m] = up.get(m, 0) + T
+        lo[m] = lo.get(m, 0) + T
+    for key, s, q, idx, has_q in fams:
+        smin, smax = float(s.min()), float(s.max())
+        # One anchor for both sides: the k-th grid point is the same double for both, so
+        # the upper side's cell edges are the lower side's (one-step PLDs built once).
+        _, s_dn = _snap(s, smin, lr, up=False)
+        _, s_up = _snap(s, smin, lr, up=True)
+        s_up = np.minimum(s_up, smax)      # σ ≤ max σ: still ≥ each member's σ
+        if has_q:
+            qmin, qmax = float(q.min()), float(q.max())
+            _, q_up = _snap(q, qmax, lr, up=True)
+            _, q_dn = _snap(q, qmax, lr, up=False)
+            q_dn = np.maximum(q_dn, qmin)  # q ≥ min q: still ≤ each member's q
+        for j, i in enumerate(idx.tolist()):
+            T = counts[i][1]
+            mu = _build(key, float(s_dn[j]), min(1.0, float(q_up[j])) if has_q else None)
+            ml = _build(key, float(s_up[j]), float(q_dn[j]) if has_q else None)
+            up[mu] = up.get(mu, 0) + T
+            lo[ml] = lo.get(ml, 0) + T
+    return tuple(up.items()), tuple(lo.items())
+
+
+def _span(counts) -> float:
+    """Largest log-span (σ plus q) of a roundable family: 0 when nothing can merge."""
+    fams, _ = _prepare(tuple(counts))
+    return max((math.log(s.max() / s.min()) + math.log(q.max() / q.min())
+                for _, s, q, _, _ in fams), default=0.0)
+
+
+class _Paired(_Direction):
+    """One direction at one grid step whose upper side is composed from the dominating
+    counts and whose lower side from the dominated ones (docs/math.md §4.8). Everything
+    the lower-side bounds read (its parts, ``lower_ok``, its revealing mass) comes from the
+    dominated schedule; the rest (upper parts, mass at +∞, window) from the dominating one.
+    Both have the same number of steps, so the quadrature margin is shared."""
+
+    def __init__(self, lower_counts, counts, direction, h, tau_hi=None, log_tau_hi=None):
+        super().__init__(counts, direction, h, tau_hi, log_tau_hi)
+        low = _Direction(lower_counts, direction, h, tau_hi, log_tau_hi)
+        self.parts_lo, self.lower_ok, self.p_inf_lo = low.parts_lo, low.lower_ok, low.p_inf_lo
+
+
+@contextlib.contextmanager
+def _cache_room(n: int):
+    """Let the one-step cache hold ``n`` entries during a merged query: both sides and
+    both directions of one grid reuse the representatives (an LRU smaller than the
+    working set misses on every access); trimmed back afterwards."""
+    old = _onestep._CACHE_SIZE
+    _onestep._CACHE_SIZE = max(old, n)
+    try:
+        yield
+    finally:
+        _onestep._CACHE_SIZE = old
+        while len(_onestep._CACHE) > old:
+            _onestep._CACHE.popitem(last=False)
+
+
+def _sides(best) -> Tuple[float, float]:
+    return max(b[0] for b in best.values()), max(b[1] for b in best.values())
+
+
+def bracket(schedule: Schedule, kind: str, at: float, rtol: float, atol: float,
+            h: Optional[float] = None) -> Optional[tuple]:
+    """The merged bracket of ``schedule`` (docs/math.md §4.8), or None when merging does
+    not pay (few distinct mechanisms, nothing roundable, or a grid that would keep most
+    of them distinct): the caller then composes the schedule as it is.
+
+    Parameters
+    ----------
+    schedule : the schedule; kind : "epsilon" (``at`` = δ) or "delta" (``at`` = ε).
+    rtol, atol : the requested width max(rtol·value, atol), merge gap included.
+    h : a fixed grid step (the merge grid is still chosen from rtol).
+
+    Returns
+    -------
+    (lower, upper, details, warnings) as :func:`accountant.accountants.pld.bracket.epsilon_bracket`,
+    ``details["merged"]`` describing the grid.
+    """
+    counts = tuple(schedule.counts())
+    if len(counts) < MIN_DISTINCT:
+        return None
+    span = _span(counts)
+    if span <= 0.0:
+        return None
+    at_h = _eps_at_h if kind == "epsilon" else _delta_at_h
+
+    def target(up):
+        return max(rtol * up, atol)
+
+    # Pilot: a coarse merge (few representatives, cheap), refined as usual until its
+    # discretisation width is within the grid's share of the budget: that fixes h; the
+    # dominated pilot at the same h then gives the merge gap (the difference of the two
+    # schedules' bracket midpoints), from which lr is chosen.
+    lr0 = span / _PILOT_CELLS
+    up0, lo0 = merged_counts(counts, lr0)
+    share = 1.0 - _MERGE_SHARE
+    try:
+        best0, hist0, _ = _refine(lambda hh, dirs: at_h(Schedule(up0), at, hh, dirs),
+                                  Schedule(up0), lambda up: share * target(up), h, 6)
+        cur = hist0[-1][0]
+        rL = at_h(Schedule(lo0), at, cur)
+    except _GridTooLarge:
+        return None
+    lU, uU = _sides(best0)
+    lL, uL = _sides(rL)
+    if not all(math.isfinite(x) for x in (lU, uU, lL, uL)):
+        return None
+    gap0 = max((lU + uU) / 2 - (lL + uL) / 2, 0.0)
+    disc0 = max(uU - lU, uL - lL, 0.0)
+    tol = target(uU)
+    lr = lr0 if gap0 <= _MERGE_SHARE * tol else lr0 * _MERGE_SHARE * tol / gap0
+    # (the intersection of every certified bracket: the pilot's pair is one too)
+    lower, upper = lL, uU
+    rounds: List[dict] = [{"grid_log_ratio": lr0, "grid_step": cur, "lower": lL,
+                           "upper": uU, "pilot": True,
+                           "representatives": len(set(m for m, _ in up0 + lo0))}]
+    warns: tuple = ()
+    best = history = None
+    for _ in range(_MAX_ROUNDS):
+        if upper - lower <= target(upper):
+            break       # the pilot's own pair is narrow enough
+        if lr < lr0:
+            up_c, lo_c = merged_counts(counts, lr)
+        else:
+            up_c, lo_c = up0, lo0
+        n_reps = len(set(m for m, _ in up_c) | set(m for m, _ in lo_c))
+        if n_reps > _PAYS * len(counts) and best is None:
+            return None
+        run = functools.partial(at_h, Schedule(up_c), at,
+                                direction=functools.partial(_Paired, lo_c))
+        try:
+            with _cache_room(4 * n_reps + 64):
+                best, history, warns = _refine(lambda hh, dirs: run(hh, dirs), Schedule(up_c),
+                                               target, cur, 0, lambda res: False)
+        except _GridTooLarge:
+            break
+        lo_k, up_k = _sides(best)
+        lower, upper = max(lower, lo_k), min(upper, up_k)
+        rounds.append({"grid_log_ratio": lr, "grid_step": cur, "lower": lo_k,
+                       "upper": up_k, "representatives": n_reps})
+        width = upper - lower
+        if h is not None or width <= target(upper) or not math.isfinite(width):
+            break
+        # Split the measured width into the predicted merge gap (linear in lr) and the
+        # rest (the discretisation, ∝ h²), and shrink each to its share.
+        gap = gap0 * lr / lr0
+        disc = max(width - gap, 0.1 * width)
+        tol = target(upper)
+        if gap > _MERGE_SHARE * tol:
+            lr *= 0.9 * _MERGE_SHARE * tol / gap
+        if disc > (1 - _MERGE_SHARE) * tol:
+            cur = max(_H_MIN, cur * math.sqrt(0.8 * (1 - _MERGE_SHARE) * tol / disc))
+        if cur <= _H_MIN and lr < 1e-9:
+            break
+    if best is None:
+        if upper - lower > target(upper):
+            return None
+        best, history = best0, hist0
+    details = _details(best, history)
+    details["merged"] = {"distinct_mechanisms": len(counts),
+                         "representatives": rounds[-1].get("representatives"),
+                         "grid_log_ratio": rounds[-1]["grid_log_ratio"], "rounds": rounds,
+                         "pilot_merge_gap": gap0, "pilot_grid_width": disc0}
+    if upper - lower > target(upper):
+        warns = tuple(w for w in warns if not w.startswith("bracket_wider")) + (
+            f"bracket_wider_than_requested: width {upper - lower:.3g} > {target(upper):.3g} "
+            f"(merged schedule of {len(counts)} distinct mechanisms)",)
+    return lower, upper, details, warns
