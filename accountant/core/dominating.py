@@ -1,8 +1,9 @@
 """Conservative merging of nearby mechanisms: σ rounded down and q up (a dominating
 schedule) or the other way (a dominated one), on a geometric grid.
 
-Used by the trainer accountant (:mod:`accountant.session`, PLD above ``max_merged``
-distinct mechanisms; basic composition and lower bounds of its RDP answers) and by the RDP
+Used by the trainer accountant (:mod:`accountant.session`: basic composition and lower
+bounds of its RDP answers), by the PLD accountant's merged path (its grid snapping,
+:mod:`accountant.accountants.pld.merge`, docs/math.md §4.8) and by the RDP
 engine (:mod:`accountant.rdp`), whose order search is guided by dominating representatives
 when a schedule holds many distinct mechanisms. Public as
 :func:`accountant.session.dominating_schedule`.

@@ -45,7 +45,7 @@ from .compose import _Direction
 from . import onestep as _onestep
 from .onestep import _GridTooLarge
 
-__all__ = ["merged_counts", "bracket", "MIN_DISTINCT"]
+__all__ = ["merged_counts", "representatives", "bracket", "MIN_DISTINCT"]
 
 #: Schedules with fewer distinct mechanisms are composed as they are.
 MIN_DISTINCT = 48
@@ -64,8 +64,8 @@ def merged_counts(counts, lr: float) -> Tuple[Counts, Counts]:
     Parameters
     ----------
     counts : sequence of (mechanism, steps), distinct mechanisms.
-    lr : log-ratio of the grid (> 0); every family's grid is anchored at its smallest σ
-        and largest q, so a constant σ or q is kept exactly.
+    lr : log-ratio of the grid (> 0, finite); every family's grid is anchored at its
+        smallest σ and largest q, so a constant σ or q is kept exactly.
 
     Returns
     -------
@@ -73,16 +73,23 @@ def merged_counts(counts, lr: float) -> Tuple[Counts, Counts]:
     step's pair dominates its own) and the dominated one (σ up, q down), both with the
     original number of steps; mechanisms that cannot be rounded are in both unchanged.
     """
-    if not (lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
     counts = tuple(counts)
-    fams, fixed = _prepare(counts)
     up: Dict[Mechanism, int] = {}
     lo: Dict[Mechanism, int] = {}
-    for i in fixed:
-        m, T = counts[i]
-        up[m] = up.get(m, 0) + T
-        lo[m] = lo.get(m, 0) + T
+    for (_, T), (mu, ml) in zip(counts, representatives(counts, lr)):
+        up[mu] = up.get(mu, 0) + T
+        lo[ml] = lo.get(ml, 0) + T
+    return tuple(up.items()), tuple(lo.items())
+
+
+def representatives(counts, lr: float) -> List[Tuple[Mechanism, Mechanism]]:
+    """Per entry of ``counts``: (upper representative, lower representative) on the grid of
+    log-ratio ``lr`` (:func:`merged_counts`); ValueError naming ``lr`` unless 0 < lr < inf."""
+    if not (isinstance(lr, (int, float)) and 0 < lr < math.inf):
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    counts = tuple(counts)
+    fams, _ = _prepare(counts)
+    out: List[Tuple[Mechanism, Mechanism]] = [(m, m) for m, _ in counts]
     for key, s, q, idx, has_q in fams:
         smin, smax = float(s.min()), float(s.max())
         # One anchor for both sides: the k-th grid point is the same double for both, so
@@ -96,12 +103,9 @@ def merged_counts(counts, lr: float) -> Tuple[Counts, Counts]:
             _, q_dn = _snap(q, qmax, lr, up=False)
             q_dn = np.maximum(q_dn, qmin)  # q ≥ min q: still ≤ each member's q
         for j, i in enumerate(idx.tolist()):
-            T = counts[i][1]
-            mu = _build(key, float(s_dn[j]), min(1.0, float(q_up[j])) if has_q else None)
-            ml = _build(key, float(s_up[j]), float(q_dn[j]) if has_q else None)
-            up[mu] = up.get(mu, 0) + T
-            lo[ml] = lo.get(ml, 0) + T
-    return tuple(up.items()), tuple(lo.items())
+            out[i] = (_build(key, float(s_dn[j]), min(1.0, float(q_up[j])) if has_q else None),
+                      _build(key, float(s_up[j]), float(q_dn[j]) if has_q else None))
+    return out
 
 
 def _span(counts) -> float:
