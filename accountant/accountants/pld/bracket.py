@@ -114,6 +114,7 @@ from ...core import _validate as v
 from ...core.bounds import Result
 from ...loss import directions_of, privacy_losses
 from ..api import query, register
+from . import merge
 from .compose import (_ETA, _LOG2, _MAX_WINDOW, _QUAD_REL, _Direction, _Parts,  # noqa: F401
                       _interp, _log_slack, _saddle_lambda_for_delta, _saddle_lambda_for_eps)
 from .onestep import _CACHE, _CACHE_SIZE, _GridTooLarge, _WORK, _Work, _one_step  # noqa: F401
@@ -391,8 +392,9 @@ def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: 
         return any(r[2].up is not None and math.isfinite(r[1])
                    and r[2].error_floor(r[1]) > 1e-2 * delta for r in res.values())
 
-    from . import merge      # many distinct mechanisms: merged sides (docs/math.md §4.8)
-    merged = merge.bracket(schedule, "epsilon", delta, rtol, atol, h)
+    # many distinct mechanisms: merged sides (docs/math.md §4.8)
+    merged = merge.bracket(schedule, delta, rtol, atol, h,
+                           (_eps_at_h, _refine, _details, _H0, _H_MIN))
     if merged is not None:
         return merged
     near_one = delta >= 1.0 - schedule.steps * _QUAD_REL
@@ -425,8 +427,9 @@ def delta_bracket(schedule: Schedule, eps: float, rtol: float = 1e-3, atol: floa
                   h: Optional[float] = None, max_refine: int = 6,
                   ) -> Tuple[float, float, dict, list]:
     """(lower, upper, details, warnings) for δ(ε); width ≤ max(rtol·δ, atol) unless h is fixed."""
-    from . import merge      # many distinct mechanisms: merged sides (docs/math.md §4.8)
-    merged = merge.bracket(schedule, "delta", eps, rtol, atol, h)
+    # many distinct mechanisms: merged sides (docs/math.md §4.8)
+    merged = merge.bracket(schedule, eps, rtol, atol, h,
+                           (_delta_at_h, _refine, _details, _H0, _H_MIN))
     if merged is not None:
         return merged
     best, history, warns = delta_refine(schedule, eps, rtol, atol, h, max_refine)

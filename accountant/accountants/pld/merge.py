@@ -34,13 +34,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ...core.dominating import _build, _prepare, _snap
 from ...core.mechanisms import Mechanism, Schedule
-from .bracket import _H_MIN, _delta_at_h, _details, _eps_at_h, _refine
 from .compose import _Direction
 from . import onestep as _onestep
 from .onestep import _GridTooLarge
@@ -57,7 +56,7 @@ _PAYS = 0.6             # merge only when it keeps fewer than this share of the 
 Counts = Tuple[Tuple[Mechanism, int], ...]
 
 
-def merged_counts(counts, lr: float) -> Tuple[Counts, Counts]:
+def merged_counts(counts: Sequence[Tuple[Mechanism, int]], lr: float) -> Tuple[Counts, Counts]:
     """The dominating and the dominated schedules of ``counts`` on the grid of log-ratio
     ``lr`` (docs/math.md §4.8).
 
@@ -82,7 +81,7 @@ def merged_counts(counts, lr: float) -> Tuple[Counts, Counts]:
     return tuple(up.items()), tuple(lo.items())
 
 
-def representatives(counts, lr: float) -> List[Tuple[Mechanism, Mechanism]]:
+def representatives(counts: Sequence[Tuple[Mechanism, int]], lr: float) -> List[Tuple[Mechanism, Mechanism]]:
     """Per entry of ``counts``: (upper representative, lower representative) on the grid of
     log-ratio ``lr`` (:func:`merged_counts`); ValueError naming ``lr`` unless 0 < lr < inf."""
     if not (isinstance(lr, (int, float)) and 0 < lr < math.inf):
@@ -147,31 +146,34 @@ def _sides(best) -> Tuple[float, float]:
     return max(b[0] for b in best.values()), max(b[1] for b in best.values())
 
 
-def bracket(schedule: Schedule, kind: str, at: float, rtol: float, atol: float,
-            h: Optional[float] = None) -> Optional[tuple]:
+def bracket(schedule: Schedule, at: float, rtol: float, atol: float, h: Optional[float],
+            engine: tuple) -> Optional[tuple]:
     """The merged bracket of ``schedule`` (docs/math.md §4.8), or None when merging does
     not pay (few distinct mechanisms, nothing roundable, or a grid that would keep most
     of them distinct): the caller then composes the schedule as it is.
 
     Parameters
     ----------
-    schedule : the schedule; kind : "epsilon" (``at`` = δ) or "delta" (``at`` = ε).
+    schedule : the schedule; ``at`` the δ of an ε query or the ε of a δ query.
     rtol, atol : the requested width max(rtol·value, atol), merge gap included.
     h : a fixed grid step (the merge grid is still chosen from rtol).
+    engine : (at_h, refine, details, h0, h_min) — the PLD bracket's own one-grid
+        function (``_eps_at_h`` or ``_delta_at_h``), refinement, details and grid limits,
+        passed in by :mod:`accountant.accountants.pld.bracket` (which calls this module:
+        importing them here would be a cycle).
 
     Returns
     -------
     (lower, upper, details, warnings) as :func:`accountant.accountants.pld.bracket.epsilon_bracket`,
     ``details["merged"]`` describing the grid.
     """
+    at_h, _refine, _details, _H0, _H_MIN = engine
     counts = tuple(schedule.counts())
     if len(counts) < MIN_DISTINCT:
         return None
     span = _span(counts)
     if span <= 0.0:
         return None
-    at_h = _eps_at_h if kind == "epsilon" else _delta_at_h
-
     def target(up):
         return max(rtol * up, atol)
 
@@ -182,9 +184,19 @@ def bracket(schedule: Schedule, kind: str, at: float, rtol: float, atol: float,
     lr0 = span / _PILOT_CELLS
     up0, lo0 = merged_counts(counts, lr0)
     share = 1.0 - _MERGE_SHARE
+    pilot = Schedule(up0)
+
+    def pilot_at(hh):
+        return _refine(lambda h_, dirs: at_h(pilot, at, h_, dirs), pilot,
+                       lambda up: share * target(up), hh, 0)
     try:
-        best0, hist0, _ = _refine(lambda hh, dirs: at_h(Schedule(up0), at, hh, dirs),
-                                  Schedule(up0), lambda up: share * target(up), h, 6)
+        # Two grids, h = 4e-3 and 1e-3, are enough to measure the merge gap and the grid
+        # law (the cautious step law of a full refinement overshot to h = 3.6e-4).
+        best0, hist0, _ = pilot_at(_H0 if h is None else h)
+        l_, u_ = _sides(best0)
+        if h is None and u_ - l_ > share * target(u_):
+            best0, more, _ = pilot_at(hist0[-1][0] / 4)
+            hist0 = hist0 + more
         cur = hist0[-1][0]
         rL = at_h(Schedule(lo0), at, cur)
     except _GridTooLarge:
@@ -193,6 +205,18 @@ def bracket(schedule: Schedule, kind: str, at: float, rtol: float, atol: float,
     lL, uL = _sides(rL)
     if not all(math.isfinite(x) for x in (lU, uU, lL, uL)):
         return None
+    if h is None and uU - lU > 0:
+        # The pilot's last grid may overshoot its target (its step law is cautious):
+        # coarser is cheaper for the many representatives, h² law from that grid.
+        cur = min(hist0[-2][0] if len(hist0) > 1 else cur,
+                  cur * math.sqrt(0.9 * share * target(uU) / (uU - lU)))
+    # Directions that cannot be the max (their pilot upper bound below another's pilot
+    # lower bound) keep their pilot brackets, both certified; only the others are
+    # composed from the finely merged schedules (half the one-step builds for add/remove).
+    top_lo = max(r[0] for r in rL.values())
+    fine = [d for d in best0 if best0[d][1] > top_lo]
+    kept_lo = max((rL[d][0] for d in rL if d not in fine), default=0.0)
+    kept_up = max((best0[d][1] for d in best0 if d not in fine), default=0.0)
     gap0 = max((lU + uU) / 2 - (lL + uL) / 2, 0.0)
     disc0 = max(uU - lU, uL - lL, 0.0)
     tol = target(uU)
@@ -214,15 +238,16 @@ def bracket(schedule: Schedule, kind: str, at: float, rtol: float, atol: float,
         n_reps = len(set(m for m, _ in up_c) | set(m for m, _ in lo_c))
         if n_reps > _PAYS * len(counts) and best is None:
             return None
-        run = functools.partial(at_h, Schedule(up_c), at,
+        run = functools.partial(at_h, Schedule(up_c), at, dirs=fine,
                                 direction=functools.partial(_Paired, lo_c))
         try:
             with _cache_room(4 * n_reps + 64):
-                best, history, warns = _refine(lambda hh, dirs: run(hh, dirs), Schedule(up_c),
+                best, history, warns = _refine(lambda hh, dirs: run(hh), Schedule(up_c),
                                                target, cur, 0, lambda res: False)
         except _GridTooLarge:
             break
         lo_k, up_k = _sides(best)
+        lo_k, up_k = max(lo_k, kept_lo), max(up_k, kept_up)
         lower, upper = max(lower, lo_k), min(upper, up_k)
         rounds.append({"grid_log_ratio": lr, "grid_step": cur, "lower": lo_k,
                        "upper": up_k, "representatives": n_reps})
