@@ -64,7 +64,8 @@ def test_every_step_is_rounded_to_the_safe_side(params, lr):
         sl, ql = _params(ml)
         # upper: σ down, q up (dominates); lower: σ up, q down (dominated)
         assert su <= s and qu >= q and sl >= s and ql <= q
-        assert su >= s * math.exp(-lr) * (1 - 1e-12) and sl <= min(s * math.exp(lr) * (1 + 1e-12), smax)
+        assert su >= s * math.exp(-lr) * (1 - 1e-12)
+        assert sl <= min(s * math.exp(lr) * (1 + 1e-12), smax)
         assert (mu.sampling, mu.neighboring) == (ml.sampling, ml.neighboring) == (m.sampling,
                                                                                   m.neighboring)
     up, lo = merge.merged_counts(counts, lr)

@@ -81,7 +81,8 @@ def merged_counts(counts: Sequence[Tuple[Mechanism, int]], lr: float) -> Tuple[C
     return tuple(up.items()), tuple(lo.items())
 
 
-def representatives(counts: Sequence[Tuple[Mechanism, int]], lr: float) -> List[Tuple[Mechanism, Mechanism]]:
+def representatives(counts: Sequence[Tuple[Mechanism, int]], lr: float,
+                    ) -> List[Tuple[Mechanism, Mechanism]]:
     """Per entry of ``counts``: (upper representative, lower representative) on the grid of
     log-ratio ``lr`` (:func:`merged_counts`); ValueError naming ``lr`` unless 0 < lr < inf."""
     if not (isinstance(lr, (int, float)) and 0 < lr < math.inf):
