@@ -369,19 +369,18 @@ class PrivacyAccountant:
         """``given`` plus the ``note`` of every loss in the history (e.g. that Poisson
         accounting does not apply to shuffled batches): every answer carries them, whichever
         path (incremental RDP, merged PLD, partial epoch) computed it."""
-        from ..loss import privacy_losses
+        from ..accountants.api import mechanism_notes
         out = list(given) if isinstance(given, (list, tuple)) else []
         mechs = list(self._counts)
         if self._partial is not None:
             mechs.append(self._partial[0])
         for m in mechs:
             try:
-                losses = privacy_losses(m)
+                notes = mechanism_notes(m)
             except ValueError:
                 continue
-            for pl in losses:
-                note = getattr(pl, "note", None)
-                if isinstance(note, str) and note and note not in out:
+            for note in notes:
+                if note not in out:
                     out.append(note)
         return out
 

@@ -102,9 +102,16 @@ def representatives(counts: Sequence[Tuple[Mechanism, int]], lr: float,
             _, q_up = _snap(q, qmax, lr, up=True)
             _, q_dn = _snap(q, qmax, lr, up=False)
             q_dn = np.maximum(q_dn, qmin)  # q ≥ min q: still ≤ each member's q
+        made: Dict[tuple, Mechanism] = {}     # one object per grid point (10⁴ steps)
+
+        def rep(sig, q_):
+            m = made.get((sig, q_))
+            if m is None:
+                m = made[(sig, q_)] = _build(key, sig, q_)
+            return m
         for j, i in enumerate(idx.tolist()):
-            out[i] = (_build(key, float(s_dn[j]), min(1.0, float(q_up[j])) if has_q else None),
-                      _build(key, float(s_up[j]), float(q_dn[j]) if has_q else None))
+            out[i] = (rep(float(s_dn[j]), min(1.0, float(q_up[j])) if has_q else None),
+                      rep(float(s_up[j]), float(q_dn[j]) if has_q else None))
     return out
 
 
@@ -178,10 +185,9 @@ def bracket(schedule: Schedule, at: float, rtol: float, atol: float, h: Optional
     def target(up):
         return max(rtol * up, atol)
 
-    # Pilot: a coarse merge (few representatives, cheap), refined as usual until its
-    # discretisation width is within the grid's share of the budget: that fixes h; the
-    # dominated pilot at the same h then gives the merge gap (the difference of the two
-    # schedules' bracket midpoints), from which lr is chosen.
+    # Pilot: a coarse merge (few representatives, cheap) composed on its own at one or two
+    # grids; its dominating and dominated schedules at the last grid give the merge gap,
+    # hence lr, and the grid law, hence h.
     lr0 = span / _PILOT_CELLS
     up0, lo0 = merged_counts(counts, lr0)
     share = 1.0 - _MERGE_SHARE
@@ -190,16 +196,35 @@ def bracket(schedule: Schedule, at: float, rtol: float, atol: float, h: Optional
     def pilot_at(hh):
         return _refine(lambda h_, dirs: at_h(pilot, at, h_, dirs), pilot,
                        lambda up: share * target(up), hh, 0)
+
+    def grid_for(best_u, r_l):
+        """lr giving the merge its share of the width, from a pilot pair (the merge gap is
+        the difference of the two schedules' midpoints, linear in lr), and whether that
+        grid pays (keeps at most _PAYS of the mechanisms distinct)."""
+        (lu, uu), (ll, ul) = _sides(best_u), _sides(r_l)
+        gap = max((lu + uu) / 2 - (ll + ul) / 2, 0.0)
+        lr_ = lr0 if gap <= _MERGE_SHARE * target(uu) else lr0 * _MERGE_SHARE * target(uu) / gap
+        if lr_ >= lr0:
+            return lr_, True
+        u_c, l_c = merged_counts(counts, lr_)
+        return lr_, len(set(m for m, _ in u_c + l_c)) <= _PAYS * len(counts)
+
     try:
         # Two grids, h = 4e-3 and 1e-3, are enough to measure the merge gap and the grid
-        # law (the cautious step law of a full refinement overshot to h = 3.6e-4).
+        # law (the cautious step law of a full refinement overshot to h = 3.6e-4); the
+        # first already tells whether merging pays (a schedule of 60 σ spread over a
+        # factor 4 does not: then only the cheap first grid is spent on it).
         best0, hist0, _ = pilot_at(_H0 if h is None else h)
+        rL = at_h(Schedule(lo0), at, hist0[-1][0])
+        if not all(math.isfinite(x) for x in _sides(best0) + _sides(rL)) \
+                or not grid_for(best0, rL)[1]:
+            return None
         l_, u_ = _sides(best0)
         if h is None and u_ - l_ > share * target(u_):
             best0, more, _ = pilot_at(hist0[-1][0] / 4)
             hist0 = hist0 + more
-        cur = hist0[-1][0]
-        rL = at_h(Schedule(lo0), at, cur)
+            rL = at_h(Schedule(lo0), at, hist0[-1][0])
+        h_pilot = cur = hist0[-1][0]
     except _GridTooLarge:
         return None
     lU, uU = _sides(best0)
@@ -220,11 +245,10 @@ def bracket(schedule: Schedule, at: float, rtol: float, atol: float, h: Optional
     kept_up = max((best0[d][1] for d in best0 if d not in fine), default=0.0)
     gap0 = max((lU + uU) / 2 - (lL + uL) / 2, 0.0)
     disc0 = max(uU - lU, uL - lL, 0.0)
-    tol = target(uU)
-    lr = lr0 if gap0 <= _MERGE_SHARE * tol else lr0 * _MERGE_SHARE * tol / gap0
+    lr = grid_for(best0, rL)[0]
     # (the intersection of every certified bracket: the pilot's pair is one too)
     lower, upper = lL, uU
-    rounds: List[dict] = [{"grid_log_ratio": lr0, "grid_step": cur, "lower": lL,
+    rounds: List[dict] = [{"grid_log_ratio": lr0, "grid_step": h_pilot, "lower": lL,
                            "upper": uU, "pilot": True,
                            "representatives": len(set(m for m, _ in up0 + lo0))}]
     warns: tuple = ()
