@@ -20,14 +20,16 @@ refinement, :class:`_Paired`).
 
 The merge adds a gap that is first order in ``lr``: each step moves by one whole cell
 between the sides, so the gap is ≈ S·lr with S = Σ_t |∂value/∂log σ_t| (+ the q part). S
-is measured, not guessed: a pilot pair at a coarse grid (``_PILOT_CELLS`` cells, h = 4e-3)
-gives the gap G₀ at lr₀, and lr is chosen so that the merge takes at most half of the
-requested width (``_MERGE_SHARE``); the grid step h is chosen from the pilot's
-discretisation width (∝ h², docs/math.md §4.6) for the other half. A bracket still wider
-than requested is redone with both split from the measured width (at most
-``_MAX_ROUNDS`` rounds); each round's bracket is certified, so their intersection is kept.
-When the needed grid would keep most mechanisms distinct, merging does not pay and the
-caller composes the schedule as it is (:func:`bracket`, returns None).
+is measured, not guessed: a pilot pair at a coarse merge (``_PILOT_CELLS`` cells), composed
+at h = 4e-3 and 1e-3, gives the gap G₀ at lr₀, and lr is chosen so that the merge takes
+``_MERGE_SHARE`` of the requested width; h follows from the pilot's discretisation width
+(∝ h², docs/math.md §4.6) for the rest. Directions that the pilot shows cannot be the max
+keep their pilot brackets. A bracket still wider than requested is redone with both
+shares split from the measured width (at most ``_MAX_ROUNDS`` rounds); each round's
+bracket is certified, so their intersection is kept. When the needed grid would keep most
+mechanisms distinct, merging does not pay and the caller composes the schedule as it is
+(:func:`bracket` returns None) — the usual case for δ(ε) at a relative rtol, which is
+λ* = −∂log δ/∂ε times more sensitive to the merge than ε(δ).
 """
 from __future__ import annotations
 
