@@ -211,18 +211,30 @@ def bracket(schedule: Schedule, at: float, rtol: float, atol: float, h: Optional
         u_c, l_c = merged_counts(counts, lr_)
         return lr_, len(set(m for m, _ in u_c + l_c)) <= _PAYS * len(counts)
 
+    def measured(best_u, r_l):
+        """True when the pilot pair measures the merge gap: both lower bounds are past
+        their degenerate start and the grid's own width does not hide the gap."""
+        (lu, uu), (ll, ul) = _sides(best_u), _sides(r_l)
+        if not all(math.isfinite(x) for x in (lu, uu, ll, ul)):
+            return False
+        gap = (lu + uu) / 2 - (ll + ul) / 2
+        return lu > 0 and ll > 0 and max(uu - lu, ul - ll) <= max(gap, share * target(uu))
+
     try:
-        # Two grids, h = 4e-3 and 1e-3, are enough to measure the merge gap and the grid
-        # law (the cautious step law of a full refinement overshot to h = 3.6e-4); the
-        # first already tells whether merging pays (a schedule of 60 σ spread over a
-        # factor 4 does not: then only the cheap first grid is spent on it).
+        # Grids h = 4e-3, 1e-3, … until the pilot pair measures the gap (two are enough
+        # for σ ≈ 1, q = 0.01; the cautious step law of a full refinement overshot to
+        # h = 3.6e-4). Whether merging pays is judged as soon as the gap is measured (a
+        # schedule of 60 σ spread over a factor 4 does not: then only the first grid is
+        # spent on it).
         best0, hist0, _ = pilot_at(_H0 if h is None else h)
         rL = at_h(Schedule(lo0), at, hist0[-1][0])
-        if not all(math.isfinite(x) for x in _sides(best0) + _sides(rL)) \
-                or not grid_for(best0, rL)[1]:
-            return None
-        l_, u_ = _sides(best0)
-        if h is None and u_ - l_ > share * target(u_):
+        for _ in range(4):
+            if measured(best0, rL):
+                if not grid_for(best0, rL)[1]:
+                    return None
+                break
+            if h is not None or hist0[-1][0] <= 4 * _H_MIN:
+                break
             best0, more, _ = pilot_at(hist0[-1][0] / 4)
             hist0 = hist0 + more
             rL = at_h(Schedule(lo0), at, hist0[-1][0])
@@ -233,11 +245,18 @@ def bracket(schedule: Schedule, at: float, rtol: float, atol: float, h: Optional
     lL, uL = _sides(rL)
     if not all(math.isfinite(x) for x in (lU, uU, lL, uL)):
         return None
+    p = 2.0                 # the grid law width ∝ h^p, measured where the pilot allows
+    if len(hist0) > 1:
+        (h1, l1, u1), (h2, l2, u2) = hist0[-2], hist0[-1]
+        if l1 > 0 and l2 > 0 and u1 - l1 > u2 - l2 > 0:
+            # (at most 2, the asymptotic order: a steeper pre-asymptotic slope would
+            # under-refine and cost a second round)
+            p = min(2.0, max(1.0, math.log((u1 - l1) / (u2 - l2)) / math.log(h1 / h2)))
     if h is None and uU - lU > 0:
-        # The pilot's last grid may overshoot its target (its step law is cautious):
-        # coarser is cheaper for the many representatives, h² law from that grid.
+        # The next grid from the pilot's law; possibly coarser than the pilot's last one
+        # (never than the one before), which is cheaper for the many representatives.
         cur = min(hist0[-2][0] if len(hist0) > 1 else cur,
-                  cur * math.sqrt(0.9 * share * target(uU) / (uU - lU)))
+                  cur * (0.9 * share * target(uU) / (uU - lU)) ** (1.0 / p))
     # Directions that cannot be the max (their pilot upper bound below another's pilot
     # lower bound) keep their pilot brackets, both certified; only the others are
     # composed from the finely merged schedules (half the one-step builds for add/remove).
@@ -254,7 +273,7 @@ def bracket(schedule: Schedule, at: float, rtol: float, atol: float, h: Optional
                            "upper": uU, "pilot": True,
                            "representatives": len(set(m for m, _ in up0 + lo0))}]
     warns: tuple = ()
-    best = history = None
+    best = history = last = None
     for _ in range(_MAX_ROUNDS):
         if upper - lower <= target(upper):
             break       # the pilot's own pair is narrow enough
@@ -282,14 +301,18 @@ def bracket(schedule: Schedule, at: float, rtol: float, atol: float, h: Optional
         if h is not None or width <= target(upper) or not math.isfinite(width):
             break
         # Split the measured width into the predicted merge gap (linear in lr) and the
-        # rest (the discretisation, ∝ h²), and shrink each to its share.
+        # rest (the discretisation, ∝ h²), and shrink each to its share; a width that a
+        # finer grid left almost unchanged is the merge's.
         gap = gap0 * lr / lr0
+        if last is not None and width > 0.7 * last:
+            gap = max(gap, 0.9 * width)
+        last = width
         disc = max(width - gap, 0.1 * width)
         tol = target(upper)
         if gap > _MERGE_SHARE * tol:
             lr *= 0.9 * _MERGE_SHARE * tol / gap
         if disc > (1 - _MERGE_SHARE) * tol:
-            cur = max(_H_MIN, cur * math.sqrt(0.8 * (1 - _MERGE_SHARE) * tol / disc))
+            cur = max(_H_MIN, cur * (0.8 * (1 - _MERGE_SHARE) * tol / disc) ** (1.0 / p))
         if cur <= _H_MIN and lr < 1e-9:
             break
     if best is None:
