@@ -228,11 +228,13 @@ def bracket(schedule: Schedule, at: float, rtol: float, atol: float, h: Optional
         # spent on it).
         best0, hist0, _ = pilot_at(_H0 if h is None else h)
         rL = at_h(Schedule(lo0), at, hist0[-1][0])
-        for _ in range(4):
+        for k in range(3):
             if measured(best0, rL):
                 if not grid_for(best0, rL)[1]:
                     return None
                 break
+            if k == 2 and h is None:
+                return None     # unmeasured at h = 2.5e-4: no basis for a merge grid
             if h is not None or hist0[-1][0] <= 4 * _H_MIN:
                 break
             best0, more, _ = pilot_at(hist0[-1][0] / 4)
@@ -300,13 +302,12 @@ def bracket(schedule: Schedule, at: float, rtol: float, atol: float, h: Optional
         width = upper - lower
         if h is not None or width <= target(upper) or not math.isfinite(width):
             break
-        # Split the measured width into the predicted merge gap (linear in lr) and the
-        # rest (the discretisation, ∝ h²), and shrink each to its share; a width that a
-        # finer grid left almost unchanged is the merge's.
-        gap = gap0 * lr / lr0
         if last is not None and width > 0.7 * last:
-            gap = max(gap, 0.9 * width)
+            break       # no progress (round-off terms, or a mis-split): see below
         last = width
+        # Split the measured width into the predicted merge gap (linear in lr) and the
+        # rest (the discretisation, ∝ h^p), and shrink each to its share.
+        gap = gap0 * lr / lr0
         disc = max(width - gap, 0.1 * width)
         tol = target(upper)
         if gap > _MERGE_SHARE * tol:
@@ -315,9 +316,11 @@ def bracket(schedule: Schedule, at: float, rtol: float, atol: float, h: Optional
             cur = max(_H_MIN, cur * (0.8 * (1 - _MERGE_SHARE) * tol / disc) ** (1.0 / p))
         if cur <= _H_MIN and lr < 1e-9:
             break
+    if upper - lower > 2 * target(upper):
+        # Far from the request: the unmerged composition (whose refinement knows when
+        # round-off, not h, limits the width) does better, at its own cost.
+        return None
     if best is None:
-        if upper - lower > target(upper):
-            return None
         best, history = best0, hist0
     details = _details(best, history)
     details["merged"] = {"distinct_mechanisms": len(counts),
