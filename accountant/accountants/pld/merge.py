@@ -200,46 +200,36 @@ def bracket(schedule: Schedule, at: float, rtol: float, atol: float, h: Optional
                        lambda up: share * target(up), hh, 0)
 
     def grid_for(best_u, r_l):
-        """lr giving the merge its share of the width, from a pilot pair (the merge gap is
-        the difference of the two schedules' midpoints, linear in lr), and whether that
-        grid pays (keeps at most _PAYS of the mechanisms distinct)."""
-        (lu, uu), (ll, ul) = _sides(best_u), _sides(r_l)
-        gap = max((lu + uu) / 2 - (ll + ul) / 2, 0.0)
+        """lr giving the merge its share of the width, from a pilot pair, and whether that
+        grid pays (keeps at most _PAYS of the mechanisms distinct). The merge gap is the
+        difference of the two schedules' upper bounds at one grid (their discretisation
+        errors nearly cancel, and an upper bound never degenerates as a coarse lower bound
+        does); it is linear in lr."""
+        uu, ul = _sides(best_u)[1], _sides(r_l)[1]
+        gap = max(uu - ul, 0.0)
         lr_ = lr0 if gap <= _MERGE_SHARE * target(uu) else lr0 * _MERGE_SHARE * target(uu) / gap
         if lr_ >= lr0:
-            return lr_, True
+            return lr_, True, gap
         u_c, l_c = merged_counts(counts, lr_)
-        return lr_, len(set(m for m, _ in u_c + l_c)) <= _PAYS * len(counts)
-
-    def measured(best_u, r_l):
-        """True when the pilot pair measures the merge gap: both lower bounds are past
-        their degenerate start and the grid's own width does not hide the gap."""
-        (lu, uu), (ll, ul) = _sides(best_u), _sides(r_l)
-        if not all(math.isfinite(x) for x in (lu, uu, ll, ul)):
-            return False
-        gap = (lu + uu) / 2 - (ll + ul) / 2
-        return lu > 0 and ll > 0 and max(uu - lu, ul - ll) <= max(gap, share * target(uu))
+        return lr_, len(set(m for m, _ in u_c + l_c)) <= _PAYS * len(counts), gap
 
     try:
-        # Grids h = 4e-3, 1e-3, … until the pilot pair measures the gap (two are enough
-        # for σ ≈ 1, q = 0.01; the cautious step law of a full refinement overshot to
-        # h = 3.6e-4). Whether merging pays is judged as soon as the gap is measured (a
-        # schedule of 60 σ spread over a factor 4 does not: then only the first grid is
-        # spent on it).
+        # The first grid (h = 4e-3) already tells whether merging pays (a schedule of 60 σ
+        # spread over a factor 4 does not: only that cheap grid is spent on it); a second,
+        # h/4, measures the grid law unless the first is already narrow (two grids for
+        # σ ≈ 1, q = 0.01; the cautious step law of a full refinement overshot to 3.6e-4).
         best0, hist0, _ = pilot_at(_H0 if h is None else h)
         rL = at_h(Schedule(lo0), at, hist0[-1][0])
-        for k in range(3):
-            if measured(best0, rL):
-                if not grid_for(best0, rL)[1]:
-                    return None
-                break
-            if k == 2 and h is None:
-                return None     # unmeasured at h = 2.5e-4: no basis for a merge grid
-            if h is not None or hist0[-1][0] <= 4 * _H_MIN:
-                break
+        if not all(math.isfinite(x) for x in _sides(best0) + _sides(rL)) \
+                or not grid_for(best0, rL)[1]:
+            return None
+        l_, u_ = _sides(best0)
+        if h is None and (l_ <= 0 or _sides(rL)[0] <= 0 or u_ - l_ > share * target(u_)):
             best0, more, _ = pilot_at(hist0[-1][0] / 4)
             hist0 = hist0 + more
             rL = at_h(Schedule(lo0), at, hist0[-1][0])
+            if not grid_for(best0, rL)[1]:
+                return None
         h_pilot = cur = hist0[-1][0]
     except _GridTooLarge:
         return None
@@ -254,7 +244,9 @@ def bracket(schedule: Schedule, at: float, rtol: float, atol: float, h: Optional
             # (at most 2, the asymptotic order: a steeper pre-asymptotic slope would
             # under-refine and cost a second round)
             p = min(2.0, max(1.0, math.log((u1 - l1) / (u2 - l2)) / math.log(h1 / h2)))
-    if h is None and uU - lU > 0:
+    if h is None and (lU <= 0 or lL <= 0):
+        cur = cur / 4       # a degenerate lower bound says nothing about the grid law
+    elif h is None and uU - lU > 0:
         # The next grid from the pilot's law; possibly coarser than the pilot's last one
         # (never than the one before), which is cheaper for the many representatives.
         cur = min(hist0[-2][0] if len(hist0) > 1 else cur,
@@ -266,9 +258,8 @@ def bracket(schedule: Schedule, at: float, rtol: float, atol: float, h: Optional
     fine = [d for d in best0 if best0[d][1] > top_lo]
     kept_lo = max((rL[d][0] for d in rL if d not in fine), default=0.0)
     kept_up = max((best0[d][1] for d in best0 if d not in fine), default=0.0)
-    gap0 = max((lU + uU) / 2 - (lL + uL) / 2, 0.0)
+    lr, _, gap0 = grid_for(best0, rL)
     disc0 = max(uU - lU, uL - lL, 0.0)
-    lr = grid_for(best0, rL)[0]
     # (the intersection of every certified bracket: the pilot's pair is one too)
     lower, upper = lL, uU
     rounds: List[dict] = [{"grid_log_ratio": lr0, "grid_step": h_pilot, "lower": lL,
