@@ -201,3 +201,25 @@ def test_representative_counts_stay_arrays_of_floats():
     up, lo = merge.merged_counts(counts, 0.004)
     grid = 1.0 * np.exp(0.004 * np.arange(0, 40))
     assert {m.noise_multiplier for m, _ in up} <= set(grid.tolist())
+
+
+def test_undominated_entries_hold_the_leakiest_step():
+    """core.dominating.undominated: every dropped entry is dominated by a kept one of its
+    family, so the exact leakiest-step floor (accountants.exact.composed_lower_epsilon) is
+    the same over the kept entries as over all of them."""
+    from accountant.accountants import exact
+    from accountant.core.dominating import undominated
+    counts = [(SubsampledGaussian(1 + 0.01 * t, 0.01 * (1 + t % 4)), 1) for t in range(30)]
+    counts += [(ELS(3.0, 0.01, 2), 2), (Laplace(50.0), 2)]
+    kept = undominated(counts)
+    assert (Laplace(50.0), 2) in kept and (ELS(3.0, 0.01, 2), 2) in kept
+    for m, T in counts:
+        if (m, T) in kept:
+            continue
+        assert any(type(k) is type(m) and k.sampling == m.sampling
+                   and k.noise_multiplier <= m.noise_multiplier
+                   and k.sample_rate >= m.sample_rate for k, _ in kept)
+    assert len(kept) < len(counts)
+    floor = exact.composed_lower_epsilon(Schedule(counts), DELTA)
+    brute = max(_quiet(acc.epsilon, m, DELTA).lower for m, _ in counts)
+    assert floor == pytest.approx(brute, rel=1e-9)
