@@ -1,7 +1,7 @@
 """Speed at equal accuracy (issue 17 item 4): our PLD vs three PLD peers, side by side.
 
     python benchmarks/bench_equal_accuracy.py [--runs 5] [--quick] [--write]
-        [--opake-site DIR]
+        [--opake-site DIR] [--cases 1,3] [--no-calibration]
 
 For each case of issue 17's table (Poisson-subsampled Gaussian, δ = 1e-5 unless said):
 
@@ -13,18 +13,27 @@ For each case of issue 17's table (Poisson-subsampled Gaussian, δ = 1e-5 unless
   default ``DiscretizationConfig``, grid 1e-4), pld-accounting 2.0 (``subsample_pld`` of
   dp_accounting's Gaussian PLD at grid 1e-4, composed by dp_accounting). Its value, its
   error vs the truth, its time.
-* ours at the default rtol (1e-3) and at *equal accuracy*: the largest rtol in
-  ``EQ_RTOLS`` at which our certified upper bound is at least as close to the truth
-  (midpoint of the truth bracket) as the peer's value. Both ratios peer time / our time.
+* ours at our default (rtol 1e-3 on a grid no coarser than 6.25e-5) and at *equal
+  accuracy*: of our default and the rtols in ``EQ_RTOLS`` (1e-3 down to 1e-6 by factors
+  10^(1/4)), the cheapest setting (by one untimed run) at which our certified upper bound is
+  at least as close to the truth (midpoint of the truth bracket) as the peer's value. Both
+  ratios are peer time / our time.
 * our time as a multiple of one rfft + irfft of the composed window (the largest
   ``details["directions"][d]["window"]``): the floor of any FFT PLD.
 
+Then the calibration of issue 17 (ε = 3, δ = 1e-5, q = 0.01, T = 5000): our ``calibrate`` at
+its default, dp_accounting's ``calibrate_dp_mechanism`` at its defaults and
+opake-accounting's ``calibrate`` bisection (re-done here on its native PLD, since its Python
+layer does not import on 3.11), against σ* bracketed by bisection with our certified ε
+brackets at rtol 1e-7 (a lower bound > target below σ*, an upper bound ≤ target above it).
+
 Times are CPU seconds of this process (``time.process_time``; a multi-threaded peer is
 charged for all its threads), medians of ``--runs`` runs taken interleaved (one run of
-every contestant per round), after one warm-up each; our caches are emptied before each of
-our runs. ``--quick``: 1 run and pld-accounting (seconds per case) skipped. ``--write``
-appends (or replaces) the section "Equal accuracy (issue 17)" of ``benchmarks/RESULTS.md``,
-with a cProfile of one rtol-1e-5 query on case 1 (top 10 by cumulative time).
+every contestant per round; at most 3 for the calibrations), after one warm-up each; our
+caches are emptied before each of our runs. ``--quick``: 1 run and pld-accounting (seconds
+per case) skipped. ``--write`` appends (or replaces) the section "Equal accuracy (issue 17)"
+of ``benchmarks/RESULTS.md``, with a cProfile of one rtol-1e-5 query on case 1 (top 10 by
+cumulative time).
 
 opake-accounting's Python layer does not import on Python 3.11 (a ``weakref_slot``
 dataclass error in ``composition/_cached.py``), so its compiled extension module is loaded
@@ -65,18 +74,25 @@ CASES = [
     ("σ 1.1, q 0.01, T 1e4, δ 1e-10", 1.1, 0.01, 10_000, 1e-10),
 ]
 TRUTH_RTOLS = (1e-7, 3e-7, 1e-6)
-DEFAULT_RTOL = 1e-3
-EQ_RTOLS = (1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6)
+DEFAULT = None     # our default: rtol 1e-3 on a grid no coarser than 6.25e-5
+# Candidates for equal accuracy: our default, then rtol from 1e-3 down by 10^(1/4).
+EQ_RTOLS = tuple(float(f"{10 ** (-3 - k / 4):.3g}") for k in range(13))
 
 
 # ----------------------------------------------------------------------------- ours
 def _ours_fn(sigma, q, steps, delta, rtol):
+    """Our certified bracket at ``rtol`` (None: our default)."""
     mech = acc.SubsampledGaussian(sigma, q)
+    kw = {} if rtol is None else {"rtol": rtol}
 
     def run():
         pld._CACHE.clear()  # each timing includes the one-step discretisation
-        return acc.epsilon(mech, delta=delta, steps=steps, method="pld", rtol=rtol)
+        return acc.epsilon(mech, delta=delta, steps=steps, method="pld", **kw)
     return run
+
+
+def _key(rt):
+    return "ours default" if rt is None else f"ours {rt:g}"
 
 
 def _window(result) -> int:
@@ -178,13 +194,6 @@ def run_case(label, sigma, q, steps, delta, runs, quick, log=print):
     lo, up, trt = truth(sigma, q, steps, delta)
     mid, hw = 0.5 * (lo + up), 0.5 * (up - lo)
     log(f"\n== {label}: truth ε ∈ [{lo:.8f}, {up:.8f}] (rtol {trt:g}), mid {mid:.8f} ± {hw:.1e}")
-    # Our upper bound at every candidate rtol (one untimed run each) picks equal accuracy.
-    ups = {}
-    for rt in EQ_RTOLS:
-        try:
-            ups[rt] = _ours_fn(sigma, q, steps, delta, rt)().upper
-        except Exception:  # noqa: BLE001 - grid too fine for this case: not a candidate
-            pass
     peers = {}
     for name, make in PEERS:
         if quick and name.startswith("pld-accounting"):
@@ -194,39 +203,54 @@ def run_case(label, sigma, q, steps, delta, runs, quick, log=print):
             log(f"{name}: not installed")
             continue
         peers[name] = fn
-    # Values first (one run each), so that we only time the rtols we need.
+    # Values first (one run each), so that we only time the candidates we need.
     pvals = {k: f() for k, f in peers.items()}
+    need_err = min((abs(v - mid) for v in pvals.values()), default=0.0)
+    # Our upper bound at each candidate (one untimed run each, with a rough time), from our
+    # default and the coarsest rtol down until every peer's error is matched.
+    ups, rough = {}, {}
+    for rt in (DEFAULT,) + EQ_RTOLS:
+        try:
+            t0 = _CLOCK()
+            ups[rt] = _ours_fn(sigma, q, steps, delta, rt)().upper
+            rough[rt] = _CLOCK() - t0
+        except Exception:  # noqa: BLE001 - grid too fine for this case: not a candidate
+            continue
+        if rt is not None and abs(ups[rt] - mid) <= need_err:
+            break
     eq = {}
     for name, v in pvals.items():
         err = abs(v - mid)
-        ok = [rt for rt in EQ_RTOLS if rt in ups and abs(ups[rt] - mid) <= err]
-        eq[name] = max(ok) if ok else None
-    need = {DEFAULT_RTOL} | {rt for rt in eq.values() if rt is not None}
-    fns = {f"ours {rt:g}": _ours_fn(sigma, q, steps, delta, rt) for rt in sorted(need)}
+        ok = [rt for rt in ups if abs(ups[rt] - mid) <= err]
+        # equal accuracy: the cheapest candidate (rough time) as close as the peer
+        eq[name] = min(ok, key=lambda rt: rough[rt]) if ok else "none"
+    need = {DEFAULT} | {rt for rt in eq.values() if rt != "none"}
+    order = sorted(need, key=lambda rt: -1.0 if rt is None else rt, reverse=True)
+    fns = {_key(rt): _ours_fn(sigma, q, steps, delta, rt) for rt in order}
     fns.update(peers)
     t, outs = _interleaved(fns, runs)
     fft = {}
     rows = []
-    for rt in sorted(need, reverse=True):
-        r = outs[f"ours {rt:g}"]
+    for rt in order:
+        r = outs[_key(rt)]
         n = _window(r)
         if n not in fft:
             fft[n] = fft_floor(n)
-        tt = t[f"ours {rt:g}"]
-        log(f"ours rtol {rt:g}: ε_up {r.upper:.8f} (err {r.upper - mid:+.2e}), "
+        tt = t[_key(rt)]
+        log(f"{_key(rt)}: ε_up {r.upper:.8f} (err {r.upper - mid:+.2e}), "
             f"[{r.lower:.8f}, {r.upper:.8f}], {_ms(tt)}, window {n}: {tt / fft[n]:.1f}× "
             f"one rfft+irfft ({fft[n] * 1e3:.2f} ms)")
-    t_def = t[f"ours {DEFAULT_RTOL:g}"]
-    r_def = outs[f"ours {DEFAULT_RTOL:g}"]
+    t_def = t[_key(DEFAULT)]
+    r_def = outs[_key(DEFAULT)]
     n_def = _window(r_def)
     for name in peers:
         v, tp = pvals[name], t[name]
         rt = eq[name]
-        if rt is None:
+        if rt == "none":
             eq_txt, eq_ratio = f"not reached at rtol {EQ_RTOLS[-1]:g}", None
         else:
-            eq_ratio = tp / t[f"ours {rt:g}"]
-            eq_txt = f"rtol {rt:g}: {eq_ratio:.1f}×"
+            eq_ratio = tp / t[_key(rt)]
+            eq_txt = f"{_key(rt)}: {eq_ratio:.1f}×"
         warn = " (peer error below the truth's half-width: ranking uncertain)" \
             if abs(v - mid) <= hw else ""
         # A peer value under the certified lower end is below the true ε: not an upper bound.
@@ -237,12 +261,118 @@ def run_case(label, sigma, q, steps, delta, runs, quick, log=print):
             f"{tp / t_def:.1f}× faster at default, {eq_txt}{warn}")
         rows.append(dict(case=label, peer=name, value=v, err=v - mid, t_peer=tp,
                          ratio_def=tp / t_def, eq_rtol=rt, ratio_eq=eq_ratio,
-                         t_eq=None if rt is None else t[f"ours {rt:g}"],
+                         t_eq=None if rt == "none" else t[_key(rt)],
                          warn=abs(v - mid) <= hw, below=below))
     summary = dict(case=label, lo=lo, up=up, mid=mid, hw=hw, truth_rtol=trt,
                    up_def=r_def.upper, err_def=r_def.upper - mid, t_def=t_def,
                    window=n_def, fft=fft[n_def], fft_mult=t_def / fft[n_def])
     return summary, rows
+
+
+# ----------------------------------------------------------------------------- calibration
+CAL = (3.0, 1e-5, 0.01, 5000)      # issue 17: ε, δ, q, T
+
+
+def _cal_ours():
+    def run():
+        pld._CACHE.clear()
+        return float(acc.calibrate(*CAL))
+    return run
+
+
+def _cal_dp_accounting():
+    try:
+        from dp_accounting import dp_event, mechanism_calibration
+        from dp_accounting.pld import pld_privacy_accountant as P
+    except ImportError:
+        return None
+    eps, delta, q, steps = CAL
+
+    def event(sigma):
+        return dp_event.SelfComposedDpEvent(
+            dp_event.PoissonSampledDpEvent(q, dp_event.GaussianDpEvent(sigma)), steps)
+
+    def run():  # its defaults: PLDAccountant (grid 1e-4), tol 1e-6 in σ
+        return float(mechanism_calibration.calibrate_dp_mechanism(
+            P.PLDAccountant, event, eps, delta))
+    return run
+
+
+def _cal_opake(lo=0.5, hi=5.0, tol=1e-6, iters=100):
+    """opake-accounting's ``calibrate``, as its Python layer does it (that layer does not
+    import on 3.11): bisection on σ over [lo, hi], kept on the side whose ε is ≤ the target,
+    until that ε is within ``tol`` (relative) of the target; ε from its native PLD."""
+    n = _load_opake(_OPAKE_DIRS)
+    if n is None:
+        return None
+    eps, delta, q, steps = CAL
+
+    def e(sigma):
+        cfg = n.DiscretizationConfig()
+        return n.poisson_pld(n.gaussian_pld(sigma, cfg), q).self_compose(steps).epsilon_at(delta)
+
+    def run():
+        safe, unsafe = hi, lo
+        v = e(safe)
+        for _ in range(iters):
+            if abs(v - eps) <= tol * eps:
+                break
+            mid = 0.5 * (safe + unsafe)
+            vm = e(mid)
+            if vm <= eps:
+                safe, v = mid, vm
+            else:
+                unsafe = mid
+        return safe
+    return run
+
+
+def sigma_star(lo=1.2, hi=1.22, rtol=1e-7, width=3e-7):
+    """[σ_L, σ_U] ∋ σ*, the smallest σ whose true ε is ≤ the target: bisection with our
+    certified brackets at ``rtol``, keeping σ_L whose *lower* bound is > the target (σ* is
+    above it) and σ_U whose *upper* bound is ≤ it (σ* is at most it)."""
+    eps, delta, q, steps = CAL
+
+    def br(s):
+        r = acc.epsilon(acc.SubsampledGaussian(s, q), delta=delta, steps=steps, rtol=rtol)
+        return r.lower, r.upper
+    while hi - lo > width:
+        mid = 0.5 * (lo + hi)
+        l_, u_ = br(mid)
+        if l_ > eps:
+            lo = mid
+        elif u_ <= eps:
+            hi = mid
+        else:
+            break      # the target lies inside this bracket: no finer certificate here
+    return lo, hi
+
+
+def run_calibration(runs, log=print):
+    """σ for ε = 3, δ = 1e-5, q = 0.01, T = 5000: ours at the default, dp_accounting's
+    ``calibrate_dp_mechanism`` and opake-accounting's bisection, against σ* (bracketed by
+    :func:`sigma_star`)."""
+    s_lo, s_hi = sigma_star()
+    log(f"\n== calibration ε={CAL[0]}, δ={CAL[1]}, q={CAL[2]}, T={CAL[3]}: σ* ∈ "
+        f"[{s_lo:.9f}, {s_hi:.9f}]")
+    fns = {"ours (default)": _cal_ours()}
+    for name, make in (("dp_accounting 0.6", _cal_dp_accounting),
+                       ("opake-accounting 0.16.1", _cal_opake)):
+        f = make()
+        if f is None:
+            log(f"{name}: not installed")
+        else:
+            fns[name] = f
+    t, outs = _interleaved(fns, runs)
+    rows = []
+    for name in fns:
+        sig = outs[name]
+        rows.append(dict(who=name, sigma=sig, err=sig - 0.5 * (s_lo + s_hi), t=t[name],
+                         ratio=t[name] / t["ours (default)"], below=sig < s_lo))
+        log(f"{name}: σ {sig:.9f} ({sig - 0.5 * (s_lo + s_hi):+.2e} vs σ*), {_ms(t[name])}, "
+            f"{t[name] / t['ours (default)']:.1f}× our time"
+            + ("  (below σ*: overspends)" if sig < s_lo else ""))
+    return dict(lo=s_lo, hi=s_hi, rows=rows)
 
 
 def profile_case1(rtol=1e-5, top=10) -> str:
@@ -282,7 +412,7 @@ def profile_case1(rtol=1e-5, top=10) -> str:
     return "\n\n".join(parts)
 
 
-def markdown(summaries, rows, runs, quick, prof, seconds) -> str:
+def markdown(summaries, rows, runs, quick, prof, seconds, cal=None) -> str:
     now = datetime.datetime.now(datetime.timezone.utc)
     out = [SECTION, "",
            f"Generated by `python benchmarks/bench_equal_accuracy.py --runs {runs}"
@@ -290,10 +420,11 @@ def markdown(summaries, rows, runs, quick, prof, seconds) -> str:
            f"{platform.machine()} with {os.cpu_count()} cores (shared), Python "
            f"{platform.python_version()}, in {seconds:.0f} s, one process. CPU times, medians "
            f"of {runs} interleaved runs. *Truth*: our certified PLD bracket at rtol 1e-7 (its "
-           "midpoint; half-width shown). *Equal accuracy*: the largest rtol in "
-           f"{{{', '.join(f'{r:g}' for r in EQ_RTOLS)}}} at which our certified upper bound "
-           "is at least as close to the truth as the peer's value. x / y = peer time / our "
-           "time at our default (rtol 1e-3) / at equal accuracy.", "",
+           "midpoint; half-width shown). *Our default*: rtol 1e-3 on a grid no coarser than "
+           "6.25e-5. *Equal accuracy*: of our default and rtol in "
+           f"{{{', '.join(f'{r:g}' for r in EQ_RTOLS)}}}, the cheapest setting at which our "
+           "certified upper bound is at least as close to the truth as the peer's value. "
+           "x / y = peer time / our time at our default / at equal accuracy.", "",
            "| case (δ = 1e-5 unless said) | truth ε (± half-width) | ours at default: ε upper "
            "(error), time, × one FFT of window |",
            "|---|---|---|"]
@@ -305,8 +436,9 @@ def markdown(summaries, rows, runs, quick, prof, seconds) -> str:
             "default | equal-accuracy rtol, our time | we are y× faster at equal accuracy |",
             "|---|---|---|---|---|---|---|"]
     for r in rows:
-        eq = ("not reached", "–") if r["eq_rtol"] is None else \
-            (f"{r['eq_rtol']:g}, {_ms(r['t_eq'])}", f"{r['ratio_eq']:.1f}×")
+        eq = ("not reached", "–") if r["eq_rtol"] == "none" else \
+            (f"{'default' if r['eq_rtol'] is None else format(r['eq_rtol'], 'g')}, "
+             f"{_ms(r['t_eq'])}", f"{r['ratio_eq']:.1f}×")
         flag = (" ⚠" if r["warn"] else "") + (" ↓" if r["below"] else "")
         out.append(f"| {r['case']} | {r['peer']} | {r['value']:.6f} ({r['err']:+.1e}){flag} | "
                    f"{_ms(r['t_peer'])} | {r['ratio_def']:.1f}× | {eq[0]} | {eq[1]} |")
@@ -323,6 +455,18 @@ def markdown(summaries, rows, runs, quick, prof, seconds) -> str:
                 "result says so in its warnings): " + "; ".join(
                     f"{s['case']}: relative width {(s['up'] - s['lo']) / s['up']:.1e}"
                     for s in wide) + "."]
+    if cal is not None:
+        out += ["", f"Calibration (ε = {CAL[0]:g}, δ = {CAL[1]:g}, q = {CAL[2]:g}, "
+                f"T = {CAL[3]}): σ* ∈ [{cal['lo']:.9f}, {cal['hi']:.9f}] (bisection with "
+                "our certified brackets at rtol 1e-7). dp_accounting: `calibrate_dp_mechanism` with its "
+                "defaults; opake-accounting: its `calibrate` bisection (σ ∈ [0.5, 5], "
+                "tolerance 1e-6 on ε) on its native PLD.", "",
+                f"| who | σ | σ − σ* (± {0.5 * (cal['hi'] - cal['lo']):.0e}) | time | × our time |",
+                "|---|---|---|---|---|"]
+        for r in cal["rows"]:
+            out.append(f"| {r['who']} | {r['sigma']:.9f} | {r['err']:+.2e}"
+                       f"{' (below σ*)' if r['below'] else ''} | {_ms(r['t'])} | "
+                       f"{r['ratio']:.1f}× |")
     out += ["", "Where our time goes: one query on case 1 at rtol 1e-5 (caches emptied, numba "
             "warm), cProfile, top 10 by cumulative time (as asked) and by own time (where the "
             "work is):", "", "```", prof, "```", ""]
@@ -355,6 +499,8 @@ def main(argv=None):
                     help="a site-packages directory holding opake-accounting")
     ap.add_argument("--cases", type=str, default="",
                     help="comma-separated case numbers (1-based), default all")
+    ap.add_argument("--no-calibration", action="store_true",
+                    help="skip the calibration comparison (ε = 3, δ = 1e-5, q = 0.01, T = 5000)")
     args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error("--runs must be ≥ 1")
@@ -369,9 +515,10 @@ def main(argv=None):
         s, r = run_case(*CASES[i], runs=runs, quick=args.quick)
         summaries.append(s)
         rows += r
+    cal = None if args.no_calibration else run_calibration(min(runs, 3))
     prof = profile_case1()
     print("\n== profile: case 1, rtol 1e-5 (cumulative) ==\n" + prof)
-    text = markdown(summaries, rows, runs, args.quick, prof, time.perf_counter() - t0)
+    text = markdown(summaries, rows, runs, args.quick, prof, time.perf_counter() - t0, cal)
     if args.write:
         write_section(text)
         print(f"wrote the section to {os.path.join(HERE, 'RESULTS.md')}")

@@ -3,6 +3,7 @@ compare two recordings (issue 14: a layout change must not move a number).
 
     python benchmarks/numbers_snapshot.py record --out before.json [--n 500 --seed 0]
     python benchmarks/numbers_snapshot.py compare before.json after.json [--rtol 1e-12]
+        [--overlap]
 
 ``record`` draws ``--n`` settings from ``numpy.random.default_rng(seed)`` — one mechanism
 or a short schedule of them (Gaussian, Poisson / fixed-size subsampled Gaussian, Laplace
@@ -80,7 +81,7 @@ def _entry(res):
 def record(args) -> int:
     import accountant as acc
     from accountant.accountants import api
-    methods = api.built_methods()
+    methods = [m for m in api.built_methods() if not args.methods or m in args.methods]
     data = {"settings": {"n": args.n, "seed": args.seed}, "results": {}}
     t0 = time.perf_counter()
     for label, target, steps, delta, eps in settings(acc, args.n, args.seed):
@@ -112,11 +113,39 @@ def _same(a, b, rtol):
     return abs(a - b) <= rtol * max(abs(a), abs(b))
 
 
+def overlap(before, after) -> int:
+    """Certified brackets of the same question must intersect (each holds the truth): print
+    every pair that does not, and how the widths moved; 1 if any pair is disjoint."""
+    bad, ratios, n = [], [], 0
+    for key in sorted(set(before) & set(after)):
+        a, b = before[key], after[key]
+        if "error" in a or "error" in b or not (a.get("certified") and b.get("certified")):
+            continue
+        n += 1
+        lo, up = max(a["lower"], b["lower"]), min(a["upper"], b["upper"])
+        if lo > up * (1 + 1e-12) + 1e-300:
+            bad.append(f"{key}: disjoint [{a['lower']!r}, {a['upper']!r}] vs "
+                       f"[{b['lower']!r}, {b['upper']!r}]")
+        wa, wb = a["upper"] - a["lower"], b["upper"] - b["lower"]
+        if wa > 0 and math.isfinite(wa) and math.isfinite(wb):
+            ratios.append(wb / wa)
+    for line in bad:
+        print(line)
+    ratios.sort()
+    med = ratios[len(ratios) // 2] if ratios else float("nan")
+    print(f"{n} certified pairs compared, {len(bad)} disjoint; width after/before: median "
+          f"{med:.3g}, {sum(r < 1 - 1e-9 for r in ratios)} narrower, "
+          f"{sum(r > 1 + 1e-9 for r in ratios)} wider")
+    return 1 if bad else 0
+
+
 def compare(args) -> int:
     with open(args.before) as fh:
         before = json.load(fh)["results"]
     with open(args.after) as fh:
         after = json.load(fh)["results"]
+    if args.overlap:
+        return overlap(before, after)
     diffs = []
     for key in sorted(set(before) | set(after)):
         a, b = before.get(key), after.get(key)
@@ -146,10 +175,14 @@ def main(argv=None) -> int:
     r.add_argument("--n", type=int, default=500)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--verbose", action="store_true")
+    r.add_argument("--methods", nargs="*", default=None, help="only these methods")
     c = sub.add_parser("compare")
     c.add_argument("before")
     c.add_argument("after")
     c.add_argument("--rtol", type=float, default=1e-12)
+    c.add_argument("--overlap", action="store_true",
+                   help="check only that certified brackets intersect (a tighter or moved "
+                        "certified bound is not a difference; a disjoint pair is a bug)")
     args = p.parse_args(argv)
     return record(args) if args.cmd == "record" else compare(args)
 

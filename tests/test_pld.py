@@ -242,10 +242,25 @@ def test_els_k1_equals_subsampled():
 
 def test_rtol_option_tightens():
     m = acc.SubsampledGaussian(1.0, 0.01)
-    loose = eps(m, 1e-5, 1000)
+    loose = eps(m, 1e-5, 1000, rtol=1e-3)
     tight = eps(m, 1e-5, 1000, rtol=1e-5)
     assert tight.upper - tight.lower <= 1e-5 * tight.upper
     assert loose.lower <= tight.lower <= tight.upper <= loose.upper + 1e-12
+    assert loose.details["grid_step"] > pld.DEFAULT_MAX_H   # rtol 1e-3 alone: a coarse grid
+
+
+def test_default_grid_is_capped():
+    """The default (no rtol) refines to rtol 1e-3 *and* a grid ≤ 6.25e-5 (issue 17): its
+    upper bound is the connect-the-dots bound on a grid 1.6× finer than dp_accounting's
+    default, so it is at least as tight; a given rtol is met on the coarsest grid."""
+    m = acc.SubsampledGaussian(1.0, 0.01)
+    default = eps(m, 1e-5, 1000)
+    loose = eps(m, 1e-5, 1000, rtol=1e-3)
+    assert default.details["grid_step"] <= pld.DEFAULT_MAX_H
+    assert default.upper < loose.upper and default.lower >= loose.lower
+    assert default.upper - default.lower <= 1e-3 * default.upper
+    # the capped round composed the upper side only: the lower bound is the rtol grid's
+    assert default.details["refinements"][-1][1] == loose.lower
 
 
 def test_bad_options():

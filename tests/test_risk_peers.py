@@ -86,12 +86,15 @@ def test_dp_accounting_tpr_upper_bounds_respect_our_lower_bound_mnist():
 @pytest.mark.parametrize("case", ["readme", "mnist"])
 def test_riskcal_advantage_inside_our_delta_at_zero(case):
     """riskcal's advantage is its PLD's δ(0) (RISK_PEERS.md (a)); it does not use the add/remove
-    pairing, and lies inside our certified δ(0) bracket on both DP-SGD cases."""
+    pairing. On both DP-SGD cases it lies above our certified lower bound and at most 5e-5
+    (relative) above our certified upper bound: its pessimistic PLD uses dp_accounting's
+    grid 1e-4, our default a grid 1.6× finer (issue 17), so our upper bound is the tighter
+    one (readme: 1.7e-6 above it, mnist: 2.7e-5)."""
     rec = REF["riskcal_advantage"][case]
     m = rec["mechanism"]
     r = _quiet(acc.delta, acc.SubsampledGaussian(m["noise_multiplier"], m["sample_rate"]),
                epsilon=0.0, steps=m["steps"])
-    assert r.lower <= rec["advantage"] <= r.upper
+    assert r.lower <= rec["advantage"] <= r.upper * (1 + 5e-5)
 
 
 def test_mnist_claims_of_risk_peers_md():

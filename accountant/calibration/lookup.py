@@ -225,6 +225,9 @@ def lookup_noise(epsilon: float, delta: float, sample_rate: float, steps: int, *
     c = calibrate(eps, d, q, T)
     proven = c.certified and c.optimality in ("certified", "table")
     excess = c.rtol if proven else math.inf
-    low = c.noise_multiplier / (1.0 + c.rtol) if proven else 0.0
+    if not proven and c.certified and "certified_rtol" in c.details:
+        # optimality within rtol not reached, but a looser gap is proven
+        excess = c.details["certified_rtol"]
+    low = c.noise_multiplier / (1.0 + excess) if math.isfinite(excess) else 0.0
     return NoiseLookup(c.noise_multiplier, "calibrate", excess, c.epsilon, c.certified, low,
                        eps, d, q, T)

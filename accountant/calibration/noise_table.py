@@ -92,6 +92,11 @@ def table_axes() -> dict:
             "steps": tuple(t.all_steps), "rtol": t.exact_rtol}
 
 
+def table_rtol() -> float:
+    """The rtol of the calibrations kept in the shipped table."""
+    return float(_table().exact_rtol)
+
+
 def exact_entry(epsilon: float, delta: float, sample_rate: float, steps: int,
                 rtol: Optional[float] = None) -> Optional[Tuple[float, float]]:
     """(σ, certified ε) when the query is exactly one of the calibrated grid points kept in

@@ -56,6 +56,8 @@ __all__ = ["Calibration", "calibrate", "calibrate_steps", "calibrate_sample_rate
 SIGMA_MIN = 0.1
 SIGMA_MAX = 1e4
 MAX_STEPS = 10 ** 8
+#: calibrate's default rtol on σ for ε targets with "pld" and "rdp" (issue 17)
+DEFAULT_RTOL = 1e-5
 _H_COARSE = 2e-3       # first PLD grid: ~5–10 ms per evaluation, upper bias ~0.3 %
 _H_FINEST = 2e-5
 _MAX_EVALS = 40
@@ -445,6 +447,26 @@ class _Snap:
         return math.log(round(math.exp(z)) + 1)
 
 
+def _certify_looser(srch, problem, h, options, lt, tol):
+    """The finest grid could not certify optimality within rtol (its bracket is wider than
+    the rtol gap: T = 2e5 at rtol 1e-5): certify the smallest gap it can. The PLD lower
+    bound just above the answer's lower end is searched along the slope; a point whose
+    lower ε exceeds the target is a certified infeasible parameter (``srch.zc``), and
+    ``_finish`` reports the proven gap as ``certified_rtol``. At most three evaluations."""
+    zb, _, rb = srch.best
+    llo = _log(rb.lower)
+    s = max(srch.slope(), 0.05)
+    for k in (1.25, 2.0, 4.0):
+        z = srch.snap(min(zb + max(lt - llo, 0.0) / s * k + tol, srch.zmax))
+        if z <= zb:
+            return
+        res = problem.evaluate(z, "pld", dict(options, h=h))
+        lo, up = _value_bounds(res)
+        srch.add(z, _log(lo), _log(up), res)
+        if srch.zc is not None:
+            return
+
+
 def _value_bounds(res):
     """(lower, upper) of a Result in the sense used by the search."""
     if res.certified:
@@ -530,6 +552,8 @@ def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
             opt = "method"
         else:
             opt = "none"
+        if opt == "method" and certify_pld and srch.zc is None and not srch.timed_out:
+            _certify_looser(srch, problem, h, options, lt, tol)
         return srch, h, opt, hs
 
     if method == "pld" and "h" not in options and warm is not None:
@@ -582,6 +606,9 @@ def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
         zb, lub, rb = srch.best
         width = lub - _log(rb.lower) if rb.lower > 0 else math.inf
         s = max(srch.slope(), 0.05)
+        # The fine grid's first points have no slope of their own: the coarse grid's (its
+        # bias barely changes with σ) beats the problem's default, which overshot (issue 17).
+        srch.slope0 = s
         want = 0.4 * s * tol
         if math.isfinite(width) and width > 0:
             h = min(h_c, max(_H_FINEST, h_c * math.sqrt(want / width)))
@@ -805,6 +832,9 @@ def _finish(problem, srch, h, opt, hs, method, rtol, t0, solved_for, **extra):
         details["grid_step"] = (res.details or {}).get("grid_step", h)
     if srch.zc is not None:
         details["certified_infeasible"] = problem.p_of(srch.zc)
+        # the proven factor between the returned value and the optimum (≤ rtol when
+        # optimality is "certified")
+        details["certified_rtol"] = math.expm1(abs(srch.zc - z))
     details["lower_epsilon"] = res.lower
     details["slope"] = srch.slope()
     warns = tuple(res.warnings)
@@ -881,7 +911,8 @@ def calibrate(target_epsilon: Optional[float] = None, delta: Optional[float] = N
               batch_size: Optional[int] = None, max_batch_size: Optional[int] = None,
               num_selections: Optional[int] = None, steps_per_epoch: Optional[int] = None,
               schedule: Optional[Schedule] = None,
-              rtol: float = 1e-3, sigma_range: Tuple[float, float] = (SIGMA_MIN, SIGMA_MAX),
+              rtol: Optional[float] = None,
+              sigma_range: Tuple[float, float] = (SIGMA_MIN, SIGMA_MAX),
               guess: Optional[float] = None, lookup: bool = False,
               max_seconds: Optional[float] = None, _warm: Optional[Tuple[float, float]] = None,
               **options) -> Union[Calibration, RiskCalibration]:
@@ -915,7 +946,11 @@ def calibrate(target_epsilon: Optional[float] = None, delta: Optional[float] = N
     schedule : a :class:`Schedule` whose σ profile is scaled by one common factor; the
         factor is returned as ``noise_multiplier`` and the scaled schedule as ``schedule``.
         ``sample_rate`` is then ignored.
-    rtol : relative tolerance on σ (default 1e-3).
+    rtol : relative tolerance on σ. Default ``DEFAULT_RTOL`` = 1e-5 for an ε target with
+        method "pld" or "rdp" (issue 17: the σ returned is then within a factor 1 + 1e-5 of
+        the smallest one the method certifies, certified with the PLD), 1e-3 for the other
+        methods and for risk targets (their queries are slower); with ``lookup`` and no rtol
+        given, the table's own rtol.
     sigma_range : searched interval; outside → ValueError.
     guess : optional starting σ (tables pass their neighbours' answers).
     lookup : if True, answer from the shipped table when the query is exactly one of its
@@ -934,6 +969,9 @@ def calibrate(target_epsilon: Optional[float] = None, delta: Optional[float] = N
     """
     t0 = time.perf_counter()
     risk = _risk_target(target, target_epsilon, delta)
+    user_rtol = rtol
+    if rtol is None:
+        rtol = DEFAULT_RTOL if risk is None and method in (None, "pld", "rdp") else 1e-3
     if risk is None:
         target, d, method, rtol = _common(target_epsilon, delta, method, rtol)
     else:
@@ -968,14 +1006,14 @@ def calibrate(target_epsilon: Optional[float] = None, delta: Optional[float] = N
     else:
         q = v.sample_rate("sample_rate", 1.0 if sample_rate is None else sample_rate)
         if risk is None and lookup and method == "pld" and sampling in (None, "poisson", "uls") and not options:
-            from .noise_table import exact_entry
-            hit = exact_entry(target, d, q, T, rtol)
+            from .noise_table import exact_entry, table_rtol
+            hit = exact_entry(target, d, q, T, user_rtol)
             if hit is not None:
                 sig, ce = hit
-                # The table entry is this very calibration, precomputed (same rtol).
+                # The table entry is this very calibration, precomputed (its own rtol).
                 return Calibration(sig, ce, True, "pld", time.perf_counter() - t0, "lookup",
                                    sample_rate=q, steps=T, target_epsilon=target, delta=d,
-                                   optimality="table", rtol=rtol)
+                                   optimality="table", rtol=table_rtol())
     if risk is not None:
         problem = _SigmaProblem(None, None, q, units, sampling, k, schedule, (lo_s, hi_s),
                                 sampler or None)

@@ -28,7 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(sigma for the upper end of its bracket), els|uls")
     p.add_argument("--examples-per-user", type=float, default=None,
                    help="user-level: max examples per user k (with --sampling els|uls)")
-    p.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance on sigma")
+    p.add_argument("--rtol", type=float, default=None,
+                   help="relative tolerance on sigma (default: calibrate's, 1e-5 for an "
+                        "epsilon target with pld or rdp, else 1e-3)")
     p.add_argument("--no-lookup", action="store_true",
                    help="always calibrate (by default an exact hit in the shipped table is used)")
     add_sampler_args(p)

@@ -67,6 +67,12 @@ class PrivacyLoss:
     #: ``cgf`` is a closed form: its value carries only rounding (docs/math.md §3.1).
     cgf_exact: bool = False
 
+    #: ``pld_cells`` on adjacent grids (of different steps) describe disjoint parts of the
+    #: one-step PLD, and the topmost grid's ``log_w_inf`` covers every mass the cells leave
+    #: out, so a grid may be fine where the mass is and coarse in the tails (see
+    #: docs/math.md §4.9).
+    pld_cells_split: bool = False
+
     def cgf_upper(self, t: float) -> Optional[float]:
         """A cheap proven upper bound on K_Y(t) for t > 0, or None when there is none."""
         return None

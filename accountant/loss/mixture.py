@@ -51,6 +51,8 @@ def _clean(means, weights, log_weights=False):
 class GaussianMixtureLoss(PrivacyLoss):
     """L(x) = log Σ_j w_j N(x; c_j, σ²) − log Σ_i u_i N(x; a_i, σ²), increasing in x."""
 
+    pld_cells_split = True   # one global left-out mass, in every log_w_inf (_mixture_pld)
+
     def __init__(self, sigma: float, p_means: Sequence[float] | np.ndarray,
                  p_weights: Sequence[float] | np.ndarray, q_means: Sequence[float] | np.ndarray,
                  q_weights: Sequence[float] | np.ndarray, direction: str = "remove",

@@ -18,8 +18,12 @@ from numba import njit
 
 
 @njit(cache=True)
-def profiles(a, b, e0, h, Fb, Qb, r0, Pt, dtop):
+def profiles(a, b, e0, h, Fb, Qb, r0, Pt, dtop, slope0=-1.0):
     """Upper (connect-the-dots) and lower (lowered-chord) one-step PMFs on the grid.
+
+    ``slope0`` is −(total P-mass) of the input: −1 for a pair; a sub-measure (one part of
+    a grid with coarse tails, docs/math.md §4.9) has the left line W − Π·u instead of
+    1 − u, and its lower PMF keeps its total Π.
 
     Returns ``(pi_up, pi_lo, ok)``: P-masses at the grid points (the Q-mass at ε_i is
     e^{ε_i}·π_i); the upper PMF also has the Q-mass ``dtop`` at +∞ (added by the caller).
@@ -96,11 +100,11 @@ def profiles(a, b, e0, h, Fb, Qb, r0, Pt, dtop):
     nseg = ncell + 1
     sl = np.empty(nseg)
     wt = np.empty(nseg)
-    sl[0] = -1.0
+    sl[0] = slope0
     wt[0] = u[0]
     for i in range(ncell):
         if i + 1 <= jl:
-            sl[i + 1] = -1.0
+            sl[i + 1] = slope0
         elif i >= kr:
             sl[i + 1] = 0.0
         else:

@@ -78,7 +78,7 @@ reported instead, with a ``pld_upper_below_proven_lower`` warning.
 the result is the max over directions of each side.
 
 Grid step — chosen from the requested accuracy: a pilot at h = 4e-3, then h from the measured
-law width ∝ h^p (p from the last two grids, 2 by default) until upper − lower ≤
+law width ∝ h^p (p from the last two grids, at most 2, the asymptotic order) until upper − lower ≤
 max(rtol·value, atol); ``h=`` fixes it. Grids are capped (one step: 4e6 points, composed
 window: 2^22); beyond that the coarser bracket is returned with a ``grid_capped`` warning.
 One-step grids are kept within ±600 (e^ℓ must be a double): the mass beyond the top is
@@ -136,16 +136,17 @@ def _chernoff_eps(parts, ld):
     """Upper bound on ε(e^ld) of the composed upper PLD without an FFT:
     δ(ε) ≤ Q[L > ε] ≤ e^{F(t) − tε} for every t > 0 (F includes no +∞ mass; added apart)."""
 
-    def b(t):
-        return (parts.F(t)[0] - ld) / t
-    ts = np.geomspace(0.05, 200.0, 9)
+    def b(t, P=parts.proxy):
+        return (P.F(t)[0] - ld) / t
+    # t searched on the stand-in (parts.proxy); the bound is the exact F at the best t.
+    ts = list(np.geomspace(0.05, 200.0, 9))
     vals = [b(t) for t in ts]
     i = int(np.argmin(vals))
-    best = vals[i]
-    # Refine around the best grid point (any t gives a valid bound; this only tightens).
     for t in np.geomspace(ts[max(i - 1, 0)], ts[min(i + 1, len(ts) - 1)], 7)[1:-1]:
-        best = min(best, b(t))
-    return float(best)
+        ts.append(t)
+        vals.append(b(t))
+    t = ts[int(np.argmin(vals))]
+    return float(b(t, parts))
 
 
 def _pow2_floor(x: float) -> float:
@@ -160,7 +161,7 @@ def _log_pow2_floor(lx: float) -> float:
     return math.floor(lx / _LOG2) * _LOG2
 
 
-def _eps_at_h(schedule, delta, h, dirs=None, direction=_Direction):
+def _eps_at_h(schedule, delta, h, dirs=None, lower=True, direction=_Direction):
     counts = schedule.counts()
     T = schedule.steps
     # (a logarithm: 1e-5·δ/T is no double at δ = 5e-324)
@@ -171,58 +172,27 @@ def _eps_at_h(schedule, delta, h, dirs=None, direction=_Direction):
     if "remove" in order:  # usually the larger ε: its lower bound lets the others skip
         order.remove("remove")
         order.insert(0, "remove")
+    # Untilted tail terms are ≤ e^{F(λ) − λℓ}·eta: keep them ≪ δ even at λ ≈ 0.
+    log_eta = min(math.log(_ETA), math.log(1e-6) + math.log(delta))
     for d in order:
-        D = direction(counts, d, h, log_tau_hi=tau_hi)
         top_lo = max((r[0] for r in out.values()), default=-math.inf)
-        if out:
-            # A cheap Chernoff bound may already show this direction cannot be the max.
-            slack = _log_slack(delta, D.quad, D.log_p_inf)
-            ch = _chernoff_eps(D.parts_up, slack) if slack is not None else math.inf
-            if ch <= top_lo:
-                D.n, D.lam, D.up = 0, 0.0, None
-                out[d] = (0.0, max(ch, 0.0), D)
+        if out and h < _SKIP_H:
+            # This direction is probably below another one's lower bound: a coarse grid's
+            # certified upper bound may show it cannot be the max, without the fine grid
+            # (calibration composed the add direction of every σ at 4e-5 for nothing).
+            Dc = _Direction(counts, d, _SKIP_H, log_tau_hi=tau_hi)
+            skip = _cannot_be_max(Dc, delta, log_eta, top_lo)
+            if skip is not None:
+                out[d] = skip
                 continue
-        lam = _saddle_lambda_for_delta(D.parts_up, delta)
-        # Untilted tail terms are ≤ e^{F(λ) − λℓ}·eta: keep them ≪ δ even at λ ≈ 0.
-        log_eta = min(math.log(_ETA), math.log(1e-6) + math.log(delta))
+        D = direction(counts, d, h, log_tau_hi=tau_hi)
+        if out:
+            skip = _cannot_be_max(D, delta, log_eta, top_lo, compose=False)
+            if skip is not None:
+                out[d] = skip
+                continue
         try:
-            for _attempt in range(12):
-                D.compose(lam, log_eta=log_eta)
-                eu = D.eps_upper(delta)
-                el = D.eps_lower(delta)
-                if not isinstance(eu, str) and not isinstance(el, str):
-                    break
-                # The window missed an answer: tilt more (answer above) or less (below);
-                # λ = 0 gives the untilted Chernoff window, which holds every answer.
-                if "above" in (eu, el):
-                    lam = lam * 2 + 0.5
-                else:
-                    lam = lam / 4 if lam > 1e-3 else 0.0
-            else:
-                # Still missed (the answer sits where the window's own error terms decide
-                # it): every side keeps a valid, if loose, bound. δ_up(ℓ_0) ≤ δ already
-                # makes ℓ_0 an upper bound; Chernoff bounds the rest; 0 is a lower bound.
-                if eu == "below":
-                    eu = D.up.ell(0)
-                elif isinstance(eu, str):
-                    slack = _log_slack(delta, D.quad, D.log_p_inf)
-                    eu = _chernoff_eps(D.parts_up, slack) if slack is not None else math.inf
-                if isinstance(el, str):
-                    el = 0.0
-            if el == 0.0 and lam > 100.0 and isinstance(eu, float) and 0.0 < eu < math.inf:
-                # A lattice pair whose answer sits in the top cells of its support (randomized
-                # response, (ε, δ) steps: docs/math.md §10.1) takes the Chernoff tilt, up to
-                # 20/h, at which the lower PLD's top (one cell below the upper's) is far
-                # down the tilted scale and lost in round-off. Smaller tilts still hold the
-                # answer; every composition's bracket is certified, so the best is kept.
-                kept = (D.n, D.lam, D.up, D.lo, D.log_above, D.above)
-                for lam2 in (lam / 16.0, lam / 256.0):
-                    D.compose(lam2, log_eta=log_eta)
-                    el2 = D.eps_lower(delta)
-                    if not isinstance(el2, str) and el2 > el:
-                        el = el2
-                        break
-                D.n, D.lam, D.up, D.lo, D.log_above, D.above = kept
+            el, eu = _solve_direction(D, delta, log_eta, lower)
         except _GridTooLarge:
             if not out:
                 raise
@@ -240,15 +210,85 @@ def _eps_at_h(schedule, delta, h, dirs=None, direction=_Direction):
     return out
 
 
+_SKIP_H = 2e-3      # grid of the "cannot be the max" test of a later direction
+
+
+def _cannot_be_max(D, delta, log_eta, top_lo, compose=True):
+    """(0, upper, D) when a certified upper bound of direction ``D`` — its Chernoff bound,
+    then (``compose``) its composition on D's grid — is ≤ ``top_lo``, another direction's
+    certified lower bound: it cannot be the max (docs/math.md §4.5). None otherwise."""
+    slack = _log_slack(delta, D.quad, D.log_p_inf)
+    ch = _chernoff_eps(D.parts_up, slack) if slack is not None else math.inf
+    if ch <= top_lo:
+        D.n, D.lam, D.up = 0, 0.0, None
+        return 0.0, max(ch, 0.0), D
+    if not compose:
+        return None
+    try:
+        _, eu = _solve_direction(D, delta, log_eta)
+    except _GridTooLarge:
+        return None
+    if eu <= top_lo:
+        D.coarse = True
+        return 0.0, max(eu, 0.0), D
+    return None
+
+
+def _solve_direction(D, delta, log_eta, lower=True):
+    """(lower, upper) on ε(δ) of one direction at its grid: the tilted composition, moved
+    until its window holds both answers (raises _GridTooLarge). ``lower=False``: the
+    upper side only, with the trivial lower bound 0."""
+    lam = _saddle_lambda_for_delta(D.parts_up, delta)
+    for _attempt in range(12):
+        D.compose(lam, log_eta=log_eta, lower=lower)
+        eu = D.eps_upper(delta)
+        el = D.eps_lower(delta)
+        if not isinstance(eu, str) and not isinstance(el, str):
+            break
+        # The window missed an answer: tilt more (answer above) or less (below);
+        # λ = 0 gives the untilted Chernoff window, which holds every answer.
+        if "above" in (eu, el):
+            lam = lam * 2 + 0.5
+        else:
+            lam = lam / 4 if lam > 1e-3 else 0.0
+    else:
+        # Still missed (the answer sits where the window's own error terms decide
+        # it): every side keeps a valid, if loose, bound. δ_up(ℓ_0) ≤ δ already
+        # makes ℓ_0 an upper bound; Chernoff bounds the rest; 0 is a lower bound.
+        if eu == "below":
+            eu = D.up.ell(0)
+        elif isinstance(eu, str):
+            slack = _log_slack(delta, D.quad, D.log_p_inf)
+            eu = _chernoff_eps(D.parts_up, slack) if slack is not None else math.inf
+        if isinstance(el, str):
+            el = 0.0
+    if lower and el == 0.0 and lam > 100.0 and isinstance(eu, float) and 0.0 < eu < math.inf:
+        # A lattice pair whose answer sits in the top cells of its support (randomized
+        # response, (ε, δ) steps: docs/math.md §10.1) takes the Chernoff tilt, up to
+        # 20/h, at which the lower PLD's top (one cell below the upper's) is far
+        # down the tilted scale and lost in round-off. Smaller tilts still hold the
+        # answer; every composition's bracket is certified, so the best is kept.
+        kept = (D.n, D.lam, D.up, D.lo, D.log_above, D.above)
+        for lam2 in (lam / 16.0, lam / 256.0):
+            D.compose(lam2, log_eta=log_eta)
+            el2 = D.eps_lower(delta)
+            if not isinstance(el2, str) and el2 > el:
+                el = el2
+                break
+        D.n, D.lam, D.up, D.lo, D.log_above, D.above = kept
+    return el, eu
+
+
 def chernoff_delta(D, eps: float) -> float:
     """A valid upper bound on δ(ε) of a direction without its FFT: δ(ε) ≤ P_∞ + Q[L > ε]
     ≤ P_∞ + min_t e^{F(t) − tε} (the trivial lower bound 0 goes with it)."""
-    ch = min(math.exp(min(D.parts_up.F(t)[0] - t * eps, 0.0))
-             for t in np.geomspace(0.05, 200.0, 24))
+    px = D.parts_up.proxy        # t searched on the stand-in, the bound exact at its best t
+    t = min(np.geomspace(0.05, 200.0, 24), key=lambda t: px.F(t)[0] - t * eps)
+    ch = math.exp(min(D.parts_up.F(t)[0] - t * eps, 0.0))
     return min(1.0, (ch + D.p_inf) * (1 + D.quad))
 
 
-def _delta_at_h(schedule, eps, h, dirs=None, direction=_Direction):
+def _delta_at_h(schedule, eps, h, dirs=None, lower=True, direction=_Direction):
     counts = schedule.counts()
     T = schedule.steps
     tau_hi = _log_pow2_floor(math.log(1e-30) - math.log(T))
@@ -257,7 +297,7 @@ def _delta_at_h(schedule, eps, h, dirs=None, direction=_Direction):
         D = direction(counts, d, h, log_tau_hi=tau_hi)
         lam = _saddle_lambda_for_eps(D.parts_up, eps)
         try:
-            D.compose(lam, around=eps, log_eta=math.log(1e-30))
+            D.compose(lam, around=eps, log_eta=math.log(1e-30), lower=lower)
         except _GridTooLarge:
             if not out:
                 raise
@@ -268,7 +308,7 @@ def _delta_at_h(schedule, eps, h, dirs=None, direction=_Direction):
     return out
 
 
-def _refine(run, schedule, target, h, max_refine, limited=lambda res: True):
+def _refine(run, schedule, target, h, max_refine, limited=lambda res: True, max_h=None):
     """Run ``run(h, dirs)`` on finer and finer grids until upper − lower ≤ target(upper).
 
     Each direction keeps the intersection of its brackets (each is valid at its h); a
@@ -285,17 +325,22 @@ def _refine(run, schedule, target, h, max_refine, limited=lambda res: True):
     gap_only = any(getattr(pl, "bracket_only", False)
                    for m, _ in schedule.counts() for pl in privacy_losses(m))
     try:
-        return _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only)
+        return _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only,
+                            max_h)
     finally:
         _WORK.reset(token)
 
 
-def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only=False):
+def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only=False,
+                 max_h=None):
     warnings = []
     best = {}
     history = []
     cur = h if h is not None else _H0
     capped = 0
+    h_fail = None     # the coarsest grid known to be over a size cap
+    backfilled = False
+    upper_only = False  # this round only lowers the upper bound (the grid cap max_h)
     rounds = 0
     # Coarsening to a first grid that fits does not count as a round (δ near 1 allows no
     # refinement, and three coarsenings ended with no bracket at all: a crash).
@@ -305,7 +350,7 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
         dirs = [d for d in list(directions_of(schedule)) if d not in best or best[d][1] > top_lo]
         budget.enforce = bool(best)
         try:
-            res = run(cur, dirs)
+            res = run(cur, dirs, not upper_only)
         except _GridTooLarge as exc:
             if exc.budget:
                 warnings.append(f"work_budget_exhausted: the grid h={cur:g} would exceed "
@@ -319,10 +364,12 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
                 cur = min(_H_MAX, cur * 4)
                 rounds -= 1
                 continue
-            if capped < 2:
-                # Try halfway (geometrically) between the last grid that fitted and this one.
+            h_fail = cur if h_fail is None else max(h_fail, cur)
+            if capped < 4 and history[-1][0] > 1.15 * h_fail:
+                # Try halfway (geometrically) between the last grid that fitted and this
+                # one; refinement goes on from there, never below a grid that failed.
                 capped += 1
-                cur = math.sqrt(cur * history[-1][0])
+                cur = math.sqrt(h_fail * history[-1][0])
                 continue
             warnings.append(f"grid_capped: h={cur:g} needs {exc.args[0]} points; kept "
                             f"h={history[-1][0]:g}")
@@ -340,8 +387,31 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
         # (lo = up = inf: an (ε, δ) composition whose revealing mass alone exceeds δ)
         width = up - lo if lo < up else 0.0
         tgt = target(up)
-        if h is not None or width <= tgt or up == 0.0:
+        if h is not None or up == 0.0 or (width <= tgt and (max_h is None or cur <= max_h)):
             break
+        if (max_h is not None and not backfilled and len(history) >= 2
+                and history[-2][0] > 16.5 * cur and limited(res)):
+            # The cap's jump skipped grids, and this one's round-off/truncation terms are
+            # what is left: a coarser grid may bound better (δ ≈ 1e-12 at q = 1e-5 lost
+            # 6× on its upper side). Try the grid 1/16 below the last one, then stop.
+            backfilled = True
+            cur = history[-2][0] / 16
+            continue
+        if backfilled and len(history) >= 3 and history[-1][0] > history[-2][0]:
+            if width > tgt:
+                warnings.append(f"bracket_wider_than_requested: width {width:.3g} > "
+                                f"{tgt:.3g} (limited by round-off/truncation terms, not by h)")
+            break
+        if width <= tgt:
+            # within rtol; only the grid cap max_h is left to reach (when that grid is over
+            # a size cap the bracket in hand already meets rtol)
+            if h_fail is not None and max_h <= 1.15 * h_fail:
+                break
+            cur = max_h if h_fail is None else max(max_h, math.sqrt(h_fail * cur))
+            # The lower bound in hand already meets rtol; the cap is for the upper bound
+            # (docs/math.md §4.6): compose that side only.
+            upper_only = True
+            continue
         moved = None
         if gap_only and len(history) >= 2:
             # each side's change from the last grid: its remaining error is about that
@@ -354,7 +424,8 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
             warnings.append(f"bracket_wider_than_requested: width {width:.3g} > {tgt:.3g} "
                             "(limited by round-off/truncation terms, not by h)")
             break
-        if len(history) > max_refine or cur <= _H_MIN or capped:
+        if (len(history) > max_refine or cur <= _H_MIN
+                or (h_fail is not None and cur <= 1.15 * h_fail)):
             if gap_only:
                 warnings.append("bracket_sides_not_settled: a side still moved by "
                                 f"{moved if moved is not None else width:.3g} > {tgt:.3g} "
@@ -366,8 +437,12 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
         if len(history) >= 2:
             (h0, l0, u0), (h1, l1, u1) = history[-2], history[-1]
             if u0 - l0 > 0 and u1 - l1 > 0 and l0 > 0 and l1 > 0:
-                p = min(3.0, max(1.0, math.log((u0 - l0) / (u1 - l1)) / math.log(h0 / h1)))
-        fac = (0.9 * tgt / max(width, 1e-300)) ** (1.0 / p)
+                # (capped at the asymptotic order 2: a larger measured p comes from a
+                # pre-asymptotic grid and under-refined, costing one more round)
+                p = min(2.0, max(1.0, math.log((u0 - l0) / (u1 - l1)) / math.log(h0 / h1)))
+        # Aim at 3/4 of the target: a grid that just misses it costs a whole further round
+        # (two thirds of the final one), aiming lower costs ~15 % more points.
+        fac = (0.75 * tgt / max(width, 1e-300)) ** (1.0 / p)
         if gap_only:
             fac = 0.25 if moved is None else (0.9 * tgt / max(moved, 1e-300)) ** 0.5
         if lo <= 0.0:
@@ -375,24 +450,36 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
             # concentrated far below h, small q): the width says nothing about the law yet;
             # a moderate step avoids jumping far past the first grid where it exists.
             fac = 0.25
-        cur = max(_H_MIN, cur * min(1 / 1.5, max(fac, 1 / 16)))
+        nxt = cur * min(1 / 1.5, max(fac, 1 / 16))
+        if max_h is not None and cur * fac <= 2 * max_h:
+            # rtol itself needs about the cap's grid: go straight there, both sides (else
+            # the rtol grid comes first and the cap's round composes the upper side only)
+            nxt = min(nxt, max_h)
+        if h_fail is not None and nxt <= h_fail:
+            nxt = math.sqrt(h_fail * cur)
+        cur = max(_H_MIN, nxt)
     return best, history, tuple(warnings)
 
 
 _H0 = 4e-3
+# The default's grid cap: dp_accounting's default PLD grid (value_discretization_interval
+# 1e-4) divided by 1.6, so that the same construction errs by ≤ 0.4× as much (at δ = 1e-10
+# its value lies 2.4e-5 below the true ε; our upper bound must be as close from above).
+DEFAULT_MAX_H = 1e-4 / 1.6
 
 
 def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: float = 1e-3,
                     h: Optional[float] = None, max_refine: int = 6,
-                    ) -> Tuple[float, float, dict, list]:
-    """(lower, upper, details, warnings) for ε(δ); width ≤ max(rtol·ε, atol) unless h is fixed."""
+                    max_h: Optional[float] = None) -> Tuple[float, float, dict, list]:
+    """(lower, upper, details, warnings) for ε(δ); width ≤ max(rtol·ε, atol) unless h is
+    fixed, on a grid no coarser than ``max_h`` when given."""
     def limited(res):
         # Round-off/truncation terms comparable with δ near the answer: a finer grid (a
         # longer window) will not narrow the bracket.
         return any(r[2].up is not None and math.isfinite(r[1])
                    and r[2].error_floor(r[1]) > 1e-2 * delta for r in res.values())
 
-    # many distinct mechanisms: merged sides (docs/math.md §4.8)
+    # many distinct mechanisms: merged sides (docs/math.md §4.8; max_h is not applied)
     merged = merge.bracket(schedule, delta, rtol, atol, h,
                            (_eps_at_h, _refine, _details, _H0, _H_MIN))
     if merged is not None:
@@ -403,9 +490,10 @@ def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: 
         # any ε and the upper one is read at δ·(1 − margin): no grid narrows the bracket
         # (Laplace at δ = 1 − 2⁻⁵³ refined for 6 s to the grid cap).
         max_refine = 0
-    best, history, warns = _refine(lambda hh, dirs: _eps_at_h(schedule, delta, hh, dirs),
+    best, history, warns = _refine(lambda hh, dirs, lower=True: _eps_at_h(schedule, delta, hh,
+                                                                          dirs, lower),
                                    schedule, lambda up: max(rtol * up, atol), h, max_refine,
-                                   limited)
+                                   limited, max_h)
     if near_one:
         warns += (f"delta_near_one: δ = {delta!r} lies within the PLD's quadrature margin "
                   f"({schedule.steps * _QUAD_REL:.2g}) of 1; the bracket is valid but loose",)
@@ -425,21 +513,23 @@ def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: 
 
 def delta_bracket(schedule: Schedule, eps: float, rtol: float = 1e-3, atol: float = 0.0,
                   h: Optional[float] = None, max_refine: int = 6,
-                  ) -> Tuple[float, float, dict, list]:
-    """(lower, upper, details, warnings) for δ(ε); width ≤ max(rtol·δ, atol) unless h is fixed."""
-    # many distinct mechanisms: merged sides (docs/math.md §4.8)
+                  max_h: Optional[float] = None) -> Tuple[float, float, dict, list]:
+    """(lower, upper, details, warnings) for δ(ε); width ≤ max(rtol·δ, atol) unless h is
+    fixed, on a grid no coarser than ``max_h`` when given."""
+    # many distinct mechanisms: merged sides (docs/math.md §4.8; max_h is not applied)
     merged = merge.bracket(schedule, eps, rtol, atol, h,
                            (_delta_at_h, _refine, _details, _H0, _H_MIN))
     if merged is not None:
         return merged
-    best, history, warns = delta_refine(schedule, eps, rtol, atol, h, max_refine)
+    best, history, warns = delta_refine(schedule, eps, rtol, atol, h, max_refine, max_h)
     lo = max(b[0] for b in best.values())
     up = max(b[1] for b in best.values())
     return lo, up, _details(best, history), warns
 
 
 def delta_refine(schedule: Schedule, eps: float, rtol: float, atol: float,
-                 h: Optional[float], max_refine: int = 6) -> Tuple[dict, list, tuple]:
+                 h: Optional[float], max_refine: int = 6, max_h: Optional[float] = None,
+                 ) -> Tuple[dict, list, tuple]:
     """The refinement behind :func:`delta_bracket`: (best, history, warnings), where
     ``best[direction] = (lower, upper, _Direction, h)`` keeps each direction's composition
     (certified at every ε, sharpest near ``eps``: the trade-off curves read it at many ε)."""
@@ -447,17 +537,19 @@ def delta_refine(schedule: Schedule, eps: float, rtol: float, atol: float,
         return any(r[2].up is not None and r[2].error_floor(eps) > 0.1 * (r[1] - r[0])
                    for r in res.values())
 
-    return _refine(lambda hh, dirs: _delta_at_h(schedule, eps, hh, dirs),
-                   schedule, lambda up: max(rtol * up, atol), h, max_refine, limited)
+    return _refine(lambda hh, dirs, lower=True: _delta_at_h(schedule, eps, hh, dirs, lower),
+                   schedule, lambda up: max(rtol * up, atol), h, max_refine, limited, max_h)
 
 
 def _details(best, history):
     per_dir = {}
     for d, (lo, up, D, hh) in best.items():
-        per_dir[d] = {"lower": lo, "upper": up, "grid_step": hh, "window": D.n,
+        per_dir[d] = {"lower": lo, "upper": up, "grid_step": D.h, "window": D.n,
                       "tilt": D.lam, "mass_at_inf": D.p_inf,
                       "fft_bin_error": D.up.bin_err if D.up is not None else None,
-                      "method": "fft" if D.up is not None else "chernoff (cannot be the max)"}
+                      "method": ("chernoff (cannot be the max)" if D.up is None else
+                                 "fft on a coarse grid (cannot be the max)"
+                                 if getattr(D, "coarse", False) else "fft")}
     return {"grid_step": history[-1][0], "directions": per_dir,
             "refinements": [(hh, lo, up) for hh, lo, up in history]}
 
@@ -506,7 +598,12 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
 
     Options
     -------
-    rtol : bracket width relative to the value (default 1e-3).
+    rtol : bracket width relative to the value. Default: 1e-3, on a grid no coarser than
+        6.25e-5 (``DEFAULT_MAX_H``): the upper bound then comes from the same connect-the-dots
+        construction as dp_accounting's default PLD accountant on a grid 1.6× as
+        fine, so it is at least as tight as that peer's default value (issue 17; measured
+        in benchmarks/bench_equal_accuracy.py). A given rtol is met on the coarsest grid
+        that meets it.
     atol : absolute width floor for ε (default: rtol, i.e. the relative width at ε = 1).
     h : fix the grid step instead of refining it.
     closed_form : answer Gaussian-only schedules (Private Evolution, q = 1) with the exact
@@ -514,6 +611,7 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
         (default); False forces the discretisation.
     """
     rtol, atol, h, closed_form = check_options(rtol, atol, h, closed_form, **options)
+    max_h = DEFAULT_MAX_H if rtol is None and h is None else None
     if closed_form:
         exact = _exact.gaussian_result(schedule, "pld", delta=delta, epsilon=epsilon)
         if exact is not None:
@@ -526,7 +624,7 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
     if delta is not None:
         lo, up, details, warns = epsilon_bracket(
             schedule, delta, rtol=1e-3 if rtol is None else rtol,
-            atol=(1e-3 if rtol is None else rtol) if atol is None else atol, h=h)
+            atol=(1e-3 if rtol is None else rtol) if atol is None else atol, h=h, max_h=max_h)
         if pure < up:
             up, details = pure, {**details, "pure_dp_bound": pure}
         r_, a_ = (1e-3 if rtol is None else rtol), ((1e-3 if rtol is None else rtol)
@@ -539,7 +637,7 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
                       details={"pure_dp_bound": pure})
     lo, up, details, warns = delta_bracket(
         schedule, epsilon, rtol=1e-3 if rtol is None else rtol,
-        atol=0.0 if atol is None else atol, h=h)
+        atol=0.0 if atol is None else atol, h=h, max_h=max_h)
     lo, up, details, warns = _with_exact_lower(
         schedule, "delta", epsilon, min(lo, 1.0), up, details, warns,
         1e-3 if rtol is None else rtol, 0.0 if atol is None else atol)

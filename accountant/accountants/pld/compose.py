@@ -24,6 +24,7 @@ _FFT_C = 8.0               # per-stage relative error constant of the FFT bound
 _QUAD_REL = 5e-13          # relative margin per step for the one-step quadrature
 _ETA = 1e-11               # tilted mass allowed outside the FFT window (each side)
 _MAX_WINDOW = 1 << 22      # FFT length of the composed window
+_PROXY_LEN = 1024          # cells per PMF of a search stand-in (_Parts.proxy)
 
 
 class _Parts:
@@ -39,10 +40,52 @@ class _Parts:
             if idx.size == 0:
                 continue
             s, e = idx[0], idx[-1] + 1
-            lw = np.ascontiguousarray(logw[s:e])
-            ell = (one.i0 + s + np.arange(e - s)) * h
-            self.items.append((one.i0 + s, lw, ell, T))
+            if 4 * idx.size < 3 * (e - s):
+                # a split grid (coarse tails, onestep._build_split) is mostly empty points:
+                # keep the masses only, with their grid indices
+                pos = one.i0 + idx
+                lw = np.ascontiguousarray(logw[idx])
+            else:
+                pos = one.i0 + s + np.arange(e - s)
+                lw = np.ascontiguousarray(logw[s:e])
+            self.items.append((pos, lw, pos * h, T))
         self.steps = sum(T for *_, T in self.items)
+        self._proxy = None
+
+    @property
+    def proxy(self) -> "_Parts":
+        """A short stand-in for *searching* (tilts, window and Chernoff parameters): each
+        long PMF summed in blocks of ≤ _PROXY_LEN cells, every block replaced by two
+        half-masses at its mean ± its standard deviation (mass, mean and variance kept, so
+        each step's K is off by fourth-order terms: a block's mass at its mean alone put
+        T·t²·var/2 into F, a 7 % wrong tilt at q = 1e-3, T = 1e5). It proves nothing:
+        every bound is evaluated with the exact F at the parameter the search found.
+        (With F taking 85 passes over 10⁵-point PMFs per query, the searches were 30 % of
+        a fine-grid query.)"""
+        if self._proxy is None:
+            px = _Parts((), "up", self.h)
+            for i0, lw, ell, T in self.items:
+                if lw.shape[0] > 2 * _PROXY_LEN:
+                    B = -(-lw.shape[0] // _PROXY_LEN)
+                    top = float(lw.max())
+                    w = np.exp(lw - top)
+                    starts = np.arange(0, lw.shape[0], B)
+                    x = ell - np.repeat(ell[starts], np.diff(np.append(starts, lw.shape[0])))
+                    w0 = np.add.reduceat(w, starts)
+                    keep = w0 > 0
+                    w0 = w0[keep]
+                    m1 = np.add.reduceat(w * x, starts)[keep] / w0
+                    var = np.maximum(np.add.reduceat(w * x * x, starts)[keep] / w0 - m1 * m1,
+                                     0.0)
+                    mid = ell[starts][keep] + m1
+                    sd = np.sqrt(var)
+                    lw = np.repeat(np.log(0.5 * w0) + top, 2)
+                    ell = np.column_stack((mid - sd, mid + sd)).ravel()
+                px.items.append((None, np.ascontiguousarray(lw), np.ascontiguousarray(ell), T))
+            px.steps = self.steps
+            px._proxy = px
+            self._proxy = px
+        return self._proxy
 
 
     def F(self, t):
@@ -79,6 +122,7 @@ def _solve_increasing(fn, target, lo, hi, rtol=1e-3, max_iter=40):
 
 def _saddle_lambda_for_eps(parts, eps):
     """λ ≥ 0 with F′(λ) = ε (the tilt centring the composition at ε)."""
+    parts = parts.proxy      # any λ ≥ 0 is valid: this only centres the window
     if parts.F(0.0)[1] >= eps:
         return 0.0
     hi = 1.0
@@ -91,6 +135,7 @@ def _saddle_lambda_for_eps(parts, eps):
 
 def _saddle_lambda_for_delta(parts, delta):
     """λ whose saddle-point estimate of δ(F′(λ)) is δ (only used to centre the window)."""
+    parts = parts.proxy
     ld = math.log(delta)
 
     def g(t):
@@ -110,6 +155,7 @@ def _saddle_lambda_for_delta(parts, delta):
 
 
 def _chernoff_tilt(parts, delta):
+    parts = parts.proxy
     ld = math.log(delta)
     ts = np.geomspace(1e-3, 1e5, 25)
     vals = [(parts.F(t)[0] - ld) / t for t in ts]
@@ -127,6 +173,8 @@ def _window(parts, lam, le):
     # The composed support ends hold every mass: a window end needs go no further.
     support = (sum(T * ell[-1] for *_, ell, T in parts.items),
                -sum(T * ell[0] for *_, ell, T in parts.items))
+    px = parts.proxy
+    F0p = px.F(lam)[0] if px is not parts else F0
     for sign, edge in zip((1.0, -1.0), support):
         # sign·W(s) = (F(λ + sign·s) − F(λ) − log η)/s is certified for every s > 0; its
         # minimiser solves N(s) = s·φ′ − φ + log η = 0 (φ(s) = F(λ + sign·s) − F(λ)),
@@ -134,28 +182,37 @@ def _window(parts, lam, le):
         # Gaussian guess in a few evaluations. (A pattern search by factors of 1.5 took 30
         # per side where the law is far from Gaussian or the optimum is s → ∞, a bounded
         # support: 90 % of a δ query's time at q = 1e-5.)
-        def nw(u):
+        def nw(u, P=px, F0=F0p):
             s = math.exp(u)
-            K, K1, K2 = parts.F(lam + sign * s)
+            K, K1, K2 = P.F(lam + sign * s)
             phi = K - F0
             w = (phi - le) / s
             n = s * sign * K1 - phi + le
             return (w if w == w else math.inf), n, s * s * K2
-        best = _newton_window(nw, math.log(z / sd))
+        # The search runs on the stand-in; the bound is W at its best s with the exact F
+        # (the exact search remains for a stand-in whose best s fails exactly).
+        best, u_best = _newton_window(nw, math.log(z / sd))
+        if px is not parts:
+            # a few exact Newton steps from the stand-in's optimum (or the whole exact
+            # search when that optimum fails exactly)
+            start = u_best if math.isfinite(u_best) else math.log(z / sd)
+            best = _newton_window(lambda u: nw(u, parts, F0), start,
+                                  max_eval=3 if math.isfinite(u_best) else 14)[0]
         bounds.append(sign * min(best, edge))
     return bounds[1], bounds[0], F0, m1, sd
 
 
 def _newton_window(nw, u, max_eval=14):
-    """The smallest W over a safeguarded Newton search for N(e^u) = 0 (N increasing in
-    u); ``nw(u)`` gives (W, N, dN/du). Every W is a valid bound: this only tightens."""
-    best = math.inf
+    """(smallest W, its u) over a safeguarded Newton search for N(e^u) = 0 (N increasing
+    in u); ``nw(u)`` gives (W, N, dN/du). Every W is a valid bound: this only tightens."""
+    best, u_best = math.inf, math.nan
     lo, hi = -math.inf, math.inf          # N(lo) < 0 < N(hi)
     for _ in range(max_eval):
         w, n, dn = nw(u)
         # Still descending but no longer gaining: W tends to the support's end (s → ∞).
         stalled = n < 0 and 0.0 <= best - w <= 1e-7 * (abs(w) + 1.0)
-        best = min(best, w)
+        if w < best:
+            best, u_best = w, u
         if not (n == n and dn == dn) or stalled:
             break
         if n < 0:
@@ -180,7 +237,7 @@ def _newton_window(nw, u, max_eval=14):
         if abs(nxt) > 700.0:
             break
         u = nxt
-    return best
+    return best, u_best
 
 
 def _window_holds(parts, lam, w_lo, w_hi, sd, le):
@@ -216,7 +273,7 @@ class _Composed:
             if tiny.any():
                 dropped += T * float(wt[tiny].sum()) + T * 1e-280 * int(tiny.sum())
                 wt[tiny] = 0.0
-            pos = (i0 + np.arange(lw.shape[0])) % n
+            pos = i0 % n
             x = np.bincount(pos, weights=wt, minlength=n) if lw.shape[0] > n else None
             if x is None:
                 x = np.zeros(n)
@@ -244,6 +301,13 @@ class _Composed:
         else:
             c -= self.bin_err
             np.maximum(c, 0.0, out=c)
+        # Above the composition's largest loss Σ T·(top of each PMF) the true masses are 0:
+        # what the transform leaves there is round-off and mass wrapped around from below
+        # the window, which lies below every ε read (≥ e_lo). Both sides keep 0 there (a
+        # 4000-bin window tail carrying the per-bin round-off term put 5e-14 into δ ≈ 6e-18).
+        top = sum(T * int(pos[-1]) for pos, _, _, T in parts.items) - J_lo
+        if 0 <= top < n - 1:
+            c[top + 1:] = 0.0
         self.d, self.shift = _kp.delta_scan(c, lam, h)
         self.w_inf_log1p = w_inf_log1p
 
@@ -321,10 +385,11 @@ class _Direction:
             self.p_inf_lo = 0.0
         self.quad = self.steps * _QUAD_REL
 
-    def compose(self, lam, around=None, eta=_ETA, log_eta=None):
+    def compose(self, lam, around=None, eta=_ETA, log_eta=None, lower=True):
         """FFT composition with tilt λ; the window covers the tilted mass (and ``around``),
         leaving tilted mass ≤ eta outside on each side; ``log_eta`` gives log eta instead
-        (at δ = 5e-324 the η ≪ δ the callers want is no double)."""
+        (at δ = 5e-324 the η ≪ δ the callers want is no double). ``lower=False`` composes
+        the upper side only (the lower bounds are then the trivial 0)."""
         if log_eta is None:
             log_eta = math.log(eta)
         h = self.h
@@ -332,8 +397,8 @@ class _Direction:
         # e^{−λh} must not underflow in the scans; the bounds stay valid for any λ ≥ 0.
         lam = min(lam, 20.0 / h)
         w_lo, w_hi, F0, m1, sd = _window(self.parts_up, lam, log_eta)
-        if self.parts_lo is not None and not _window_holds(self.parts_lo, lam, w_lo, w_hi,
-                                                           sd, log_eta):
+        parts_lo = self.parts_lo if lower else None
+        if parts_lo is not None and not _window_holds(parts_lo, lam, w_lo, w_hi, sd, log_eta):
             a, b, *_ = _window(self.parts_lo, lam, log_eta)
             w_lo, w_hi = min(w_lo, a), max(w_hi, b)
         if around is not None:
@@ -347,7 +412,7 @@ class _Direction:
         self.n = n
         self.lam = lam
         self.up = _Composed(self.parts_up, lam, J_lo, n, "up", 0.0)
-        self.lo = _Composed(self.parts_lo, lam, J_lo, n, "lo", 0.0) if self.parts_lo else None
+        self.lo = _Composed(parts_lo, lam, J_lo, n, "lo", 0.0) if parts_lo else None
         top = (J_lo + n - 1) * h
         # Untilted mass above the window (upper) ≤ e^{−λ·top + F(λ)}·η.
         self.log_above = min(-lam * top + self.up.log_c + log_eta, 0.0)

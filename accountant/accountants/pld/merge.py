@@ -196,7 +196,7 @@ def bracket(schedule: Schedule, at: float, rtol: float, atol: float, h: Optional
     pilot = Schedule(up0)
 
     def pilot_at(hh):
-        return _refine(lambda h_, dirs: at_h(pilot, at, h_, dirs), pilot,
+        return _refine(lambda h_, dirs, lower=True: at_h(pilot, at, h_, dirs, lower), pilot,
                        lambda up: share * target(up), hh, 0)
 
     def grid_for(best_u, r_l):
@@ -281,7 +281,8 @@ def bracket(schedule: Schedule, at: float, rtol: float, atol: float, h: Optional
                                 direction=functools.partial(_Paired, lo_c))
         try:
             with _cache_room(4 * n_reps + 64):
-                best, history, warns = _refine(lambda hh, dirs: run(hh), Schedule(up_c),
+                best, history, warns = _refine(lambda hh, dirs, lower=True: run(hh, lower=lower),
+                                               Schedule(up_c),
                                                target, cur, 0, lambda res: False)
         except _GridTooLarge:
             break

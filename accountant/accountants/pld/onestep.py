@@ -118,6 +118,11 @@ def _build_one_step(pl, h, tau_hi, tau_lo):
         i0 = max(min(i0, ip, -1), i0 - max(i1 - i0 + 1, 100_000))
     lower_ok = i0 <= -1
     npts = i1 - i0 + 1
+    if not sup.whole and getattr(pl, "pld_cells_split", False) and npts > _SPLIT_MIN:
+        split = _split_points(pl, i0, i1, h, min(_SPLIT_TAIL_LOG, tau_hi + _SPLIT_TAU))
+        one = _build_split(pl, h, *split, lower_ok, sup.cost) if split else None
+        if one is not None:
+            return one
     _charge(npts, sup.cost)
     up, lo = pl.pld_cells(i0, h, npts)
     e0 = i0 * h
@@ -129,6 +134,111 @@ def _build_one_step(pl, h, tau_hi, tau_lo):
     # (the identity is dominated by the rest of the pair too: a revealing coin still
     # applies beside it, docs/math.md §10.1)
     return _OneStep(i0, pi_up, pi_lo, up.log_w_inf, ok, h, lo.log_reveal)
+
+
+# A one-step grid is fine (step h) where the mass is and coarse (step _SPLIT·h, points of the
+# same lattice) in tails holding little P-mass (docs/math.md §4.9): a subsampled
+# Gaussian at q = 1e-3 spans [−0.001, 6.5] with 1e-4 of its mass above 0.05, and building
+# its 6.5·10⁵ cells at h = 1e-5 was most of a query's time.
+_SPLIT = 16
+_SPLIT_TAIL_LOG = math.log(1e-10)
+_SPLIT_TAU = math.log(1e4)      # and ≤ 1e4 × the Q-tail the grid's top leaves out
+_SPLIT_MIN = 64 * _SPLIT
+
+
+def _split_points(pl, i0, i1, h, lt):
+    """(i0′, iL, iR, i1′): grid indices, all multiples of _SPLIT, with i0′ ≤ i0, i1′ ≥ i1,
+    the coarse tails [i0′, iL] and [iR, i1′] (P-mass ≤ 1e-10 and ≤ e^lt) and the fine middle
+    [iL, iR]; None when neither tail is worth splitting off. The threshold follows the
+    query's tail: at δ = 1e-63 the answer lies where a 1e-10 tail would be coarse (the
+    lowered chords lost 0.01 of ε there)."""
+    m = _SPLIT
+    a, b = (i0 // m) * m, -(-i1 // m) * m
+
+    def sf(i):
+        return float(pl.log_sf(i * h, under="P"))
+    # right: the smallest multiple of m whose P-tail above is ≤ e^lt
+    lo_, hi_ = a // m, b // m
+    if sf(hi_ * m) > lt:
+        iR = b
+    else:
+        while hi_ - lo_ > 1:
+            mid = (lo_ + hi_) // 2
+            if sf(mid * m) <= lt:
+                hi_ = mid
+            else:
+                lo_ = mid
+        iR = hi_ * m
+    # left: the largest multiple of m whose P-mass at or below is ≤ 1e-10 (a tilt λ > 0
+    # weighs low losses down, so this side need not follow the query's tail)
+    lo_, hi_ = a // m, iR // m
+
+    def cdf_small(i):
+        return -math.expm1(sf(i)) <= 1e-10
+    if not cdf_small(lo_ * m):
+        iL = a
+    else:
+        while hi_ - lo_ > 1:
+            mid = (lo_ + hi_) // 2
+            if cdf_small(mid * m):
+                lo_ = mid
+            else:
+                hi_ = mid
+        iL = lo_ * m
+    if iR - iL < 4 * m:
+        return None
+    if (iL - a) < 4 * m and (b - iR) < 4 * m:
+        return None
+    return a, iL, iR, b
+
+
+def _build_split(pl, h, a, iL, iR, b, lower_ok, cost):
+    """One step's PMFs on the split grid of :func:`_split_points`: each part's cells
+    describe a disjoint part of the PLD; the upper PMF is the sum of their connect-the-dots
+    PMFs, the lower one the sum of their lowered chords (each a sub-measure, see
+    docs/math.md §4.9). Points are those of the fine lattice (zero between coarse points)."""
+    m = _SPLIT
+    npts = b - a + 1
+    spans = []
+    if iL > a:
+        spans.append((a, m, (iL - a) // m + 1))
+    spans.append((iL, 1, iR - iL + 1))
+    if b > iR:
+        spans.append((iR, m, (b - iR) // m + 1))
+    _charge(sum(n for *_, n in spans), cost)
+    pi_up = np.zeros(npts)
+    pi_lo = np.zeros(npts)
+    ok_all = True
+    log_w_inf = -math.inf
+    for j, (start, stride, n) in enumerate(spans):
+        first, last = j == 0, j == len(spans) - 1
+        up, lo = pl.pld_cells(start // stride, h * stride, n)
+        off = start - a
+        idx = off + stride * np.arange(n)
+        # connect-the-dots, part by part (the cells are the part's own)
+        pi_up[idx[:-1]] += up.b
+        pi_up[idx[1:]] += up.a
+        if first:
+            pi_up[0] += up.Qb / math.exp(a * h)
+        if last:
+            pi_up[-1] += up.Pt
+            log_w_inf = up.log_w_inf
+        # lowered chords of the part as a sub-measure: the mass below (first part) and
+        # above (last part) belong to it, the rest to its neighbours
+        Fb, Qb, r0 = (lo.Fb, lo.Qb, lo.r0) if first else (0.0, 0.0, 0.0)
+        Pt, dtop = (lo.Pt, lo.dtop) if last else (0.0, 0.0)
+        tot = Fb + float(lo.a.sum() + lo.b.sum()) + Pt
+        if lo.log_reveal > -math.inf:
+            return None
+        _, pl_lo, ok = _kp.profiles(lo.a, lo.b, start * h, h * stride, Fb, Qb, r0, Pt,
+                                    dtop, -tot)
+        if ok:
+            pi_lo[idx] += pl_lo
+        elif stride == 1:
+            ok_all = False      # without its middle the lower PMF is worthless
+    if not (lower_ok and ok_all):
+        pi_lo, ok_all = _identity_lower(a, npts)
+    return _OneStep(a, pi_up, pi_lo, log_w_inf, ok_all, h)
 
 
 class _GridTooLarge(Exception):
