@@ -7,6 +7,7 @@ epsilon=None, **options) -> Result`` with :func:`register`; exactly one of ``del
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import math
 import numbers
@@ -17,7 +18,7 @@ from typing import Callable, Dict
 from ..core import _validate as v
 from ..core.bounds import Result, emit_warnings
 from .exact import pure_epsilon
-from ..core.mechanisms import MechanismLike, active_part, as_schedule
+from ..core.mechanisms import Mechanism, MechanismLike, active_part, as_schedule  # noqa: F401
 from ..loss import directions_of, loss_for, privacy_losses
 
 METHODS = ("pld", "rdp", "edgeworth", "saddlepoint", "group-vadhan", "group-rdp")
@@ -251,8 +252,16 @@ def _notes(schedule) -> list:
     Poisson accounting does not apply to shuffled batches), once each."""
     out = []
     for m, _ in schedule.counts():
-        for pl in privacy_losses(m):
-            note = getattr(pl, "note", None)
-            if note and note not in out:
+        for note in mechanism_notes(m):
+            if note not in out:
                 out.append(note)
     return out
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def mechanism_notes(m: "Mechanism") -> tuple:
+    """The ``note`` of each privacy loss of mechanism ``m`` (non-empty strings), cached: a
+    trainer history of 10⁴ distinct mechanisms built 2·10⁴ losses per query for them
+    (0.65 s). ValueError if ``m`` has no privacy loss."""
+    return tuple(n for pl in privacy_losses(m) for n in (getattr(pl, "note", None),)
+                 if isinstance(n, str) and n)

@@ -1,8 +1,9 @@
 """Conservative merging of nearby mechanisms: σ rounded down and q up (a dominating
 schedule) or the other way (a dominated one), on a geometric grid.
 
-Used by the trainer accountant (:mod:`accountant.session`, PLD above ``max_merged``
-distinct mechanisms; basic composition and lower bounds of its RDP answers) and by the RDP
+Used by the trainer accountant (:mod:`accountant.session`: basic composition and lower
+bounds of its RDP answers), by the PLD accountant's merged path (its grid snapping,
+:mod:`accountant.accountants.pld.merge`, docs/math.md §4.8) and by the RDP
 engine (:mod:`accountant.rdp`), whose order search is guided by dominating representatives
 when a schedule holds many distinct mechanisms. Public as
 :func:`accountant.session.dominating_schedule`.
@@ -16,7 +17,7 @@ import numpy as np
 
 from .mechanisms import ELS, ULS, Gaussian, Mechanism, MixtureOfGaussians, SubsampledGaussian
 
-__all__ = ["dominating_schedule", "central_schedule"]
+__all__ = ["dominating_schedule", "central_schedule", "undominated"]
 
 
 def _family(m):
@@ -210,3 +211,26 @@ def _merge(counts, max_mechanisms, min_ratio, dominate, central):
     # 2030, case 11961)
     ratio = math.exp(lr) if lr < 709.0 else math.inf
     return _round_counts(counts, lr, dominate, prepared, central=central), ratio
+
+
+def undominated(counts: Sequence[Tuple[Mechanism, int]]) -> list:
+    """The entries of ``counts`` whose mechanism is not dominated by another entry's of the
+    same family: (σ′, q′) dominates (σ, q) when σ′ ≤ σ and q′ ≥ q (see
+    :func:`dominating_schedule` for why; both directions). A one-step quantity that grows
+    under domination — ε(δ), δ(ε) of one step — has the same maximum over these entries
+    as over all of them (a history of 10⁴ distinct σ at one q has one such entry); exact
+    ties are all kept, and mechanisms that cannot be rounded are always kept.
+    """
+    counts = tuple(counts)
+    fams, fixed = _prepare(counts)
+    keep = set(fixed)
+    for _, s, q, idx, _ in fams:
+        order = np.lexsort((-q, s))          # σ ascending, then q descending
+        best_q, best_s = -math.inf, math.inf
+        for j in order.tolist():
+            if q[j] > best_q:
+                best_q, best_s = q[j], s[j]
+            elif s[j] > best_s or q[j] < best_q:
+                continue                     # an earlier entry has σ′ ≤ σ, q′ ≥ q, ≠
+            keep.add(int(idx[j]))
+    return [counts[i] for i in sorted(keep)]

@@ -17,8 +17,10 @@ Incremental work. A new step never recomputes the past:
   every CGF value it has evaluated, so a query after new steps evaluates only what it has not
   seen, and answers exactly what ``epsilon(history, method="rdp")`` answers (docs/math.md §3).
 * PLD: each answer is cached until the history changes; the per-mechanism one-step PLDs are
-  cached by :mod:`accountant.accountants.pld.bracket`. When the history holds more distinct mechanisms than
-  ``max_merged`` they are merged conservatively (:func:`dominating_schedule`).
+  cached by :mod:`accountant.accountants.pld.bracket`. A history of many distinct mechanisms
+  takes the PLD accountant's own merged path (:mod:`accountant.accountants.pld.merge`,
+  docs/math.md §4.8): the same bracket as ``epsilon(history, method="pld")``, within the
+  requested rtol.
 * Edgeworth / saddle point: answers are cached until the history changes (their modules
   cache per-mechanism cumulants).
 
@@ -131,17 +133,16 @@ class PrivacyAccountant:
     ----------
     method : "pld" (default; certified bracket), "rdp" (certified upper bound), "edgeworth"
         or "saddlepoint" (estimates with their rigorous interval when one exists).
-    max_merged : PLD only — above this many distinct mechanisms, nearby steps are merged
-        conservatively for the upper bound (:func:`dominating_schedule`, σ rounded down and q
-        up on a geometric grid of ratio ≥ 1 + ``merge_ratio``). Default 32.
-    merge_ratio : PLD only — the finest merging grid, default 1e-3.
-    lower_mechanisms : PLD only — the lower side of the bracket comes from the dominated
-        schedule (σ up, q down) with at most this many mechanisms. Default 12.
+    max_merged, merge_ratio, lower_mechanisms : accepted, validated and saved (state files
+        written before the PLD accountant merged by itself carry them) but without effect:
+        a PLD query of this accountant is exactly ``epsilon(history, method="pld")`` /
+        ``delta(...)``, which merges many distinct mechanisms with a grid chosen from rtol
+        (:mod:`accountant.accountants.pld.merge`, docs/math.md §4.8).
     **options : passed to the method (e.g. ``rtol``, ``atol``, ``h`` for "pld").
 
-    The result of a merged PLD query stays ``certified=True``: its upper bound is the PLD
-    upper bound of a dominating schedule and its lower bound the PLD lower bound of a
-    dominated one; ``details["merged"]`` records the grid ratios and sizes.
+    A merged PLD result stays ``certified=True``: its upper bound is the PLD upper bound of
+    a dominating schedule and its lower bound the PLD lower bound of a dominated one;
+    ``details["merged"]`` records the grid.
     """
 
     def __init__(self, method: str = "pld", *, max_merged: int = 32, merge_ratio: float = 1e-3,
@@ -368,19 +369,18 @@ class PrivacyAccountant:
         """``given`` plus the ``note`` of every loss in the history (e.g. that Poisson
         accounting does not apply to shuffled batches): every answer carries them, whichever
         path (incremental RDP, merged PLD, partial epoch) computed it."""
-        from ..loss import privacy_losses
+        from ..accountants.api import mechanism_notes
         out = list(given) if isinstance(given, (list, tuple)) else []
         mechs = list(self._counts)
         if self._partial is not None:
             mechs.append(self._partial[0])
         for m in mechs:
             try:
-                losses = privacy_losses(m)
+                notes = mechanism_notes(m)
             except ValueError:
                 continue
-            for pl in losses:
-                note = getattr(pl, "note", None)
-                if isinstance(note, str) and note and note not in out:
+            for note in notes:
+                if note not in out:
                     out.append(note)
         return out
 
@@ -430,38 +430,10 @@ class PrivacyAccountant:
 
     # PLD -----------------------------------------------------------------------------------
     def _pld_query(self, kind, at) -> Result:
+        """The one-shot PLD query on the history (merged there when it holds many distinct
+        mechanisms; Gaussian-only histories by the exact μ-GDP closed form)."""
         from ..accountants import api
-
-        def fn(schedule, at, **kw):
-            return api.query(kind, schedule, at, **kw)
-        opts = self._method_options("pld")
-        counts = tuple(self._counts.items())
-        if _gaussian_only(counts) is not None:
-            # Gaussian mechanisms only: exactly μ-GDP with μ² = Σ T_i/σ_i² (Dong–Roth–Su 2019,
-            # Cor. 3.3), bracketed for its own rounding (Private Evolution, histograms).
-            sched = Schedule(counts)
-            return _exact.gaussian_result(sched, "pld", **{"delta" if kind == "epsilon"
-                                                            else "epsilon": at})
-        cap = self._settings["max_merged"]
-        if len(counts) <= cap:
-            return fn(self.schedule, at, method="pld", **opts)
-        up_counts, r_up = dominating_schedule(counts, cap, self._settings["merge_ratio"], True)
-        lo_counts, r_lo = dominating_schedule(counts, self._settings["lower_mechanisms"],
-                                              self._settings["merge_ratio"], False)
-        up = fn(Schedule(up_counts), at, method="pld", **opts)
-        lo = fn(Schedule(lo_counts), at, method="pld", **opts)
-        upper, lower = up.upper, min(lo.lower, up.upper)
-        warns = tuple(dict.fromkeys(up.warnings + lo.warnings + (
-            f"steps_merged: {len(counts)} distinct mechanisms; upper bound from {len(up_counts)} "
-            f"(σ down, q up, grid ratio {r_up:.6g}), lower bound from {len(lo_counts)} "
-            f"(σ up, q down, grid ratio {r_lo:.6g})",)))
-        details = {"merged": {"distinct_mechanisms": len(counts),
-                              "upper_mechanisms": len(up_counts), "upper_grid_ratio": r_up,
-                              "lower_mechanisms": len(lo_counts), "lower_grid_ratio": r_lo,
-                              "upper_schedule_lower": up.lower,
-                              "lower_schedule_upper": lo.upper},
-                   "upper": dict(up.details), "lower": dict(lo.details)}
-        return Result(kind, at, upper, lower, upper, True, "pld", warns, details)
+        return api.query(kind, self.schedule, at, method="pld", **self._method_options("pld"))
 
     # -- durable state -----------------------------------------------------------------------
     def state_dict(self) -> dict:

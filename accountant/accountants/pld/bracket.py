@@ -114,6 +114,7 @@ from ...core import _validate as v
 from ...core.bounds import Result
 from ...loss import directions_of, privacy_losses
 from ..api import query, register
+from . import merge
 from .compose import (_ETA, _LOG2, _MAX_WINDOW, _QUAD_REL, _Direction, _Parts,  # noqa: F401
                       _interp, _log_slack, _saddle_lambda_for_delta, _saddle_lambda_for_eps)
 from .onestep import _CACHE, _CACHE_SIZE, _GridTooLarge, _WORK, _Work, _one_step  # noqa: F401
@@ -160,7 +161,7 @@ def _log_pow2_floor(lx: float) -> float:
     return math.floor(lx / _LOG2) * _LOG2
 
 
-def _eps_at_h(schedule, delta, h, dirs=None, lower=True):
+def _eps_at_h(schedule, delta, h, dirs=None, lower=True, direction=_Direction):
     counts = schedule.counts()
     T = schedule.steps
     # (a logarithm: 1e-5·δ/T is no double at δ = 5e-324)
@@ -187,7 +188,7 @@ def _eps_at_h(schedule, delta, h, dirs=None, lower=True):
             if skip is not None:
                 out[d] = skip
                 continue
-        D = _Direction(counts, d, h, log_tau_hi=tau_hi)
+        D = direction(counts, d, h, log_tau_hi=tau_hi)
         if out:
             skip = _cannot_be_max(D, delta, log_eta, top_lo, compose=False)
             if skip is not None:
@@ -290,13 +291,13 @@ def chernoff_delta(D, eps: float) -> float:
     return min(1.0, (ch + D.p_inf) * (1 + D.quad))
 
 
-def _delta_at_h(schedule, eps, h, dirs=None, lower=True):
+def _delta_at_h(schedule, eps, h, dirs=None, lower=True, direction=_Direction):
     counts = schedule.counts()
     T = schedule.steps
     tau_hi = _log_pow2_floor(math.log(1e-30) - math.log(T))
     out = {}
     for d in (dirs if dirs is not None else list(directions_of(schedule))):
-        D = _Direction(counts, d, h, log_tau_hi=tau_hi)
+        D = direction(counts, d, h, log_tau_hi=tau_hi)
         lam = _saddle_lambda_for_eps(D.parts_up, eps)
         try:
             D.compose(lam, around=eps, log_eta=math.log(1e-30), lower=lower)
@@ -482,6 +483,11 @@ def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: 
         return any(r[2].up is not None and math.isfinite(r[1])
                    and r[2].error_floor(r[1]) > 1e-2 * delta for r in res.values())
 
+    # many distinct mechanisms: merged sides (docs/math.md §4.8; max_h is not applied)
+    merged = merge.bracket(schedule, delta, rtol, atol, h,
+                           (_eps_at_h, _refine, _details, _H0, _H_MIN))
+    if merged is not None:
+        return merged
     near_one = delta >= 1.0 - schedule.steps * _QUAD_REL
     if near_one:
         # Within the relative quadrature margin of δ = 1 the lower PLD cannot exceed δ at
@@ -516,6 +522,11 @@ def delta_bracket(schedule: Schedule, eps: float, rtol: float = 1e-3, atol: floa
                   ) -> Tuple[float, float, dict, list]:
     """(lower, upper, details, warnings) for δ(ε); width ≤ max(rtol·δ, atol) unless h is
     fixed, on a grid no coarser than ``max_h`` when given."""
+    # many distinct mechanisms: merged sides (docs/math.md §4.8; max_h is not applied)
+    merged = merge.bracket(schedule, eps, rtol, atol, h,
+                           (_delta_at_h, _refine, _details, _H0, _H_MIN))
+    if merged is not None:
+        return merged
     best, history, warns = delta_refine(schedule, eps, rtol, atol, h, max_refine, max_h, lower)
     lo = max(b[0] for b in best.values())
     up = max(b[1] for b in best.values())
