@@ -469,6 +469,7 @@ _H0 = 4e-3
 # 1e-4) divided by 1.6, so that the same construction errs by ≤ 0.4× as much (at δ = 1e-10
 # its value lies 2.4e-5 below the true ε; our upper bound must be as close from above).
 DEFAULT_MAX_H = 1e-4 / 1.6
+DEFAULT_MAX_H_MECHANISMS = 8   # … for schedules of at most this many distinct mechanisms
 
 
 def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: float = 1e-3,
@@ -611,12 +612,13 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
 
     Options
     -------
-    rtol : bracket width relative to the value. Default: 1e-3, on a grid no coarser than
-        6.25e-5 (``DEFAULT_MAX_H``): the upper bound then comes from the same connect-the-dots
-        construction as dp_accounting's default PLD accountant on a grid 1.6× as
-        fine, so it is at least as tight as that peer's default value (issue 17; measured
-        in benchmarks/bench_equal_accuracy.py). A given rtol is met on the coarsest grid
-        that meets it.
+    rtol : bracket width relative to the value. Default: 1e-3, and for schedules of at most
+        8 distinct mechanisms a grid no coarser than 6.25e-5 (``DEFAULT_MAX_H``; each
+        mechanism costs a one-step PLD on that grid): the upper bound then comes from the
+        same connect-the-dots construction as dp_accounting's default PLD accountant on a
+        grid 1.6× as fine, so it is at least as tight as that peer's default value (issue
+        17; measured in benchmarks/bench_equal_accuracy.py). A given rtol is met on the
+        coarsest grid that meets it.
     atol : absolute width floor for ε (default: rtol, i.e. the relative width at ε = 1).
     h : fix the grid step instead of refining it.
     closed_form : answer Gaussian-only schedules (Private Evolution, q = 1) with the exact
@@ -628,7 +630,10 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
     """
     rtol, atol, h, closed_form = check_options(rtol, atol, h, closed_form, sides, **options)
     lower = sides == "both"
-    max_h = DEFAULT_MAX_H if rtol is None and h is None else None
+    # (the cap costs a fine one-step PLD per distinct mechanism: a trainer history of 200
+    # distinct σ took 4.6 s with it, 1.2 s without; rtol alone rules such schedules)
+    max_h = (DEFAULT_MAX_H if rtol is None and h is None
+             and len(schedule.counts()) <= DEFAULT_MAX_H_MECHANISMS else None)
     if closed_form:
         exact = _exact.gaussian_result(schedule, "pld", delta=delta, epsilon=epsilon)
         if exact is not None:
