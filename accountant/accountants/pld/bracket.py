@@ -678,7 +678,8 @@ def _with_exact_lower(schedule, quantity, at, lo, up, details, warns, rtol, atol
     trusted: the RDP upper bound (a different, independent proof) replaces it, with a
     warning."""
     if quantity == "epsilon":
-        exact = _exact.composed_lower_epsilon(schedule, at)
+        # (from the PLD's own lower bound: a step proven below it cannot raise it)
+        exact = _exact.composed_lower_epsilon(schedule, at, floor=lo)
     else:
         exact = _exact.composed_lower_delta(schedule, at)
     details = dict(details)
