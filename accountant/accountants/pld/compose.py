@@ -28,7 +28,8 @@ _PROXY_LEN = 1024          # cells per PMF of a search stand-in (_Parts.proxy)
 
 
 class _Parts:
-    """The finite parts of the one-step PLDs of one direction and one side, with counts."""
+    """The finite parts of the one-step PLDs of one direction and one side, with counts:
+    ``items`` holds (grid indices, log-masses, losses, count) per mechanism."""
 
     def __init__(self, items, side, h):
         self.h = h
