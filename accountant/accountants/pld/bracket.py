@@ -116,7 +116,8 @@ from ...loss import directions_of, privacy_losses
 from ..api import query, register
 from . import merge
 from .compose import (_ETA, _LOG2, _MAX_WINDOW, _QUAD_REL, _Direction, _Parts,  # noqa: F401
-                      _interp, _log_slack, _saddle_lambda_for_delta, _saddle_lambda_for_eps)
+                      _chernoff_eps, _interp, _log_slack, _saddle_lambda_for_delta,
+                      _saddle_lambda_for_eps)
 from .onestep import _CACHE, _CACHE_SIZE, _GridTooLarge, _WORK, _Work, _one_step  # noqa: F401
 
 if TYPE_CHECKING:
@@ -132,23 +133,6 @@ _H_MAX = 0.5
 # ----------------------------------------------------------------------------------------
 # One grid step: brackets per direction
 # ----------------------------------------------------------------------------------------
-def _chernoff_eps(parts, ld):
-    """Upper bound on ε(e^ld) of the composed upper PLD without an FFT:
-    δ(ε) ≤ Q[L > ε] ≤ e^{F(t) − tε} for every t > 0 (F includes no +∞ mass; added apart)."""
-
-    def b(t, P=parts.proxy):
-        return (P.F(t)[0] - ld) / t
-    # t searched on the stand-in (parts.proxy); the bound is the exact F at the best t.
-    ts = list(np.geomspace(0.05, 200.0, 9))
-    vals = [b(t) for t in ts]
-    i = int(np.argmin(vals))
-    for t in np.geomspace(ts[max(i - 1, 0)], ts[min(i + 1, len(ts) - 1)], 7)[1:-1]:
-        ts.append(t)
-        vals.append(b(t))
-    t = ts[int(np.argmin(vals))]
-    return float(b(t, parts))
-
-
 def _pow2_floor(x: float) -> float:
     """x rounded down to a power of two (see :func:`_log_pow2_floor`)."""
     return 2.0 ** math.floor(math.log2(x))
@@ -242,8 +226,11 @@ def _solve_direction(D, delta, log_eta, lower=True):
     until its window holds both answers (raises _GridTooLarge). ``lower=False``: the
     upper side only, with the trivial lower bound 0."""
     lam = _saddle_lambda_for_delta(D.parts_up, delta)
+    # (upper side only: the window may end where the Q-mass above is ≤ 1e-9·δ, counted at
+    # +∞; the two-sided window's tilted 1e-11 reached 2–3× further: docs/math.md §4.4)
+    log_top = None if lower else math.log(1e-9) + math.log(delta)
     for _attempt in range(12):
-        D.compose(lam, log_eta=log_eta, lower=lower)
+        D.compose(lam, log_eta=log_eta, lower=lower, log_top=log_top)
         eu = D.eps_upper(delta)
         el = D.eps_lower(delta)
         if not isinstance(eu, str) and not isinstance(el, str):

@@ -163,6 +163,25 @@ def _chernoff_tilt(parts, delta):
     return float(ts[int(np.argmin(vals))])
 
 
+def _chernoff_eps(parts, ld, with_t=False):
+    """Upper bound on ε(e^ld) of the composed upper PLD without an FFT:
+    δ(ε) ≤ Q[L > ε] ≤ e^{F(t) − tε} for every t > 0 (F includes no +∞ mass; added apart).
+    The same bound read the other way: the Q-mass above the returned ε is ≤ e^ld. With
+    ``with_t``, (ε, t) with t the tilt that proves it."""
+    def b(t, P=parts.proxy):
+        return (P.F(t)[0] - ld) / t
+    # t searched on the stand-in (parts.proxy); the bound is the exact F at the best t.
+    ts = list(np.geomspace(0.05, 200.0, 9))
+    vals = [b(t) for t in ts]
+    i = int(np.argmin(vals))
+    for t in np.geomspace(ts[max(i - 1, 0)], ts[min(i + 1, len(ts) - 1)], 7)[1:-1]:
+        ts.append(t)
+        vals.append(b(t))
+    t = ts[int(np.argmin(vals))]
+    eps = float(b(t, parts))
+    return (eps, float(t)) if with_t else eps
+
+
 def _window(parts, lam, le):
     """Chernoff window [W_lo, W_hi] of the λ-tilted composition: tilted mass ≤ e^le on each
     side, since P̃[S > W] ≤ exp(F(λ+s) − F(λ) − sW) for every s > 0 (and likewise below),
@@ -386,11 +405,14 @@ class _Direction:
             self.p_inf_lo = 0.0
         self.quad = self.steps * _QUAD_REL
 
-    def compose(self, lam, around=None, eta=_ETA, log_eta=None, lower=True):
+    def compose(self, lam, around=None, eta=_ETA, log_eta=None, lower=True, log_top=None):
         """FFT composition with tilt λ; the window covers the tilted mass (and ``around``),
         leaving tilted mass ≤ eta outside on each side; ``log_eta`` gives log eta instead
         (at δ = 5e-324 the η ≪ δ the callers want is no double). ``lower=False`` composes
-        the upper side only (the lower bounds are then the trivial 0)."""
+        the upper side only (the lower bounds are then the trivial 0); with it, ``log_top``
+        lets the window end where the untilted Q-mass above is ≤ e^log_top (see
+        docs/math.md §4.4: for the upper side the mass above the window is counted at +∞,
+        so its end is a matter of accuracy only)."""
         if log_eta is None:
             log_eta = math.log(eta)
         h = self.h
@@ -402,6 +424,13 @@ class _Direction:
         if parts_lo is not None and not _window_holds(parts_lo, lam, w_lo, w_hi, sd, log_eta):
             a, b, *_ = _window(self.parts_lo, lam, log_eta)
             w_lo, w_hi = min(w_lo, a), max(w_hi, b)
+        t_top = None
+        if not lower and log_top is not None and around is None:
+            w_top, t_top = _chernoff_eps(self.parts_up, log_top, with_t=True)
+            if w_lo + 8 * h < w_top < w_hi:
+                w_hi = w_top
+            else:
+                t_top = None
         if around is not None:
             w_lo = min(w_lo, around - 4 * h)
             w_hi = max(w_hi, around + 4 * h)
@@ -415,8 +444,12 @@ class _Direction:
         self.up = _Composed(self.parts_up, lam, J_lo, n, "up", 0.0)
         self.lo = _Composed(parts_lo, lam, J_lo, n, "lo", 0.0) if parts_lo else None
         top = (J_lo + n - 1) * h
-        # Untilted mass above the window (upper) ≤ e^{−λ·top + F(λ)}·η.
-        self.log_above = min(-lam * top + self.up.log_c + log_eta, 0.0)
+        # Untilted mass above the window (upper) ≤ e^{−λ·top + F(λ)}·η; for a window ended
+        # by log_top, the Chernoff bound e^{F(t) − t·top} at its own tilt t (exact F).
+        if t_top is None:
+            self.log_above = min(-lam * top + self.up.log_c + log_eta, 0.0)
+        else:
+            self.log_above = min(self.parts_up.F(t_top)[0] - t_top * top, 0.0)
         self.above = math.exp(self.log_above)
         return self
 
