@@ -64,6 +64,9 @@ class _Parts:
         (With F taking 85 passes over 10⁵-point PMFs per query, the searches were 30 % of
         a fine-grid query.)"""
         if self._proxy is None:
+            if all(lw.shape[0] <= 2 * _PROXY_LEN for _, lw, _, _ in self.items):
+                self._proxy = self     # short already: the search runs on the exact F once
+                return self
             px = _Parts((), "up", self.h)
             for i0, lw, ell, T in self.items:
                 if lw.shape[0] > 2 * _PROXY_LEN:
