@@ -154,12 +154,51 @@ def test_sides_upper_composes_the_upper_side_only():
     assert up.certified and both.upper - 1e-12 <= up.upper <= both.upper * (1 + 1e-9)
     assert up.details["directions"]["remove"]["window"] < \
         both.details["directions"]["remove"]["window"]
-    # the lower bound is the leakiest single step's exact ε, far below the composition's
-    assert up.details.get("lower_from") == "exact leakiest single step"
-    assert up.lower < 0.2 * both.lower
+    # nothing composed below: the trivial lower bound, and the result says which side it is
+    assert up.lower == 0.0 and up.details["sides"] == "upper"
+    assert "sides" not in both.details
     with pytest.raises(ValueError, match="sides"):
         acc.epsilon(m, delta=1e-5, steps=2000, sides="upper")      # needs a fixed grid
     with pytest.raises(ValueError, match="sides"):
-        acc.epsilon(m, delta=1e-5, steps=2000, h=1e-4, sides="lower")
+        acc.epsilon(m, delta=1e-5, steps=2000, sides="lower")
+    with pytest.raises(ValueError, match="sides"):
+        acc.epsilon(m, delta=1e-5, steps=2000, h=1e-4, sides="left")
     with pytest.raises(ValueError, match="sides"):
         acc.tpr(m, 1e-3, 2000, h=1e-4, sides="upper")
+
+
+@pytest.mark.parametrize("sigma,q,steps", [(1.1, 0.01, 2000), (0.8, 1e-3, 20000),
+                                           (2.0, 0.1, 300)])
+def test_sides_lower_composes_the_lower_side_only(sigma, q, steps):
+    m = acc.SubsampledGaussian(sigma, q)
+    both = acc.epsilon(m, delta=1e-5, steps=steps, h=1e-4)
+    lo = acc.epsilon(m, delta=1e-5, steps=steps, h=1e-4, sides="lower")
+    # the same lower bound (its own window holds the lower PLD's tilted mass as the shared
+    # one did); the upper bound is Chernoff's, proven but far looser
+    assert lo.certified and lo.details["sides"] == "lower"
+    assert lo.lower == pytest.approx(both.lower, rel=1e-9, abs=1e-12)
+    assert lo.upper > both.upper
+    assert lo.details["directions"]["remove"]["method"].startswith("fft, lower side only")
+    d_both = acc.delta(m, both.upper, steps=steps, h=1e-4)
+    d_lo = acc.delta(m, both.upper, steps=steps, h=1e-4, sides="lower")
+    assert d_lo.lower == pytest.approx(d_both.lower, rel=1e-9, abs=1e-300)
+    assert d_both.upper <= d_lo.upper <= 1.0
+
+
+def test_sides_upper_keeps_the_single_step_check(monkeypatch):
+    """The upper-only bracket skips the leakiest step's exact ε, but not the check that the
+    upper bound is not below it: forced to report a too-small upper bound, the PLD answer
+    is replaced by the RDP one, as for two sides."""
+    from accountant.accountants import exact
+    from accountant.accountants.pld import bracket
+    m = acc.SubsampledGaussian(1.1, 0.01)
+    real = bracket.epsilon_bracket
+
+    def broken(*a, **k):
+        lo, up, det, w = real(*a, **k)
+        return lo, 1e-3, det, w          # below the one-step ε (≈ 0.1)
+    monkeypatch.setattr(bracket, "epsilon_bracket", broken)
+    assert exact.single_step_exceeds(acc.Schedule([(m, 2000)]), 1e-3, 1e-5)
+    assert not exact.single_step_exceeds(acc.Schedule([(m, 2000)]), 2.0, 1e-5)
+    r = acc.epsilon(m, delta=1e-5, steps=2000, h=1e-4, sides="upper")
+    assert "pld_upper_rejected" in r.details and r.upper > 1.0

@@ -76,7 +76,7 @@ __all__ = ["pure_epsilon", "gaussian_mu", "gaussian_mu_rel", "gaussian_result",
            "gdp_delta", "gdp_delta_bracket", "gdp_epsilon", "gdp_log_delta",
            "gdp_log_delta_bound", "exp_up", "exp_down", "one_step_log_delta_bound",
            "one_step_delta_bracket", "one_step_epsilon", "one_step_epsilon_bracket",
-           "composed_lower_epsilon", "composed_lower_delta", "basic_composition_epsilon",
+           "composed_lower_epsilon", "composed_lower_delta", "single_step_exceeds", "basic_composition_epsilon",
            "basic_composition_delta"]
 
 # The closed forms and their rounding bounds live with the losses they describe
@@ -230,6 +230,16 @@ def composed_lower_epsilon(schedule: Schedule, delta: float, floor: float = 0.0)
             continue
         best = max(best, one_step_epsilon(pl, delta, "lower", guess=best if best > 0 else None))
     return best
+
+
+def single_step_exceeds(schedule: Schedule, eps: float, delta: float) -> bool:
+    """True when some single step of the schedule is proven to have ε(δ) > ``eps`` (its
+    one-step δ(eps) is bounded below above δ): then ``eps`` cannot be an upper bound on the
+    composition. One evaluation per undominated direction — the check behind a bracket
+    whose lower side was not computed."""
+    ld = math.log(delta)
+    return any(one_step_log_delta_bound(pl, eps, "lower") > ld
+               for m, _ in undominated(schedule.counts()) for pl in privacy_losses(m))
 
 
 def composed_lower_delta(schedule: Schedule, eps: float) -> float:

@@ -353,17 +353,20 @@ class _Search:
         aim = self.lt - 0.25 * self.tol * s
         if a is None and self.zf is not None and (b is None or self.zf < b[0]):
             # A fact from an earlier grid: its upper value over-estimates this grid's.
-            a = (self.zf, -math.inf, self.uf)
+            a = (self.zf, None, self.uf)
         if a is None and b is None:
             raise RuntimeError("internal error: search has no start point")
-        if certify and a is not None and self.zf is not None and math.isfinite(a[1]) \
+        # (a[1] None: a fact from an earlier grid; −inf: a degenerate lower side on this
+        # one; NaN: an upper-only point of this grid, as good a start as any)
+        if certify and a is not None and self.zf is not None and a[1] is not None \
+                and a[1] != -math.inf \
                 and (self.lt - self.uf) <= s * (0.6 * self.tol + self.snap.granularity(self.zf)):
             # The largest feasible point is near the target: certify optimality with the
             # lower bound just above it (≤ tol away). Ambiguous there → grid too coarse.
             z = self.snap(self.zf + 0.95 * self.tol, up=False)
             if z <= self.zf:
                 z = self.snap.next_after(self.zf)
-            if b is None or z < b[0] or b[1] <= self.lt:
+            if b is None or z < b[0] or not b[1] > self.lt:
                 for p in self.pts:
                     if p[0] == z:
                         raise _NeedFiner()
@@ -391,7 +394,7 @@ class _Search:
         if w <= lim:
             if not certify:
                 return None
-            if w <= 0.15 * lim or not math.isfinite(b[1]):
+            if w <= 0.15 * lim or b[1] == -math.inf:
                 raise _NeedFiner()
         if math.isfinite(a[2]) and b[2] > a[2]:
             z = a[0] + (aim - a[2]) * w / (b[2] - a[2])
@@ -464,7 +467,7 @@ def _certify_looser(srch, problem, h, options, lt, tol):
     # carry only the leakiest step's bound); none → measure it at the answer first
     sided = [p for p in srch.pts if math.isfinite(p[1]) and p[1] > lt - 10 * s * tol]
     if not sided:
-        res = problem.evaluate(zb, "pld", dict(options, h=h))
+        res = problem.evaluate(zb, "pld", dict(options, h=h, sides="lower"))
         lo, up = _value_bounds(res)
         srch.add(zb, _log(lo), _log(up), res)
         sided = [(zb, _log(lo), _log(up))]
@@ -475,21 +478,52 @@ def _certify_looser(srch, problem, h, options, lt, tol):
             return
         if srch.zc is not None and z >= srch.zc:
             return          # a closer certificate is already known
-        res = problem.evaluate(z, "pld", dict(options, h=h))
+        res = problem.evaluate(z, "pld", dict(options, h=h, sides="lower"))
         lo, up = _value_bounds(res)
         srch.add(z, _log(lo), _log(up), res)
         if _log(lo) > lt:
             return
 
 
+def _upper_bias(problem, options, z, lu_c, h_c, h, srch):
+    """(u0, c): the log upper ε at z on a grid k ≈ u0 + c·k², fitted to the upper side
+    alone on h_c/2 and h_c/4 (a few ms each), ``lu_c`` being its value on h_c. The
+    connect-the-dots bias falls as h² (docs/math.md §4.6; the fit from 1e-3 and 5e-4
+    predicted the value at 4e-5 within 1.3e-7 at σ ∈ {1.15, 1.21, 1.3}, q = 0.01,
+    T = 5000). A guess only — every fine point is still evaluated — and None when the
+    three values are not in the h² regime (successive drops not ≈ 4:1). The evaluations
+    are certified facts for the search."""
+    h1, h2 = h_c / 2.0, h_c / 4.0
+    if h2 <= 1.5 * h:
+        return None
+    us = []
+    for hh in (h1, h2):
+        res = problem.evaluate(z, "pld", dict(options, h=hh, sides="upper"))
+        lo, up = _value_bounds(res)
+        srch.add(z, _log(lo), _log(up), res)
+        us.append(_log(up))
+    u1, u2 = us
+    d1, d2 = lu_c - u1, u1 - u2
+    if not (math.isfinite(u2) and d1 > 0.0 and d2 > 0.0 and 2.5 <= d1 / d2 <= 6.0):
+        return None
+    c = d2 / (h1 * h1 - h2 * h2)
+    return u2 - c * h2 * h2, c
+
+
 def _value_bounds(res):
-    """(lower, upper) of a Result in the sense used by the search."""
+    """(lower, upper) of a Result in the sense used by the search; NaN stands for the side
+    a one-sided PLD point did not compose (its trivial or Chernoff bound would mislead the
+    secant and the width law): such a point is a fact on one side only."""
     if res.certified:
-        return res.lower, res.upper
+        sides = (res.details or {}).get("sides")
+        return (math.nan if sides == "upper" else res.lower,
+                math.nan if sides == "lower" else res.upper)
     return 0.0, res.estimate
 
 
 def _log(x):
+    if x != x:
+        return x
     return math.log(x) if x > 0 else -math.inf
 
 
@@ -537,17 +571,31 @@ def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
             z = srch.next_z(certify)
         return srch.done(certify)
 
+    def fine_eval(z, h):
+        # The point that certifies optimality needs the lower bound (one side composed);
+        # should it fail to, its upper bound is composed too, as a fact for the search.
+        # The others need the upper bound only.
+        if not srch_box[0].certifying:
+            return problem.evaluate(z, "pld", dict(options, h=h, sides="upper"))
+        res = problem.evaluate(z, "pld", dict(options, h=h, sides="lower"))
+        if res.lower > target:
+            return res
+        up = problem.evaluate(z, "pld", dict(options, h=h, sides="upper"))
+        return dataclasses.replace(up, lower=max(up.lower, res.lower),
+                                   details={**up.details, "sides": "both"})
+
+    srch_box = [None]
+
     def fine(srch, h, want, first, same, hs):
+        srch_box[0] = srch
         for _ in range(6):
             hs.append(h)
             if not same:
                 srch.reset_points()
             same = False
             try:
-                ok = run_phase(srch, lambda z, hh=h: problem.evaluate(
-                    z, "pld", dict(options, h=hh, **({} if srch.certifying else
-                                                      {"sides": "upper"}))),
-                    certify_pld, max_evals, first=first)
+                ok = run_phase(srch, lambda z, hh=h: fine_eval(z, hh),
+                               certify_pld, max_evals, first=first)
             except _NeedFiner:
                 ok = False
             except _Infeasible:
@@ -559,7 +607,8 @@ def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
             if h <= max(_H_FINEST, problem.h_floor(zref)):
                 break
             # Next grid from the width measured on this one (∝ h²), at least halving.
-            widths = [p[2] - p[1] for p in srch.pts if math.isfinite(p[1])]
+            widths = [p[2] - p[1] for p in srch.pts
+                      if math.isfinite(p[1]) and math.isfinite(p[2])]
             wm = max(widths) if widths else math.inf
             fac = 0.9 * math.sqrt(want / wm) if math.isfinite(wm) and wm > 0 else 0.25
             h = max(_H_FINEST, problem.h_floor(zref), h * min(0.5, max(fac, 0.1)))
@@ -638,8 +687,27 @@ def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
         # on subsampled Gaussians) onto the aim just below the target.
         first = None
         if h < h_c and math.isfinite(width):
-            drop = 0.2 * max(width - want, 0.0)
-            first = snap(min(zb + max((lt - 0.25 * tol * s) - (lub - drop), 0.0) / s, zmax))
+            aim = lt - 0.25 * tol * s
+            first = snap(min(zb + max(aim - (lub - 0.2 * max(width - want, 0.0)), 0.0) / s,
+                             zmax))
+            # … then corrected by the fine grid's value, predicted at the coarse point
+            # nearest that guess from two cheaper grids (a secant step on the fine grid
+            # costs more than both), which also give the fine grid its step
+            zr, _, lur = min((p for p in srch.pts if math.isfinite(p[2])),
+                             key=lambda p: abs(p[0] - first))
+            # (not for whole numbers of steps: rounding to them takes up to a step of the
+            # margins below, and the old rule's grid is what they need)
+            fit = (_upper_bias(problem, options, zr, lur, h_c, h, srch)
+                   if snap.granularity(zb) <= 0.05 * tol else None)
+            if fit is not None:
+                u0, c = fit
+                # width ≈ 3·c·h² (the lowered chords err 2× as much as connect-the-dots,
+                # docs/math.md §4.9), taken as 3.5·c·h² ≤ 0.55·slope·tol: the certifying
+                # point, 0.95·tol above one aimed 0.25·tol below the target, then clears
+                # it with 0.15·slope·tol to spare; never coarser than 2× the width law's h
+                h_fit = math.sqrt(0.55 * s * tol / (3.5 * c))
+                h = min(h_c, 2.0 * h, max(h, h_fit, problem.h_floor(zb)))
+                first = snap(min(max(zr + (aim - (u0 + c * h * h)) / s, zb), zmax))
         same = h == h_c
         return fine(srch, h, want, first, same, hs)
     srch = _Search(lt, tol, zmin, zmax, snap, problem.slope0)

@@ -145,7 +145,7 @@ def _log_pow2_floor(lx: float) -> float:
     return math.floor(lx / _LOG2) * _LOG2
 
 
-def _eps_at_h(schedule, delta, h, dirs=None, lower=True, direction=_Direction):
+def _eps_at_h(schedule, delta, h, dirs=None, lower=True, direction=_Direction, upper=True):
     counts = schedule.counts()
     T = schedule.steps
     # (a logarithm: 1e-5·δ/T is no double at δ = 5e-324)
@@ -179,7 +179,7 @@ def _eps_at_h(schedule, delta, h, dirs=None, lower=True, direction=_Direction):
                 out[d] = skip
                 continue
         try:
-            el, eu = _solve_direction(D, delta, log_eta, lower)
+            el, eu = _solve_direction(D, delta, log_eta, lower, upper)
         except _GridTooLarge:
             if not out:
                 raise
@@ -221,17 +221,24 @@ def _cannot_be_max(D, delta, log_eta, top_lo, compose=True):
     return None
 
 
-def _solve_direction(D, delta, log_eta, lower=True):
+def _solve_direction(D, delta, log_eta, lower=True, upper=True):
     """(lower, upper) on ε(δ) of one direction at its grid: the tilted composition, moved
     until its window holds both answers (raises _GridTooLarge). ``lower=False``: the
-    upper side only, with the trivial lower bound 0."""
+    upper side only, with the trivial lower bound 0. ``upper=False``: the lower side only,
+    with the (exact-F) Chernoff upper bound of docs/math.md §4.5."""
+    if not upper and D.parts_lo is None:
+        upper = True        # no lower PLD on this grid: the upper side is all there is
+    eu_ch = None
+    if not upper:
+        slack = _log_slack(delta, D.quad, D.log_p_inf)
+        eu_ch = _chernoff_eps(D.parts_up, slack) if slack is not None else math.inf
     lam = _saddle_lambda_for_delta(D.parts_up, delta)
     # (upper side only: the window may end where the Q-mass above is ≤ 1e-9·δ, counted at
     # +∞; the two-sided window's tilted 1e-11 reached 2–3× further: docs/math.md §4.4)
     log_top = None if lower else math.log(1e-9) + math.log(delta)
     for _attempt in range(12):
-        D.compose(lam, log_eta=log_eta, lower=lower, log_top=log_top)
-        eu = D.eps_upper(delta)
+        D.compose(lam, log_eta=log_eta, lower=lower, log_top=log_top, upper=upper)
+        eu = D.eps_upper(delta) if upper else eu_ch
         el = D.eps_lower(delta)
         if not isinstance(eu, str) and not isinstance(el, str):
             break
@@ -260,7 +267,7 @@ def _solve_direction(D, delta, log_eta, lower=True):
         # answer; every composition's bracket is certified, so the best is kept.
         kept = (D.n, D.lam, D.up, D.lo, D.log_above, D.above)
         for lam2 in (lam / 16.0, lam / 256.0):
-            D.compose(lam2, log_eta=log_eta)
+            D.compose(lam2, log_eta=log_eta, upper=upper)
             el2 = D.eps_lower(delta)
             if not isinstance(el2, str) and el2 > el:
                 el = el2
@@ -278,7 +285,7 @@ def chernoff_delta(D, eps: float) -> float:
     return min(1.0, (ch + D.p_inf) * (1 + D.quad))
 
 
-def _delta_at_h(schedule, eps, h, dirs=None, lower=True, direction=_Direction):
+def _delta_at_h(schedule, eps, h, dirs=None, lower=True, direction=_Direction, upper=True):
     counts = schedule.counts()
     T = schedule.steps
     tau_hi = _log_pow2_floor(math.log(1e-30) - math.log(T))
@@ -287,14 +294,16 @@ def _delta_at_h(schedule, eps, h, dirs=None, lower=True, direction=_Direction):
         D = direction(counts, d, h, log_tau_hi=tau_hi)
         lam = _saddle_lambda_for_eps(D.parts_up, eps)
         try:
-            D.compose(lam, around=eps, log_eta=math.log(1e-30), lower=lower)
+            D.compose(lam, around=eps, log_eta=math.log(1e-30), lower=lower,
+                      upper=upper or D.parts_lo is None)
         except _GridTooLarge:
             if not out:
                 raise
             D.n, D.lam, D.up = 0, 0.0, None
             out[d] = (0.0, chernoff_delta(D, eps), D)
             continue
-        out[d] = (D.delta_lower(eps), D.delta_upper(eps), D)
+        out[d] = (D.delta_lower(eps),
+                  D.delta_upper(eps) if D.up is not None else chernoff_delta(D, eps), D)
     return out
 
 
@@ -461,7 +470,7 @@ DEFAULT_MAX_H_MECHANISMS = 8   # … for schedules of at most this many distinct
 
 def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: float = 1e-3,
                     h: Optional[float] = None, max_refine: int = 6,
-                    max_h: Optional[float] = None, lower: bool = True,
+                    max_h: Optional[float] = None, lower: bool = True, upper: bool = True,
                     ) -> Tuple[float, float, dict, list]:
     """(lower, upper, details, warnings) for ε(δ); width ≤ max(rtol·ε, atol) unless h is
     fixed, on a grid no coarser than ``max_h`` when given."""
@@ -484,7 +493,8 @@ def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: 
         max_refine = 0
     both = lower
     best, history, warns = _refine(lambda hh, dirs, lower=True: _eps_at_h(schedule, delta, hh,
-                                                                          dirs, lower and both),
+                                                                          dirs, lower and both,
+                                                                          upper=upper),
                                    schedule, lambda up: max(rtol * up, atol), h, max_refine,
                                    limited, max_h)
     if near_one:
@@ -506,7 +516,7 @@ def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: 
 
 def delta_bracket(schedule: Schedule, eps: float, rtol: float = 1e-3, atol: float = 0.0,
                   h: Optional[float] = None, max_refine: int = 6,
-                  max_h: Optional[float] = None, lower: bool = True,
+                  max_h: Optional[float] = None, lower: bool = True, upper: bool = True,
                   ) -> Tuple[float, float, dict, list]:
     """(lower, upper, details, warnings) for δ(ε); width ≤ max(rtol·δ, atol) unless h is
     fixed, on a grid no coarser than ``max_h`` when given."""
@@ -515,7 +525,8 @@ def delta_bracket(schedule: Schedule, eps: float, rtol: float = 1e-3, atol: floa
                            (_delta_at_h, _refine, _details, _H0, _H_MIN))
     if merged is not None:
         return merged
-    best, history, warns = delta_refine(schedule, eps, rtol, atol, h, max_refine, max_h, lower)
+    best, history, warns = delta_refine(schedule, eps, rtol, atol, h, max_refine, max_h, lower,
+                                        upper)
     lo = max(b[0] for b in best.values())
     up = max(b[1] for b in best.values())
     return lo, up, _details(best, history), warns
@@ -523,7 +534,7 @@ def delta_bracket(schedule: Schedule, eps: float, rtol: float = 1e-3, atol: floa
 
 def delta_refine(schedule: Schedule, eps: float, rtol: float, atol: float,
                  h: Optional[float], max_refine: int = 6, max_h: Optional[float] = None,
-                 lower: bool = True) -> Tuple[dict, list, tuple]:
+                 lower: bool = True, upper: bool = True) -> Tuple[dict, list, tuple]:
     """The refinement behind :func:`delta_bracket`: (best, history, warnings), where
     ``best[direction] = (lower, upper, _Direction, h)`` keeps each direction's composition
     (certified at every ε, sharpest near ``eps``: the trade-off curves read it at many ε)."""
@@ -533,7 +544,7 @@ def delta_refine(schedule: Schedule, eps: float, rtol: float, atol: float,
 
     both = lower
     return _refine(lambda hh, dirs, lower=True: _delta_at_h(schedule, eps, hh, dirs,
-                                                            lower and both),
+                                                            lower and both, upper=upper),
                    schedule, lambda up: max(rtol * up, atol), h, max_refine, limited, max_h)
 
 
@@ -543,7 +554,9 @@ def _details(best, history):
         per_dir[d] = {"lower": lo, "upper": up, "grid_step": D.h, "window": D.n,
                       "tilt": D.lam, "mass_at_inf": D.p_inf,
                       "fft_bin_error": D.up.bin_err if D.up is not None else None,
-                      "method": ("chernoff (cannot be the max)" if D.up is None else
+                      "method": ("fft, lower side only (upper: Chernoff bound)"
+                                 if D.up is None and getattr(D, "lo", None) is not None else
+                                 "chernoff (cannot be the max)" if D.up is None else
                                  "fft on a coarse grid (cannot be the max)"
                                  if getattr(D, "coarse", False) else "fft")}
     return {"grid_step": history[-1][0], "directions": per_dir,
@@ -571,11 +584,11 @@ def check_options(rtol: Optional[float] = None, atol: Optional[float] = None,
                   h: Optional[float] = None, closed_form: bool = True, sides: str = "both",
                   **options) -> Tuple[Optional[float], Optional[float], Optional[float], bool]:
     """(rtol, atol, h, closed_form) validated: ValueError naming an unknown or bad option."""
-    if sides not in ("both", "upper"):
-        raise ValueError(f"sides must be 'both' or 'upper', got {sides!r:.40}")
-    if sides == "upper" and h is None:
-        raise ValueError("sides='upper' needs a fixed grid h (a refinement by width needs "
-                         "both sides)")
+    if sides not in ("both", "upper", "lower"):
+        raise ValueError(f"sides must be 'both', 'upper' or 'lower', got {sides!r:.40}")
+    if sides != "both" and h is None:
+        raise ValueError(f"sides={sides!r} needs a fixed grid h (a refinement by width "
+                         "needs both sides)")
     if options:
         raise ValueError(f"unknown option(s) for method 'pld': {', '.join(sorted(options))}")
     if rtol is not None:
@@ -611,12 +624,16 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
     closed_form : answer Gaussian-only schedules (Private Evolution, q = 1) with the exact
         μ-GDP closed form, and a single step with the exact one-step hockey stick
         (default); False forces the discretisation.
-    sides : "both" (default) or "upper" (with ``h``): compose the upper side only, about
-        half the work; the lower bound is then the exact value of the leakiest single step
-        (a search that only needs certified upper bounds at some points: calibration).
+    sides : "both" (default), "upper" or "lower" (both with ``h``): compose one side
+        only, about half the work. With "upper" the lower bound is the trivial 0 (ε
+        queries; δ queries keep the leakiest single step's exact δ); with "lower" the upper
+        bound is the Chernoff bound of
+        docs/math.md §4.5 (loose, but proven). For a search that needs one certified side
+        at a point: calibration's feasible points need the upper bound, the point that
+        certifies its optimality the lower bound.
     """
     rtol, atol, h, closed_form = check_options(rtol, atol, h, closed_form, sides, **options)
-    lower = sides == "both"
+    lower, upper = sides != "upper", sides != "lower"
     # (the cap costs a fine one-step PLD per distinct mechanism: a trainer history of 200
     # distinct σ took 4.6 s with it, 1.2 s without; rtol alone rules such schedules)
     max_h = (DEFAULT_MAX_H if rtol is None and h is None
@@ -634,23 +651,30 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
         lo, up, details, warns = epsilon_bracket(
             schedule, delta, rtol=1e-3 if rtol is None else rtol,
             atol=(1e-3 if rtol is None else rtol) if atol is None else atol, h=h, max_h=max_h,
-            lower=lower)
+            lower=lower, upper=upper)
         if pure < up:
             up, details = pure, {**details, "pure_dp_bound": pure}
         r_, a_ = (1e-3 if rtol is None else rtol), ((1e-3 if rtol is None else rtol)
                                                    if atol is None else atol)
-        lo, up, details, warns = _with_exact_lower(schedule, "epsilon", delta, lo, up,
-                                                   details, warns, r_, a_)
+        if lower or _exact.single_step_exceeds(schedule, up, delta):
+            lo, up, details, warns = _with_exact_lower(schedule, "epsilon", delta, lo, up,
+                                                       details, warns, r_, a_)
+        # (else sides="upper": its lower bound stays the trivial 0 — the leakiest step's
+        # exact ε took 3.7 of a calibration point's 27 ms, for a bound nobody reads)
+        if not (lower and upper):
+            details = {**details, "sides": sides}
         return Result("epsilon", delta, up, lo, up, True, "pld", warns, details)
     if epsilon >= pure:
         return Result("delta", epsilon, 0.0, 0.0, 0.0, True, "pld",
                       details={"pure_dp_bound": pure})
     lo, up, details, warns = delta_bracket(
         schedule, epsilon, rtol=1e-3 if rtol is None else rtol,
-        atol=0.0 if atol is None else atol, h=h, max_h=max_h, lower=lower)
+        atol=0.0 if atol is None else atol, h=h, max_h=max_h, lower=lower, upper=upper)
     lo, up, details, warns = _with_exact_lower(
         schedule, "delta", epsilon, min(lo, 1.0), up, details, warns,
         1e-3 if rtol is None else rtol, 0.0 if atol is None else atol)
+    if not (lower and upper):
+        details = {**details, "sides": sides}
     return Result("delta", epsilon, up, lo, up, True, "pld", warns, details)
 
 

@@ -408,27 +408,35 @@ class _Direction:
             self.p_inf_lo = 0.0
         self.quad = self.steps * _QUAD_REL
 
-    def compose(self, lam, around=None, eta=_ETA, log_eta=None, lower=True, log_top=None):
+    def compose(self, lam, around=None, eta=_ETA, log_eta=None, lower=True, log_top=None,
+                upper=True):
         """FFT composition with tilt λ; the window covers the tilted mass (and ``around``),
         leaving tilted mass ≤ eta outside on each side; ``log_eta`` gives log eta instead
         (at δ = 5e-324 the η ≪ δ the callers want is no double). ``lower=False`` composes
         the upper side only (the lower bounds are then the trivial 0); with it, ``log_top``
         lets the window end where the untilted Q-mass above is ≤ e^log_top (see
         docs/math.md §4.4: for the upper side the mass above the window is counted at +∞,
-        so its end is a matter of accuracy only)."""
+        so its end is a matter of accuracy only). ``upper=False`` composes the lower side
+        only, on its own window (``self.up`` is then None: the caller bounds the upper side
+        otherwise, e.g. by Chernoff)."""
         if log_eta is None:
             log_eta = math.log(eta)
         h = self.h
         self.log_eta = log_eta
         # e^{−λh} must not underflow in the scans; the bounds stay valid for any λ ≥ 0.
         lam = min(lam, 20.0 / h)
-        w_lo, w_hi, F0, m1, sd = _window(self.parts_up, lam, log_eta)
+        if not upper and self.parts_lo is None:
+            raise ValueError("internal error: a lower-side-only composition needs the "
+                             "lower PLD")
+        w_lo, w_hi, F0, m1, sd = _window(self.parts_up if upper else self.parts_lo, lam,
+                                         log_eta)
         parts_lo = self.parts_lo if lower else None
-        if parts_lo is not None and not _window_holds(parts_lo, lam, w_lo, w_hi, sd, log_eta):
+        if upper and parts_lo is not None and not _window_holds(parts_lo, lam, w_lo, w_hi, sd,
+                                                                 log_eta):
             a, b, *_ = _window(self.parts_lo, lam, log_eta)
             w_lo, w_hi = min(w_lo, a), max(w_hi, b)
         t_top = None
-        if not lower and log_top is not None and around is None:
+        if upper and not lower and log_top is not None and around is None:
             w_top, t_top = _chernoff_eps(self.parts_up, log_top, with_t=True)
             # The window must stay longer than the tilted law's reach above its centre
             # (≈ the answer) plus 3 s.d.: tilted mass from beyond that wraps around onto
@@ -449,8 +457,11 @@ class _Direction:
             raise _GridTooLarge(n)
         self.n = n
         self.lam = lam
-        self.up = _Composed(self.parts_up, lam, J_lo, n, "up", 0.0)
+        self.up = _Composed(self.parts_up, lam, J_lo, n, "up", 0.0) if upper else None
         self.lo = _Composed(parts_lo, lam, J_lo, n, "lo", 0.0) if parts_lo else None
+        if not upper:
+            self.log_above, self.above = 0.0, 1.0   # (no upper side: nothing is claimed)
+            return self
         top = (J_lo + n - 1) * h
         # Untilted mass above the window (upper) ≤ e^{−λ·top + F(λ)}·η; for a window ended
         # by log_top, the Chernoff bound e^{F(t) − t·top} at its own tilt t (exact F).
