@@ -225,7 +225,8 @@ def _solve_direction(D, delta, log_eta, lower=True, upper=True):
     """(lower, upper) on ε(δ) of one direction at its grid: the tilted composition, moved
     until its window holds both answers (raises _GridTooLarge). ``lower=False``: the
     upper side only, with the trivial lower bound 0. ``upper=False``: the lower side only,
-    with the (exact-F) Chernoff upper bound of docs/math.md §4.5."""
+    with the (exact-F) Chernoff upper bound of docs/math.md §4.5
+    (loose, but proven)."""
     if not upper and D.parts_lo is None:
         upper = True        # no lower PLD on this grid: the upper side is all there is
     eu_ch = None
