@@ -388,9 +388,9 @@ def profile_case1(rtol=1e-5, top=10) -> str:
     # wrapping the per-grid function for one extra query; the library is not changed.
     rounds, inner = [], pld._eps_at_h
 
-    def timed(schedule, delta_, h, dirs=None, lower=True):
+    def timed(schedule, delta_, h, dirs=None, lower=True, **kw):
         t0 = _CLOCK()
-        out = inner(schedule, delta_, h, dirs, lower)
+        out = inner(schedule, delta_, h, dirs, lower, **kw)
         rounds.append((h, _CLOCK() - t0, {d: getattr(v[2], "n", 0) for d, v in out.items()}))
         return out
     pld._eps_at_h = timed
