@@ -202,3 +202,13 @@ def test_sides_upper_keeps_the_single_step_check(monkeypatch):
     assert not exact.single_step_exceeds(acc.Schedule([(m, 2000)]), 2.0, 1e-5)
     r = acc.epsilon(m, delta=1e-5, steps=2000, h=1e-4, sides="upper")
     assert "pld_upper_rejected" in r.details and r.upper > 1.0
+
+
+def test_one_sided_request_on_a_merged_schedule_is_labelled_as_what_it_holds():
+    # a merged schedule composes both sides whatever was asked: its result must not claim
+    # to hold one side only (calibration would then discard a real bound)
+    s = acc.Schedule([(acc.SubsampledGaussian(1 + 1e-3 * t, 0.01), 1) for t in range(300)])
+    with pytest.warns(acc.AccountantWarning):
+        r = acc.epsilon(s, 1e-5, h=1e-3, sides="upper")
+    assert "merged" in r.details and "sides" not in r.details
+    assert 0.5 < r.lower < r.upper

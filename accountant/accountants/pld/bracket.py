@@ -662,7 +662,8 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
                                                        details, warns, r_, a_)
         # (else sides="upper": its lower bound stays the trivial 0 — the leakiest step's
         # exact ε took 3.7 of a calibration point's 27 ms, for a bound nobody reads)
-        if not (lower and upper):
+        if not (lower and upper) and "merged" not in details:
+            # (a merged schedule composes both sides whatever was asked)
             details = {**details, "sides": sides}
         return Result("epsilon", delta, up, lo, up, True, "pld", warns, details)
     if epsilon >= pure:
@@ -674,7 +675,7 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
     lo, up, details, warns = _with_exact_lower(
         schedule, "delta", epsilon, min(lo, 1.0), up, details, warns,
         1e-3 if rtol is None else rtol, 0.0 if atol is None else atol)
-    if not (lower and upper):
+    if not (lower and upper) and "merged" not in details:
         details = {**details, "sides": sides}
     return Result("delta", epsilon, up, lo, up, True, "pld", warns, details)
 

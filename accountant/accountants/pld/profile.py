@@ -71,8 +71,8 @@ def delta_profile(schedule: "Schedule", center: float, rtol: Optional[float] = N
     exactly without a composition (Gaussian only, one step), where δ(ε) queries are exact
     and cheap."""
     if options.get("sides", "both") != "both":
-        raise ValueError("sides='upper' does not apply to trade-off curves (their lower "
-                         "bounds come from the lower composition); leave sides out")
+        raise ValueError(f"sides={options['sides']!r:.20} does not apply to trade-off "
+                         "curves (they read both compositions); leave sides out")
     rtol, atol, h, closed_form = check_options(rtol, atol, h, closed_form, **options)
     if closed_form and (_exact.gaussian_mu(schedule) is not None or schedule.steps == 1):
         return None
