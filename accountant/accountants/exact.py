@@ -76,8 +76,8 @@ __all__ = ["pure_epsilon", "gaussian_mu", "gaussian_mu_rel", "gaussian_result",
            "gdp_delta", "gdp_delta_bracket", "gdp_epsilon", "gdp_log_delta",
            "gdp_log_delta_bound", "exp_up", "exp_down", "one_step_log_delta_bound",
            "one_step_delta_bracket", "one_step_epsilon", "one_step_epsilon_bracket",
-           "composed_lower_epsilon", "composed_lower_delta", "single_step_exceeds", "basic_composition_epsilon",
-           "basic_composition_delta"]
+           "composed_lower_epsilon", "composed_lower_delta", "single_step_exceeds",
+           "basic_composition_epsilon", "basic_composition_delta"]
 
 # The closed forms and their rounding bounds live with the losses they describe
 # (loss/gdp.py, loss/_mixture_exact.py, loss/laplace.py); this module asks the loss and

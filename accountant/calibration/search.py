@@ -464,7 +464,7 @@ def _certify_looser(srch, problem, h, options, lt, tol):
     zb = srch.best[0]
     s = max(srch.slope(), 0.05)
     # the lower bound nearest the target among this grid's points (the upper-only ones
-    # carry only the leakiest step's bound); none → measure it at the answer first
+    # carry none: NaN); none → measure it at the answer first
     sided = [p for p in srch.pts if math.isfinite(p[1]) and p[1] > lt - 10 * s * tol]
     if not sided:
         res = problem.evaluate(zb, "pld", dict(options, h=h, sides="lower"))
@@ -571,11 +571,11 @@ def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
             z = srch.next_z(certify)
         return srch.done(certify)
 
-    def fine_eval(z, h):
+    def fine_eval(srch, z, h):
         # The point that certifies optimality needs the lower bound (one side composed);
         # should it fail to, its upper bound is composed too, as a fact for the search.
         # The others need the upper bound only.
-        if not srch_box[0].certifying:
+        if not srch.certifying:
             return problem.evaluate(z, "pld", dict(options, h=h, sides="upper"))
         res = problem.evaluate(z, "pld", dict(options, h=h, sides="lower"))
         if res.lower > target:
@@ -584,17 +584,14 @@ def _run_search(problem, target, rtol, method, options, guess, certify_pld=True,
         return dataclasses.replace(up, lower=max(up.lower, res.lower),
                                    details={**up.details, "sides": "both"})
 
-    srch_box = [None]
-
     def fine(srch, h, want, first, same, hs):
-        srch_box[0] = srch
         for _ in range(6):
             hs.append(h)
             if not same:
                 srch.reset_points()
             same = False
             try:
-                ok = run_phase(srch, lambda z, hh=h: fine_eval(z, hh),
+                ok = run_phase(srch, lambda z, hh=h: fine_eval(srch, z, hh),
                                certify_pld, max_evals, first=first)
             except _NeedFiner:
                 ok = False

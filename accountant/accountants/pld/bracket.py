@@ -186,7 +186,7 @@ def _eps_at_h(schedule, delta, h, dirs=None, lower=True, direction=_Direction, u
             # Keep this direction's valid Chernoff upper bound (and the trivial lower 0).
             slack = _log_slack(delta, D.quad, D.log_p_inf)
             ch = _chernoff_eps(D.parts_up, slack) if slack is not None else math.inf
-            D.n, D.lam, D.up = 0, 0.0, None
+            D.n, D.lam, D.up, D.lo = 0, 0.0, None, None
             out[d] = (0.0, max(ch, 0.0), D)
             continue
         # Pure-DP cap: δ(ε) = 0 once ε reaches the largest possible composed loss, summed
@@ -207,7 +207,7 @@ def _cannot_be_max(D, delta, log_eta, top_lo, compose=True):
     slack = _log_slack(delta, D.quad, D.log_p_inf)
     ch = _chernoff_eps(D.parts_up, slack) if slack is not None else math.inf
     if ch <= top_lo:
-        D.n, D.lam, D.up = 0, 0.0, None
+        D.n, D.lam, D.up, D.lo = 0, 0.0, None, None
         return 0.0, max(ch, 0.0), D
     if not compose:
         return None
@@ -225,8 +225,7 @@ def _solve_direction(D, delta, log_eta, lower=True, upper=True):
     """(lower, upper) on ε(δ) of one direction at its grid: the tilted composition, moved
     until its window holds both answers (raises _GridTooLarge). ``lower=False``: the
     upper side only, with the trivial lower bound 0. ``upper=False``: the lower side only,
-    with the (exact-F) Chernoff upper bound of docs/math.md §4.5
-    (loose, but proven)."""
+    with the (exact-F) Chernoff upper bound of docs/math.md §4.5 (loose, but proven)."""
     if not upper and D.parts_lo is None:
         upper = True        # no lower PLD on this grid: the upper side is all there is
     eu_ch = None
@@ -300,7 +299,7 @@ def _delta_at_h(schedule, eps, h, dirs=None, lower=True, direction=_Direction, u
         except _GridTooLarge:
             if not out:
                 raise
-            D.n, D.lam, D.up = 0, 0.0, None
+            D.n, D.lam, D.up, D.lo = 0, 0.0, None, None
             out[d] = (0.0, chernoff_delta(D, eps), D)
             continue
         out[d] = (D.delta_lower(eps),
@@ -628,10 +627,9 @@ def compute(schedule: Schedule, *, delta: Optional[float] = None, epsilon: Optio
     sides : "both" (default), "upper" or "lower" (both with ``h``): compose one side
         only, about half the work. With "upper" the lower bound is the trivial 0 (ε
         queries; δ queries keep the leakiest single step's exact δ); with "lower" the upper
-        bound is the Chernoff bound of
-        docs/math.md §4.5 (loose, but proven). For a search that needs one certified side
-        at a point: calibration's feasible points need the upper bound, the point that
-        certifies its optimality the lower bound.
+        bound is the Chernoff bound of docs/math.md §4.5 (loose, but proven). For a search
+        that needs one certified side at a point: calibration's feasible points need the
+        upper bound, the point that certifies its optimality the lower bound.
     """
     rtol, atol, h, closed_form = check_options(rtol, atol, h, closed_form, sides, **options)
     lower, upper = sides != "upper", sides != "lower"

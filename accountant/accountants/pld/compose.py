@@ -441,8 +441,8 @@ class _Direction:
         # e^{−λh} must not underflow in the scans; the bounds stay valid for any λ ≥ 0.
         lam = min(lam, 20.0 / h)
         if not upper and self.parts_lo is None:
-            raise ValueError("internal error: a lower-side-only composition needs the "
-                             "lower PLD")
+            raise RuntimeError("internal error: a lower-side-only composition needs the "
+                               "lower PLD")
         w_lo, w_hi, F0, m1, sd = _window(self.parts_up if upper else self.parts_lo, lam,
                                          log_eta)
         parts_lo = self.parts_lo if lower else None
