@@ -31,6 +31,18 @@ def _clean(means, weights, log_weights=False):
     equal means merged so that the limits of L are exact). ``log_weights``: the weights
     are given as logarithms, so that weights below the smallest double (ELS: the
     Binomial(k, q) pmf at large j) are kept, not rounded to 0."""
+    if len(means) <= 2:
+        # (the pairs of the subsampled Gaussian: plain floats, no array operations — a
+        # trainer history of 10⁴ distinct steps builds 4·10⁴ of these per first query)
+        ms = [float(m) for m in means]
+        if log_weights:
+            ls = [float(w) for w in weights]
+        else:
+            ls = [math.log(w) if w > 0 else -math.inf for w in (float(x) for x in weights)]
+        kept = [(m, lw) for m, lw in zip(ms, ls) if lw > -math.inf]
+        if len(kept) <= 1 or kept[0][0] < kept[1][0]:
+            return (np.array([m for m, _ in kept], dtype=float),
+                    np.array([lw for _, lw in kept], dtype=float))
     means = np.asarray(means, dtype=float)
     lw = np.asarray(weights, dtype=float)
     if not log_weights:

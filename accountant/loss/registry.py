@@ -42,9 +42,11 @@ def _factory_for(mechanism) -> LossFactory | None:
     return None
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1 << 15)
 def privacy_losses(mechanism: Mechanism) -> Tuple[PrivacyLoss, ...]:
-    """The privacy-loss objects of one step of ``mechanism``, one per direction."""
+    """The privacy-loss objects of one step of ``mechanism``, one per direction (cached: a
+    trainer history of 10⁴ distinct steps is walked several times per query, and an LRU
+    smaller than it rebuilt every pair on every walk)."""
     factory = _factory_for(mechanism)
     if factory is None:
         raise ValueError(f"mechanism must be a mechanism of accountant.mechanisms, got "

@@ -192,6 +192,21 @@ def log_cgf_sum(logw, ell, starts, counts, t):
 
 
 @njit(cache=True)
+def log_cgf_each(logw, ell, starts, t):
+    """(K_m, K_m′, K_m″)(t) of each measure m stored back to back (as
+    :func:`log_cgf_sum`), as three arrays."""
+    nm = starts.shape[0] - 1
+    K = np.empty(nm)
+    d1 = np.empty(nm)
+    d2 = np.empty(nm)
+    for m in range(nm):
+        a = starts[m]
+        b = starts[m + 1]
+        K[m], d1[m], d2[m] = log_cgf(logw[a:b], ell[a:b], t)
+    return K, d1, d2
+
+
+@njit(cache=True)
 def delta_scan(w, lam, h):
     """Scaled δ at every point ℓ_k = e_lo + k·h of the measure with masses
     w_k·e^{−λℓ_k + log_c} (a tilted representation): returns d_k = δ(ℓ_k)·e^{λℓ_k − log_c}
@@ -318,3 +333,91 @@ def spectrum_finish(logabs, phase, logU, rel, n, dX, u, c_inv):
             ph = phase[k] - 2.0 * math.pi * math.floor(phase[k] / (2.0 * math.pi))
             Y[k] = complex(r * math.cos(ph), r * math.sin(ph))
     return Y, tot / n
+
+
+@njit(cache=True)
+def mixture_accumulate(XT, ia, ib, wa, cnt, logabs, phase, logU, rel, dX, u, lcut):
+    """:func:`spectrum_accumulate` for factors that are mixtures of two transforms: factor i
+    is (wa_i·X_{ia_i} + (1 − wa_i)·X_{ib_i})^{cnt_i}, with XT[k, r] the transform of PMF r
+    at bin k (docs/math.md §4.8.1). Bin by bin, the factors are multiplied as complex
+    numbers (one log and one atan2 per bin, not per factor) with the same bookkeeping:
+    logU += cnt·log min(1, |z| + dX), rel += cnt·(dX/(|z| + dX) + 4u) per factor (each
+    complex product adds ≤ 4u, as each power did). A bin whose bound U falls below e^lcut
+    (far below the round-off of the live bins) is dropped: its value is set to 0 and rel
+    to ≥ 1, so the error total (U·rel) still covers what was dropped (the remaining
+    factors can only shrink |Y|); this stops a dying bin after a few factors."""
+    nb = XT.shape[0]
+    nm = ia.shape[0]
+    for k in range(nb):
+        if logU[k] < lcut:
+            logabs[k] = -np.inf
+            continue
+        pr = 1.0
+        pi = 0.0
+        sp = 0.0            # log scale of (pr, pi)
+        ub = 1.0
+        su = logU[k]        # log scale of ub
+        r = rel[k]
+        zero = False
+        dead = False
+        for i in range(nm):
+            xa = XT[k, ia[i]]
+            xb = XT[k, ib[i]]
+            w = wa[i]
+            zr = w * xa.real + (1.0 - w) * xb.real
+            zi = w * xa.imag + (1.0 - w) * xb.imag
+            a = math.sqrt(zr * zr + zi * zi)
+            b = a + dX
+            if b > 1.0:
+                b = 1.0
+            c = cnt[i]
+            r += c * (dX / b + 4.0 * u)
+            if c == 1.0:
+                ub *= b
+            else:
+                ub *= b ** c
+            if a > 0.0 and not zero:
+                if c == 1.0:
+                    t = pr * zr - pi * zi
+                    pi = pr * zi + pi * zr
+                    pr = t
+                else:
+                    # z^c in polar form (c a whole count)
+                    la = c * math.log(a)
+                    th = c * math.atan2(zi, zr)
+                    m = math.exp(la + 700.0)   # scaled: e^{la} may underflow
+                    zr2 = m * math.cos(th)
+                    zi2 = m * math.sin(th)
+                    t = pr * zr2 - pi * zi2
+                    pi = pr * zi2 + pi * zr2
+                    pr = t
+                    sp -= 700.0
+            else:
+                zero = True
+            if ub < 1e-8:
+                su += math.log(ub)
+                ub = 1.0
+                if su < lcut:
+                    dead = True
+                    break
+            mag = abs(pr) + abs(pi)
+            if not zero and mag == 0.0:
+                zero = True
+            elif not zero and (mag < 1e-150 or mag > 1e150):
+                lm = math.log(mag)
+                pr /= mag
+                pi /= mag
+                sp += lm
+        lu = su + math.log(ub)
+        if dead or lu < lcut:
+            logU[k] = lu
+            logabs[k] = -np.inf
+            rel[k] = r + 1.0
+            continue
+        logU[k] = lu
+        rel[k] = r
+        if zero:
+            logabs[k] = -np.inf
+        else:
+            logabs[k] += sp + 0.5 * math.log(pr * pr + pi * pi)
+            phase[k] += math.atan2(pi, pr)

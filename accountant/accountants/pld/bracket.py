@@ -145,7 +145,8 @@ def _log_pow2_floor(lx: float) -> float:
     return math.floor(lx / _LOG2) * _LOG2
 
 
-def _eps_at_h(schedule, delta, h, dirs=None, lower=True, direction=_Direction, upper=True):
+def _eps_at_h(schedule, delta, h, dirs=None, lower=True, direction=_Direction, upper=True,
+              coarse=_Direction):
     counts = schedule.counts()
     T = schedule.steps
     # (a logarithm: 1e-5·δ/T is no double at δ = 5e-324)
@@ -167,7 +168,7 @@ def _eps_at_h(schedule, delta, h, dirs=None, lower=True, direction=_Direction, u
             # This direction is probably below another one's lower bound: a coarse grid's
             # certified upper bound may show it cannot be the max, without the fine grid
             # (calibration composed the add direction of every σ at 4e-5 for nothing).
-            Dc = _Direction(counts, d, _SKIP_H, log_tau_hi=tau_hi)
+            Dc = coarse(counts, d, _SKIP_H, log_tau_hi=tau_hi)
             skip = _cannot_be_max(Dc, delta, log_eta, top_lo)
             if skip is not None:
                 out[d] = skip
@@ -285,7 +286,8 @@ def chernoff_delta(D, eps: float) -> float:
     return min(1.0, (ch + D.p_inf) * (1 + D.quad))
 
 
-def _delta_at_h(schedule, eps, h, dirs=None, lower=True, direction=_Direction, upper=True):
+def _delta_at_h(schedule, eps, h, dirs=None, lower=True, direction=_Direction, upper=True,
+                coarse=None):
     counts = schedule.counts()
     T = schedule.steps
     tau_hi = _log_pow2_floor(math.log(1e-30) - math.log(T))

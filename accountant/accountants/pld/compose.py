@@ -69,35 +69,67 @@ class _Parts:
         if self._proxy is None:
             # (many PMFs — a merged trainer history — get shorter stand-ins: the searches
             # ran 441 F passes over 313 PMFs of ~2 000 cells, a fifth of such a query)
-            plen = min(_PROXY_LEN, max(64, _PROXY_TOTAL // max(len(self.items), 1)))
-            if all(lw.shape[0] <= 2 * plen for _, lw, _, _ in self.items):
-                self._proxy = self     # short already: the search runs on the exact F once
-                return self
-            px = _Parts((), "up", self.h)
-            for i0, lw, ell, T in self.items:
-                if lw.shape[0] > 2 * plen:
-                    B = -(-lw.shape[0] // plen)
-                    top = float(lw.max())
-                    w = np.exp(lw - top)
-                    starts = np.arange(0, lw.shape[0], B)
-                    x = ell - np.repeat(ell[starts], np.diff(np.append(starts, lw.shape[0])))
-                    w0 = np.add.reduceat(w, starts)
-                    keep = w0 > 0
-                    w0 = w0[keep]
-                    m1 = np.add.reduceat(w * x, starts)[keep] / w0
-                    var = np.maximum(np.add.reduceat(w * x * x, starts)[keep] / w0 - m1 * m1,
-                                     0.0)
-                    mid = ell[starts][keep] + m1
-                    sd = np.sqrt(var)
-                    lw = np.repeat(np.log(0.5 * w0) + top, 2)
-                    ell = np.column_stack((mid - sd, mid + sd)).ravel()
-                px.items.append((None, np.ascontiguousarray(lw), np.ascontiguousarray(ell), T))
-            px.steps = self.steps
-            px._proxy = px
-            px._flat = None
-            self._proxy = px
+            self._proxy = self.stand_in(
+                min(_PROXY_LEN, max(64, _PROXY_TOTAL // max(len(self.items), 1))))
         return self._proxy
 
+    def stand_in(self, plen: int) -> "_Parts":
+        """The stand-in of :attr:`proxy` with blocks of ≤ 1/plen of each PMF's cells
+        (``self`` when every PMF is short already)."""
+        if all(lw.shape[0] <= 2 * plen for _, lw, _, _ in self.items):
+            return self     # short already: the search runs on the exact F once
+        px = _Parts((), "up", self.h)
+        for i0, lw, ell, T in self.items:
+            if lw.shape[0] > 2 * plen:
+                B = -(-lw.shape[0] // plen)
+                top = float(lw.max())
+                w = np.exp(lw - top)
+                starts = np.arange(0, lw.shape[0], B)
+                x = ell - np.repeat(ell[starts], np.diff(np.append(starts, lw.shape[0])))
+                w0 = np.add.reduceat(w, starts)
+                keep = w0 > 0
+                w0 = w0[keep]
+                m1 = np.add.reduceat(w * x, starts)[keep] / w0
+                var = np.maximum(np.add.reduceat(w * x * x, starts)[keep] / w0 - m1 * m1,
+                                 0.0)
+                mid = ell[starts][keep] + m1
+                sd = np.sqrt(var)
+                lw = np.repeat(np.log(0.5 * w0) + top, 2)
+                ell = np.column_stack((mid - sd, mid + sd)).ravel()
+            px.items.append((None, np.ascontiguousarray(lw), np.ascontiguousarray(ell), T))
+        px.steps = self.steps
+        px._proxy = px
+        px._flat = None
+        return px
+
+
+    def support(self):
+        """(largest, −smallest) loss of the composition: Σ_m T_m·(top, bottom of PMF m)."""
+        return (sum(T * ell[-1] for *_, ell, T in self.items),
+                -sum(T * ell[0] for *_, ell, T in self.items))
+
+    def top_index(self) -> int:
+        """Grid index of the composition's largest finite loss."""
+        return sum(T * int(pos[-1]) for pos, _, _, T in self.items)
+
+    def accumulate(self, lam, n, logabs, phase, logU, rel):
+        """Add every factor's λ-tilted, normalised PMF, folded onto n cyclic bins and
+        transformed (rfft), raised to its count, to the log-spectrum (logabs, phase) with
+        its round-off bookkeeping (logU, rel; docs/math.md §4.4). Returns (F(λ), dropped):
+        tilted masses below 1e-280 are left out (subnormal inputs slow the FFT ~10×), their
+        total is ``dropped``."""
+        each = self._spectra_each(lam, n)
+        dX = _FFT_C * max(1.0, math.log2(n)) * _U
+        F0 = dropped = 0.0
+        for (X, K, d), (*_, T) in zip(each, self.items):
+            _kp.spectrum_accumulate(X, float(T), logabs, phase, logU, rel, dX, _U)
+            F0 += T * K
+            dropped += T * d
+        return F0, dropped
+
+    def _spectra_each(self, lam, n):
+        """[(X, K(λ), dropped tilted mass)] per factor (see :meth:`accumulate`)."""
+        return [_spectrum(i0, lw, ell, lam, n) for i0, lw, ell, _ in self.items]
 
     def F(self, t):
         """F(t) = Σ_m T_m K_m(t) of the discrete PLDs, with F′ and F″."""
@@ -116,6 +148,25 @@ class _Parts:
             d1 += T * k1
             d2 += T * k2
         return K, d1, d2
+
+
+def _spectrum(i0, lw, ell, lam, n):
+    """(X, K(λ), dropped): the rfft of one PMF (log Q-masses ``lw`` at grid indices ``i0``,
+    losses ``ell``) λ-tilted, normalised and folded onto n cyclic bins; tilted masses below
+    1e-280 are left out (subnormal inputs slow the FFT ~10×), ``dropped`` is their total."""
+    K = _kp.log_cgf(lw, ell, lam)[0]
+    wt = np.exp(lw + lam * ell - K)
+    d = 0.0
+    tiny = wt < 1e-280
+    if tiny.any():
+        d = float(wt[tiny].sum()) + 1e-280 * int(tiny.sum())
+        wt[tiny] = 0.0
+    pos = i0 % n
+    x = np.bincount(pos, weights=wt, minlength=n) if lw.shape[0] > n else None
+    if x is None:
+        x = np.zeros(n)
+        x[pos] = wt
+    return sfft.rfft(x), K, d
 
 
 def _solve_increasing(fn, target, lo, hi, rtol=1e-3, max_iter=40):
@@ -209,8 +260,7 @@ def _window(parts, lam, le):
     z = math.sqrt(-2 * le)
     bounds = []
     # The composed support ends hold every mass: a window end needs go no further.
-    support = (sum(T * ell[-1] for *_, ell, T in parts.items),
-               -sum(T * ell[0] for *_, ell, T in parts.items))
+    support = parts.support()
     px = parts.proxy
     F0p = px.F(lam)[0] if px is not parts else F0
     for sign, edge in zip((1.0, -1.0), support):
@@ -298,36 +348,16 @@ class _Composed:
     def __init__(self, parts: _Parts, lam, J_lo, n, side, w_inf_log1p):
         h = parts.h
         self.h, self.J_lo, self.n, self.lam, self.side = h, J_lo, n, lam, side
-        F0 = 0.0
-        dropped = 0.0
-        spectra = []
-        for i0, lw, ell, T in parts.items:
-            K = _kp.log_cgf(lw, ell, lam)[0]
-            F0 += T * K
-            wt = np.exp(lw + lam * ell - K)
-            # Subnormal inputs slow the FFT ~10×: drop tilted masses below 1e-280. For the
-            # upper side the dropped tilted mass (≤ 1e-280·len) is added back to every bin.
-            tiny = wt < 1e-280
-            if tiny.any():
-                dropped += T * float(wt[tiny].sum()) + T * 1e-280 * int(tiny.sum())
-                wt[tiny] = 0.0
-            pos = i0 % n
-            x = np.bincount(pos, weights=wt, minlength=n) if lw.shape[0] > n else None
-            if x is None:
-                x = np.zeros(n)
-                x[pos] = wt
-            spectra.append((sfft.rfft(x), T))
-        self.log_c = F0
         logn = max(1.0, math.log2(n))
-        dX = _FFT_C * logn * _U
+        dX0 = _FFT_C * logn * _U
         m = n // 2 + 1
         logabs = np.zeros(m)
         phase = np.zeros(m)
         logU = np.zeros(m)
         rel = np.zeros(m)
-        for X, T in spectra:
-            _kp.spectrum_accumulate(X, float(T), logabs, phase, logU, rel, dX, _U)
-        Y, err = _kp.spectrum_finish(logabs, phase, logU, rel, n, dX, _U, _FFT_C * logn * _U)
+        F0, dropped = parts.accumulate(lam, n, logabs, phase, logU, rel)
+        self.log_c = F0
+        Y, err = _kp.spectrum_finish(logabs, phase, logU, rel, n, dX0, _U, _FFT_C * logn * _U)
         self.bin_err = err + 4 * _U + (dropped if side == "up" else 0.0)
         y = sfft.irfft(Y, n)
         c = np.roll(y, -(J_lo % n))
@@ -343,7 +373,7 @@ class _Composed:
         # what the transform leaves there is round-off and mass wrapped around from below
         # the window, which lies below every ε read (≥ e_lo). Both sides keep 0 there (a
         # 4000-bin window tail carrying the per-bin round-off term put 5e-14 into δ ≈ 6e-18).
-        top = sum(T * int(pos[-1]) for pos, _, _, T in parts.items) - J_lo
+        top = parts.top_index() - J_lo
         if 0 <= top < n - 1:
             c[top + 1:] = 0.0
         self.d, self.shift = _kp.delta_scan(c, lam, h)
@@ -378,14 +408,6 @@ class _Composed:
         return lo
 
 
-def _side(parts_up, parts_lo, onesteps, lam, J_lo, n, eta):
-    """Compose both sides on one window; returns the two _Composed objects and extras."""
-    w_log1p = sum(T * math.log1p(-min(one.w_inf, 1.0)) for one, T in onesteps)
-    up = _Composed(parts_up, lam, J_lo, n, "up", w_log1p)
-    lo = _Composed(parts_lo, lam, J_lo, n, "lo", 0.0) if parts_lo.items else None
-    return up, lo
-
-
 class _Direction:
     """Everything for one direction at one grid step h."""
 
@@ -402,15 +424,7 @@ class _Direction:
         # Q-mass at +∞ of the composition, 1 − Π(1 − w_m)^{T_m} ≤ Σ T_m·w_m: the union
         # bound (in logarithms) where it is within 1e-6 of the product, which is kept for
         # larger masses (plus the union of any w_m too small to be a double).
-        union = _lse([math.log(T) + one.log_w_inf for one, T in self.onesteps])
-        if union < math.log(1e-6):
-            self.log_p_inf = union
-        else:
-            prod = _log(-math.expm1(sum(T * math.log1p(-min(one.w_inf, 1.0))
-                                        for one, T in self.onesteps)))
-            tiny = _lse([math.log(T) + one.log_w_inf for one, T in self.onesteps
-                         if one.w_inf == 0.0])
-            self.log_p_inf = _logaddexp(prod, tiny)
+        self.log_p_inf = _log_p_inf([(T, one.log_w_inf) for one, T in self.onesteps])
         self.p_inf = math.exp(self.log_p_inf)
         # The lower side's mass at +∞: 1 − Π(1 − m)^T of the public-coin revealing parts
         # (PldCells.log_reveal), rounded down (docs/math.md §10.1); 0 for most losses.
@@ -604,6 +618,18 @@ class _Direction:
                 return max(0.0, _solve(c, k, lt, "lower"))
             k -= 1
         return 0.0 if c.ell(0) <= 0 else "below"
+
+
+def _log_p_inf(terms) -> float:
+    """log of the composition's Q-mass at +∞, 1 − Π(1 − w_m)^{T_m} ≤ Σ T_m·w_m, from
+    (T_m, log w_m): the union bound where it is below 1e-6 (within 1e-6 of the product),
+    else the product (plus the union of any w_m too small to be a double)."""
+    union = _lse([math.log(T) + lw for T, lw in terms])
+    if union < math.log(1e-6):
+        return union
+    prod = _log(-math.expm1(sum(T * math.log1p(-min(math.exp(lw), 1.0)) for T, lw in terms)))
+    tiny = _lse([math.log(T) + lw for T, lw in terms if math.exp(lw) == 0.0])
+    return _logaddexp(prod, tiny)
 
 
 def _interp(c, k, eps):

@@ -43,6 +43,7 @@ import numpy as np
 from ...core.dominating import _build, _prepare, _snap
 from ...core.mechanisms import Mechanism, Schedule
 from .compose import _Direction
+from . import mixed
 from . import onestep as _onestep
 from .onestep import _GridTooLarge
 
@@ -176,6 +177,69 @@ def _lr_paying(counts, lr0: float, cap: float) -> float:
     return hi
 
 
+#: Log-ratio of a mixture cell at grid step _MIX_H (docs/math.md §4.8.1): the lower
+#: weight's shortfall is ≈ β′·Δμ/8 of a cell with β′ ≈ E²/μ³ ≈ 35 at σ ≈ 1, about 1 %
+#: here; both it and the grid's width are second order, so the cell follows h.
+_MIX_LR = 3e-3
+_MIX_H = 5e-4
+_MIX_MAX_CELLS = 256
+_MIX_LEVELS = 64
+_MIX_MAX_LEVELS = 4096
+
+
+def _mix_cells(span: float, h: float) -> int:
+    """Cells of the mixture grid over a log-span at grid step h."""
+    # (proportional below _MIX_H; above it only as √h: at a cell of β′·Δμ ≈ 1 the lower
+    # weight is far from linear and the gap no longer second order)
+    r = h / _MIX_H
+    return min(_MIX_MAX_CELLS, max(1, math.ceil(span / (_MIX_LR * (r if r <= 1 else r ** 0.5)))))
+
+
+def _mixed_bracket(schedule, counts, mix, at, rtol, atol, h, engine):
+    """The bracket with every step a mixture of its two grid neighbours (docs/math.md
+    §4.8.1), refined like an unmerged schedule; None when it misses twice the requested
+    width (the add direction's lower side is first order: the rounded merge then does
+    better)."""
+    at_h, _refine, _details, _H0, _H_MIN = engine
+    sig, q = mix
+    span = math.log(float(sig.max()) / float(sig.min()))
+
+    def direction(counts_, d, hh, tau_hi=None, log_tau_hi=None):
+        # (weights to 1/64 of a cell at _MIX_H; finer with h, since the rounding's share of
+        # a cell's first-order gap is ∝ h/levels and the grid's width ∝ h²)
+        levels = min(_MIX_MAX_LEVELS, math.ceil(_MIX_LEVELS * max(1.0, _MIX_H / hh)))
+        return mixed.Mixed(counts_, d, hh, tau_hi, log_tau_hi, cells=_mix_cells(span, hh),
+                           sig=sig, q=q, levels=levels)
+
+    def target(up):
+        return max(rtol * up, atol)
+    try:
+        # (refinement stops early once a grid PMF budget capped the cells: the mixtures'
+        # gap, not h, then sets the width)
+        best, history, warns = _refine(
+            lambda hh, dirs, lower=True: at_h(schedule, at, hh, dirs, lower,
+                                              direction=direction, coarse=direction),
+            schedule, target, h, 6,
+            lambda res: any(getattr(r[2], "capped", False) for r in res.values()))
+    except _GridTooLarge:
+        return None
+    lower = max(b[0] for b in best.values())
+    upper = max(b[1] for b in best.values())
+    if h is None and not upper - lower <= target(upper) and len(counts) < MANY_DISTINCT:
+        return None     # (composed unmerged instead, within rtol)
+    if upper - lower > target(upper):
+        warns = tuple(w for w in warns if not w.startswith("bracket_wider")) + (
+            f"bracket_wider_than_requested: width {upper - lower:.3g} > {target(upper):.3g} "
+            f"(mixtures over {len(counts)} distinct mechanisms)",)
+    details = _details(best, history)
+    D = best[max(best, key=lambda d: best[d][1])][2]
+    cells = D.cells
+    details["merged"] = {"distinct_mechanisms": len(counts), "representatives": cells + 1,
+                         "grid_log_ratio": span / cells, "mixtures": D.mixtures[:2],
+                         "weight_levels": D.mixtures[2], "mode": "mixtures"}
+    return lower, upper, details, warns
+
+
 def _sides(best) -> Tuple[float, float]:
     return max(b[0] for b in best.values()), max(b[1] for b in best.values())
 
@@ -205,6 +269,11 @@ def bracket(schedule: Schedule, at: float, rtol: float, atol: float, h: Optional
     counts = tuple(schedule.counts())
     if len(counts) < MIN_DISTINCT:
         return None
+    mix = mixed.mixable(counts)
+    if mix is not None:
+        out = _mixed_bracket(schedule, counts, mix, at, rtol, atol, h, engine)
+        if out is not None:
+            return out
     span = _span(counts)
     if span <= 0.0:
         return None

@@ -29,13 +29,18 @@ class _OneStep:
     """One mechanism, one direction, one grid step: upper and lower PLDs as log Q-masses."""
 
     __slots__ = ("i0", "logw_up", "logw_lo", "w_inf", "log_w_inf", "lower_ok", "h",
-                 "log_reveal_lo")
+                 "log_reveal_lo", "logw_lo_cut", "cut_loss")
 
-    def __init__(self, i0, pi_up, pi_lo, log_w_inf, lower_ok, h, log_reveal_lo=-math.inf):
+    def __init__(self, i0, pi_up, pi_lo, log_w_inf, lower_ok, h, log_reveal_lo=-math.inf,
+                 cut=None):
         ell = (i0 + np.arange(pi_up.shape[0])) * h
         with np.errstate(divide="ignore"):
             self.logw_up = np.log(pi_up) + ell
             self.logw_lo = np.log(pi_lo) + ell
+            # ``cut = (pi, loss)``: the lower PMF of the step's measure restricted to losses
+            # ≤ ``loss`` (a sub-measure, docs/math.md §4.9), for merged mixtures (§4.8)
+            self.logw_lo_cut = None if cut is None else np.log(cut[0]) + ell
+        self.cut_loss = None if cut is None else float(cut[1])
         # A public-coin revealing part m of the lower pair (PldCells.log_reveal): the
         # finite lower PMF is the rest, scaled by 1 − m; m itself is composed as a mass
         # at +∞ of the lower side (docs/math.md §10.1).
@@ -208,9 +213,13 @@ def _build_split(pl, h, a, iL, iR, b, lower_ok, cost):
     _charge(sum(n for *_, n in spans), cost)
     pi_up = np.zeros(npts)
     pi_lo = np.zeros(npts)
+    pi_cut = None
     ok_all = True
     log_w_inf = -math.inf
     for j, (start, stride, n) in enumerate(spans):
+        if j == len(spans) - 1 and j > 0 and stride > 1:
+            # the parts below the coarse top: the measure restricted to losses ≤ ε_iR
+            pi_cut = pi_lo.copy()
         first, last = j == 0, j == len(spans) - 1
         up, lo = pl.pld_cells(start // stride, h * stride, n)
         off = start - a
@@ -238,7 +247,9 @@ def _build_split(pl, h, a, iL, iR, b, lower_ok, cost):
             ok_all = False      # without its middle the lower PMF is worthless
     if not (lower_ok and ok_all):
         pi_lo, ok_all = _identity_lower(a, npts)
-    return _OneStep(a, pi_up, pi_lo, log_w_inf, ok_all, h)
+        pi_cut = None
+    return _OneStep(a, pi_up, pi_lo, log_w_inf, ok_all, h,
+                    cut=None if pi_cut is None else (pi_cut, iR * h))
 
 
 class _GridTooLarge(Exception):
