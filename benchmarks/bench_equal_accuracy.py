@@ -61,6 +61,7 @@ from accountant.accountants.pld import bracket as pld
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from bench_pld import fft_floor  # noqa: E402  (one place for the FFT floor)
+from _results import write_section  # noqa: E402,F401  (one place for RESULTS.md sections)
 
 _CLOCK = time.process_time
 SECTION = "## Equal accuracy (issue 17)"
@@ -472,20 +473,6 @@ def markdown(summaries, rows, runs, quick, prof, seconds, cal=None) -> str:
             "warm), cProfile, top 10 by cumulative time (as asked) and by own time (where the "
             "work is):", "", "```", prof, "```", ""]
     return "\n".join(out)
-
-
-def write_section(text, path=os.path.join(HERE, "RESULTS.md")):
-    """Replace (or append) this benchmark's section of RESULTS.md, leaving the rest as is."""
-    with open(path) as fh:
-        body = fh.read()
-    i = body.find(SECTION)
-    if i >= 0:
-        j = body.find("\n## ", i + len(SECTION))
-        body = body[:i] + text.rstrip("\n") + "\n" + ("" if j < 0 else body[j:])
-    else:
-        body = body.rstrip("\n") + "\n\n" + text
-    with open(path, "w") as fh:
-        fh.write(body.rstrip("\n") + "\n")
 
 
 def main(argv=None):

@@ -863,7 +863,8 @@ def main(argv=None):
 
 # Sections that focused scripts write into RESULTS.md (with --write): a rerun of this
 # script keeps them instead of erasing measurements it does not repeat.
-KEPT_SECTIONS = ("## Equal accuracy (issue 17)", "## What ε means (issue 16)")
+KEPT_SECTIONS = ("## Equal accuracy (issue 17)", "## Trainer path (issue 17)",
+                 "## What ε means (issue 16)")
 
 
 def _kept_sections(path):

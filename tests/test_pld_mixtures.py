@@ -1,5 +1,5 @@
 """Merged steps as mixtures of their grid neighbours (accountant.accountants.pld.mixed,
-docs/math.md §4.8.1): the weights bracket the step's profile at every u (mpmath closed
+docs/math.md §4.10): the weights bracket the step's profile at every u (mpmath closed
 forms), the fused spectrum kernel agrees with the per-factor one, and the mixture bracket
 holds the truth, agrees with the unmerged one and meets issue 17's trainer criterion."""
 from __future__ import annotations

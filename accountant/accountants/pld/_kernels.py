@@ -339,7 +339,7 @@ def spectrum_finish(logabs, phase, logU, rel, n, dX, u, c_inv):
 def mixture_accumulate(XT, ia, ib, wa, cnt, logabs, phase, logU, rel, dX, u, lcut):
     """:func:`spectrum_accumulate` for factors that are mixtures of two transforms: factor i
     is (wa_i·X_{ia_i} + (1 − wa_i)·X_{ib_i})^{cnt_i}, with XT[k, r] the transform of PMF r
-    at bin k (docs/math.md §4.8.1). Bin by bin, the factors are multiplied as complex
+    at bin k (docs/math.md §4.10). Bin by bin, the factors are multiplied as complex
     numbers (one log and one atan2 per bin, not per factor) with the same bookkeeping:
     logU += cnt·log min(1, |z| + dX), rel += cnt·(dX/(|z| + dX) + 4u) per factor (each
     complex product adds ≤ 4u, as each power did). A bin whose bound U falls below e^lcut

@@ -177,7 +177,7 @@ def _lr_paying(counts, lr0: float, cap: float) -> float:
     return hi
 
 
-#: Log-ratio of a mixture cell at grid step _MIX_H (docs/math.md §4.8.1): the lower
+#: Log-ratio of a mixture cell at grid step _MIX_H (docs/math.md §4.10): the lower
 #: weight's shortfall is ≈ β′·Δμ/8 of a cell with β′ ≈ E²/μ³ ≈ 35 at σ ≈ 1, about 1 %
 #: here; both it and the grid's width are second order, so the cell follows h.
 _MIX_LR = 3e-3
@@ -196,10 +196,11 @@ def _mix_cells(span: float, h: float) -> int:
 
 
 def _mixed_bracket(schedule, counts, mix, at, rtol, atol, h, engine):
-    """The bracket with every step a mixture of its two grid neighbours (docs/math.md
-    §4.8.1), refined like an unmerged schedule; None when it misses twice the requested
-    width (the add direction's lower side is first order: the rounded merge then does
-    better)."""
+    """The bracket with every step a mixture of its two grid neighbours (see
+    docs/math.md §4.10), refined like an unmerged schedule. None when it misses rtol for a
+    history of fewer than MANY_DISTINCT mechanisms (the add direction's lower side is
+    first order; such a history may be composed unmerged); a larger one gets the
+    certified bracket with a warning."""
     at_h, _refine, _details, _H0, _H_MIN = engine
     sig, q = mix
     span = math.log(float(sig.max()) / float(sig.min()))

@@ -1,4 +1,4 @@
-"""Merged steps as mixtures of their two grid neighbours (docs/math.md §4.8.1).
+"""Merged steps as mixtures of their two grid neighbours (docs/math.md §4.10).
 
 Rounding a step's σ down to the grid point below (upper side) and up to the point above
 (lower side) moves every step by a whole cell between the sides: a merge gap first order in
@@ -24,7 +24,7 @@ linear): one rfft per grid PMF, however many steps.
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -66,7 +66,7 @@ def _ratio(beta: float, mu: float, mu_a: float, mu_b: float) -> float:
 
 def upper_weight(sigma: float, s_a: float, s_b: float, levels: int) -> float:
     """The weight on σ_a (≤ σ ≤ σ_b) of a mixture dominating the σ step, rounded up to a
-    multiple of 1/levels (docs/math.md §4.8.1)."""
+    multiple of 1/levels (docs/math.md §4.10)."""
     if sigma <= s_a:
         return 1.0
     if sigma >= s_b:
@@ -84,7 +84,7 @@ def _pad(w, mu_a, mu_b):
 
 def lower_weight(sigma: float, s_a: float, s_b: float, E: float, levels: int) -> float:
     """The weight on the σ_a step restricted to Gaussian-coordinate losses ≤ E (> 0) of a
-    mixture dominated by the σ step (remove direction), rounded down (docs/math.md §4.8.1)."""
+    mixture dominated by the σ step (remove direction), rounded down (docs/math.md §4.10)."""
     if sigma >= s_b or not E > 0.0:
         return 0.0
     if sigma <= s_a:
@@ -100,7 +100,7 @@ def lower_weight(sigma: float, s_a: float, s_b: float, E: float, levels: int) ->
 class _MixParts(_Parts):
     """One side's factors as mixtures of grid PMFs: ``reps`` holds (grid indices, log
     Q-masses, losses) per grid PMF, ``mixes`` (a, b, w, count): count steps, each the
-    w-mixture of PMF a and PMF b (docs/math.md §4.8.1)."""
+    w-mixture of PMF a and PMF b (docs/math.md §4.10)."""
 
     def __init__(self, reps, mixes, h):
         self.h = h
@@ -198,13 +198,14 @@ class _MixParts(_Parts):
 
 class Mixed(_Direction):
     """One direction at grid step h whose steps are mixtures of the pairs at the points of
-    a geometric grid of ``cells`` cells over their σ (docs/math.md §4.8.1). ``sig`` holds
+    a geometric grid of ``cells`` cells over their σ (docs/math.md §4.10). ``sig`` holds
     each entry's σ and ``q`` the common rate; ``levels`` the weight resolution. Without the lower-side
     construction (the add direction, or a grid PMF without a coarse top) the lower side is
     the σ_{k+1} step (w′ = 0), still certified but first order."""
 
-    def __init__(self, counts, direction, h, tau_hi=None, log_tau_hi=None, *, cells, sig, q,
-                 levels):
+    def __init__(self, counts: Sequence[Tuple[Mechanism, int]], direction: str, h: float,
+                 tau_hi: Optional[float] = None, log_tau_hi: Optional[float] = None, *,
+                 cells: int, sig: np.ndarray, q: float, levels: int) -> None:
         counts = tuple(counts)
 
         def build(s):
