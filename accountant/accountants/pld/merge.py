@@ -177,10 +177,12 @@ def _lr_paying(counts, lr0: float, cap: float) -> float:
     return hi
 
 
-#: Log-ratio of a mixture cell at grid step _MIX_H (docs/math.md §4.10): the lower
-#: weight's shortfall is ≈ β′·Δμ/8 of a cell with β′ ≈ E²/μ³ ≈ 35 at σ ≈ 1, about 1 %
-#: here; both it and the grid's width are second order, so the cell follows h.
-_MIX_LR = 3e-3
+#: Log-ratio of a mixture cell at grid step _MIX_H (docs/math.md §4.10; for E = 6, and
+#: smaller for larger E): the lower weight's shortfall is ≈ β′·Δμ/8 of a cell with
+#: β′ ≈ E²/μ³, about 2 % here; both it and the grid's width are second order, so the cell
+#: follows h. (3e-3 took 0.29 s for issue 17's 1 000 steps, 5e-3 0.19 s, both well inside
+#: rtol = 1e-3.)
+_MIX_LR = 5e-3
 _MIX_H = 5e-4
 _MIX_MAX_CELLS = 256
 _MIX_LEVELS = 64

@@ -214,6 +214,10 @@ class Mixed(_Direction):
         # The smallest σ has the widest one-step grid: it caps the number of grid points so
         # that all grid PMFs together stay within _MAX_POINTS (memory).
         first = build(sig.min())
+        if first.cut_loss is not None and direction == "remove":
+            # the lower weight's shortfall grows as E² (E of the restriction): cells sized
+            # for E = 6, more beyond
+            cells = math.ceil(cells * max(1.0, _gauss_coord(first.cut_loss, q) / 6.0))
         asked = cells
         cells = max(1, min(cells, _MAX_POINTS // max(first.logw_up.shape[0], 1) - 1))
         self.capped = cells < asked
@@ -223,8 +227,7 @@ class Mixed(_Direction):
         up: Dict[tuple, int] = {}
         lo: Dict[tuple, int] = {}
         cut_ok = direction == "remove" and all(o.logw_lo_cut is not None for o in ones)
-        E = [math.log(max(math.expm1(o.cut_loss) + q, 1e-300) / q) if cut_ok else 0.0
-             for o in ones]
+        E = [_gauss_coord(o.cut_loss, q) if cut_ok else 0.0 for o in ones]
         for (m, T), s in zip(counts, sig):
             k = int(np.searchsorted(grid, s, side="right")) - 1
             k = min(max(k, 0), G - 2)
@@ -263,6 +266,11 @@ class Mixed(_Direction):
         self.quad = self.steps * _QUAD_REL
         self.mixtures = (len(up), len(lo), levels, cut_ok)
         self.cells = len(grid) - 1
+
+
+def _gauss_coord(loss: float, q: float) -> float:
+    """ε′ of a remove-direction loss: e^loss = 1 − q + q·e^{ε′} (docs/math.md §4.10)."""
+    return math.log(max(math.expm1(loss) + q, 1e-300) / q)
 
 
 def _rep(one, logw, h):

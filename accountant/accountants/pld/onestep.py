@@ -123,9 +123,11 @@ def _build_one_step(pl, h, tau_hi, tau_lo):
         i0 = max(min(i0, ip, -1), i0 - max(i1 - i0 + 1, 100_000))
     lower_ok = i0 <= -1
     npts = i1 - i0 + 1
-    if not sup.whole and getattr(pl, "pld_cells_split", False) and npts > _SPLIT_MIN:
+    cuts = not sup.whole and getattr(pl, "pld_cells_split", False)
+    lt_cut = tau_hi + _CUT_TAU
+    if cuts and npts > _SPLIT_MIN:
         split = _split_points(pl, i0, i1, h, min(_SPLIT_TAIL_LOG, tau_hi + _SPLIT_TAU))
-        one = _build_split(pl, h, *split, lower_ok, sup.cost) if split else None
+        one = _build_split(pl, h, *split, lower_ok, sup.cost, lt_cut) if split else None
         if one is not None:
             return one
     _charge(npts, sup.cost)
@@ -134,11 +136,43 @@ def _build_one_step(pl, h, tau_hi, tau_lo):
     pi_up, pi_lo, ok = _kp.profiles(up.a, up.b, e0, h, up.Fb, up.Qb, up.r0, up.Pt, up.dtop)
     if lo is not up:
         _, pi_lo, ok = _kp.profiles(lo.a, lo.b, e0, h, lo.Fb, lo.Qb, lo.r0, lo.Pt, lo.dtop)
+    cut = None
+    if cuts and lower_ok and ok and lo.log_reveal == -math.inf:
+        c = _cut_index(pl, h, max(i0 + 1, 0), i1, 1, lt_cut)
+        k = c - i0
+        tot = lo.Fb + float(lo.a[:k].sum() + lo.b[:k].sum())
+        _, pc, okc = _kp.profiles(lo.a[:k], lo.b[:k], e0, h, lo.Fb, lo.Qb, lo.r0, 0.0, 0.0,
+                                  -tot)
+        if okc:
+            cut = (np.concatenate((pc, np.zeros(npts - pc.shape[0]))), c * h)
     if not (lower_ok and ok):
         pi_lo, ok = _identity_lower(i0, pi_lo.shape[0])
+        cut = None
     # (the identity is dominated by the rest of the pair too: a revealing coin still
     # applies beside it, docs/math.md §10.1)
-    return _OneStep(i0, pi_up, pi_lo, up.log_w_inf, ok, h, lo.log_reveal)
+    return _OneStep(i0, pi_up, pi_lo, up.log_w_inf, ok, h, lo.log_reveal, cut=cut)
+
+
+# The lower PMF of the step restricted to losses ≤ ε_c (for merged mixtures, docs/math.md
+# §4.10): ε_c is the first grid point whose Q-tail above is ≤ 10·τ (τ the tail the grid's
+# top leaves out), so that what the restriction drops, over all steps, is ≤ 1e-4·δ.
+_CUT_TAU = math.log(10.0)
+
+
+def _cut_index(pl, h, lo, hi, stride, lt):
+    """The smallest index i = lo + k·stride ≤ hi with log Q[L > i·h] ≤ lt (hi if none)."""
+    def small(i):
+        return float(pl.log_sf(i * h, under="Q")) <= lt
+    a, b = 0, (hi - lo) // stride
+    if not small(lo + b * stride):
+        return lo + b * stride
+    while b - a > 1:
+        mid = (a + b) // 2
+        if small(lo + mid * stride):
+            b = mid
+        else:
+            a = mid
+    return lo + (a if small(lo + a * stride) else b) * stride
 
 
 # A one-step grid is fine (step h) where the mass is and coarse (step _SPLIT·h, points of the
@@ -197,7 +231,7 @@ def _split_points(pl, i0, i1, h, lt):
     return a, iL, iR, b
 
 
-def _build_split(pl, h, a, iL, iR, b, lower_ok, cost):
+def _build_split(pl, h, a, iL, iR, b, lower_ok, cost, lt_cut=None):
     """One step's PMFs on the split grid of :func:`_split_points`: each part's cells
     describe a disjoint part of the PLD; the upper PMF is the sum of their connect-the-dots
     PMFs, the lower one the sum of their lowered chords (each a sub-measure, see
@@ -217,7 +251,8 @@ def _build_split(pl, h, a, iL, iR, b, lower_ok, cost):
     ok_all = True
     log_w_inf = -math.inf
     for j, (start, stride, n) in enumerate(spans):
-        if j == len(spans) - 1 and j > 0 and stride > 1:
+        top_part = j == len(spans) - 1 and j > 0 and stride > 1
+        if top_part:
             # the parts below the coarse top: the measure restricted to losses ≤ ε_iR
             pi_cut = pi_lo.copy()
         first, last = j == 0, j == len(spans) - 1
@@ -245,11 +280,24 @@ def _build_split(pl, h, a, iL, iR, b, lower_ok, cost):
             pi_lo[idx] += pl_lo
         elif stride == 1:
             ok_all = False      # without its middle the lower PMF is worthless
+        if top_part and lt_cut is not None:
+            # and the top part's cells up to ε_c (docs/math.md §4.10), a sub-measure
+            c = _cut_index(pl, h, start, start + (n - 1) * stride, stride, lt_cut)
+            k = (c - start) // stride
+            cut_loss = c * h
+            if k > 0:
+                tk = float(lo.a[:k].sum() + lo.b[:k].sum())
+                _, pc, okc = _kp.profiles(lo.a[:k], lo.b[:k], start * h, h * stride, 0.0,
+                                          0.0, 0.0, 0.0, 0.0, -tk)
+                if okc:
+                    pi_cut[idx[:k + 1]] += pc
+                else:
+                    cut_loss = start * h
     if not (lower_ok and ok_all):
         pi_lo, ok_all = _identity_lower(a, npts)
         pi_cut = None
     return _OneStep(a, pi_up, pi_lo, log_w_inf, ok_all, h,
-                    cut=None if pi_cut is None else (pi_cut, iR * h))
+                    cut=None if pi_cut is None or lt_cut is None else (pi_cut, cut_loss))
 
 
 class _GridTooLarge(Exception):
