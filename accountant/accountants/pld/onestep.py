@@ -153,9 +153,10 @@ def _build_one_step(pl, h, tau_hi, tau_lo):
     return _OneStep(i0, pi_up, pi_lo, up.log_w_inf, ok, h, lo.log_reveal, cut=cut)
 
 
-# The lower PMF of the step restricted to losses ≤ ε_c (for merged mixtures, docs/math.md
-# §4.10): ε_c is the first grid point whose Q-tail above is ≤ 10·τ (τ the tail the grid's
-# top leaves out), so that what the restriction drops, over all steps, is ≤ 1e-4·δ.
+# The lower PMF of the step restricted to losses ≤ ε_c, for merged mixtures (see
+# docs/math.md §4.10): ε_c is the first grid point whose Q-tail above is ≤ 10·τ (τ the
+# tail the grid's top leaves out), so that what the restriction drops, over all steps, is
+# ≤ 1e-4·δ.
 _CUT_TAU = math.log(10.0)
 
 
