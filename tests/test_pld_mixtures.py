@@ -95,13 +95,16 @@ def test_weights_are_near_linear_and_rounded_to_the_safe_side():
     assert mixed.lower_weight(s, sa, sb, 0.0, 64) == 0.0
 
 
-def test_only_one_rate_poisson_add_remove_histories_mix():
+def test_only_poisson_add_remove_histories_with_few_rates_mix():
     sg = [(SubsampledGaussian(1 + 0.01 * t, 0.01), 1) for t in range(5)]
-    assert mixed.mixable(sg) is not None
-    assert mixed.mixable(sg + [(SubsampledGaussian(1.0, 0.02), 1)]) is None
+    sig, qs = mixed.mixable(sg + [(SubsampledGaussian(1.0, 0.02), 1)])
+    assert list(qs) == [0.01] * 5 + [0.02] and sig[-1] == 1.0
+    many = [(SubsampledGaussian(1.0, 0.01 * (1 + t)), 1) for t in range(mixed.MAX_RATES + 1)]
+    assert mixed.mixable(many) is None
     assert mixed.mixable([(SubsampledGaussian(1 + 0.01 * t, 0.01, "fixed"), 1)
                           for t in range(5)]) is None
     assert mixed.mixable(sg + [(ELS(2.0, 0.01, 2), 1)]) is None
+    assert mixed.mixable(sg + [(SubsampledGaussian(2.0, 1.0), 1)]) is None
 
 
 # ------------------------------------------------------------------- the spectrum kernel
@@ -180,8 +183,22 @@ def test_mixture_bracket_property(sigmas, q, delta):
     assert r.upper >= lead.lower
 
 
-def test_varying_rates_keep_the_rounded_merge():
-    s = Schedule([(SubsampledGaussian(1.0 + 1e-3 * t, 0.01 * (1 + (t % 2))), 1)
+def test_a_few_rates_mix_each_over_its_own_grid(monkeypatch):
+    """A σ schedule with two batch sizes (a warm-up phase at another rate)."""
+    s = Schedule([(SubsampledGaussian(1.0 + 3e-3 * t, 0.02 if t < 20 else 0.01), 2)
+                  for t in range(60)])
+    r = _quiet(acc.epsilon, s, DELTA, rtol=2e-3)
+    assert r.details["merged"]["mode"] == "mixtures"
+    assert r.details["merged"]["sample_rates"] == 2
+    with monkeypatch.context() as mp_:
+        mp_.setattr(merge, "MIN_DISTINCT", 10 ** 9)
+        ref = _quiet(acc.epsilon, s, DELTA, rtol=1e-4)
+    assert ref.lower <= r.upper and r.lower <= ref.upper
+    assert r.upper - r.lower <= 2e-3 * r.upper
+
+
+def test_many_rates_keep_the_rounded_merge():
+    s = Schedule([(SubsampledGaussian(1.0 + 1e-3 * t, 0.01 * (1 + (t % 10))), 1)
                   for t in range(300)])
     r = _quiet(acc.epsilon, s, DELTA, rtol=1e-2)
     assert r.details["merged"].get("mode") != "mixtures"

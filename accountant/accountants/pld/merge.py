@@ -204,15 +204,16 @@ def _mixed_bracket(schedule, counts, mix, at, rtol, atol, h, engine):
     first order; such a history may be composed unmerged); a larger one gets the
     certified bracket with a warning."""
     at_h, _refine, _details, _H0, _H_MIN = engine
-    sig, q = mix
-    span = math.log(float(sig.max()) / float(sig.min()))
+    sig, qs = mix
+    span = max(math.log(float(sig[qs == q].max()) / float(sig[qs == q].min()))
+               for q in np.unique(qs))
 
     def direction(counts_, d, hh, tau_hi=None, log_tau_hi=None):
         # (weights to 1/64 of a cell at _MIX_H; finer with h, since the rounding's share of
         # a cell's first-order gap is ∝ h/levels and the grid's width ∝ h²)
         levels = min(_MIX_MAX_LEVELS, math.ceil(_MIX_LEVELS * max(1.0, _MIX_H / hh)))
         return mixed.Mixed(counts_, d, hh, tau_hi, log_tau_hi, cells=_mix_cells(span, hh),
-                           sig=sig, q=q, levels=levels)
+                           sig=sig, qs=qs, levels=levels)
 
     def target(up):
         return max(rtol * up, atol)
@@ -236,9 +237,9 @@ def _mixed_bracket(schedule, counts, mix, at, rtol, atol, h, engine):
             f"(mixtures over {len(counts)} distinct mechanisms)",)
     details = _details(best, history)
     D = best[max(best, key=lambda d: best[d][1])][2]
-    cells = D.cells
-    details["merged"] = {"distinct_mechanisms": len(counts), "representatives": cells + 1,
-                         "grid_log_ratio": span / cells, "mixtures": D.mixtures[:2],
+    details["merged"] = {"distinct_mechanisms": len(counts), "representatives": D.points,
+                         "sample_rates": len(np.unique(qs)),
+                         "grid_log_ratio": span / max(D.cells, 1), "mixtures": D.mixtures[:2],
                          "weight_levels": D.mixtures[2], "mode": "mixtures"}
     return lower, upper, details, warns
 

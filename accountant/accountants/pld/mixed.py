@@ -2,18 +2,19 @@
 
 Rounding a step's σ down to the grid point below (upper side) and up to the point above
 (lower side) moves every step by a whole cell between the sides: a merge gap first order in
-the cell's log-ratio. For the Poisson-subsampled Gaussian under add/remove (and so ULS) the
-step is instead bracketed by *mixtures* of the two neighbouring grid pairs — the pair that
-runs the σ_k mechanism with probability w and the σ_{k+1} one otherwise, and says which.
-Its profile is w·f_k + (1 − w)·f_{k+1}, and:
+the cell's log-ratio. For the Poisson-subsampled Gaussian under add/remove (and so ULS; at
+most MAX_RATES sample rates, each with its own grid) the step is instead bracketed by
+*mixtures* of the two neighbouring grid pairs — the pair that runs the σ_k mechanism with
+probability w and the σ_{k+1} one otherwise, and says which. Its profile is
+w·f_k + (1 − w)·f_{k+1}, and:
 
 * upper: f_σ ≤ w·f_k + (1 − w)·f_{k+1} for every u with w = R(−μ_k/4) (both directions);
 * lower (remove direction): f_σ ≥ w′·f̂_k + (1 − w′)·f_{k+1} with w′ = R(E²/μ_{k+1}³ − μ_{k+1}/4),
-  where f̂_k is the σ_k step restricted to losses ≤ ε_cut (its PMF below the coarse top
-  of its grid, §4.9) and E that loss in the Gaussian coordinate;
+  where f̂_k is the σ_k step restricted to losses ≤ ε_c (where its Q-tail above is ≤ 10·τ,
+  :mod:`accountant.accountants.pld.onestep`) and E that loss in the Gaussian coordinate;
 
 with μ = 1/σ and R(β) = expm1(β(μ − μ_{k+1}))/expm1(β(μ_k − μ_{k+1})). Both weights are
-within O(cell) of the linear ones, so the gap is second order in the cell: 33 grid points
+within O(cell) of the linear ones, so the gap is second order in the cell: 24 grid points
 replace the 313 rounded representatives of a 1 000-step history. Weights are rounded to
 multiples of 1/levels (up for the upper side, down for the lower), so steps share
 mixtures.
@@ -35,25 +36,34 @@ from . import _kernels as _kp
 from .compose import _FFT_C, _QUAD_REL, _U, _Direction, _Parts, _log_p_inf, _spectrum
 from .onestep import _one_step
 
-__all__ = ["mixable", "upper_weight", "lower_weight", "Mixed"]
+__all__ = ["mixable", "upper_weight", "lower_weight", "Mixed", "MAX_RATES"]
 
 _SG_KEY = ("sg", "poisson", "add_remove")
+#: Histories with more sample rates than this keep the rounded merge (each rate has its own
+#: grid of mechanisms).
+MAX_RATES = 8
 _MIX_PROXY_LEN = 256    # cells per grid PMF of the search stand-in (searches only)
 _MAX_POINTS = 4_000_000  # one-step grid points of all grid PMFs of a direction
 
 
-def mixable(counts: Sequence[Tuple[Mechanism, int]]) -> Optional[Tuple[np.ndarray, float]]:
-    """(σ of each entry, q) when every mechanism of ``counts`` is a Poisson-subsampled
-    Gaussian (or ULS) under add/remove with one sample rate; None otherwise."""
+def mixable(counts: Sequence[Tuple[Mechanism, int]]
+            ) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """(σ, q) of each entry when every mechanism of ``counts`` is a Poisson-subsampled
+    Gaussian (or ULS) under add/remove, with at most MAX_RATES sample rates (each in
+    (0, 1)); None otherwise. Each rate's steps are mixed over their own grid."""
     fams, fixed = _prepare(tuple(counts))
     if fixed or len(fams) != 1:
         return None
     key, s, q, idx, _ = fams[0]
-    if key != _SG_KEY or float(q.min()) != float(q.max()) or not 0.0 < float(q[0]) < 1.0:
+    if key != _SG_KEY or not (np.all(q > 0.0) and np.all(q < 1.0)):
+        return None
+    if len(np.unique(q)) > MAX_RATES:
         return None
     sig = np.empty(len(counts))
+    qs = np.empty(len(counts))
     sig[idx] = s
-    return sig, float(q[0])
+    qs[idx] = q
+    return sig, qs
 
 
 def _ratio(beta: float, mu: float, mu_a: float, mu_b: float) -> float:
@@ -198,45 +208,70 @@ class _MixParts(_Parts):
 
 class Mixed(_Direction):
     """One direction at grid step h whose steps are mixtures of the pairs at the points of
-    a geometric grid of ``cells`` cells over their σ (docs/math.md §4.10). ``sig`` holds
-    each entry's σ and ``q`` the common rate; ``levels`` the weight resolution. Without the lower-side
-    construction (the add direction, or a grid PMF without a coarse top) the lower side is
-    the σ_{k+1} step (w′ = 0), still certified but first order."""
+    geometric grids over their σ, one grid per sample rate (docs/math.md §4.10): ``cells``
+    cells over the widest rate's log-span, the others at the same log-ratio. ``sig`` and
+    ``qs`` hold each entry's σ and q; ``levels`` the weight resolution. Without the
+    lower-side construction (the add direction, or a grid PMF without a restriction) the
+    lower side is the σ_{k+1} step (w′ = 0), still certified but first order."""
 
     def __init__(self, counts: Sequence[Tuple[Mechanism, int]], direction: str, h: float,
                  tau_hi: Optional[float] = None, log_tau_hi: Optional[float] = None, *,
-                 cells: int, sig: np.ndarray, q: float, levels: int) -> None:
+                 cells: int, sig: np.ndarray, qs: np.ndarray, levels: int) -> None:
         counts = tuple(counts)
 
-        def build(s):
+        def build(s, q):
             m = _build(_SG_KEY, float(s), q)
             return _one_step(m, loss_for(m, direction), h, tau_hi, log_tau_hi)
-        # The smallest σ has the widest one-step grid: it caps the number of grid points so
-        # that all grid PMFs together stay within _MAX_POINTS (memory).
-        first = build(sig.min())
-        if first.cut_loss is not None and direction == "remove":
-            # the lower weight's shortfall grows as E² (E of the restriction): cells sized
-            # for E = 6, more beyond
-            cells = math.ceil(cells * max(1.0, _gauss_coord(first.cut_loss, q) / 6.0))
-        asked = cells
-        cells = max(1, min(cells, _MAX_POINTS // max(first.logw_up.shape[0], 1) - 1))
-        self.capped = cells < asked
-        grid = grid_points(sig, cells)
-        ones = [first] + [build(s) for s in grid[1:]]
-        G = len(grid)
+        rates = [float(q) for q in np.unique(qs)]
+        spans = [math.log(float(sig[qs == q].max()) / float(sig[qs == q].min())) for q in rates]
+        lr = max(spans) / cells if max(spans) > 0 else math.inf
+        # The smallest σ has the widest one-step grid: its size caps the grid points so that
+        # all grid PMFs together stay within _MAX_POINTS (memory); the lower weight's
+        # shortfall grows as E² (E of its restriction): cells sized for E = 6, more beyond.
+        firsts, want = [], []
+        for q, span in zip(rates, spans):
+            first = build(sig[qs == q].min(), q)
+            n = math.ceil(span / lr) if span > 0 else 0
+            if n and first.cut_loss is not None and direction == "remove":
+                n = math.ceil(n * max(1.0, _gauss_coord(first.cut_loss, q) / 6.0))
+            firsts.append(first)
+            want.append(n)
+        pts = sum((n + 1) * max(f.logw_up.shape[0], 1) for n, f in zip(want, firsts))
+        got = want
+        if pts > _MAX_POINTS:
+            f = _MAX_POINTS / pts
+            got = [max(1 if n else 0, int(n * f)) for n in want]
+        self.capped = got != want
+        ones: list = []
+        grids = []
+        for q, first, n in zip(rates, firsts, got):
+            g = grid_points(sig[qs == q], n) if n else np.array([float(sig[qs == q].min())])
+            grids.append((q, len(ones), g))
+            ones += [first] + [build(s, q) for s in g[1:]]
+        N = len(ones)
         up: Dict[tuple, int] = {}
         lo: Dict[tuple, int] = {}
         cut_ok = direction == "remove" and all(o.logw_lo_cut is not None for o in ones)
-        E = [_gauss_coord(o.cut_loss, q) if cut_ok else 0.0 for o in ones]
-        for (m, T), s in zip(counts, sig):
-            k = int(np.searchsorted(grid, s, side="right")) - 1
-            k = min(max(k, 0), G - 2)
-            s_a, s_b = float(grid[k]), float(grid[k + 1])
-            wu = upper_weight(float(s), s_a, s_b, levels)
-            wl = lower_weight(float(s), s_a, s_b, E[k], levels) if cut_ok else \
-                (1.0 if float(s) <= s_a else 0.0)
-            up[(k, k + 1, wu)] = up.get((k, k + 1, wu), 0) + T
-            lo[(k, k + 1, wl)] = lo.get((k, k + 1, wl), 0) + T
+        for q, base, g in grids:
+            E = [_gauss_coord(o.cut_loss, q) if cut_ok else 0.0
+                 for o in ones[base:base + len(g)]]
+            for (m, T), s, qq in zip(counts, sig, qs):
+                if qq != q:
+                    continue
+                s = float(s)
+                if len(g) == 1:
+                    key_u = key_l = (base, base, 1.0)
+                else:
+                    k = int(np.searchsorted(g, s, side="right")) - 1
+                    k = min(max(k, 0), len(g) - 2)
+                    s_a, s_b = float(g[k]), float(g[k + 1])
+                    wu = upper_weight(s, s_a, s_b, levels)
+                    wl = lower_weight(s, s_a, s_b, E[k], levels) if cut_ok else \
+                        (1.0 if s <= s_a else 0.0)
+                    key_u = (base + k, base + k + 1, wu)
+                    key_l = (base + k, base + k + 1, wl)
+                up[key_u] = up.get(key_u, 0) + T
+                lo[key_l] = lo.get(key_l, 0) + T
         self.h = h
         self.steps = sum(T for _, T in counts)
         self.onesteps = []
@@ -245,11 +280,11 @@ class Mixed(_Direction):
         self.lower_ok = all(o.lower_ok for o in ones) and all(
             o.log_reveal_lo == -math.inf for o in ones)
         if self.lower_ok:
-            # grid PMF g is the full lower PMF, G + g its restriction below the cut
+            # grid PMF g is the full lower PMF, N + g its restriction below the cut
             reps_lo = [_rep(o, o.logw_lo, h) for o in ones]
             if cut_ok:
                 reps_lo += [_rep(o, o.logw_lo_cut, h) for o in ones]
-            mixes = [((G + a) if (cut_ok and 0.0 < w < 1.0) else a, b, w, c)
+            mixes = [((N + a) if (cut_ok and 0.0 < w < 1.0) else a, b, w, c)
                      for (a, b, w), c in lo.items()]
             self.parts_lo = _MixParts(reps_lo, mixes, h)
         else:
@@ -265,7 +300,8 @@ class Mixed(_Direction):
         self.p_inf_lo = 0.0
         self.quad = self.steps * _QUAD_REL
         self.mixtures = (len(up), len(lo), levels, cut_ok)
-        self.cells = len(grid) - 1
+        self.cells = sum(len(g) - 1 for _, _, g in grids)
+        self.points = N
 
 
 def _gauss_coord(loss: float, q: float) -> float:
