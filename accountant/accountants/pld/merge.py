@@ -189,6 +189,14 @@ _MIX_LEVELS = 64
 _MIX_MAX_LEVELS = 4096
 
 
+_MIX_GIVE_UP_H = 5e-4   # a mixture refinement with no lower bound below this grid stops,
+_MIX_GIVE_UP_N = 1 << 20  # … or on a window longer than this
+
+
+class _GiveUp(Exception):
+    """The mixture path does not pay here (see :func:`_mixed_bracket`)."""
+
+
 def _mix_cells(span: float, h: float) -> int:
     """Cells of the mixture grid over a log-span at grid step h."""
     # (proportional below _MIX_H; above it only as √h: at a cell of β′·Δμ ≈ 1 the lower
@@ -217,15 +225,25 @@ def _mixed_bracket(schedule, counts, mix, at, rtol, atol, h, engine):
 
     def target(up):
         return max(rtol * up, atol)
+
+    def run(hh, dirs, lower=True):
+        res = at_h(schedule, at, hh, dirs, lower, direction=direction, coarse=direction)
+        big = max(getattr(r[2], "n", 0) or 0 for r in res.values()) > _MIX_GIVE_UP_N
+        if h is None and (hh < _MIX_GIVE_UP_H or big) and max(
+                r[0] for r in res.values()) <= 0.0:
+            # Still no lower bound on a fine grid or a long window: the step's loss lies far
+            # below h (q ≲ 1e-4, docs/math.md §4.6), where mixing does not help and the
+            # rounded path's own limits apply (two such histories, q = 1e-6, took 64 s and
+            # 40 s here before giving up).
+            raise _GiveUp
+        return res
     try:
         # (refinement stops early once a grid PMF budget capped the cells: the mixtures'
         # gap, not h, then sets the width)
         best, history, warns = _refine(
-            lambda hh, dirs, lower=True: at_h(schedule, at, hh, dirs, lower,
-                                              direction=direction, coarse=direction),
-            schedule, target, h, 6,
+            run, schedule, target, h, 6,
             lambda res: any(getattr(r[2], "capped", False) for r in res.values()))
-    except _GridTooLarge:
+    except (_GridTooLarge, _GiveUp):
         return None
     lower = max(b[0] for b in best.values())
     upper = max(b[1] for b in best.values())
