@@ -226,8 +226,18 @@ def _mixed_bracket(schedule, counts, mix, at, rtol, atol, h, engine):
     def target(up):
         return max(rtol * up, atol)
 
+    widths: List[float] = []
+
     def run(hh, dirs, lower=True):
         res = at_h(schedule, at, hh, dirs, lower, direction=direction, coarse=direction)
+        width = max(r[1] for r in res.values()) - max(r[0] for r in res.values())
+        if (h is None and len(counts) < MANY_DISTINCT and len(widths) >= 2
+                and not width <= 0.7 * widths[-1]):
+            # A finer grid that did not narrow the bracket: the error floor, not h, sets it
+            # here (δ below the window's floor); the rounded path knows when to stop (60 σ
+            # at δ(ε = 30) ≈ 0 refined for 20 s more than it).
+            raise _GiveUp
+        widths.append(width)
         big = max(getattr(r[2], "n", 0) or 0 for r in res.values()) > _MIX_GIVE_UP_N
         if h is None and (hh < _MIX_GIVE_UP_H or big) and max(
                 r[0] for r in res.values()) <= 0.0:

@@ -29,7 +29,7 @@ class _OneStep:
     """One mechanism, one direction, one grid step: upper and lower PLDs as log Q-masses."""
 
     __slots__ = ("i0", "logw_up", "logw_lo", "w_inf", "log_w_inf", "lower_ok", "h",
-                 "log_reveal_lo", "logw_lo_cut", "cut_loss")
+                 "log_reveal_lo", "_cut_src", "_cut")
 
     def __init__(self, i0, pi_up, pi_lo, log_w_inf, lower_ok, h, log_reveal_lo=-math.inf,
                  cut=None):
@@ -37,10 +37,11 @@ class _OneStep:
         with np.errstate(divide="ignore"):
             self.logw_up = np.log(pi_up) + ell
             self.logw_lo = np.log(pi_lo) + ell
-            # ``cut = (pi, loss)``: the lower PMF of the step's measure restricted to losses
-            # ≤ ``loss`` (a sub-measure, docs/math.md §4.9), for merged mixtures (§4.8)
-            self.logw_lo_cut = None if cut is None else np.log(cut[0]) + ell
-        self.cut_loss = None if cut is None else float(cut[1])
+        # ``cut``: how to build, when first asked, the lower PMF of the step's measure
+        # restricted to losses ≤ ε_c (a sub-measure, docs/math.md §4.9), which only merged
+        # mixtures use (§4.10): a function returning (P-masses, ε_c) or None
+        self._cut_src = cut
+        self._cut = None
         # A public-coin revealing part m of the lower pair (PldCells.log_reveal): the
         # finite lower PMF is the rest, scaled by 1 − m; m itself is composed as a mass
         # at +∞ of the lower side (docs/math.md §10.1).
@@ -54,6 +55,29 @@ class _OneStep:
         self.w_inf = math.exp(self.log_w_inf)
         self.lower_ok = bool(lower_ok)
         self.h = h
+
+    def _restricted(self):
+        if self._cut is None:
+            made = self._cut_src() if self._cut_src is not None else None
+            if made is None:
+                self._cut = (None, None)
+            else:
+                pi, loss = made
+                ell = (self.i0 + np.arange(pi.shape[0])) * self.h
+                with np.errstate(divide="ignore"):
+                    self._cut = (np.log(pi) + ell, float(loss))
+            self._cut_src = None
+        return self._cut
+
+    @property
+    def logw_lo_cut(self):
+        """log Q-masses of the lower PMF restricted to losses ≤ :attr:`cut_loss` (None when
+        the step has none)."""
+        return self._restricted()[0]
+
+    @property
+    def cut_loss(self):
+        return self._restricted()[1]
 
 
 _MAX_LOSS = 600.0
@@ -138,13 +162,14 @@ def _build_one_step(pl, h, tau_hi, tau_lo):
         _, pi_lo, ok = _kp.profiles(lo.a, lo.b, e0, h, lo.Fb, lo.Qb, lo.r0, lo.Pt, lo.dtop)
     cut = None
     if cuts and lower_ok and ok and lo.log_reveal == -math.inf:
-        c = _cut_index(pl, h, max(i0 + 1, 0), i1, 1, lt_cut)
-        k = c - i0
-        tot = lo.Fb + float(lo.a[:k].sum() + lo.b[:k].sum())
-        _, pc, okc = _kp.profiles(lo.a[:k], lo.b[:k], e0, h, lo.Fb, lo.Qb, lo.r0, 0.0, 0.0,
-                                  -tot)
-        if okc:
-            cut = (np.concatenate((pc, np.zeros(npts - pc.shape[0]))), c * h)
+        def cut():
+            c = _cut_index(pl, h, max(i0 + 1, 0), i1, 1, lt_cut)
+            k = c - i0
+            tot = lo.Fb + float(lo.a[:k].sum() + lo.b[:k].sum())
+            _, pc, okc = _kp.profiles(lo.a[:k], lo.b[:k], e0, h, lo.Fb, lo.Qb, lo.r0, 0.0,
+                                      0.0, -tot)
+            return (np.concatenate((pc, np.zeros(npts - pc.shape[0]))), c * h) if okc \
+                else None
     if not (lower_ok and ok):
         pi_lo, ok = _identity_lower(i0, pi_lo.shape[0])
         cut = None
@@ -282,23 +307,28 @@ def _build_split(pl, h, a, iL, iR, b, lower_ok, cost, lt_cut=None):
         elif stride == 1:
             ok_all = False      # without its middle the lower PMF is worthless
         if top_part and lt_cut is not None:
-            # and the top part's cells up to ε_c (docs/math.md §4.10), a sub-measure
-            c = _cut_index(pl, h, start, start + (n - 1) * stride, stride, lt_cut)
-            k = (c - start) // stride
-            cut_loss = c * h
-            if k > 0:
-                tk = float(lo.a[:k].sum() + lo.b[:k].sum())
-                _, pc, okc = _kp.profiles(lo.a[:k], lo.b[:k], start * h, h * stride, 0.0,
-                                          0.0, 0.0, 0.0, 0.0, -tk)
-                if okc:
-                    pi_cut[idx[:k + 1]] += pc
-                else:
-                    cut_loss = start * h
+            top_cells = (start, stride, n, idx, lo.a, lo.b)
     if not (lower_ok and ok_all):
         pi_lo, ok_all = _identity_lower(a, npts)
         pi_cut = None
-    return _OneStep(a, pi_up, pi_lo, log_w_inf, ok_all, h,
-                    cut=None if pi_cut is None or lt_cut is None else (pi_cut, cut_loss))
+    cut = None
+    if pi_cut is not None and lt_cut is not None:
+        def cut():
+            # the parts below the coarse top, and the top part's cells up to ε_c
+            # (docs/math.md §4.10), a sub-measure
+            start, stride, n, idx, ta, tb = top_cells
+            c = _cut_index(pl, h, start, start + (n - 1) * stride, stride, lt_cut)
+            k = (c - start) // stride
+            out = pi_cut.copy()
+            if k > 0:
+                tk = float(ta[:k].sum() + tb[:k].sum())
+                _, pc, okc = _kp.profiles(ta[:k], tb[:k], start * h, h * stride, 0.0, 0.0,
+                                          0.0, 0.0, 0.0, -tk)
+                if not okc:
+                    return out, start * h
+                out[idx[:k + 1]] += pc
+            return out, c * h
+    return _OneStep(a, pi_up, pi_lo, log_w_inf, ok_all, h, cut=cut)
 
 
 class _GridTooLarge(Exception):
