@@ -173,25 +173,6 @@ def log_cgf(logw, ell, t):
 
 
 @njit(cache=True)
-def log_cgf_sum(logw, ell, starts, counts, t):
-    """Σ_m T_m·(K_m, K_m′, K_m″)(t) of the measures m stored back to back
-    (``logw[starts[m]:starts[m+1]]``, T_m = ``counts[m]``): one call instead of one per
-    measure (a merged trainer history has hundreds of short PMFs, and the call overhead
-    was most of its CGF time). The same sums, in the same order, as :func:`log_cgf`."""
-    K = 0.0
-    d1 = 0.0
-    d2 = 0.0
-    for m in range(counts.shape[0]):
-        a = starts[m]
-        b = starts[m + 1]
-        k, k1, k2 = log_cgf(logw[a:b], ell[a:b], t)
-        K += counts[m] * k
-        d1 += counts[m] * k1
-        d2 += counts[m] * k2
-    return K, d1, d2
-
-
-@njit(cache=True)
 def log_cgf_each(logw, ell, starts, t):
     """(K_m, K_m′, K_m″)(t) of each measure m stored back to back (as
     :func:`log_cgf_sum`), as three arrays."""
@@ -203,6 +184,23 @@ def log_cgf_each(logw, ell, starts, t):
         a = starts[m]
         b = starts[m + 1]
         K[m], d1[m], d2[m] = log_cgf(logw[a:b], ell[a:b], t)
+    return K, d1, d2
+
+
+@njit(cache=True)
+def log_cgf_sum(logw, ell, starts, counts, t):
+    """Σ_m T_m·(K_m, K_m′, K_m″)(t) of the measures m stored back to back
+    (``logw[starts[m]:starts[m+1]]``, T_m = ``counts[m]``): one call instead of one per
+    measure (a merged trainer history has hundreds of short PMFs, and the call overhead
+    was most of its CGF time). The same sums, in the same order, as :func:`log_cgf`."""
+    Ks, d1s, d2s = log_cgf_each(logw, ell, starts, t)
+    K = 0.0
+    d1 = 0.0
+    d2 = 0.0
+    for m in range(counts.shape[0]):
+        K += counts[m] * Ks[m]
+        d1 += counts[m] * d1s[m]
+        d2 += counts[m] * d2s[m]
     return K, d1, d2
 
 

@@ -288,6 +288,8 @@ def chernoff_delta(D, eps: float) -> float:
 
 def _delta_at_h(schedule, eps, h, dirs=None, lower=True, direction=_Direction, upper=True,
                 coarse=None):
+    # (``coarse``: the signature of _eps_at_h, whose "cannot be the max" test on a coarse
+    # grid has no δ-query counterpart)
     counts = schedule.counts()
     T = schedule.steps
     tau_hi = _log_pow2_floor(math.log(1e-30) - math.log(T))

@@ -102,7 +102,6 @@ class _Parts:
         px._flat = None
         return px
 
-
     def support(self):
         """(largest, −smallest) loss of the composition: Σ_m T_m·(top, bottom of PMF m)."""
         return (sum(T * ell[-1] for *_, ell, T in self.items),
@@ -150,11 +149,13 @@ class _Parts:
         return K, d1, d2
 
 
-def _spectrum(i0, lw, ell, lam, n):
+def _spectrum(i0, lw, ell, lam, n, K=None):
     """(X, K(λ), dropped): the rfft of one PMF (log Q-masses ``lw`` at grid indices ``i0``,
     losses ``ell``) λ-tilted, normalised and folded onto n cyclic bins; tilted masses below
-    1e-280 are left out (subnormal inputs slow the FFT ~10×), ``dropped`` is their total."""
-    K = _kp.log_cgf(lw, ell, lam)[0]
+    1e-280 are left out (subnormal inputs slow the FFT ~10×), ``dropped`` is their total.
+    ``K``: K(λ) when the caller has it already."""
+    if K is None:
+        K = _kp.log_cgf(lw, ell, lam)[0]
     wt = np.exp(lw + lam * ell - K)
     d = 0.0
     tiny = wt < 1e-280

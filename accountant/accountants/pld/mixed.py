@@ -196,7 +196,7 @@ class _MixParts(_Parts):
                     if len(held) >= 3:
                         held.pop(next(iter(held)))
                     pos, lw, ell = self.reps[r]
-                    held[r] = _spectrum(pos, lw, ell, lam, n)
+                    held[r] = _spectrum(pos, lw, ell, lam, n, K[r])
             XT = np.ascontiguousarray(np.stack((held[a][0], held[b][0]), axis=1))
             sel = order[s0:s1]
             _kp.mixture_accumulate(XT, np.zeros(len(sel), dtype=np.int64),
