@@ -260,9 +260,8 @@ def _mixed_bracket(schedule, counts, mix, at, rtol, atol, h, engine):
     if h is None and not upper - lower <= target(upper) and len(counts) < MANY_DISTINCT:
         return None     # (composed unmerged instead, within rtol)
     if upper - lower > target(upper):
-        warns = tuple(w for w in warns if not w.startswith("bracket_wider")) + (
-            f"bracket_wider_than_requested: width {upper - lower:.3g} > {target(upper):.3g} "
-            f"(mixtures over {len(counts)} distinct mechanisms)",)
+        warns = _wider(warns, upper - lower, target(upper),
+                       f"mixtures over {len(counts)} distinct mechanisms")
     details = _details(best, history)
     D = best[max(best, key=lambda d: best[d][1])][2]
     details["merged"] = {"distinct_mechanisms": len(counts), "representatives": D.points,
@@ -270,6 +269,12 @@ def _mixed_bracket(schedule, counts, mix, at, rtol, atol, h, engine):
                          "grid_log_ratio": span / max(D.cells, 1), "mixtures": D.mixtures[:2],
                          "weight_levels": D.mixtures[2], "mode": "mixtures"}
     return lower, upper, details, warns
+
+
+def _wider(warns: tuple, width: float, tol: float, what: str) -> tuple:
+    """``warns`` with its width warning replaced by one naming the merged bracket."""
+    return tuple(w for w in warns if not w.startswith("bracket_wider")) + (
+        f"bracket_wider_than_requested: width {width:.3g} > {tol:.3g} ({what})",)
 
 
 def _sides(best) -> Tuple[float, float]:
@@ -459,7 +464,6 @@ def bracket(schedule: Schedule, at: float, rtol: float, atol: float, h: Optional
                          "grid_log_ratio": rounds[-1]["grid_log_ratio"], "rounds": rounds,
                          "pilot_merge_gap": gap0, "pilot_grid_width": disc0}
     if upper - lower > target(upper):
-        warns = tuple(w for w in warns if not w.startswith("bracket_wider")) + (
-            f"bracket_wider_than_requested: width {upper - lower:.3g} > {target(upper):.3g} "
-            f"(merged schedule of {len(counts)} distinct mechanisms)",)
+        warns = _wider(warns, upper - lower, target(upper),
+                       f"merged schedule of {len(counts)} distinct mechanisms")
     return lower, upper, details, warns
