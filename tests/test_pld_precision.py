@@ -132,7 +132,9 @@ def test_later_direction_dismissed_on_a_coarse_grid():
     sched = acc.Schedule([(acc.SubsampledGaussian(1.21, 0.01), 5000)])
     out = pld._eps_at_h(sched, 1e-5, 5e-5)
     lo, up, D = out["add"]
-    assert getattr(D, "coarse", False) and D.h == pld._SKIP_H
+    # (the coarse grid: at most _SKIP_H, and no coarser than the first grid's s.d. rule)
+    assert getattr(D, "coarse", False)
+    assert D.h == min(pld._SKIP_H, max(4 * 5e-5, pld._first_grid(sched))) > 4 * 5e-5
     assert up <= out["remove"][0]
 
 

@@ -73,6 +73,10 @@ class PrivacyLoss:
     #: docs/math.md §4.9).
     pld_cells_split: bool = False
 
+    #: The PLD bracket narrows as h² from coarse grids on (a smooth loss): the PLD
+    #: accountant may choose its first grid from the loss's moments (docs/math.md §4.6).
+    pld_second_order: bool = False
+
     def cgf_upper(self, t: float) -> Optional[float]:
         """A cheap proven upper bound on K_Y(t) for t > 0, or None when there is none."""
         return None

@@ -64,6 +64,7 @@ class GaussianMixtureLoss(PrivacyLoss):
     """L(x) = log Σ_j w_j N(x; c_j, σ²) − log Σ_i u_i N(x; a_i, σ²), increasing in x."""
 
     pld_cells_split = True   # one global left-out mass, in every log_w_inf (_mixture_pld)
+    pld_second_order = True
 
     def __init__(self, sigma: float, p_means: Sequence[float] | np.ndarray,
                  p_weights: Sequence[float] | np.ndarray, q_means: Sequence[float] | np.ndarray,

@@ -77,7 +77,8 @@ reported instead, with a ``pld_upper_below_proven_lower`` warning.
 ε(δ) is read from the exact δ(ε) of the discrete PLD (linear in e^ε between grid points);
 the result is the max over directions of each side.
 
-Grid step — chosen from the requested accuracy: a pilot at h = 4e-3, then h from the measured
+Grid step — chosen from the requested accuracy: a first grid from a width model on the
+losses' variances (docs/math.md §4.6; else 4e-3), then h from the measured
 law width ∝ h^p (p from the last two grids, at most 2, the asymptotic order) until upper − lower ≤
 max(rtol·value, atol); ``h=`` fixes it. Grids are capped (one step: 4e6 points, composed
 window: 2^22); beyond that the coarser bracket is returned with a ``grid_capped`` warning.
@@ -108,6 +109,7 @@ import math
 from typing import TYPE_CHECKING, Optional, Tuple
 
 import numpy as np
+from scipy.special import ndtri
 
 from .. import exact as _exact
 from ...core import _validate as v
@@ -159,16 +161,21 @@ def _eps_at_h(schedule, delta, h, dirs=None, lower=True, direction=_Direction, u
         order.insert(0, "remove")
     # Untilted tail terms are ≤ e^{F(λ) − λℓ}·eta: keep them ≪ δ even at λ ≈ 0.
     log_eta = min(math.log(_ETA), math.log(1e-6) + math.log(delta))
+    # smooth losses only (their answer sits near the saddle point; a lattice pair's answer
+    # on an atom at the top of its support does not: ε = inf at δ = 0.28 for two (ε, δ)
+    # steps)
+    smooth = all(_step_spread(m) is not None for m, _ in counts)
     for d in order:
         # A direction cannot be the max when its upper bound is below another's lower bound;
         # with the upper side only, it cannot raise the max of the upper bounds when it is
         # below another's upper bound (the lower side is not asked for).
         top_lo = max((r[0] if lower else r[1] for r in out.values()), default=-math.inf)
-        if out and h < _SKIP_H:
+        h_skip = min(_SKIP_H, max(4 * h, _first_grid(schedule))) if out else h
+        if out and h < h_skip:
             # This direction is probably below another one's lower bound: a coarse grid's
             # certified upper bound may show it cannot be the max, without the fine grid
             # (calibration composed the add direction of every σ at 4e-5 for nothing).
-            Dc = coarse(counts, d, _SKIP_H, log_tau_hi=tau_hi)
+            Dc = coarse(counts, d, h_skip, log_tau_hi=tau_hi)
             skip = _cannot_be_max(Dc, delta, log_eta, top_lo)
             if skip is not None:
                 out[d] = skip
@@ -180,7 +187,7 @@ def _eps_at_h(schedule, delta, h, dirs=None, lower=True, direction=_Direction, u
                 out[d] = skip
                 continue
         try:
-            el, eu = _solve_direction(D, delta, log_eta, lower, upper)
+            el, eu = _solve_direction(D, delta, log_eta, lower, upper, smooth)
         except _GridTooLarge:
             if not out:
                 raise
@@ -198,7 +205,11 @@ def _eps_at_h(schedule, delta, h, dirs=None, lower=True, direction=_Direction, u
     return out
 
 
-_SKIP_H = 2e-3      # grid of the "cannot be the max" test of a later direction
+# Grid of the "cannot be the max" test of a later direction: at most _SKIP_H, 4h, and
+# the loss-s.d. rule of _first_grid (at q = 1e-3 the add direction's upper bound on a
+# 2e-3 grid lay above the remove direction's lower bound, but on 3.5e-4 it did not: it
+# was composed on the fine grid for nothing, 40 % of the query).
+_SKIP_H = 2e-3
 
 
 def _cannot_be_max(D, delta, log_eta, top_lo, compose=True):
@@ -222,7 +233,7 @@ def _cannot_be_max(D, delta, log_eta, top_lo, compose=True):
     return None
 
 
-def _solve_direction(D, delta, log_eta, lower=True, upper=True):
+def _solve_direction(D, delta, log_eta, lower=True, upper=True, smooth=False):
     """(lower, upper) on ε(δ) of one direction at its grid: the tilted composition, moved
     until its window holds both answers (raises _GridTooLarge). ``lower=False``: the
     upper side only, with the trivial lower bound 0. ``upper=False``: the lower side only,
@@ -238,7 +249,8 @@ def _solve_direction(D, delta, log_eta, lower=True, upper=True):
     # +∞; the two-sided window's tilted 1e-11 reached 2–3× further: docs/math.md §4.4)
     log_top = None if lower else math.log(1e-9) + math.log(delta)
     for _attempt in range(12):
-        D.compose(lam, log_eta=log_eta, lower=lower, log_top=log_top, upper=upper)
+        D.compose(lam, log_eta=_window_eta(D, lam, delta, log_eta) if smooth else log_eta,
+                  lower=lower, log_top=log_top, upper=upper)
         eu = D.eps_upper(delta) if upper else eu_ch
         el = D.eps_lower(delta)
         if not isinstance(eu, str) and not isinstance(el, str):
@@ -277,6 +289,25 @@ def _solve_direction(D, delta, log_eta, lower=True, upper=True):
     return el, eu
 
 
+# The window's tilted tail η (docs/math.md §4.4): outside it, mass wraps around and is
+# charged to both sides as e^{F(λ) − λℓ}·2η at the ε = ℓ read. At the answer, near F′(λ)
+# for the saddle tilt, that is e^{F(λ) − λF′(λ)}·2η: η is chosen so that it is
+# ≤ _WRAP_REL·δ there (1e-11 was ~100 times stricter at δ = 1e-5, and at δ = 1e-10 the
+# floor 1e-6·δ 10⁴ times: windows 5–13 % longer for error terms far below any rtol).
+# Never looser than 1e-6, never stricter than the caller's η.
+_WRAP_REL = 5e-8
+
+
+def _window_eta(D, lam, delta, log_eta):
+    """log η for the composition of direction ``D`` at tilt λ for an ε(δ) query on smooth
+    losses (``pld_second_order``)."""
+    if not lam > 0:
+        return log_eta
+    K, K1, _ = D.parts_up.proxy.F(lam)
+    le = math.log(_WRAP_REL / 2) + math.log(delta) - (K - lam * K1)
+    return min(max(log_eta, le), math.log(1e-6)) if le == le else log_eta
+
+
 def chernoff_delta(D, eps: float) -> float:
     """A valid upper bound on δ(ε) of a direction without its FFT: δ(ε) ≤ P_∞ + Q[L > ε]
     ≤ P_∞ + min_t e^{F(t) − tε} (the trivial lower bound 0 goes with it)."""
@@ -311,7 +342,8 @@ def _delta_at_h(schedule, eps, h, dirs=None, lower=True, direction=_Direction, u
     return out
 
 
-def _refine(run, schedule, target, h, max_refine, limited=lambda res: True, max_h=None):
+def _refine(run, schedule, target, h, max_refine, limited=lambda res: True, max_h=None,
+            h_first=None):
     """Run ``run(h, dirs)`` on finer and finer grids until upper − lower ≤ target(upper).
 
     Each direction keeps the intersection of its brackets (each is valid at its h); a
@@ -329,17 +361,17 @@ def _refine(run, schedule, target, h, max_refine, limited=lambda res: True, max_
                    for m, _ in schedule.counts() for pl in privacy_losses(m))
     try:
         return _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only,
-                            max_h)
+                            max_h, h_first)
     finally:
         _WORK.reset(token)
 
 
 def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only=False,
-                 max_h=None):
+                 max_h=None, h_first=None):
     warnings = []
     best = {}
     history = []
-    cur = h if h is not None else _H0
+    cur = h if h is not None else (h_first if h_first is not None else _H0)
     capped = 0
     h_fail = None     # the coarsest grid known to be over a size cap
     backfilled = False
@@ -465,6 +497,80 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
 
 
 _H0 = 4e-3
+# The first grid (docs/math.md §4.6). On smooth losses the bracket's width at grid h is
+# close to K·λ·T·h² once h is fine enough (the spread of connect-the-dots adds a variance of
+# about h²/6 per step, which moves ε by ~λ·T·h²/12, and the lowered chords about twice
+# that); λ is the tilt at the answer. Measured on 19 random subsampled-Gaussian settings
+# (σ 0.6–5, q 1e-3–0.5, T 14–1e5, δ 1e-12–1e-3) at h = 1.5e-4: K in [0.09, 0.56], mostly
+# 0.25–0.35 (1.0–1.5 at ε > 400, where the Gaussian guess of λ below is poor). The first
+# grid is the one where this model (K = _WIDTH_K, λ from a Gaussian fit of the composed
+# loss, see _first_grid) gives 3/4 of the target; a model that misses only costs a further round, as the
+# coarse pilot did. Without the model (other losses, or δ(ε) queries) the pilot is _H0.
+_WIDTH_K = 0.4
+# … no coarser than 1/_PILOT_SD of the smallest one-step loss s.d. (under P): on a
+# coarser grid the lowered chords degenerate (the loss lies within a cell or two of 0),
+# the width says nothing, and the refinement spent rounds at h/4 each (σ 0.8, q 1e-3:
+# h = 4e-3 and 1e-3 gave a lower bound of 0, a fifth of the query).
+_PILOT_SD = 8.0
+_SPREAD: "dict" = {}
+
+
+def _step_spread(mech):
+    """[(direction, K(1))] of a mechanism's losses that declare a smooth PLD
+    (``pld_second_order``), K the CGF of the loss under Q: for a nearly Gaussian loss
+    K(t) ≈ k2·t(t + 1)/2, so K(1) ≈ k2, its variance (and E_Q[L] ≈ k2/2). None when a loss
+    does not declare it or K(1) is not a positive number."""
+    if mech in _SPREAD:
+        return _SPREAD[mech]
+    out = []
+    for pl in privacy_losses(mech):
+        try:
+            k2 = float(pl.cgf(1.0)) if getattr(pl, "pld_second_order", False) else math.nan
+        except (ValueError, ArithmeticError, NotImplementedError):
+            k2 = math.nan
+        if not (k2 > 0 and math.isfinite(k2)):
+            out = None
+            break
+        out.append((pl.direction, k2))
+    if len(_SPREAD) > 4096:
+        _SPREAD.clear()
+    _SPREAD[mech] = out
+    return out
+
+
+def _first_grid(schedule, delta: Optional[float] = None, rtol: Optional[float] = None,
+                max_h: Optional[float] = None, atol: float = 0.0) -> float:
+    """Where a refinement starts: the grid of the width model above for an ε(δ) query
+    (``delta``, ``rtol``, ``atol``) on smooth losses, else the pilot _H0; never coarser
+    than the loss-s.d. rule, nor finer than needed for ``max_h``. Only speed depends on
+    it."""
+    h0 = _H0
+    var = {}
+    for mech, T in schedule.counts():
+        rows = _step_spread(mech)
+        if rows is None:
+            var = None
+            continue
+        for d, k2 in rows:
+            h0 = min(h0, math.sqrt(k2) / _PILOT_SD)
+            if var is not None:
+                var[d] = var.get(d, 0.0) + T * k2
+    h0 = max(h0, 16 * _H_MIN)
+    if not var or delta is None or rtol is None or not 0.0 < delta < 0.5:
+        return h0
+    # The composed loss as N(V/2, V) (μ-GDP with μ = √V): ε ≈ μ·z + V/2 with z the upper
+    # δ-quantile of N(0, 1), and the tilt at the answer λ = (ε − V/2)/V = z/μ.
+    z = -float(ndtri(delta))
+    V = max(var.values())
+    eps = math.sqrt(V) * z + 0.5 * V
+    lam = z / math.sqrt(V)
+    if not (lam > 0 and math.isfinite(lam) and math.isfinite(eps)):
+        return h0
+    h1 = math.sqrt(0.75 * max(rtol * eps, atol) / (_WIDTH_K * lam * schedule.steps))
+    h1 = max(min(h1, h0, 4 * _H0), _H_MIN)
+    if max_h is not None and h1 <= 2 * max_h:
+        h1 = min(h1, max_h)  # (as in the refinement: straight to the cap, both sides)
+    return h1
 # The default's grid cap: dp_accounting's default PLD grid (value_discretization_interval
 # 1e-4) divided by 1.6, so that the same construction errs by ≤ 0.4× as much (at δ = 1e-10
 # its value lies 2.4e-5 below the true ε; our upper bound must be as close from above).
@@ -500,7 +606,7 @@ def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: 
                                                                           dirs, lower and both,
                                                                           upper=upper),
                                    schedule, lambda up: max(rtol * up, atol), h, max_refine,
-                                   limited, max_h)
+                                   limited, max_h, _first_grid(schedule, delta, rtol, max_h, atol))
     if near_one:
         warns += (f"delta_near_one: δ = {delta!r} lies within the PLD's quadrature margin "
                   f"({schedule.steps * _QUAD_REL:.2g}) of 1; the bracket is valid but loose",)
@@ -549,7 +655,8 @@ def delta_refine(schedule: Schedule, eps: float, rtol: float, atol: float,
     both = lower
     return _refine(lambda hh, dirs, lower=True: _delta_at_h(schedule, eps, hh, dirs,
                                                             lower and both, upper=upper),
-                   schedule, lambda up: max(rtol * up, atol), h, max_refine, limited, max_h)
+                   schedule, lambda up: max(rtol * up, atol), h, max_refine, limited, max_h,
+                   _first_grid(schedule))
 
 
 def _details(best, history):

@@ -282,11 +282,12 @@ def _window(parts, lam, le):
         # (the exact search remains for a stand-in whose best s fails exactly).
         best, u_best = _newton_window(nw, math.log(z / sd))
         if px is not parts:
-            # a few exact Newton steps from the stand-in's optimum (or the whole exact
-            # search when that optimum fails exactly)
+            # the exact bound at the stand-in's optimum (or the whole exact search when
+            # that optimum fails exactly): further exact Newton steps left the windows of
+            # issue 17's cases unchanged and cost ~0.2 ms each on a 10⁵-point PMF
             start = u_best if math.isfinite(u_best) else math.log(z / sd)
             best = _newton_window(lambda u: nw(u, parts, F0), start,
-                                  max_eval=3 if math.isfinite(u_best) else 14)[0]
+                                  max_eval=1 if math.isfinite(u_best) else 14)[0]
         bounds.append(sign * min(best, edge))
     return bounds[1], bounds[0], F0, m1, sd
 
