@@ -213,20 +213,31 @@ def delta_scan(w, lam, h):
     Positive-term recursion: with S̃_k = Σ_{j>k} w_j e^{−λ(ℓ_j − ℓ_k)}:
     S̃_k = e^{−λh}(S̃_{k+1} + w_{k+1}),  d_k = e^{−(1+λ)h} d_{k+1} + (1 − e^{−h}) S̃_k.
     δ(ℓ_k) is non-increasing in k, so callers can bisect on log d_k − λℓ_k + log_c.
+    (The whole window; :func:`delta_scan_part` runs the same recursion piecewise.)
     """
     n = w.shape[0]
     out = np.empty(n)
     shift = np.zeros(n)  # true scaled value = out·e^{shift}
+    out[n - 1] = 0.0
+    state = np.zeros(3)
+    delta_scan_part(w, lam, h, out, shift, n - 2, 0, state)
+    return out, shift
+
+
+@njit(cache=True)
+def delta_scan_part(w, lam, h, out, shift, k_hi, k_lo, state):
+    """The recursion of :func:`delta_scan` for k = k_hi down to k_lo, from its state
+    ``state`` = (S̃_{k_hi+1}, d_{k_hi+1}, shift) (zeros at the top of the window), which is
+    updated in place, so that a caller may scan only as far down as it reads."""
     el = math.exp(-lam * h)
     e1 = math.exp(-(1.0 + lam) * h)
     om = -math.expm1(-h)
-    St = 0.0
-    d = 0.0
-    sh = 0.0
+    St = state[0]
+    d = state[1]
+    sh = state[2]
     big = 1e200
-    out[n - 1] = 0.0
     lbig = 460.51701859880916  # log(1e200)
-    for k in range(n - 2, -1, -1):
+    for k in range(k_hi, k_lo - 1, -1):
         wk = w[k + 1]
         if wk > 0.0:
             if sh != 0.0:
@@ -249,7 +260,9 @@ def delta_scan(w, lam, h):
             sh -= lbig
         out[k] = d
         shift[k] = sh
-    return out, shift
+    state[0] = St
+    state[1] = d
+    state[2] = sh
 
 
 @njit(cache=True)

@@ -176,7 +176,7 @@ def _eps_at_h(schedule, delta, h, dirs=None, lower=True, direction=_Direction, u
             # certified upper bound may show it cannot be the max, without the fine grid
             # (calibration composed the add direction of every σ at 4e-5 for nothing).
             Dc = coarse(counts, d, h_skip, log_tau_hi=tau_hi)
-            skip = _cannot_be_max(Dc, delta, log_eta, top_lo)
+            skip = _cannot_be_max(Dc, delta, log_eta, top_lo, smooth=smooth)
             if skip is not None:
                 out[d] = skip
                 continue
@@ -212,7 +212,7 @@ def _eps_at_h(schedule, delta, h, dirs=None, lower=True, direction=_Direction, u
 _SKIP_H = 2e-3
 
 
-def _cannot_be_max(D, delta, log_eta, top_lo, compose=True):
+def _cannot_be_max(D, delta, log_eta, top_lo, compose=True, smooth=False):
     """(0, upper, D) when a certified upper bound of direction ``D`` — its Chernoff bound,
     then (``compose``) its composition on D's grid — is ≤ ``top_lo``, another direction's
     certified lower bound: it cannot be the max (docs/math.md §4.5). None otherwise."""
@@ -224,7 +224,8 @@ def _cannot_be_max(D, delta, log_eta, top_lo, compose=True):
     if not compose:
         return None
     try:
-        _, eu = _solve_direction(D, delta, log_eta)
+        # (the upper side only: its lower bound would be the trivial 0 anyway)
+        _, eu = _solve_direction(D, delta, log_eta, lower=False, smooth=smooth)
     except _GridTooLarge:
         return None
     if eu <= top_lo:

@@ -33,6 +33,8 @@ class _Parts:
     """The finite parts of the one-step PLDs of one direction and one side, with counts:
     ``items`` holds (grid indices, log-masses, losses, count) per mechanism."""
 
+    _last_K = None      # {t: [K_m(t)]} of the last exact F calls, for :meth:`_spectra_each`
+
     def __init__(self, items, side, h):
         self.h = h
         self.items = []
@@ -55,6 +57,7 @@ class _Parts:
         self.steps = sum(T for *_, T in self.items)
         self._proxy = None
         self._flat = None
+        self._last_K = None
 
     @property
     def proxy(self) -> "_Parts":
@@ -100,6 +103,7 @@ class _Parts:
         px.steps = self.steps
         px._proxy = px
         px._flat = None
+        px._last_K = None
         return px
 
     def support(self):
@@ -128,7 +132,9 @@ class _Parts:
 
     def _spectra_each(self, lam, n):
         """[(X, K(λ), dropped tilted mass)] per factor (see :meth:`accumulate`)."""
-        return [_spectrum(i0, lw, ell, lam, n) for i0, lw, ell, _ in self.items]
+        Ks = (self._last_K or {}).get(lam) or [None] * len(self.items)
+        return [_spectrum(i0, lw, ell, lam, n, K)
+                for (i0, lw, ell, _), K in zip(self.items, Ks)]
 
     def F(self, t):
         """F(t) = Σ_m T_m K_m(t) of the discrete PLDs, with F′ and F″."""
@@ -141,11 +147,18 @@ class _Parts:
                               np.array([float(T) for *_, T in self.items]))
             return _kp.log_cgf_sum(*self._flat, t)
         K = d1 = d2 = 0.0
+        ks = []
         for _, lw, ell, T in self.items:
             k, k1, k2 = _kp.log_cgf(lw, ell, t)
+            ks.append(k)
             K += T * k
             d1 += T * k1
             d2 += T * k2
+        # (each factor's K(t), kept for a transform at the same t: the window search ends
+        # with F(λ) at the tilt composed, and a pass over a 10⁵-point PMF costs ~0.2 ms)
+        if self._last_K is None or len(self._last_K) >= 8:
+            self._last_K = {}
+        self._last_K[t] = ks
         return K, d1, d2
 
 
@@ -378,14 +391,30 @@ class _Composed:
         top = parts.top_index() - J_lo
         if 0 <= top < n - 1:
             c[top + 1:] = 0.0
-        self.d, self.shift = _kp.delta_scan(c, lam, h)
+        # δ(ℓ_k) is scanned from the top down only as far as it is read (an ε query reads
+        # near the tilted mean, about half-way; the scan was ~10 % of a query)
+        self._w = c
+        self.d = np.empty(n)
+        self.d[n - 1] = 0.0
+        self.shift = np.zeros(n)
+        self._state = np.zeros(3)
+        self._done = n - 1      # d[k] is known for k ≥ _done
         self.w_inf_log1p = w_inf_log1p
+
+    def _scan_to(self, k):
+        """Make d[k'] known for every k' ≥ k (in steps of ≥ 1/8 of the window)."""
+        if k < self._done:
+            k_lo = max(0, min(k, self._done - max(self.n // 8, 1024)))
+            _kp.delta_scan_part(self._w, self.lam, self.h, self.d, self.shift,
+                                self._done - 1, k_lo, self._state)
+            self._done = k_lo
 
     def ell(self, k):
         return self.e_lo + k * self.h
 
     def logd(self, k):
         """log δ(ℓ_k) of the composed discrete PLD."""
+        self._scan_to(k)
         d = self.d[k]
         if d > 0:
             return math.log(d) + self.shift[k] - self.lam * self.ell(k) + self.log_c
@@ -393,6 +422,8 @@ class _Composed:
 
     def logd_many(self, k: np.ndarray) -> np.ndarray:
         """:meth:`logd` at an array of indices (0 ≤ k < n)."""
+        if k.size:
+            self._scan_to(int(k.min()))
         d = self.d[k]
         with np.errstate(divide="ignore"):
             out = np.log(d) + self.shift[k] - self.lam * self.ell(k) + self.log_c
@@ -401,6 +432,13 @@ class _Composed:
     def first_below(self, lt):
         """Smallest k with log δ(ℓ_k) ≤ lt (δ is non-increasing in k); n if none."""
         lo, hi = 0, self.n  # invariant: answer in [lo, hi]
+        # scan down from the top until δ exceeds e^lt (the answer lies above that point);
+        # first to the middle, where the tilt puts the answer of an ε query
+        self._scan_to(self.n // 2)
+        while self._done > 0 and self.logd(self._done) <= lt:
+            self._scan_to(self._done - 1)
+        if self.logd(self._done) > lt:
+            lo = self._done + 1
         while lo < hi:
             mid = (lo + hi) // 2
             if self.logd(mid) <= lt:
