@@ -373,3 +373,21 @@ def test_single_step_is_exact_and_inside_the_grid_bracket(mech, delta):
     # δ(ε) at the reported ε is δ within the margin, both ways.
     d = acc.delta(mech, epsilon=r.upper, steps=1)
     assert d.lower <= delta * (1 + 1e-6) and d.upper >= delta * (1 - 1e-6)
+
+
+def test_one_step_cache_is_bounded_in_bytes(monkeypatch):
+    """The one-step cache holds at most _CACHE_BYTES of PMFs (bounded by count alone, 256
+    grids of ~10⁶ points at tails of 1e-30/T took a process to 8.6 GB); the newest entry is
+    always kept, and evicted entries only cost a rebuild (the same bracket)."""
+    from accountant.accountants.pld import onestep
+    onestep._CACHE.clear()
+    monkeypatch.setattr(onestep, "_CACHE_BYTES", 1 << 19)  # 6 grids here hold 1.2 MB
+    sched = acc.Schedule([(acc.SubsampledGaussian(1.1, 0.01), 1000)])
+    first = pld._eps_at_h(sched, 1e-5, 2e-4)["remove"][:2]
+    for h in (1e-4, 1.5e-4, 2.5e-4, 3e-4):
+        pld._eps_at_h(sched, 1e-5, h)
+        held = sum(onestep._nbytes(one) for one in onestep._CACHE.values())
+        assert held <= onestep._CACHE_BYTES or len(onestep._CACHE) == 1
+    assert len(onestep._CACHE) < 6
+    assert pld._eps_at_h(sched, 1e-5, 2e-4)["remove"][:2] == first
+    onestep._CACHE.clear()

@@ -169,7 +169,9 @@ class _Evaluator:
         # (the smallest any lattice point would use) lets every T share them.
         self.tau = pld._pow2_floor(min(1e-5 * DELTAS[0], 1e-10) / T_RANGE[1])
         self.eta = min(pld._ETA, 1e-6 * DELTAS[0])
-        pld._CACHE_SIZE = max(pld._CACHE_SIZE, 400)
+        # (the cache is the one-step module's: set on ``bracket`` this was a no-op)
+        from ..accountants.pld import onestep
+        onestep._CACHE_SIZE = max(onestep._CACHE_SIZE, 400)
         self.compositions = 0
         self.add_composed = 0
         self.refinements = 0

@@ -23,6 +23,9 @@ _MAX_ONE_STEP = 4_000_000  # grid points of one step's PLD
 _MAX_ONE_STEP_WORK = 100_000_000
 _CACHE: "OrderedDict" = OrderedDict()
 _CACHE_SIZE = 256
+# … and at most this many bytes of PMFs: grids at tails of 1e-30/T hold ~10⁶ points, and
+# 256 of them (60 distinct σ at q = 1e-6, δ(ε = 1e-3)) took the process to 8.6 GB
+_CACHE_BYTES = 1 << 28
 
 
 class _OneStep:
@@ -381,6 +384,14 @@ def _one_step(mech, pl, h, tau_hi=None, log_tau_hi=None):
     lt_lo = math.log(1e-24)
     out = _build_one_step(pl, h, lt_hi, lt_lo)
     _CACHE[key] = out
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    total = sum(_nbytes(one) for one in _CACHE.values())
+    while len(_CACHE) > 1 and (len(_CACHE) > _CACHE_SIZE or total > _CACHE_BYTES):
+        total -= _nbytes(_CACHE.popitem(last=False)[1])
     return out
+
+
+def _nbytes(one: _OneStep) -> int:
+    """Bytes held by a cached one-step PLD (its PMFs, and the restricted one once built)."""
+    cut = one._cut[0] if one._cut is not None else None
+    return (one.logw_up.nbytes + one.logw_lo.nbytes
+            + (cut.nbytes if cut is not None else 0))
