@@ -391,3 +391,27 @@ def test_one_step_cache_is_bounded_in_bytes(monkeypatch):
     assert len(onestep._CACHE) < 6
     assert pld._eps_at_h(sched, 1e-5, 2e-4)["remove"][:2] == first
     onestep._CACHE.clear()
+
+
+def test_refinement_stops_before_a_round_that_would_overrun_its_budget(monkeypatch):
+    """A round whose one-step work, scaled from the last round's, would overrun the query's
+    budget is not started (60 σ at q = 1e-6 built grids for 72 s and 11.7 GB before the
+    budget stopped them); the last bracket is kept, with the budget warning."""
+    from types import SimpleNamespace
+    from accountant.accountants.pld import onestep
+    calls = []
+
+    def run(h, dirs, lower=True):
+        calls.append(h)
+        onestep._charge(int(10 / h), 100)          # work ∝ 1/h, as for one-step grids
+        w = 1e3 * h * h
+        return {"remove": (1.0 - w, 1.0 + w, SimpleNamespace(up=None))}
+
+    monkeypatch.setattr(pld, "_QUERY_WORK", 2e7)
+    sched = acc.Schedule([(acc.SubsampledGaussian(1.1, 0.01), 10)])
+    best, history, warns = pld._refine(run, sched, lambda up: 1e-12, None, 6,
+                                       limited=lambda res: False)
+    # 4e-3 (work 2.5e5), then 2.5e-4 (4e6); 1.5625e-5 would take 6.4e7 > what is left
+    assert calls == [4e-3, 2.5e-4], calls
+    assert any(w.startswith("work_budget_exhausted") for w in warns)
+    assert best["remove"][:2] == (1.0 - 1e3 * 2.5e-4 ** 2, 1.0 + 1e3 * 2.5e-4 ** 2)
