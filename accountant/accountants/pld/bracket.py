@@ -164,7 +164,8 @@ def _eps_at_h(schedule, delta, h, dirs=None, lower=True, direction=_Direction, u
     # smooth losses only (their answer sits near the saddle point; a lattice pair's answer
     # on an atom at the top of its support does not: ε = inf at δ = 0.28 for two (ε, δ)
     # steps)
-    smooth = all(_step_spread(m) is not None for m, _ in counts)
+    smooth = len(counts) <= _MODEL_MECHANISMS and all(
+        getattr(pl, "pld_second_order", False) for m, _ in counts for pl in privacy_losses(m))
     for d in order:
         # A direction cannot be the max when its upper bound is below another's lower bound;
         # with the upper side only, it cannot raise the max of the upper bounds when it is
@@ -544,6 +545,9 @@ _WIDTH_K = 0.4
 # h = 4e-3 and 1e-3 gave a lower bound of 0, a fifth of the query).
 _PILOT_SD = 8.0
 _SPREAD: "dict" = {}
+# … for schedules of at most this many distinct mechanisms (each costs a CGF evaluation,
+# ~40 µs: a 10⁴-step trainer history spent 1 s of its 0.9 s on them)
+_MODEL_MECHANISMS = 64
 
 
 def _step_spread(mech):
@@ -577,7 +581,10 @@ def _first_grid(schedule, delta: Optional[float] = None, rtol: Optional[float] =
     it."""
     h0 = _H0
     var = {}
-    for mech, T in schedule.counts():
+    counts = schedule.counts()
+    if len(counts) > _MODEL_MECHANISMS:
+        return h0
+    for mech, T in counts:
         rows = _step_spread(mech)
         if rows is None:
             var = None
