@@ -432,7 +432,8 @@ def markdown(summaries, rows, runs, quick, prof, seconds, cal=None) -> str:
            "midpoint; half-width shown). *Our default*: rtol 1e-3 on a grid no coarser than "
            "6.25e-5. *Equal accuracy*: of our default and rtol in "
            f"{{{', '.join(f'{r:g}' for r in EQ_RTOLS)}}}, the cheapest setting at which our "
-           "certified upper bound is at least as close to the truth as the peer's value. "
+           "certified upper bound is at least as close to the truth as the peer's value "
+           "(of the default and the coarsest such rtol, both timed, the faster). "
            "x / y = peer time / our time at our default / at equal accuracy.", "",
            "| case (δ = 1e-5 unless said) | truth ε (± half-width) | ours at default: ε upper "
            "(error), time, × one FFT of window |",
