@@ -220,15 +220,17 @@ def delta_scan(w, lam, h):
     shift = np.zeros(n)  # true scaled value = out·e^{shift}
     out[n - 1] = 0.0
     state = np.zeros(3)
-    delta_scan_part(w, lam, h, out, shift, n - 2, 0, state)
+    delta_scan_part(w, lam, h, out, shift, n - 2, 0, state, 0)
     return out, shift
 
 
 @njit(cache=True)
-def delta_scan_part(w, lam, h, out, shift, k_hi, k_lo, state):
+def delta_scan_part(w, lam, h, out, shift, k_hi, k_lo, state, off):
     """The recursion of :func:`delta_scan` for k = k_hi down to k_lo, from its state
     ``state`` = (S̃_{k_hi+1}, d_{k_hi+1}, shift) (zeros at the top of the window), which is
-    updated in place, so that a caller may scan only as far down as it reads."""
+    updated in place, so that a caller may scan only as far down as it reads. The masses
+    are cyclic: w_k is ``w[(k + off) % n]`` (an inverse FFT's output, not rolled)."""
+    n = w.shape[0]
     el = math.exp(-lam * h)
     e1 = math.exp(-(1.0 + lam) * h)
     om = -math.expm1(-h)
@@ -238,7 +240,8 @@ def delta_scan_part(w, lam, h, out, shift, k_hi, k_lo, state):
     big = 1e200
     lbig = 460.51701859880916  # log(1e200)
     for k in range(k_hi, k_lo - 1, -1):
-        wk = w[k + 1]
+        j = k + 1 + off
+        wk = w[j - n if j >= n else j]
         if wk > 0.0:
             if sh != 0.0:
                 la = math.log(wk) - sh

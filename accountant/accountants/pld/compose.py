@@ -374,8 +374,9 @@ class _Composed:
         self.log_c = F0
         Y, err = _kp.spectrum_finish(logabs, phase, logU, rel, n, dX0, _U, _FFT_C * logn * _U)
         self.bin_err = err + 4 * _U + (dropped if side == "up" else 0.0)
-        y = sfft.irfft(Y, n)
-        c = np.roll(y, -(J_lo % n))
+        # (cyclic: window bin k is c[(k + off) % n]; the scan reads it there, no copy)
+        c = sfft.irfft(Y, n)
+        off = J_lo % n
         e_lo = J_lo * h
         self.e_lo = e_lo
         if side == "up":
@@ -390,13 +391,17 @@ class _Composed:
         # 4000-bin window tail carrying the per-bin round-off term put 5e-14 into δ ≈ 6e-18).
         top = parts.top_index() - J_lo
         if 0 <= top < n - 1:
-            c[top + 1:] = 0.0
+            a, cnt = (top + 1 + off) % n, n - 1 - top
+            c[a:a + cnt] = 0.0
+            if a + cnt > n:
+                c[:a + cnt - n] = 0.0
         # δ(ℓ_k) is scanned from the top down only as far as it is read (an ε query reads
         # near the tilted mean, about half-way; the scan was ~10 % of a query)
-        self._w = c
+        self._w, self._off = c, off
         self.d = np.empty(n)
         self.d[n - 1] = 0.0
-        self.shift = np.zeros(n)
+        self.shift = np.empty(n)
+        self.shift[n - 1] = 0.0
         self._state = np.zeros(3)
         self._done = n - 1      # d[k] is known for k ≥ _done
         self.w_inf_log1p = w_inf_log1p
@@ -406,7 +411,7 @@ class _Composed:
         if k < self._done:
             k_lo = max(0, min(k, self._done - max(self.n // 8, 1024)))
             _kp.delta_scan_part(self._w, self.lam, self.h, self.d, self.shift,
-                                self._done - 1, k_lo, self._state)
+                                self._done - 1, k_lo, self._state, self._off)
             self._done = k_lo
 
     def ell(self, k):
