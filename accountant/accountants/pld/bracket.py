@@ -548,6 +548,9 @@ _SPREAD: "dict" = {}
 # … for schedules of at most this many distinct mechanisms (each costs a CGF evaluation,
 # ~40 µs: a 10⁴-step trainer history spent 1 s of its 0.9 s on them)
 _MODEL_MECHANISMS = 64
+# … and at least this many steps: at T ≈ 14 the width was a tenth of the model's (K ≈ 0.09),
+# so the model's grid was 3× too fine (σ 1.13, q 0.006, T 20, δ 4e-14: 15 → 63 ms)
+_MODEL_STEPS = 50
 
 
 def _step_spread(mech):
@@ -594,7 +597,8 @@ def _first_grid(schedule, delta: Optional[float] = None, rtol: Optional[float] =
             if var is not None:
                 var[d] = var.get(d, 0.0) + T * k2
     h0 = max(h0, 16 * _H_MIN)
-    if not var or delta is None or rtol is None or not 0.0 < delta < 0.5:
+    if (not var or delta is None or rtol is None or not 0.0 < delta < 0.5
+            or schedule.steps < _MODEL_STEPS):
         return h0
     # The composed loss as N(V/2, V) (μ-GDP with μ = √V): ε ≈ μ·z + V/2 with z the upper
     # δ-quantile of N(0, 1), and the tilt at the answer λ = (ε − V/2)/V = z/μ.
