@@ -205,31 +205,18 @@ def log_cgf_sum(logw, ell, starts, counts, t):
 
 
 @njit(cache=True)
-def delta_scan(w, lam, h):
-    """Scaled δ at every point ℓ_k = e_lo + k·h of the measure with masses
-    w_k·e^{−λℓ_k + log_c} (a tilted representation): returns d_k = δ(ℓ_k)·e^{λℓ_k − log_c}
-    where δ(ℓ_k) = Σ_{j>k} ω_j (1 − e^{ℓ_k − ℓ_j}).
+def delta_scan_part(w, lam, h, out, shift, k_hi, k_lo, state, off):
+    """Scaled δ at the points ℓ_k = e_lo + k·h, k = k_hi down to k_lo, of the measure with
+    masses w_k·e^{−λℓ_k + log_c} (a tilted representation): out[k] = d_k with
+    d_k·e^{shift[k]} = δ(ℓ_k)·e^{λℓ_k − log_c}, where δ(ℓ_k) = Σ_{j>k} ω_j (1 − e^{ℓ_k − ℓ_j}).
 
     Positive-term recursion: with S̃_k = Σ_{j>k} w_j e^{−λ(ℓ_j − ℓ_k)}:
     S̃_k = e^{−λh}(S̃_{k+1} + w_{k+1}),  d_k = e^{−(1+λ)h} d_{k+1} + (1 − e^{−h}) S̃_k.
-    δ(ℓ_k) is non-increasing in k, so callers can bisect on log d_k − λℓ_k + log_c.
-    (The whole window; :func:`delta_scan_part` runs the same recursion piecewise.)
-    """
-    n = w.shape[0]
-    out = np.empty(n)
-    shift = np.zeros(n)  # true scaled value = out·e^{shift}
-    out[n - 1] = 0.0
-    state = np.zeros(3)
-    delta_scan_part(w, lam, h, out, shift, n - 2, 0, state, 0)
-    return out, shift
-
-
-@njit(cache=True)
-def delta_scan_part(w, lam, h, out, shift, k_hi, k_lo, state, off):
-    """The recursion of :func:`delta_scan` for k = k_hi down to k_lo, from its state
-    ``state`` = (S̃_{k_hi+1}, d_{k_hi+1}, shift) (zeros at the top of the window), which is
-    updated in place, so that a caller may scan only as far down as it reads. The masses
-    are cyclic: w_k is ``w[(k + off) % n]`` (an inverse FFT's output, not rolled)."""
+    δ(ℓ_k) is non-increasing in k, so callers can bisect on log d_k + shift − λℓ_k + log_c.
+    It runs from ``state`` = (S̃_{k_hi+1}, d_{k_hi+1}, shift) (zeros at the top of the
+    window, with d_{n−1} = 0), updated in place, so that a caller may scan only as far down
+    as it reads. The masses are cyclic: w_k is ``w[(k + off) % n]`` (an inverse FFT's
+    output, not rolled)."""
     n = w.shape[0]
     el = math.exp(-lam * h)
     e1 = math.exp(-(1.0 + lam) * h)

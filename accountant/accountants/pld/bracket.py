@@ -166,12 +166,12 @@ def _eps_at_h(schedule, delta, h, dirs=None, lower=True, direction=_Direction, u
     # steps)
     smooth = len(counts) <= _MODEL_MECHANISMS and all(
         getattr(pl, "pld_second_order", False) for m, _ in counts for pl in privacy_losses(m))
+    h_skip = min(_SKIP_H, max(4 * h, _first_grid(schedule))) if len(order) > 1 else h
     for d in order:
         # A direction cannot be the max when its upper bound is below another's lower bound;
         # with the upper side only, it cannot raise the max of the upper bounds when it is
         # below another's upper bound (the lower side is not asked for).
         top_lo = max((r[0] if lower else r[1] for r in out.values()), default=-math.inf)
-        h_skip = min(_SKIP_H, max(4 * h, _first_grid(schedule))) if out else h
         if out and h < h_skip:
             # This direction is probably below another one's lower bound: a coarse grid's
             # certified upper bound may show it cannot be the max, without the fine grid
@@ -303,7 +303,7 @@ def _solve_direction(D, delta, log_eta, lower=True, upper=True, smooth=False):
 # charged to both sides as e^{F(λ) − λℓ}·2η at the ε = ℓ read. At the answer, near F′(λ)
 # for the saddle tilt, that is e^{F(λ) − λF′(λ)}·2η: η is chosen so that it is
 # ≤ _WRAP_REL·δ there (1e-11 was ~100 times stricter at δ = 1e-5, and at δ = 1e-10 the
-# floor 1e-6·δ 10⁴ times: windows 5–13 % longer for error terms far below any rtol).
+# floor 1e-6·δ 10⁴ times: windows 5–22 % longer for error terms far below any rtol).
 # Only at tilts λ ≥ 1, never looser than 1e-9, never stricter than the caller's η; a
 # composition whose wrapped mass at the lower answer is not negligible after all is redone
 # with the caller's η (:func:`_wrap_negligible`). (At λ = 0.08, ε = 364, a window that the
@@ -536,8 +536,9 @@ _H0 = 4e-3
 # (σ 0.6–5, q 1e-3–0.5, T 14–1e5, δ 1e-12–1e-3) at h = 1.5e-4: K in [0.09, 0.56], mostly
 # 0.25–0.35 (1.0–1.5 at ε > 400, where the Gaussian guess of λ below is poor). The first
 # grid is the one where this model (K = _WIDTH_K, λ from a Gaussian fit of the composed
-# loss, see _first_grid) gives 3/4 of the target; a model that misses only costs a further round, as the
-# coarse pilot did. Without the model (other losses, or δ(ε) queries) the pilot is _H0.
+# loss, see _first_grid) gives 3/4 of the target; a model that misses only costs a further
+# round, as the coarse pilot did. Without the model (other losses, δ(ε) queries, short or
+# many-mechanism schedules) the first grid is _H0, or the s.d. rule below.
 _WIDTH_K = 0.4
 # … no coarser than 1/_PILOT_SD of the smallest one-step loss s.d. (under P): on a
 # coarser grid the lowered chords degenerate (the loss lies within a cell or two of 0),
@@ -580,8 +581,8 @@ def _first_grid(schedule, delta: Optional[float] = None, rtol: Optional[float] =
                 max_h: Optional[float] = None, atol: float = 0.0) -> float:
     """Where a refinement starts: the grid of the width model above for an ε(δ) query
     (``delta``, ``rtol``, ``atol``) on smooth losses, else the pilot _H0; never coarser
-    than the loss-s.d. rule, nor finer than needed for ``max_h``. Only speed depends on
-    it."""
+    than the loss-s.d. rule, nor finer than needed for ``max_h``. Only the speed, and where
+    within the target width the bracket lands, depend on it."""
     h0 = _H0
     var = {}
     counts = schedule.counts()
@@ -613,6 +614,8 @@ def _first_grid(schedule, delta: Optional[float] = None, rtol: Optional[float] =
     if max_h is not None and h1 <= 2 * max_h:
         h1 = min(h1, max_h)  # (as in the refinement: straight to the cap, both sides)
     return h1
+
+
 # The default's grid cap: dp_accounting's default PLD grid (value_discretization_interval
 # 1e-4) divided by 1.6, so that the same construction errs by ≤ 0.4× as much (at δ = 1e-10
 # its value lies 2.4e-5 below the true ε; our upper bound must be as close from above).

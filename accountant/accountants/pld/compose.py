@@ -33,7 +33,9 @@ class _Parts:
     """The finite parts of the one-step PLDs of one direction and one side, with counts:
     ``items`` holds (grid indices, log-masses, losses, count) per mechanism."""
 
-    _last_K = None      # {t: [K_m(t)]} of the last exact F calls, for :meth:`_spectra_each`
+    # {t: [K_m(t)]} of the last exact F calls, for :meth:`_spectra_each` (F assigns a
+    # fresh dict before adding to it, so the class default is never mutated)
+    _last_K = None
 
     def __init__(self, items, side, h):
         self.h = h
@@ -57,7 +59,6 @@ class _Parts:
         self.steps = sum(T for *_, T in self.items)
         self._proxy = None
         self._flat = None
-        self._last_K = None
 
     @property
     def proxy(self) -> "_Parts":
@@ -103,7 +104,6 @@ class _Parts:
         px.steps = self.steps
         px._proxy = px
         px._flat = None
-        px._last_K = None
         return px
 
     def support(self):
@@ -614,7 +614,7 @@ class _Direction:
         c = self.up
         lam, h = self.lam, self.h
         # A tilted error e per bin adds e·Σ_{m≥1} e^{−λmh}(1 − e^{−mh}) to the scaled δ
-        # (the weights of delta_scan): 1/(e^{λh} − 1) − 1/(e^{(λ+1)h} − 1), at most n.
+        # (the weights of delta_scan_part): 1/(e^{λh} − 1) − 1/(e^{(λ+1)h} − 1), at most n.
         if lam * h > 1e-12:
             nb = min(c.n, 1.0 / math.expm1(lam * h) - 1.0 / math.expm1((lam + 1.0) * h))
         else:
