@@ -19,10 +19,13 @@ from ..core.special import LOG_SQRT_2PI
 from ._mixture_kernels import _loss_and_slope, _lse_linear, inverse_loss
 
 # Gauss–Legendre nodes/weights on [-1, 1]. n nodes integrate e^{bt} on [-1, 1] with relative
-# error ≈ c_n·b^{2n} (c_2 = 7e-3, c_3 = 6e-5, c_8 = 2e-18): panels are sized accordingly.
+# error ≈ c_n·b^{2n} (c_2 = 3.7e-3, c_3 = 3.2e-5, c_4 = 1.4e-7, c_6 = 7.7e-13, c_8 = 1.1e-18):
+# each cell gets the fewest nodes that keep this ≤ ~6e-14, 1/8 of the accountant's per-step
+# quadrature margin (docs/math.md §4).
 _X2, _W2 = np.polynomial.legendre.leggauss(2)
 _X3, _W3 = np.polynomial.legendre.leggauss(3)
 _X4, _W4 = np.polynomial.legendre.leggauss(4)
+_X6, _W6 = np.polynomial.legendre.leggauss(6)
 _X8, _W8 = np.polynomial.legendre.leggauss(8)
 #: Half-width (in σ) of the outcome span integrated around the mixture components.
 SPAN_Z = 40.0
@@ -135,9 +138,39 @@ def _closed_form_inverse(e0, h, npts, pm, plw, qm, qlw, sigma, lo_loss, hi_loss)
 
 
 @njit(cache=True)
-def _cell_ab(xl, xr, el, h, em1h, eh, pm, plw, qm, qlw, sigma, span_lo, span_hi, cmax):
-    """(a, b) of one cell [xl, xr] in the outcome x (see module docstring)."""
-    s2 = sigma * sigma
+def _lse_coef(x, k, c):
+    """log Σ_j e^{c_j + k_j·x}: :func:`_lse_linear` with its per-component constants
+    precomputed (c_j = log w_j − m_j²/(2σ²), k_j = m_j/σ²). The generic loops with their
+    divisions cost 35 ns a call, most of a cell's time; one or two components are unrolled."""
+    n = k.shape[0]
+    if n == 1:
+        return c[0] + k[0] * x
+    if n == 2:
+        v0 = c[0] + k[0] * x
+        v1 = c[1] + k[1] * x
+        if v0 >= v1:
+            return v0 + math.log1p(math.exp(v1 - v0))
+        return v1 + math.log1p(math.exp(v0 - v1))
+    best = -np.inf
+    for j in range(n):
+        v = c[j] + k[j] * x
+        if v > best:
+            best = v
+    if best == -np.inf:
+        return best
+    s = 0.0
+    for j in range(n):
+        s += math.exp(c[j] + k[j] * x - best)
+    # (the dominant term contributes exactly 1: log1p keeps small mixtures' L relative)
+    return best + math.log1p(s - 1.0)
+
+
+@njit(cache=True)
+def _cell_ab(xl, xr, el, em1h, kp, cp, kq, cq, sigma, span_lo, span_hi, cmax, inv_s2,
+             lnorm):
+    """(a, b) of one cell [xl, xr] in the outcome x (see module docstring); (kp, cp) and
+    (kq, cq) the two mixtures' constants of :func:`_lse_coef`, inv_s2 = 1/σ², lnorm =
+    log(σ√2π)."""
     if xl < span_lo:
         xl = span_lo
     if xr > span_hi:
@@ -145,19 +178,26 @@ def _cell_ab(xl, xr, el, h, em1h, eh, pm, plw, qm, qlw, sigma, span_lo, span_hi,
     if not (xr > xl):
         return 0.0, 0.0
     # Panels on which log p and L vary by O(1) at most, so Gauss–Legendre is near exact.
-    z = (max(abs(xl), abs(xr)) + cmax + sigma) / s2
+    # var bounds 2b, b the integrand's log-slope times the half-width: relative error
+    # c_n·(var/2)^{2n} (header), ≤ 6e-14 in every tier below.
+    z = (max(abs(xl), abs(xr)) + cmax + sigma) * inv_s2
     var = (xr - xl) * z
+    npan = 1
     if var <= 4e-3:
-        npan = 1
         nodes = _X2
         wts = _W2
     elif var <= 0.05:
-        # 3 nodes: relative error ≈ 6e-5·b^6 with b = var/2 ≤ 0.025 → ≤ 2e-14.
-        npan = 1
         nodes = _X3
         wts = _W3
+    elif var <= 0.25:
+        # (small q: cells wide in x; 8 nodes here were a third of a query at q = 1e-3)
+        nodes = _X4
+        wts = _W4
+    elif var <= 1.4:
+        nodes = _X6
+        wts = _W6
     else:
-        # 8 nodes: relative error ≈ 2e-18·b^16 with b = var/(2·npan) ≤ 1.5 → ≤ 2e-15.
+        # 8 nodes: b = var/(2·npan) ≤ 1.5 → ≤ 1e-15.
         npan = int(math.ceil(var / 3.0))
         if npan > 20000:
             npan = 20000
@@ -165,20 +205,24 @@ def _cell_ab(xl, xr, el, h, em1h, eh, pm, plw, qm, qlw, sigma, span_lo, span_hi,
         wts = _W8
     width = (xr - xl) / npan
     a = 0.0
-    b = 0.0
-    lnorm = math.log(sigma) + LOG_SQRT_2PI
+    s = 0.0
+    hs2 = 0.5 * inv_s2
     for k in range(npan):
         lo = xl + k * width
         mid = lo + 0.5 * width
         half = 0.5 * width
         for j in range(nodes.shape[0]):
             x = mid + half * nodes[j]
-            lp_ = _lse_linear(x, pm, plw, s2)
-            lq_ = _lse_linear(x, qm, qlw, s2)
-            dens = math.exp(lp_ - 0.5 * x * x / s2 - lnorm) * wts[j] * half
-            d = (lq_ - lp_) - el
-            a += dens * math.expm1(d)
-            b += dens * (eh * -math.expm1(d - h))
+            lp_ = _lse_coef(x, kp, cp)
+            lq_ = _lse_coef(x, kq, cq)
+            dens = math.exp(lp_ - x * x * hs2 - lnorm) * wts[j] * half
+            s += dens
+            a += dens * math.expm1((lq_ - lp_) - el)
+    # b = Σ dens·(e^h − e^d) = em1h·Σ dens − a: the cell's mass integrand is the bare
+    # density (error c_n·b^{2n}); the split between a and b errs by ~u·em1h·Σ dens, i.e.
+    # relative ~u/h, which moves e^L within its cell by ~u·e^L (docs/math.md §4: a
+    # shift of the step's loss by ~u, far inside the quadrature margin).
+    b = em1h * s - a
     # Round-off at the cell ends can make a term a hair negative; the true values are ≥ 0.
     if a < 0.0:
         a = 0.0
@@ -197,7 +241,6 @@ def mixture_cells(e0, h, npts, pm, plw, qm, qlw, sigma, lo_loss, hi_loss):
     a = np.zeros(ncell)
     b = np.zeros(ncell)
     em1h = math.expm1(h)
-    eh = math.exp(h)
     cmin = min(pm.min(), qm.min())
     cmax_ = max(pm.max(), qm.max())
     cmax = max(abs(cmin), abs(cmax_))
@@ -207,12 +250,19 @@ def mixture_cells(e0, h, npts, pm, plw, qm, qlw, sigma, lo_loss, hi_loss):
     # near 1e-300 came out below the exact one-step value.)
     span_lo = cmin - SPAN_Z * sigma
     span_hi = cmax_ + SPAN_Z * sigma
+    s2 = sigma * sigma
+    kp = pm / s2
+    cp = plw - 0.5 * pm * pm / s2
+    kq = qm / s2
+    cq = qlw - 0.5 * qm * qm / s2
+    inv_s2 = 1.0 / s2
+    lnorm = math.log(sigma) + LOG_SQRT_2PI
     for i in range(ncell):
         xl = xs[i]
         xr = xs[i + 1]
         if xr == -np.inf or xl == np.inf:
             continue
         el = e0 + i * h
-        a[i], b[i] = _cell_ab(xl, xr, el, h, em1h, eh, pm, plw, qm, qlw, sigma, span_lo,
-                              span_hi, cmax)
+        a[i], b[i] = _cell_ab(xl, xr, el, em1h, kp, cp, kq, cq, sigma, span_lo, span_hi,
+                              cmax, inv_s2, lnorm)
     return xs, a, b
