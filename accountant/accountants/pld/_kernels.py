@@ -288,6 +288,10 @@ def spectrum_accumulate(X, T, logabs, phase, logU, rel, dX, u):
     """Add T·log X to (logabs, phase) and the round-off bookkeeping of the power X^T:
     logU += T·log min(1, |X| + dX) (a bound on |X^T| of the exact spectrum) and
     rel += T·(dX/(|X| + dX) + 4u) (relative error of the computed power, first order)."""
+    # |X| + dX < e^{−800/T} alone puts the bin below e^{−800} (logU ≤ 0): tested on |X|²,
+    # without a logarithm (at T ≥ 1 000 all but a few hundred of 10⁵ bins end here)
+    t0 = math.exp(-800.0 / T) - dX
+    thr2 = t0 * t0 if t0 > 0.0 else -1.0
     for k in range(X.shape[0]):
         if logU[k] < -800.0:
             # |X^T| of every factor so far is below e^{-800}: Y_k and its error vanish.
@@ -295,6 +299,10 @@ def spectrum_accumulate(X, T, logabs, phase, logU, rel, dX, u):
             continue
         re = X[k].real
         im = X[k].imag
+        if re * re + im * im < thr2:
+            logU[k] = -np.inf
+            logabs[k] = -np.inf
+            continue
         a = math.hypot(re, im)
         b = a + dX
         if b > 1.0:
@@ -313,11 +321,13 @@ def spectrum_accumulate(X, T, logabs, phase, logU, rel, dX, u):
 
 @njit(cache=True)
 def spectrum_finish(logabs, phase, logU, rel, n, dX, u, c_inv):
-    """Y = exp(logabs + i·phase) and the per-bin round-off bound of irfft(Y):
-    (1/n)·Σ_k (|ΔY_k| + c_inv·|Y_k|) over the full (Hermitian) spectrum."""
+    """(Y, e, top): Y = exp(logabs + i·phase), e the per-bin round-off bound of irfft(Y),
+    (1/n)·Σ_k (|ΔY_k| + c_inv·|Y_k|) over the full (Hermitian) spectrum, and top the
+    largest k with Y_k ≠ 0 (−1 if none): at T ≥ 1 000 steps a few hundred of 10⁵ bins."""
     m = logabs.shape[0]
     Y = np.zeros(m, dtype=np.complex128)
     tot = 0.0
+    top = -1
     for k in range(m):
         w = 1.0 if (k == 0 or (n % 2 == 0 and k == m - 1)) else 2.0
         lu = logU[k]
@@ -333,7 +343,54 @@ def spectrum_finish(logabs, phase, logU, rel, n, dX, u, c_inv):
             # Reduce the phase before sin/cos (|phase| may reach T·π).
             ph = phase[k] - 2.0 * math.pi * math.floor(phase[k] / (2.0 * math.pi))
             Y[k] = complex(r * math.cos(ph), r * math.sin(ph))
-    return Y, tot / n
+            top = k
+    return Y, tot / n, top
+
+
+@njit(cache=True)
+def spectral_delta(Y, wr, ws, ir, is_, n, off, J, ks, lh, l1h, out):
+    """out[i] = D_k, k = ks[i]: the scaled δ of :func:`delta_scan_part`,
+    D_k = Σ_{j=k+1}^{J} c_j (e^{−λh(j−k)} − e^{−(1+λ)h(j−k)}), read from the spectrum
+    itself, with c_j = irfft(Y)[(j + off) mod n] and Y_f = 0 for f ≥ K = len(Y) < n/2
+    (docs/math.md §4.11). Per frequency the sum over j is geometric:
+
+        Σ_{j=k+1}^{J} ω^j ρ^{j−k} = ω^k·ωρ(1 − (ωρ)^N)/(1 − ωρ),   ω = e^{2πif/n}, N = J − k,
+
+    with ``wr`` = ωρ, ``ir`` = 1/(1 − ωρ) (ρ = e^{−λh}) and ``ws``, ``is_`` the same for
+    e^{−(1+λ)h}; lh = λh, l1h = (1 + λ)h. The powers ω^{f(off+k)} and ω^{fN} are taken by
+    products along f, restarted every 32 frequencies from exactly reduced angles."""
+    K = Y.shape[0]
+    tau = 2.0 * math.pi
+    for i in range(ks.shape[0]):
+        k = ks[i]
+        N = J - k
+        if N <= 0:
+            out[i] = 0.0
+            continue
+        rN = math.exp(-lh * N)
+        sN = math.exp(-l1h * N)
+        pa = (off + k) % n
+        pb = N % n
+        a1 = complex(math.cos(tau * pa / n), math.sin(tau * pa / n))
+        b1 = complex(math.cos(tau * pb / n), math.sin(tau * pb / n))
+        a = complex(1.0, 0.0)
+        b = complex(1.0, 0.0)
+        tot = 0.0
+        for f in range(K):
+            if f % 32 == 0:
+                ta = tau * ((f * pa) % n) / n
+                tb = tau * ((f * pb) % n) / n
+                a = complex(math.cos(ta), math.sin(ta))
+                b = complex(math.cos(tb), math.sin(tb))
+            elif f > 0:
+                a = a * a1
+                b = b * b1
+            yf = Y[f]
+            if yf.real == 0.0 and yf.imag == 0.0:
+                continue
+            t = yf * a * (wr[f] * (1.0 - rN * b) * ir[f] - ws[f] * (1.0 - sN * b) * is_[f])
+            tot += t.real if f == 0 else 2.0 * t.real
+        out[i] = tot / n
 
 
 @njit(cache=True)

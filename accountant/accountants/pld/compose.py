@@ -11,6 +11,7 @@ their scalar originals would put one formula in two modules.
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 from scipy import fft as sfft
@@ -27,6 +28,13 @@ _MAX_WINDOW = 1 << 22      # FFT length of the composed window
 _PROXY_LEN = 1024          # cells per PMF of a search stand-in (_Parts.proxy)
 _FLAT_MIN = 8              # from this many PMFs, F runs in one kernel call
 _PROXY_TOTAL = 1 << 16     # cells of all PMFs' stand-ins together (≥ 64 per PMF)
+# δ is read from the spectrum (docs/math.md §4.11) when at most this many of its lowest
+# bins are non-zero (and ≤ n/16), and λh is at least _SPEC_MIN_LH (its error term grows
+# as 1/(λh))
+_SPEC_MAX_K = 2048
+_SPEC_MIN_LH = 1e-6
+_SPEC_REL = 1e-6           # … while its own error terms are ≤ this part of D (upper side)
+_SPEC_REL_LO = 1e-4        # … (lower side: see _Composed._spec_d)
 
 
 class _Parts:
@@ -358,7 +366,12 @@ def _window_holds(parts, lam, w_lo, w_hi, sd, le):
 
 
 class _Composed:
-    """log δ(ℓ_k) on the window for one side, plus the additive corrections."""
+    """log δ(ℓ_k) on the window for one side, plus the additive corrections.
+
+    Read from the spectrum (docs/math.md §4.11) when it is band-limited — at T ≥ 1 000
+    steps a few hundred of 10⁵ bins are non-zero — each δ(ℓ_k) then costs O(K) and no
+    inverse FFT or scan is run; otherwise (or for many reads) from the inverse FFT by the
+    positive recursion of §4.3."""
 
     def __init__(self, parts: _Parts, lam, J_lo, n, side, w_inf_log1p):
         h = parts.h
@@ -372,53 +385,147 @@ class _Composed:
         rel = np.zeros(m)
         F0, dropped = parts.accumulate(lam, n, logabs, phase, logU, rel)
         self.log_c = F0
-        Y, err = _kp.spectrum_finish(logabs, phase, logU, rel, n, dX0, _U, _FFT_C * logn * _U)
+        Y, err, kmax = _kp.spectrum_finish(logabs, phase, logU, rel, n, dX0, _U,
+                                           _FFT_C * logn * _U)
         self.bin_err = err + 4 * _U + (dropped if side == "up" else 0.0)
-        # (cyclic: window bin k is c[(k + off) % n]; the scan reads it there, no copy)
-        c = sfft.irfft(Y, n)
-        off = J_lo % n
-        e_lo = J_lo * h
-        self.e_lo = e_lo
-        if side == "up":
-            np.maximum(c, 0.0, out=c)
-            c += self.bin_err
-        else:
-            c -= self.bin_err
-            np.maximum(c, 0.0, out=c)
+        self.off = J_lo % n      # (cyclic: window bin k is irfft(Y)[(k + off) % n])
+        self.e_lo = J_lo * h
         # Above the composition's largest loss Σ T·(top of each PMF) the true masses are 0:
         # what the transform leaves there is round-off and mass wrapped around from below
         # the window, which lies below every ε read (≥ e_lo). Both sides keep 0 there (a
         # 4000-bin window tail carrying the per-bin round-off term put 5e-14 into δ ≈ 6e-18).
         top = parts.top_index() - J_lo
-        if 0 <= top < n - 1:
+        self.top = top if 0 <= top < n - 1 else n - 1
+        self.w_inf_log1p = w_inf_log1p
+        self._Y = Y
+        self._spec = None
+        self._w = None
+        K = kmax + 1
+        if lam * h >= _SPEC_MIN_LH and 0 < K <= min(_SPEC_MAX_K, n // 16):
+            self._spec = self._spectral(Y[:K].copy())
+            self._ks, self._one = np.zeros(1, dtype=np.int64), np.empty(1)
+        else:
+            self._materialize()
+
+    def _spectral(self, Yk):
+        """The per-frequency constants of :func:`_kernels.spectral_delta`, the bound on its
+        rounding error and the per-bin error weight Σ_{i=1}^{∞} (ρ^i − σ^i)
+        (docs/math.md §4.11)."""
+        n, lh, l1h = self.n, self.lam * self.h, (self.lam + 1.0) * self.h
+        th = 2.0 * math.pi * np.arange(Yk.shape[0]) / n
+        c, sn, s2 = np.cos(th), np.sin(th), np.sin(0.5 * th) ** 2
+        out = []
+        for x in (lh, l1h):
+            rho = math.exp(-x)
+            w = rho * (c + 1j * sn)
+            # 1 − ρe^{iθ} = −expm1(−x + iθ), both parts without cancellation (θ < π/2)
+            om = (2.0 * s2 - math.expm1(-x) * c) - 1j * (rho * sn)
+            out += [w, 1.0 / om, rho * np.abs(1.0 / om)]
+        wr, ir, br, ws, is_, bs = out
+        alpha = np.full(Yk.shape[0], 2.0)
+        alpha[0] = 1.0
+        # |term_f| ≤ α|Y_f|·2(ρ/|1 − ωρ| + σ/|1 − ωσ|); each term errs by ≤ 256u of that
+        # (the products along f, ≤ 31 of them, and the geometric forms) and the sum by
+        # ≤ K·u of the total: a bound on |computed − exact| of D_k at every k.
+        mag = float(np.sum(alpha * np.abs(Yk) * 2.0 * (br + bs))) / n
+        err = (256.0 + Yk.shape[0]) * _U * mag * (1.0 + 1e-6)
+        nb = (1.0 / math.expm1(lh) - 1.0 / math.expm1(l1h)) * (1.0 + 1e-9)
+        return Yk, wr, ws, ir, is_, err, nb
+
+    def _materialize(self):
+        """The inverse FFT and the state of the scan (docs/math.md §4.3)."""
+        n, off = self.n, self.off
+        c = sfft.irfft(self._Y, n)
+        if self.side == "up":
+            np.maximum(c, 0.0, out=c)
+            c += self.bin_err
+        else:
+            c -= self.bin_err
+            np.maximum(c, 0.0, out=c)
+        top = self.top
+        if top < n - 1:
             a, cnt = (top + 1 + off) % n, n - 1 - top
             c[a:a + cnt] = 0.0
             if a + cnt > n:
                 c[:a + cnt - n] = 0.0
         # δ(ℓ_k) is scanned from the top down only as far as it is read (an ε query reads
         # near the tilted mean, about half-way; the scan was ~10 % of a query)
-        self._w, self._off = c, off
+        self._w = c
         self.d = np.empty(n)
         self.d[n - 1] = 0.0
         self.shift = np.empty(n)
         self.shift[n - 1] = 0.0
         self._state = np.zeros(3)
         self._done = n - 1      # d[k] is known for k ≥ _done
-        self.w_inf_log1p = w_inf_log1p
+        self._spec = None
+        self._Y = None
 
     def _scan_to(self, k):
         """Make d[k'] known for every k' ≥ k (in steps of ≥ 1/8 of the window)."""
         if k < self._done:
             k_lo = max(0, min(k, self._done - max(self.n // 8, 1024)))
             _kp.delta_scan_part(self._w, self.lam, self.h, self.d, self.shift,
-                                self._done - 1, k_lo, self._state, self._off)
+                                self._done - 1, k_lo, self._state, self.off)
             self._done = k_lo
+
+    def _spec_d(self, ks: np.ndarray) -> Optional[np.ndarray]:
+        """D_k of this side at the indices ks, error terms included (§4.11); None where
+        the scan should be used instead."""
+        Yk, wr, ws, ir, is_, err, nb = self._spec
+        out = np.empty(ks.shape[0])
+        lh, l1h = self.lam * self.h, (self.lam + 1.0) * self.h
+        _kp.spectral_delta(Yk, wr, ws, ir, is_, self.n, self.off, self.top, ks, lh, l1h, out)
+        N = np.maximum(self.top - ks, 0)
+        # Σ_{i=1}^{N} (ρ^i − σ^i), the weight of a per-bin error over bins k+1 … top
+        G = (np.expm1(-l1h * N) / math.expm1(l1h) - np.expm1(-lh * N) / math.expm1(lh))
+        pad = self.bin_err * np.minimum(G * (1.0 + 1e-9), nb) + err
+        up = self.side == "up"
+        # Far from the tilt's centre the error terms are a sizeable part of D: err does not
+        # shrink with D, and the scan clamps each bin's mass at 0, so that it subtracts
+        # less where masses are below the per-bin error (the window's last s.d. or so).
+        # There the scan is used instead (σ 3, q 0.3: read from the spectrum, the lower δ
+        # near the window's bottom was 7 % of the scan's, the upper 1 + 8e-5 times). The
+        # lower side's pad is mostly the per-bin term, which the scan subtracts as well
+        # wherever masses exceed it (σ 0.8, q 1e-3, T 1e5: 4e-6 of D at the answer, where
+        # both agree to 1e-12): its gate is wider; the two differ by ≤ 3.4e-5 of δ at
+        # reads far from the centre, where the scan is not used.
+        if np.any((N > 0) & ((err if up else pad) > (_SPEC_REL if up else _SPEC_REL_LO)
+                             * np.abs(out))):
+            return None
+        if up:
+            return np.where(N > 0, out + pad, 0.0)
+        return np.maximum(out - pad, 0.0)
+
+    def _spec_d1(self, k: int) -> Optional[float]:
+        """:meth:`_spec_d` at one index, in scalars (a bisection reads ~20 of them; the
+        array form's numpy calls were most of their cost)."""
+        Yk, wr, ws, ir, is_, err, nb = self._spec
+        N = self.top - k
+        if N <= 0:
+            return 0.0
+        lh, l1h = self.lam * self.h, (self.lam + 1.0) * self.h
+        out = self._one
+        self._ks[0] = k
+        _kp.spectral_delta(Yk, wr, ws, ir, is_, self.n, self.off, self.top, self._ks, lh,
+                           l1h, out)
+        d = float(out[0])
+        G = math.expm1(-l1h * N) / math.expm1(l1h) - math.expm1(-lh * N) / math.expm1(lh)
+        pad = self.bin_err * min(G * (1.0 + 1e-9), nb) + err
+        if self.side == "up":
+            return None if err > _SPEC_REL * abs(d) else d + pad
+        return None if pad > _SPEC_REL_LO * abs(d) else max(d - pad, 0.0)
 
     def ell(self, k):
         return self.e_lo + k * self.h
 
     def logd(self, k):
         """log δ(ℓ_k) of the composed discrete PLD."""
+        if self._spec is not None:
+            d = self._spec_d1(k)
+            if d is not None:
+                return ((math.log(d) - self.lam * self.ell(k) + self.log_c) if d > 0
+                        else -math.inf)
+            self._materialize()
         self._scan_to(k)
         d = self.d[k]
         if d > 0:
@@ -427,6 +534,15 @@ class _Composed:
 
     def logd_many(self, k: np.ndarray) -> np.ndarray:
         """:meth:`logd` at an array of indices (0 ≤ k < n)."""
+        if self._spec is not None and k.size * self._spec[0].shape[0] > 4 * self.n:
+            self._materialize()     # many reads: one inverse FFT and scan are cheaper
+        if self._spec is not None:
+            d = self._spec_d(np.asarray(k, dtype=np.int64))
+            if d is not None:
+                with np.errstate(divide="ignore"):
+                    out = np.log(d) - self.lam * self.ell(k) + self.log_c
+                return np.where(d > 0, out, -np.inf)
+            self._materialize()
         if k.size:
             self._scan_to(int(k.min()))
         d = self.d[k]
@@ -437,13 +553,16 @@ class _Composed:
     def first_below(self, lt):
         """Smallest k with log δ(ℓ_k) ≤ lt (δ is non-increasing in k); n if none."""
         lo, hi = 0, self.n  # invariant: answer in [lo, hi]
-        # scan down from the top until δ exceeds e^lt (the answer lies above that point);
-        # first to the middle, where the tilt puts the answer of an ε query
-        self._scan_to(self.n // 2)
-        while self._done > 0 and self.logd(self._done) <= lt:
-            self._scan_to(self._done - 1)
-        if self.logd(self._done) > lt:
-            lo = self._done + 1
+        if self._spec is None:
+            # scan down from the top until δ exceeds e^lt (the answer lies above that
+            # point); first to the middle, where the tilt puts the answer of an ε query
+            self._scan_to(self.n // 2)
+            while self._done > 0 and self.logd(self._done) <= lt:
+                self._scan_to(self._done - 1)
+            if self.logd(self._done) > lt:
+                lo = self._done + 1
+        # (read from the spectrum each D_k is a bound of its own: a bisection that met a
+        # rounding-level wiggle of D would land on a valid, if not the first, k)
         while lo < hi:
             mid = (lo + hi) // 2
             if self.logd(mid) <= lt:
