@@ -67,7 +67,7 @@ def test_cases_are_the_issue_table(eq):
         (1.1, 0.01, 10_000, 1e-5), (1.1, 256 / 60000, 14_062, 1e-5), (0.8, 1e-3, 100_000, 1e-5),
         (2.0, 0.1, 1000, 1e-5), (1.1, 0.01, 10_000, 1e-10)]
     # Our default (rtol None) is a candidate first, then rtol from 10^-2.5 down by 10^(1/8).
-    assert eq.DEFAULT is None and eq.EQ_RTOLS[0] == 0.00316 and eq.EQ_RTOLS[-1] == 1e-6
+    assert eq.DEFAULT is None and eq.EQ_RTOLS[0] == 0.00316 and eq.EQ_RTOLS[-1] == 1e-7
     assert 1e-3 in eq.EQ_RTOLS
     assert list(eq.EQ_RTOLS) == sorted(eq.EQ_RTOLS, reverse=True)
     assert all(1.3 < a / b < 1.4 for a, b in zip(eq.EQ_RTOLS, eq.EQ_RTOLS[1:]))

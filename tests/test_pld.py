@@ -415,3 +415,17 @@ def test_refinement_stops_before_a_round_that_would_overrun_its_budget(monkeypat
     assert calls == [4e-3, 2.5e-4], calls
     assert any(w.startswith("work_budget_exhausted") for w in warns)
     assert best["remove"][:2] == (1.0 - 1e3 * 2.5e-4 ** 2, 1.0 + 1e3 * 2.5e-4 ** 2)
+
+
+def test_default_composes_the_lower_side_first_above_the_cap():
+    """Above the default's grid cap the first round composes the lower side only (its upper
+    bound is a Chernoff bound), then the cap's round the upper side only (docs/math.md
+    §4.6): the same bracket as both sides on the first grid, then the cap's upper side."""
+    m = acc.SubsampledGaussian(1.1, 0.01)
+    r = acc.epsilon(m, delta=1e-5, steps=10_000)
+    (h1, lo1, up1), (h2, lo2, up2) = r.details["refinements"]
+    assert h1 > 2 * pld.DEFAULT_MAX_H and h2 == pld.DEFAULT_MAX_H
+    both = acc.epsilon(m, delta=1e-5, steps=10_000, h=h1)
+    assert lo1 == pytest.approx(both.lower, rel=1e-9) and up1 > 1.05 * both.upper
+    assert (r.lower, r.upper) == (lo1, up2) and up2 < both.upper
+    assert r.upper - r.lower <= 1e-3 * r.upper

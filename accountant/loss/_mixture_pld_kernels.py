@@ -4,9 +4,10 @@ points x_i where the loss crosses the grid ε_i = e0 + i·h, and the cell integr
 * ``a_i = E_P[expm1(L − ε_i); cell i] / expm1(h)`` and
   ``b_i = E_P[e^h − e^{L−ε_i}; cell i] / expm1(h)``, so a_i + b_i = P[cell i],
 
-both integrals of non-negative functions by Gauss–Legendre quadrature in the outcome x (no
-difference of nearby tail probabilities is ever taken). The PLD accountant reads them
-through :meth:`accountant.loss.mixture.GaussianMixtureLoss.pld_cells`.
+the cell's mass and a_i as integrals of non-negative functions by Gauss–Legendre quadrature
+in the outcome x (no difference of nearby tail probabilities is ever taken), b_i as the mass
+minus a_i (docs/math.md §4). The PLD accountant reads them through
+:meth:`accountant.loss.mixture.GaussianMixtureLoss.pld_cells`.
 """
 from __future__ import annotations
 
@@ -152,17 +153,63 @@ def _lse_coef(x, k, c):
             return v0 + math.log1p(math.exp(v1 - v0))
         return v1 + math.log1p(math.exp(v0 - v1))
     best = -np.inf
+    jb = -1
     for j in range(n):
         v = c[j] + k[j] * x
         if v > best:
             best = v
+            jb = j
     if best == -np.inf:
         return best
+    # log1p of the non-dominant terms only: keeps L accurate to ~1e-16 *relative* when the
+    # mixture is nearly one component (as :func:`_lse_linear`)
     s = 0.0
     for j in range(n):
-        s += math.exp(c[j] + k[j] * x - best)
-    # (the dominant term contributes exactly 1: log1p keeps small mixtures' L relative)
-    return best + math.log1p(s - 1.0)
+        if j != jb:
+            s += math.exp(c[j] + k[j] * x - best)
+    return best + math.log1p(s)
+
+
+@njit(cache=True)
+def _ab(a, s, em1h):
+    """(a_i, b_i) from the sums Σ dens·(e^{L−ε_i} − 1) and Σ dens of a cell. b = Σ
+    dens·(e^h − e^d) = em1h·Σ dens − a: the cell's mass integrand is the bare density
+    (error c_n·b^{2n}); the split between a and b errs by ~u·em1h·Σ dens, i.e. relative
+    ~u/h, which moves e^L within its cell by ~u·e^L (docs/math.md §4: a shift of the
+    step's loss by ~u, far inside the quadrature margin)."""
+    b = em1h * s - a
+    # Round-off at the cell ends can make a term a hair negative; the true values are ≥ 0.
+    if a < 0.0:
+        a = 0.0
+    if b < 0.0:
+        b = 0.0
+    return a / em1h, b / em1h
+
+
+@njit(cache=True)
+def _panels(xl, xr, span_lo, span_hi, cmax, sigma, inv_s2):
+    """(xl, xr, npan, nodes, weights) of one cell clipped to the integrated span (npan = 0:
+    empty). Panels on which log p and L vary by O(1) at most, so Gauss–Legendre is near
+    exact: var bounds 2b, b the integrand's log-slope times the half-width, and the
+    relative error c_n·(var/2)^{2n} (header) is ≤ 6e-14 in every tier."""
+    if xl < span_lo:
+        xl = span_lo
+    if xr > span_hi:
+        xr = span_hi
+    if not (xr > xl):
+        return xl, xr, 0, _X2, _W2
+    var = (xr - xl) * (max(abs(xl), abs(xr)) + cmax + sigma) * inv_s2
+    if var <= 4e-3:
+        return xl, xr, 1, _X2, _W2
+    if var <= 0.05:
+        return xl, xr, 1, _X3, _W3
+    if var <= 0.25:
+        # (small q: cells wide in x; 8 nodes here were a third of a query at q = 1e-3)
+        return xl, xr, 1, _X4, _W4
+    if var <= 1.4:
+        return xl, xr, 1, _X6, _W6
+    # 8 nodes: b = var/(2·npan) ≤ 1.5 → ≤ 1e-15.
+    return xl, xr, min(int(math.ceil(var / 3.0)), 20000), _X8, _W8
 
 
 @njit(cache=True)
@@ -171,38 +218,9 @@ def _cell_ab(xl, xr, el, em1h, kp, cp, kq, cq, sigma, span_lo, span_hi, cmax, in
     """(a, b) of one cell [xl, xr] in the outcome x (see module docstring); (kp, cp) and
     (kq, cq) the two mixtures' constants of :func:`_lse_coef`, inv_s2 = 1/σ², lnorm =
     log(σ√2π)."""
-    if xl < span_lo:
-        xl = span_lo
-    if xr > span_hi:
-        xr = span_hi
-    if not (xr > xl):
+    xl, xr, npan, nodes, wts = _panels(xl, xr, span_lo, span_hi, cmax, sigma, inv_s2)
+    if npan == 0:
         return 0.0, 0.0
-    # Panels on which log p and L vary by O(1) at most, so Gauss–Legendre is near exact.
-    # var bounds 2b, b the integrand's log-slope times the half-width: relative error
-    # c_n·(var/2)^{2n} (header), ≤ 6e-14 in every tier below.
-    z = (max(abs(xl), abs(xr)) + cmax + sigma) * inv_s2
-    var = (xr - xl) * z
-    npan = 1
-    if var <= 4e-3:
-        nodes = _X2
-        wts = _W2
-    elif var <= 0.05:
-        nodes = _X3
-        wts = _W3
-    elif var <= 0.25:
-        # (small q: cells wide in x; 8 nodes here were a third of a query at q = 1e-3)
-        nodes = _X4
-        wts = _W4
-    elif var <= 1.4:
-        nodes = _X6
-        wts = _W6
-    else:
-        # 8 nodes: b = var/(2·npan) ≤ 1.5 → ≤ 1e-15.
-        npan = int(math.ceil(var / 3.0))
-        if npan > 20000:
-            npan = 20000
-        nodes = _X8
-        wts = _W8
     width = (xr - xl) / npan
     a = 0.0
     s = 0.0
@@ -218,17 +236,74 @@ def _cell_ab(xl, xr, el, em1h, kp, cp, kq, cq, sigma, span_lo, span_hi, cmax, in
             dens = math.exp(lp_ - x * x * hs2 - lnorm) * wts[j] * half
             s += dens
             a += dens * math.expm1((lq_ - lp_) - el)
-    # b = Σ dens·(e^h − e^d) = em1h·Σ dens − a: the cell's mass integrand is the bare
-    # density (error c_n·b^{2n}); the split between a and b errs by ~u·em1h·Σ dens, i.e.
-    # relative ~u/h, which moves e^L within its cell by ~u·e^L (docs/math.md §4: a
-    # shift of the step's loss by ~u, far inside the quadrature margin).
-    b = em1h * s - a
-    # Round-off at the cell ends can make a term a hair negative; the true values are ≥ 0.
-    if a < 0.0:
-        a = 0.0
-    if b < 0.0:
-        b = 0.0
-    return a / em1h, b / em1h
+    return _ab(a, s, em1h)
+
+
+@njit(cache=True)
+def _shared_pair(pm, plw, qm, qlw, sigma):
+    """(mode, base mean, base log-weight, w0, α, β) when a pair has at most two components
+    with one shared (Gaussian; subsampled Gaussian remove / add), else mode 0. With g the
+    base component's density and r(x) = w0 + e^{α+βx}:
+    mode 1 (Gaussian): p = g, e^L = e^{α+βx};
+    mode 2 (remove): p = g, e^L = r(x);
+    mode 3 (add): p = g·r(x), e^L = 1/r(x)."""
+    s2 = sigma * sigma
+    if pm.shape[0] == 1 and qm.shape[0] == 1:
+        b = (qm[0] - pm[0]) / s2
+        al = qlw[0] - plw[0] - 0.5 * (qm[0] * qm[0] - pm[0] * pm[0]) / s2
+        return 1, pm[0], plw[0], 0.0, al, b
+    if pm.shape[0] == 1 and qm.shape[0] == 2 and qm[0] == pm[0]:
+        b = (qm[1] - pm[0]) / s2
+        al = qlw[1] - plw[0] - 0.5 * (qm[1] * qm[1] - pm[0] * pm[0]) / s2
+        return 2, pm[0], plw[0], math.exp(qlw[0] - plw[0]), al, b
+    if pm.shape[0] == 2 and qm.shape[0] == 1 and pm[1] == qm[0]:
+        b = (pm[0] - qm[0]) / s2
+        al = plw[0] - qlw[0] - 0.5 * (pm[0] * pm[0] - qm[0] * qm[0]) / s2
+        return 3, qm[0], qlw[0], math.exp(plw[1] - qlw[0]), al, b
+    return 0, 0.0, 0.0, 0.0, 0.0, 0.0
+
+
+@njit(cache=True)
+def _cell_ab_shared(xl, xr, el, em1h, mode, mu, lw, w0, al, be, sigma, span_lo, span_hi,
+                    cmax, inv_s2, lnorm):
+    """:func:`_cell_ab` for the pairs of :func:`_shared_pair`: two exponentials a node
+    instead of four transcendental calls. e^{L−ε_i} − 1 is formed as e^{−ε_i}·e^L − 1: it
+    errs by a few u absolutely (not relatively), so the a/b split errs by ~u/h relative,
+    the size of the split error the log-domain form has from the rounding of L and ε_i
+    themselves (~u·|ε_i|/h, docs/math.md §4). (None, None) when e^{α+βx} would overflow:
+    the caller uses the log-domain form."""
+    xl, xr, npan, nodes, wts = _panels(xl, xr, span_lo, span_hi, cmax, sigma, inv_s2)
+    if npan == 0:
+        return 0.0, 0.0
+    lim = max(abs(al + be * xl), abs(al + be * xr))
+    if lim > 600.0 or abs(el) > 600.0:
+        return -1.0, -1.0
+    emel = math.exp(-el)
+    width = (xr - xl) / npan
+    a = 0.0
+    s = 0.0
+    hs2 = 0.5 * inv_s2
+    for k in range(npan):
+        mid = xl + (k + 0.5) * width
+        half = 0.5 * width
+        for j in range(nodes.shape[0]):
+            x = mid + half * nodes[j]
+            dx = x - mu
+            g = math.exp(lw - dx * dx * hs2 - lnorm) * wts[j] * half
+            t = math.exp(al + be * x)
+            if mode == 1:
+                dens = g
+                eL = t
+            elif mode == 2:
+                dens = g
+                eL = w0 + t
+            else:
+                r = w0 + t
+                dens = g * r
+                eL = 1.0 / r
+            s += dens
+            a += dens * (emel * eL - 1.0)
+    return _ab(a, s, em1h)
 
 
 @njit(cache=True)
@@ -257,12 +332,19 @@ def mixture_cells(e0, h, npts, pm, plw, qm, qlw, sigma, lo_loss, hi_loss):
     cq = qlw - 0.5 * qm * qm / s2
     inv_s2 = 1.0 / s2
     lnorm = math.log(sigma) + LOG_SQRT_2PI
+    mode, mu, lw, w0, al, be = _shared_pair(pm, plw, qm, qlw, sigma)
     for i in range(ncell):
         xl = xs[i]
         xr = xs[i + 1]
         if xr == -np.inf or xl == np.inf:
             continue
         el = e0 + i * h
+        if mode != 0:
+            ai, bi = _cell_ab_shared(xl, xr, el, em1h, mode, mu, lw, w0, al, be, sigma,
+                                     span_lo, span_hi, cmax, inv_s2, lnorm)
+            if ai >= 0.0:
+                a[i], b[i] = ai, bi
+                continue
         a[i], b[i] = _cell_ab(xl, xr, el, em1h, kp, cp, kq, cq, sigma, span_lo, span_hi,
                               cmax, inv_s2, lnorm)
     return xs, a, b

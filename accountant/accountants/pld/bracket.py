@@ -367,7 +367,7 @@ def _delta_at_h(schedule, eps, h, dirs=None, lower=True, direction=_Direction, u
 
 
 def _refine(run, schedule, target, h, max_refine, limited=lambda res: True, max_h=None,
-            h_first=None):
+            h_first=None, lower_first=False):
     """Run ``run(h, dirs)`` on finer and finer grids until upper − lower ≤ target(upper).
 
     Each direction keeps the intersection of its brackets (each is valid at its h); a
@@ -385,13 +385,13 @@ def _refine(run, schedule, target, h, max_refine, limited=lambda res: True, max_
                    for m, _ in schedule.counts() for pl in privacy_losses(m))
     try:
         return _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only,
-                            max_h, h_first)
+                            max_h, h_first, lower_first and not gap_only)
     finally:
         _WORK.reset(token)
 
 
 def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only=False,
-                 max_h=None, h_first=None):
+                 max_h=None, h_first=None, lower_first=False):
     warnings = []
     best = {}
     history = []
@@ -402,13 +402,21 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
     upper_only = False  # this round only lowers the upper bound (the grid cap max_h)
     last_work = 0       # one-step work of the last round (cache hits are free)
     rounds = 0
+    # Lower side first (docs/math.md §4.6): when the first grid is coarser than twice the
+    # cap, the cap's round will replace its upper side anyway, so the rounds above the cap
+    # compose the lower side only (the upper bound meanwhile is a Chernoff bound).
+    lower_mode = lower_first and h is None and max_h is not None and cur > 2 * max_h
+    lo_h = None          # the grid of the last lower-side-only round
+    need_upper = False   # no composed upper side yet (lower-side-only rounds so far)
+    cap_done = False     # the cap's upper-side round has run
+    fell_back = False
     # Coarsening to a first grid that fits does not count as a round (δ near 1 allows no
     # refinement, and three coarsenings ended with no bracket at all: a crash).
     while rounds < max_refine + 3:
         rounds += 1
         top_lo = max((b[0] for b in best.values()), default=-math.inf)
         dirs = [d for d in list(directions_of(schedule)) if d not in best or best[d][1] > top_lo]
-        budget.enforce = bool(best)
+        budget.enforce = bool(best) and not (need_upper and not upper_only)
         try:
             if best and last_work * history[-1][0] / cur > budget.limit - budget.spent:
                 # The last grid's one-step work, scaled to this grid, would overrun the
@@ -416,9 +424,20 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
                 # 11.7 GB before the budget stopped them, and kept the last bracket).
                 raise _GridTooLarge(0, budget=True)
             spent0 = budget.spent
-            res = run(cur, dirs, not upper_only)
+            lower_only = lower_mode and cur > 2 * max_h and not upper_only
+            res = run(cur, dirs, True, False) if lower_only else run(cur, dirs, not upper_only)
             last_work = budget.spent - spent0
         except _GridTooLarge as exc:
+            if need_upper and upper_only and not fell_back and (
+                    exc.budget or not (capped < 4 and history[-1][0] > 1.15 * max(
+                        cur, h_fail or cur))):
+                # The cap's round cannot run: compose both sides on the last lower-side
+                # grid instead, as without the lower-side-first rounds (its work was
+                # spent already, so the budget is not enforced on it).
+                fell_back, lower_mode, upper_only = True, False, False
+                h_fail = cur if not exc.budget else h_fail
+                cur = lo_h
+                continue
             if exc.budget:
                 warnings.append(f"work_budget_exhausted: the grid h={cur:g} would exceed "
                                 f"the query's work budget ({_QUERY_WORK:.0e} kernel "
@@ -451,9 +470,36 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
         lo = max(b[0] for b in best.values())
         up = max(b[1] for b in best.values())
         history.append((cur, lo, up))
+        if lower_only:
+            lo_h = cur
+            if not cap_done:
+                # (its upper bounds are Chernoff bounds: the cap's round comes next)
+                need_upper = True
+                cur = max_h
+                upper_only = True
+                continue
+        elif upper_only and need_upper:
+            need_upper, cap_done = False, True
         # (lo = up = inf: an (ε, δ) composition whose revealing mass alone exceeds δ)
         width = up - lo if lo < up else 0.0
         tgt = target(up)
+        if lower_mode and not need_upper:
+            # the upper side is the cap's: what is left to narrow is the lower side
+            if width <= tgt or up == 0.0:
+                break
+            nxt = lo_h * min(1 / 1.5, max((0.75 * tgt / max(width, 1e-300)) ** 0.5, 1 / 16))
+            if h_fail is not None and nxt <= h_fail:
+                if lo_h <= 1.15 * h_fail:
+                    warnings.append(f"bracket_wider_than_requested: width {width:.3g} > "
+                                    f"{tgt:.3g}")
+                    break
+                nxt = math.sqrt(h_fail * lo_h)
+            if nxt > 2 * max_h and len(history) <= max_refine:
+                cur, upper_only = nxt, False    # another lower-side-only round
+                continue
+            lower_mode, upper_only = False, False
+            cur = max_h         # both sides on the cap's grid, then as usual
+            continue
         if h is not None or up == 0.0 or (width <= tgt and (max_h is None or cur <= max_h)):
             break
         if (max_h is not None and not backfilled and len(history) >= 2
@@ -503,7 +549,7 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
         p = 2.0
         if len(history) >= 2:
             (h0, l0, u0), (h1, l1, u1) = history[-2], history[-1]
-            if u0 - l0 > 0 and u1 - l1 > 0 and l0 > 0 and l1 > 0:
+            if u0 - l0 > 0 and u1 - l1 > 0 and l0 > 0 and l1 > 0 and h0 != h1:
                 # (capped at the asymptotic order 2: a larger measured p comes from a
                 # pre-asymptotic grid and under-refined, costing one more round)
                 p = min(2.0, max(1.0, math.log((u0 - l0) / (u1 - l1)) / math.log(h0 / h1)))
@@ -616,6 +662,17 @@ def _first_grid(schedule, delta: Optional[float] = None, rtol: Optional[float] =
     return h1
 
 
+def _modelled(schedule, delta) -> bool:
+    """The ε query's first grid comes from the width model (smooth losses, ≤ 64 distinct
+    mechanisms, ≥ 50 steps): only then do the rounds above the default's cap compose the
+    lower side first (docs/math.md §4.6). (A lattice pair at T = 3 has its atoms on the
+    coarse grid, where its upper bound was exact; the cap's fine window, at tilt 1e5,
+    carried round-off terms 6.6 % of δ and bounded 5e-3 looser.)"""
+    counts = schedule.counts()
+    return (len(counts) <= _MODEL_MECHANISMS and schedule.steps >= _MODEL_STEPS
+            and 0.0 < delta < 0.5 and all(_step_spread(m) is not None for m, _ in counts))
+
+
 # The default's grid cap: dp_accounting's default PLD grid (value_discretization_interval
 # 1e-4) divided by 1.6, so that the same construction errs by ≤ 0.4× as much (at δ = 1e-10
 # its value lies 2.4e-5 below the true ε; our upper bound must be as close from above).
@@ -647,11 +704,11 @@ def epsilon_bracket(schedule: Schedule, delta: float, rtol: float = 1e-3, atol: 
         # (Laplace at δ = 1 − 2⁻⁵³ refined for 6 s to the grid cap).
         max_refine = 0
     both = lower
-    best, history, warns = _refine(lambda hh, dirs, lower=True: _eps_at_h(schedule, delta, hh,
-                                                                          dirs, lower and both,
-                                                                          upper=upper),
-                                   schedule, lambda up: max(rtol * up, atol), h, max_refine,
-                                   limited, max_h, _first_grid(schedule, delta, rtol, max_h, atol))
+    best, history, warns = _refine(lambda hh, dirs, lower=True, up_side=True: _eps_at_h(
+        schedule, delta, hh, dirs, lower and both, upper=upper and up_side),
+        schedule, lambda up: max(rtol * up, atol), h, max_refine, limited, max_h,
+        _first_grid(schedule, delta, rtol, max_h, atol),
+        lower_first=both and upper and _modelled(schedule, delta))
     if near_one:
         warns += (f"delta_near_one: δ = {delta!r} lies within the PLD's quadrature margin "
                   f"({schedule.steps * _QUAD_REL:.2g}) of 1; the bracket is valid but loose",)
