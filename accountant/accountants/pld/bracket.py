@@ -375,7 +375,9 @@ def _refine(run, schedule, target, h, max_refine, limited=lambda res: True, max_
     and is not refined further. The next h follows the measured law width ∝ h^p (p from the
     last two grids, else 2). Refinement stops early only when the width stopped shrinking
     *and* ``limited(res)`` says the round-off/truncation terms are what is left (widths are
-    not monotone in h before the asymptotic regime).
+    not monotone in h before the asymptotic regime). ``lower_first``: ``run(h, dirs, True,
+    False)`` composes the lower side only, used for the rounds above the cap ``max_h``
+    (docs/math.md §4.6).
     """
     budget = _Work(_QUERY_WORK)
     token = _WORK.set(budget)
@@ -418,7 +420,8 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
         dirs = [d for d in list(directions_of(schedule)) if d not in best or best[d][1] > top_lo]
         budget.enforce = bool(best) and not (need_upper and not upper_only)
         try:
-            if best and last_work * history[-1][0] / cur > budget.limit - budget.spent:
+            if (budget.enforce
+                    and last_work * history[-1][0] / cur > budget.limit - budget.spent):
                 # The last grid's one-step work, scaled to this grid, would overrun the
                 # budget: stop before building (60 σ at q = 1e-6 built grids for 72 s and
                 # 11.7 GB before the budget stopped them, and kept the last bracket).
@@ -435,7 +438,8 @@ def _refine_loop(run, schedule, target, h, max_refine, limited, budget, gap_only
                 # grid instead, as without the lower-side-first rounds (its work was
                 # spent already, so the budget is not enforced on it).
                 fell_back, lower_mode, upper_only = True, False, False
-                h_fail = cur if not exc.budget else h_fail
+                if not exc.budget:
+                    h_fail = cur if h_fail is None else max(h_fail, cur)
                 cur = lo_h
                 continue
             if exc.budget:
