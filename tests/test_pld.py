@@ -393,6 +393,26 @@ def test_one_step_cache_is_bounded_in_bytes(monkeypatch):
     onestep._CACHE.clear()
 
 
+def test_split_grid_lattice_is_capped_like_its_cells(monkeypatch):
+    """A one-step grid with coarse tails still holds its PMFs on the fine lattice (zeros
+    between coarse points): that length is capped as a plain grid's is, whatever the
+    cells cost (a 1.7e7-point lattice charged as ~1e6 cells took 3.9 GB in a trade-off
+    query found by the fuzzer)."""
+    from accountant.accountants.pld import onestep
+    from accountant.loss import loss_for
+    m = acc.SubsampledGaussian(0.8, 1e-3)
+    pl = loss_for(m, "remove")
+    onestep._CACHE.clear()
+    one = onestep._one_step(m, pl, 1e-5, log_tau_hi=math.log(1e-20))
+    n = one.logw_up.shape[0]
+    assert n > 300_000                         # coarse tails: a long lattice, few cells
+    onestep._CACHE.clear()
+    monkeypatch.setattr(onestep, "_MAX_ONE_STEP", n - 1)
+    with pytest.raises(onestep._GridTooLarge):
+        onestep._one_step(m, pl, 1e-5, log_tau_hi=math.log(1e-20))
+    onestep._CACHE.clear()
+
+
 def test_refinement_stops_before_a_round_that_would_overrun_its_budget(monkeypatch):
     """A round whose one-step work, scaled from the last round's, would overrun the query's
     budget is not started (60 σ at q = 1e-6 built grids for 72 s and 11.7 GB before the

@@ -267,6 +267,11 @@ def _build_split(pl, h, a, iL, iR, b, lower_ok, cost, lt_cut=None):
     docs/math.md §4.9). Points are those of the fine lattice (zero between coarse points)."""
     m = _SPLIT
     npts = b - a + 1
+    if npts > _MAX_ONE_STEP:
+        # the PMFs live on the fine lattice (zeros between coarse points): its length is
+        # what memory holds, whatever the cells cost (a 1.7e7-point lattice, charged as
+        # 1e6 cells, took 3.9 GB over a trade-off query)
+        raise _GridTooLarge(npts)
     spans = []
     if iL > a:
         spans.append((a, m, (iL - a) // m + 1))
