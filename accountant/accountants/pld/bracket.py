@@ -648,8 +648,7 @@ def _first_grid(schedule, delta: Optional[float] = None, rtol: Optional[float] =
             if var is not None:
                 var[d] = var.get(d, 0.0) + T * k2
     h0 = max(h0, 16 * _H_MIN)
-    if (not var or delta is None or rtol is None or not 0.0 < delta < 0.5
-            or schedule.steps < _MODEL_STEPS):
+    if delta is None or rtol is None or not _modelled(schedule, delta):
         return h0
     # The composed loss as N(V/2, V) (μ-GDP with μ = √V): ε ≈ μ·z + V/2 with z the upper
     # δ-quantile of N(0, 1), and the tilt at the answer λ = (ε − V/2)/V = z/μ.
@@ -667,11 +666,12 @@ def _first_grid(schedule, delta: Optional[float] = None, rtol: Optional[float] =
 
 
 def _modelled(schedule, delta) -> bool:
-    """The ε query's first grid comes from the width model (smooth losses, ≤ 64 distinct
-    mechanisms, ≥ 50 steps): only then do the rounds above the default's cap compose the
-    lower side first (docs/math.md §4.6). (A lattice pair at T = 3 has its atoms on the
-    coarse grid, where its upper bound was exact; the cap's fine window, at tilt 1e5,
-    carried round-off terms 6.6 % of δ and bounded 5e-3 looser.)"""
+    """The width model applies to an ε query at ``delta`` (smooth losses, ≤ 64 distinct
+    mechanisms, ≥ 50 steps): :func:`_first_grid` uses it, and only then do the rounds
+    above the default's cap compose the lower side first (docs/math.md §4.6). (A lattice
+    pair at T = 3 has its atoms on the coarse grid, where its upper bound was exact; the
+    cap's fine window, at tilt 1e5, carried round-off terms 6.6 % of δ and bounded 5e-3
+    looser.)"""
     counts = schedule.counts()
     return (len(counts) <= _MODEL_MECHANISMS and schedule.steps >= _MODEL_STEPS
             and 0.0 < delta < 0.5 and all(_step_spread(m) is not None for m, _ in counts))
